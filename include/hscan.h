@@ -1,0 +1,283 @@
+/* libhscan: collect HTTP response facts from many hosts on one libuv loop.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Threading: every function here must be called on the thread that runs the
+ * scanner's loop.  The library never starts a thread and never uses libuv's
+ * threadpool.  It never calls uv_run(): the caller owns and runs the loop.
+ *
+ * Errors: functions return 0 (or a non-negative count) on success and a
+ * negative HSCAN_E* code on failure.  A call that returns an error never
+ * fires its callback.
+ */
+#ifndef HSCAN_H
+#define HSCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(HSCAN_BUILDING) && defined(__GNUC__)
+#define HSCAN_EXPORT __attribute__((visibility("default")))
+#else
+#define HSCAN_EXPORT
+#endif
+
+#define HSCAN_VERSION_MAJOR 0
+#define HSCAN_VERSION_MINOR 1
+#define HSCAN_VERSION_PATCH 0
+#define HSCAN_VERSION_STRING "0.1.0"
+
+/* Version of the result record layout (the "schema" key of the JSON record).
+ * Bumped whenever the meaning of an existing field changes; new fields may
+ * be added without a bump. */
+#define HSCAN_SCHEMA_VERSION 1
+
+/* Error table: code, identifier suffix, stable name, sentence.
+ * Codes are negative, explicit, append-only and never reused.  The stable
+ * name is what the JSON record's "error" key carries. */
+#define HSCAN_ERRNO_MAP(XX)                                                  \
+    XX(-1, EINVAL, "invalid_argument", "invalid argument")                   \
+    XX(-2, ENOMEM, "out_of_memory", "out of memory")                         \
+    XX(-3, EBUSY, "busy", "operation not allowed in this state")             \
+    XX(-4, ECLOSED, "closed", "scanner is closing")                          \
+    XX(-5, EINIT, "init_failed", "library initialisation failed")            \
+    XX(-10, EINVALID_TARGET, "invalid_target", "input is not a valid target") \
+    XX(-20, EDNS_NXDOMAIN, "dns_nxdomain", "domain does not exist")          \
+    XX(-21, EDNS_SERVFAIL, "dns_servfail", "DNS server failure")             \
+    XX(-22, EDNS_REFUSED, "dns_refused", "DNS query refused")                \
+    XX(-23, EDNS_TIMEOUT, "dns_timeout", "DNS lookup timed out")             \
+    XX(-24, EDNS_NO_ADDRESS, "dns_no_address",                               \
+       "name has no address of the requested family")                        \
+    XX(-25, EDNS_FAILED, "dns_failed", "DNS lookup failed")                  \
+    XX(-30, ECONNECT_REFUSED, "connect_refused", "connection refused")       \
+    XX(-31, ECONNECT_TIMEOUT, "connect_timeout", "connect timed out")        \
+    XX(-32, ECONNECT_UNREACHABLE, "connect_unreachable",                     \
+       "network or host unreachable")                                        \
+    XX(-33, ECONNECT_RESET, "connect_reset", "connection reset on connect")  \
+    XX(-34, ERESOURCE_EXHAUSTED, "resource_exhausted",                       \
+       "local resource exhausted (descriptors, ports or memory)")            \
+    XX(-40, ETLS_HANDSHAKE, "tls_handshake", "TLS handshake failed")         \
+    XX(-41, ETLS_CERT_INVALID, "tls_cert_invalid",                           \
+       "certificate verification failed")                                    \
+    XX(-42, ETLS_TIMEOUT, "tls_timeout", "TLS handshake timed out")          \
+    XX(-43, ETLS_PLAINTEXT_REPLY, "tls_plaintext_reply",                     \
+       "server answered TLS with plain text")                                \
+    XX(-50, EWRITE_FAILED, "write_failed", "sending the request failed")     \
+    XX(-51, EREAD_TIMEOUT, "read_timeout", "no data received in time")       \
+    XX(-52, EREAD_CLOSED, "read_closed",                                     \
+       "connection closed before the response header ended")                 \
+    XX(-53, EREAD_RESET, "read_reset", "connection reset while reading")     \
+    XX(-54, EHTTP_PARSE, "http_parse", "response is not valid HTTP")         \
+    XX(-55, EHEADER_TOO_LARGE, "header_too_large",                           \
+       "response header block exceeds the byte limit")                       \
+    XX(-56, ETOO_MANY_HEADERS, "too_many_headers",                           \
+       "response has more header fields than the limit")                     \
+    XX(-60, ETOO_MANY_REDIRECTS, "too_many_redirects",                       \
+       "redirect limit reached")                                             \
+    XX(-70, ETIMEOUT, "timeout", "total time limit for the target reached")  \
+    XX(-71, ECANCELED, "canceled", "scan closed before the target finished")
+
+enum hscan_errno {
+#define HSCAN_XX_(code, id, name, msg) HSCAN_##id = (code),
+    HSCAN_ERRNO_MAP(HSCAN_XX_)
+#undef HSCAN_XX_
+    HSCAN_ERRNO_MAX_ = -1000
+};
+
+/* Stable short name of an error code ("dns_nxdomain"), as used in JSON.
+ * Returns a static string; "unknown_error" for codes not in the table and
+ * "ok" for 0. */
+HSCAN_EXPORT const char *hscan_err_name(int code);
+
+/* One English sentence describing an error code.  Returns a static string;
+ * a constant text for unknown codes. */
+HSCAN_EXPORT const char *hscan_strerror(int code);
+
+/* The library version as "MAJOR.MINOR.PATCH".  Static string. */
+HSCAN_EXPORT const char *hscan_version(void);
+
+typedef struct hscan hscan_t;
+typedef struct hscan_config hscan_config_t;
+typedef struct hscan_result hscan_result_t;
+
+/* One response header, exactly as received: `name` and `value` are not
+ * NUL-terminated and may contain any byte, NUL included. */
+typedef struct hscan_header {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} hscan_header_t;
+
+/* Read-only view of one finished target.  Every pointer in it is owned by
+ * the scanner and valid only until the result callback returns; copy what
+ * you keep.  Strings are NUL-terminated unless a length is given with them
+ * (those may hold any byte).  Fields that were not reached are NULL, 0 or
+ * -1 as documented.  The library may append fields; it never reorders or
+ * removes them, and only the library allocates this struct. */
+struct hscan_result {
+    int error;                /* 0 or a negative HSCAN_E* code */
+    const char *error_detail; /* human detail or NULL */
+    void *udata;              /* the value given with the target */
+
+    const char *input;        /* the input line, trimmed */
+    size_t input_len;
+    const char *url;          /* normalised URL requested, or NULL */
+    const char *scheme;       /* "http", or NULL when the input was invalid */
+    const char *host;         /* host name or address literal, or NULL */
+    const char *ip;           /* address connected to, or NULL */
+    int port;                 /* 0 when unknown */
+
+    int status;               /* HTTP status, 0 when no response */
+    const char *reason;       /* reason phrase (may be empty), or NULL */
+    size_t reason_len;
+    int http_major;           /* -1 when no response */
+    int http_minor;
+    const hscan_header_t *headers; /* in order, duplicates kept */
+    size_t n_headers;
+
+    const char *const *addresses;  /* every address DNS returned */
+    size_t n_addresses;
+    const char *const *cnames;     /* CNAME chain from the query name on */
+    size_t n_cnames;
+
+    /* Durations in milliseconds, -1 when the phase did not happen: `dns`
+     * the lookup, `connect` the TCP handshake that succeeded (earlier
+     * failed attempts count in `total` only), `tls` the handshake, `ttfb`
+     * from the request written to the first response byte, `total` from
+     * taking the target to its result. */
+    double dns_ms;
+    double connect_ms;
+    double tls_ms;
+    double ttfb_ms;
+    double total_ms;
+};
+
+/* Pull callback: the scanner calls it on the loop thread whenever a slot is
+ * free.  Set `*line`/`*len` to the next input line (it need stay valid
+ * only until this callback returns: the scanner copies it) and `*udata` to
+ * anything you want back in the result.
+ * Return HSCAN_NEXT_TARGET when a line was given, HSCAN_NEXT_LATER when none
+ * is ready yet (call hscan_feed() once one is), or HSCAN_NEXT_END when the
+ * input is over (the callback is not called again). */
+enum hscan_next {
+    HSCAN_NEXT_END = -1,
+    HSCAN_NEXT_LATER = 0,
+    HSCAN_NEXT_TARGET = 1
+};
+typedef int (*hscan_next_cb)(hscan_t *scan, void *arg, const char **line,
+                             size_t *len, void **udata);
+
+/* Result callback: called once per target, on the loop thread.  `r` and
+ * everything it points to are valid only during the call.  You may call
+ * hscan_submit(), hscan_feed() and hscan_close() from inside it. */
+typedef void (*hscan_result_cb)(hscan_t *scan, const hscan_result_t *r,
+                                void *arg);
+
+/* Called once when the input has ended (HSCAN_NEXT_END) and every target
+ * has produced its result.  The scanner is idle but still open: close it
+ * with hscan_close(). */
+typedef void (*hscan_drained_cb)(hscan_t *scan, void *arg);
+
+/* Called once from hscan_close() when every handle is closed; the scanner
+ * is freed when it returns. */
+typedef void (*hscan_closed_cb)(hscan_t *scan, void *arg);
+
+/* Scanner settings.  Fill with hscan_config_init(), then edit.  Strings
+ * and arrays are copied by hscan_new(); free them after it returns. */
+struct hscan_config {
+    unsigned concurrency;      /* targets in flight at once; default 1000 */
+    uint64_t timeout_ms;       /* absolute per target; default 15000 */
+    uint64_t dns_timeout_ms;   /* default 5000 */
+    uint64_t connect_timeout_ms; /* per address attempt; default 5000 */
+    uint64_t read_timeout_ms;  /* idle: no byte for this long; 10000 */
+
+    const char *method;        /* default "GET" */
+    const char *path;          /* default "/" when the input has none */
+    const char *user_agent;    /* default "hscan/<version>" */
+    const char *const *headers; /* extra "Name: value" lines; a name that
+                                   matches a default header replaces it,
+                                   "Name:" with no value removes it */
+    size_t n_headers;
+
+    const char *resolvers;     /* "ip[:port],ip[:port]"; NULL = system */
+    int family;                /* 0 both, 4 IPv4 only, 6 IPv6 only */
+
+    size_t max_header_bytes;   /* status line + header block; 65536 */
+    unsigned max_headers;      /* header fields; default 256 */
+
+    hscan_next_cb next_target; /* may be NULL when only hscan_submit() */
+    hscan_result_cb on_result; /* required */
+    hscan_drained_cb on_drained; /* may be NULL */
+    void *arg;                 /* passed to every callback */
+};
+
+/* Fill `cfg` with the defaults above.  Never fails. */
+HSCAN_EXPORT void hscan_config_init(hscan_config_t *cfg);
+
+/* Create a scanner on `loop` (the caller's; it is never run by us).
+ * `cfg` is copied; free it after return.  `*out` is valid until the
+ * callback of hscan_close() has run.  The scanner starts pulling targets
+ * on the next loop iteration.  Loop thread only; legal inside hscan
+ * callbacks.  Returns 0 or a negative HSCAN_E* code (then `*out` is
+ * untouched). */
+HSCAN_EXPORT int hscan_new(hscan_t **out, uv_loop_t *loop,
+                           const hscan_config_t *cfg);
+
+/* Queue one target (`line`, `len` bytes; copied) with `udata` for its
+ * result.  Queued targets go before pulled ones.  Its result arrives later,
+ * never from inside this call.  Returns 0, HSCAN_ECLOSED after
+ * hscan_close() or HSCAN_ENOMEM. */
+HSCAN_EXPORT int hscan_submit(hscan_t *scan, const char *line, size_t len,
+                              void *udata);
+
+/* Tell the scanner that the pull callback has input again after it
+ * returned HSCAN_NEXT_LATER.  Cheap and idempotent.  Returns 0 or
+ * HSCAN_ECLOSED. */
+HSCAN_EXPORT int hscan_feed(hscan_t *scan);
+
+/* Say that no more targets will come, for scanners fed only through
+ * hscan_submit() (no pull callback): the drained callback then fires once
+ * the queue and the slots are empty.  Returns 0 or HSCAN_ECLOSED. */
+HSCAN_EXPORT int hscan_end_input(hscan_t *scan);
+
+/* Counters since hscan_new().  Filled by hscan_stats(). */
+typedef struct hscan_stats {
+    uint64_t started;      /* targets taken from the input */
+    uint64_t finished;     /* results delivered */
+    uint64_t ok;           /* results with error == 0 */
+    unsigned in_flight;    /* probes currently running */
+    unsigned concurrency;  /* the configured window */
+} hscan_stats_t;
+
+/* Copy the scanner's counters into `*out`.  Returns 0. */
+HSCAN_EXPORT int hscan_stats(const hscan_t *scan, hscan_stats_t *out);
+
+/* Cancel and release.  Every target in flight or queued gets a result with
+ * HSCAN_ECANCELED, delivered on the next loop iteration (never from inside
+ * this call); the pull callback is not called again.  Then all handles
+ * close and `cb` (may be NULL) runs last, after which the scanner is freed:
+ * after `cb` the loop holds nothing of ours.  Legal inside any hscan
+ * callback.  Returns 0, or HSCAN_ECLOSED when already closing. */
+HSCAN_EXPORT int hscan_close(hscan_t *scan, hscan_closed_cb cb);
+
+/* Serialise `r` as one JSON object (no trailing newline) into `buf` of
+ * `size` bytes, NUL-terminated when `size` > 0, snprintf style.  Control
+ * characters are escaped and bytes that are not valid UTF-8 are written as
+ * \u00XX, one per byte, so every record is valid JSON.  Returns the length
+ * the full record needs (excluding the NUL); when that is >= `size`, call
+ * again with a bigger buffer. */
+HSCAN_EXPORT size_t hscan_result_to_json(const hscan_result_t *r, char *buf,
+                                         size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HSCAN_H */

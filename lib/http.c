@@ -1,0 +1,308 @@
+/* Request bytes, and response parsing with llhttp under byte and count
+ * limits.
+ *
+ * llhttp enforces no header limits and delivers every span in pieces that
+ * may split anywhere, so names and values are appended to a per-probe
+ * arena whose cap is the header byte limit (curl's dynbuf discipline):
+ * a hostile server can make a probe hold at most that many bytes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+#define ARENA_START 1024
+#define HDRS_START 16
+
+static struct hscan__resp *resp_of(llhttp_t *p)
+{
+    return container_of(p, struct hscan__resp, parser);
+}
+
+/* Append to the arena, growing by doubling up to the limit. */
+static int arena_put(struct hscan__resp *r, const char *at, size_t n)
+{
+    if (n > r->limit - r->len) {
+        r->err = HSCAN_EHEADER_TOO_LARGE;
+        return -1;
+    }
+    if (r->len + n > r->cap) {
+        uint32_t cap = r->cap ? r->cap : ARENA_START;
+        char *b;
+        while (cap < r->len + n)
+            cap *= 2;
+        if (cap > r->limit)
+            cap = r->limit;
+        b = realloc(r->buf, cap);
+        if (!b) {
+            r->err = HSCAN_ERESOURCE_EXHAUSTED;
+            return -1;
+        }
+        r->buf = b;
+        r->cap = cap;
+    }
+    memcpy(r->buf + r->len, at, n);
+    r->len += (uint32_t)n;
+    return 0;
+}
+
+static int on_status(llhttp_t *p, const char *at, size_t n)
+{
+    struct hscan__resp *r = resp_of(p);
+
+    if (r->reason_len == 0)
+        r->reason_off = r->len;
+    r->reason_len += (uint32_t)n;
+    return arena_put(r, at, n);
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+    struct hscan__resp *r = resp_of(p);
+    struct hscan__hdr *h;
+
+    if (r->in_value || r->n_hdrs == 0) {
+        if (r->n_hdrs == r->max_hdrs) {
+            r->err = HSCAN_ETOO_MANY_HEADERS;
+            return -1;
+        }
+        if (r->n_hdrs == r->hdr_cap) {
+            unsigned cap = r->hdr_cap ? r->hdr_cap * 2 : HDRS_START;
+            struct hscan__hdr *v;
+            if (cap > r->max_hdrs)
+                cap = r->max_hdrs;
+            v = realloc(r->hdrs, cap * sizeof(*v));
+            if (!v) {
+                r->err = HSCAN_ERESOURCE_EXHAUSTED;
+                return -1;
+            }
+            r->hdrs = v;
+            r->hdr_cap = cap;
+        }
+        h = &r->hdrs[r->n_hdrs++];
+        h->name_off = r->len;
+        h->name_len = 0;
+        h->value_off = 0;
+        h->value_len = 0;
+        r->in_value = 0;
+    }
+    h = &r->hdrs[r->n_hdrs - 1];
+    h->name_len += (uint32_t)n;
+    return arena_put(r, at, n);
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n)
+{
+    struct hscan__resp *r = resp_of(p);
+    struct hscan__hdr *h = &r->hdrs[r->n_hdrs - 1];
+
+    if (!r->in_value) {
+        r->in_value = 1;
+        h->value_off = r->len;
+    }
+    h->value_len += (uint32_t)n;
+    return arena_put(r, at, n);
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+    /* A field with an empty value gets no on_header_value call; mark it so
+     * the next name starts a new entry. */
+    struct hscan__resp *r = resp_of(p);
+    if (r->n_hdrs > 0 && !r->in_value) {
+        r->in_value = 1;
+        r->hdrs[r->n_hdrs - 1].value_off = r->len;
+    }
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    struct hscan__resp *r = resp_of(p);
+    int status = llhttp_get_status_code(p);
+
+    /* 1xx interim responses (100 Continue, 103 Early Hints) precede the
+     * real one (RFC 9110 15.2); keep only the final response.  101 ends
+     * HTTP on this connection, so it is final. */
+    if (status >= 100 && status < 200 && status != 101) {
+        r->len = 0;
+        r->n_hdrs = 0;
+        r->reason_len = 0;
+        r->in_value = 0;
+        return 0;
+    }
+    r->status = status;
+    r->done = 1;
+    return HPE_PAUSED;
+}
+
+static const llhttp_settings_t settings = {
+    .on_status = on_status,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+};
+
+void hscan__resp_init(struct hscan__resp *r, size_t max_bytes,
+                      unsigned max_headers)
+{
+    memset(r, 0, sizeof(*r));
+    llhttp_init(&r->parser, HTTP_RESPONSE, &settings);
+    /* Observe, don't enforce: read header values the way browsers and curl
+     * do (control bytes inside values are kept and escaped in JSON).  On
+     * llhttp 9, also accept bare LF line endings as 8.x does. */
+    llhttp_set_lenient_headers(&r->parser, 1);
+#if LLHTTP_VERSION_MAJOR >= 9
+    llhttp_set_lenient_optional_cr_before_lf(&r->parser, 1);
+    llhttp_set_lenient_optional_lf_after_cr(&r->parser, 1);
+#endif
+    r->limit = max_bytes > UINT32_MAX / 2 ? UINT32_MAX / 2
+                                          : (uint32_t)max_bytes;
+    r->max_hdrs = max_headers;
+}
+
+void hscan__resp_free(struct hscan__resp *r)
+{
+    free(r->buf);
+    free(r->hdrs);
+    r->buf = NULL;
+    r->hdrs = NULL;
+}
+
+static void parse_detail(struct hscan__resp *r, llhttp_errno_t e,
+                         char *detail, size_t dsize)
+{
+    const char *why = llhttp_get_error_reason(&r->parser);
+    snprintf(detail, dsize, "%s: %s", llhttp_errno_name(e),
+             why ? why : "parse error");
+}
+
+static int limit_detail(struct hscan__resp *r, int err, char *detail,
+                        size_t dsize)
+{
+    if (err == HSCAN_ETOO_MANY_HEADERS)
+        snprintf(detail, dsize, "more than %u header fields", r->max_hdrs);
+    else if (err == HSCAN_EHEADER_TOO_LARGE)
+        snprintf(detail, dsize, "header block over %u bytes", r->limit);
+    else
+        snprintf(detail, dsize, "out of memory for the header block");
+    return err;
+}
+
+int hscan__resp_feed(struct hscan__resp *r, const char *data, size_t len,
+                     char *detail, size_t dsize)
+{
+    llhttp_errno_t e = llhttp_execute(&r->parser, data, len);
+
+    if (e == HPE_PAUSED && r->done) {
+        r->head_bytes += (uint64_t)(llhttp_get_error_pos(&r->parser) - data);
+        if (r->head_bytes > r->limit)
+            return limit_detail(r, HSCAN_EHEADER_TOO_LARGE, detail, dsize);
+        return 1;
+    }
+    if (e == HPE_OK) {
+        /* Bytes that never reach the arena (white space, obs-fold) still
+         * count: the limit is on the header block as received. */
+        r->head_bytes += len;
+        if (r->head_bytes > r->limit)
+            return limit_detail(r, HSCAN_EHEADER_TOO_LARGE, detail, dsize);
+        return 0;
+    }
+    if (r->err)
+        return limit_detail(r, r->err, detail, dsize);
+    if (e == HPE_PAUSED_UPGRADE) {
+        r->status = llhttp_get_status_code(&r->parser);
+        r->done = 1;
+        return 1;
+    }
+    parse_detail(r, e, detail, dsize);
+    return HSCAN_EHTTP_PARSE;
+}
+
+int hscan__resp_eof(struct hscan__resp *r, char *detail, size_t dsize)
+{
+    if (r->head_bytes == 0) {
+        snprintf(detail, dsize, "closed before any response byte");
+    } else {
+        snprintf(detail, dsize,
+                 "closed after %llu bytes, inside the header block",
+                 (unsigned long long)r->head_bytes);
+    }
+    return HSCAN_EREAD_CLOSED;
+}
+
+static int header_named(const char *line, const char *name)
+{
+    size_t n = strlen(name);
+    return strncasecmp(line, name, n) == 0 && line[n] == ':';
+}
+
+static int user_overrides(const hscan_config_t *cfg, const char *name)
+{
+    size_t i;
+    for (i = 0; i < cfg->n_headers; i++)
+        if (header_named(cfg->headers[i], name))
+            return 1;
+    return 0;
+}
+
+static int append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len + n + 1 > *cap) {
+        size_t c = (*cap ? *cap : 256) * 2 + n;
+        char *b = realloc(*buf, c);
+        if (!b)
+            return -1;
+        *buf = b;
+        *cap = c;
+    }
+    memcpy(*buf + *len, s, n + 1);
+    *len += n;
+    return 0;
+}
+
+/* An "Name:" line with nothing after the colon removes that header, as in
+ * curl -H; otherwise user lines replace defaults of the same name. */
+static int user_line_empty(const char *line)
+{
+    const char *c = strchr(line, ':');
+    if (!c)
+        return 1;
+    for (c++; *c == ' ' || *c == '\t'; c++)
+        ;
+    return *c == '\0';
+}
+
+char *hscan__request_tail(const hscan_config_t *cfg, const char *ua,
+                          size_t *len_out)
+{
+    static const char *names[] = { "User-Agent", "Accept", "Connection" };
+    const char *vals[3] = { ua, "*/*", "close" };
+    char *buf = NULL, line[512];
+    size_t len = 0, cap = 0, i;
+    int bad = 0;
+
+    for (i = 0; i < 3; i++) {
+        if (user_overrides(cfg, names[i]))
+            continue;
+        snprintf(line, sizeof(line), "%s: %s\r\n", names[i], vals[i]);
+        bad |= append(&buf, &len, &cap, line);
+    }
+    for (i = 0; i < cfg->n_headers; i++) {
+        if (user_line_empty(cfg->headers[i]))
+            continue;
+        bad |= append(&buf, &len, &cap, cfg->headers[i]);
+        bad |= append(&buf, &len, &cap, "\r\n");
+    }
+    bad |= append(&buf, &len, &cap, "\r\n");
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    *len_out = len;
+    return buf;
+}

@@ -1,0 +1,179 @@
+/* Internals shared between lib/ files.  Nothing here is public API. */
+#ifndef HSCAN_INTERNAL_H
+#define HSCAN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ares.h>
+#include <llhttp.h>
+
+#include "hscan.h"
+
+#define container_of(ptr, type, member)                                     \
+    ((type *)((char *)(ptr) - offsetof(type, member)))
+
+#define HSCAN__MAX_ADDRS 16     /* addresses kept per lookup */
+#define HSCAN__MAX_CNAMES 16    /* CNAME hops kept per lookup */
+#define HSCAN__MAX_LINE 8192    /* longest input line accepted */
+#define HSCAN__DETAIL_SIZE 192
+
+/* ---- target.c: one input line ---- */
+
+struct hscan__target {
+    const char *host;   /* points into the line, brackets stripped */
+    size_t host_len;
+    const char *path;   /* points into the line; len 0 = none given */
+    size_t path_len;
+    int port;
+    int family;         /* 0 for a name, 4 or 6 for an address literal */
+};
+
+/* Trim ASCII white space at both ends in place.  Returns 1 when the
+ * trimmed line is blank or a '#' comment (skip it without a record). */
+int hscan__target_skip(const char **line, size_t *len);
+
+/* Parse a trimmed, non-blank line.  Returns 0, or HSCAN_EINVALID_TARGET
+ * with `*why` set to a static sentence.  Writes `*t` only on success. */
+int hscan__target_parse(const char *line, size_t len,
+                        struct hscan__target *t, const char **why);
+
+/* ---- dns.c: c-ares on the uv loop ---- */
+
+struct hscan__addr {
+    uint8_t family;     /* 4 or 6 */
+    uint8_t bytes[16];
+};
+
+struct hscan__dns_answer {
+    struct hscan__addr addrs[HSCAN__MAX_ADDRS];
+    unsigned n_addrs;
+    char *cnames;       /* n_cnames NUL-terminated names back to back;
+                           owned by the receiver (free()) */
+    unsigned n_cnames;
+};
+
+struct hscan__dns;
+struct hscan__dnsq;
+
+/* `err` 0 means `ans` holds at least one address.  `ans` is the
+ * receiver's to keep (including ans->cnames) in every case. */
+typedef void (*hscan__dns_cb)(void *ctx, int err, const char *detail,
+                              struct hscan__dns_answer *ans);
+
+int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
+                   const char *resolvers, uint64_t timeout_ms,
+                   char *detail, size_t dsize);
+/* Start a lookup; `family` 0, 4 or 6.  The callback may run before this
+ * returns (a local failure).  Returns the query, or NULL with the
+ * callback already called. */
+struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
+                                       int family, hscan__dns_cb cb,
+                                       void *ctx);
+/* The callback of `q` will never run; its memory is reclaimed later. */
+void hscan__dns_detach(struct hscan__dnsq *q);
+/* Destroy the channel and close every handle; `done(arg)` runs from the
+ * last close callback. */
+void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg);
+
+/* ---- http.c: request bytes and response parsing ---- */
+
+struct hscan__hdr {
+    uint32_t name_off, name_len, value_off, value_len;
+};
+
+struct hscan__resp {
+    llhttp_t parser;
+    char *buf;            /* arena: reason and header bytes */
+    uint32_t len, cap, limit;
+    struct hscan__hdr *hdrs;
+    unsigned n_hdrs, hdr_cap, max_hdrs;
+    uint32_t reason_off, reason_len;
+    uint64_t head_bytes;  /* bytes consumed before the header end */
+    int status;
+    int in_value;
+    int done;             /* the final header block is complete */
+    int err;              /* HSCAN_E* set by a callback */
+};
+
+void hscan__resp_init(struct hscan__resp *r, size_t max_bytes,
+                      unsigned max_headers);
+void hscan__resp_free(struct hscan__resp *r);
+/* Feed bytes.  Returns 0 while more are needed, 1 when the header block
+ * is complete, or a negative HSCAN_E* with `detail` filled. */
+int hscan__resp_feed(struct hscan__resp *r, const char *data, size_t len,
+                     char *detail, size_t dsize);
+/* The peer closed.  Returns a negative HSCAN_E* with `detail`. */
+int hscan__resp_eof(struct hscan__resp *r, char *detail, size_t dsize);
+
+/* Build the part of every request after the Host line, from the config:
+ * default headers, user headers, the blank line.  Returns a malloc'd
+ * string or NULL. */
+char *hscan__request_tail(const hscan_config_t *cfg, const char *ua,
+                          size_t *len_out);
+
+/* ---- result.c ---- */
+
+struct hscan__jbuf {
+    char *buf;
+    size_t size, len;
+};
+void hscan__json_str(struct hscan__jbuf *j, const char *s, size_t n);
+
+/* ---- scan.c <-> probe.c ---- */
+
+struct probe;
+
+struct hscan__limits {
+    uint64_t timeout_ms, dns_timeout_ms, connect_timeout_ms, read_timeout_ms;
+    size_t max_header_bytes;
+    unsigned max_headers;
+    int family;
+};
+
+/* Scanner services used by probes. */
+uv_loop_t *hscan__loop(hscan_t *scan);
+struct hscan__dns *hscan__scan_dns(hscan_t *scan);
+const struct hscan__limits *hscan__scan_limits(hscan_t *scan);
+const char *hscan__scan_method(hscan_t *scan);
+const char *hscan__scan_path(hscan_t *scan);
+const char *hscan__scan_reqtail(hscan_t *scan, size_t *len);
+char *hscan__scan_rbuf(hscan_t *scan, size_t *size);
+/* Deliver a finished probe's result and release its slot. */
+void hscan__scan_emit(hscan_t *scan, struct probe *p, hscan_result_t *r);
+/* A probe's memory is gone; the scanner may finish closing. */
+void hscan__scan_probe_freed(hscan_t *scan, struct probe *p);
+
+/* Start a probe for a parsed target.  The probe copies what it needs from
+ * `input` and `t`.  Returns the probe (its result comes later), or NULL
+ * with HSCAN_ENOMEM in `*err`. */
+struct probe *hscan__probe_start(hscan_t *scan, const char *input,
+                                 size_t input_len,
+                                 const struct hscan__target *t, void *udata,
+                                 int *err);
+/* Begin the work of a started, linked probe; its result may be emitted
+ * from inside this call (never inside a user call: the scanner runs it
+ * from its own timer). */
+void hscan__probe_run(struct probe *p);
+/* Finish a probe with HSCAN_ECANCELED. */
+void hscan__probe_cancel(struct probe *p);
+/* Intrusive list links for the scanner's in-flight list. */
+struct probe **hscan__probe_next(struct probe *p);
+struct probe **hscan__probe_prev(struct probe *p);
+
+/* Fill the parts of a result that need formatting (url, addresses...)
+ * into scanner scratch space; returns 0 or HSCAN_ENOMEM. */
+struct hscan__scratch {
+    char *buf;
+    size_t len, cap;
+    hscan_header_t *hv;
+    size_t hv_cap;
+    const char **sv;
+    size_t sv_cap;
+};
+int hscan__scratch_reserve(struct hscan__scratch *s, size_t bytes,
+                           size_t headers, size_t strings);
+void hscan__scratch_free(struct hscan__scratch *s);
+struct hscan__scratch *hscan__scan_scratch(hscan_t *scan);
+
+#endif /* HSCAN_INTERNAL_H */

@@ -1,0 +1,313 @@
+/* Error names and the JSON Lines record.
+ *
+ * The record must be valid JSON whatever bytes a server sent.  Strings are
+ * written as UTF-8 where the input is well-formed UTF-8 (RFC 3629: no
+ * overlongs, no surrogates, nothing past U+10FFFF); every byte that is not
+ * part of a well-formed sequence is written as \u00XX, one escape per byte.
+ * A consumer can therefore recover the original bytes exactly: code points
+ * U+0080..U+00FF that appear as \u00XX escapes were raw bytes, while real
+ * U+0080..U+00FF characters appear as literal UTF-8.  Control characters
+ * (U+0000..U+001F, U+007F) are always escaped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *hscan_err_name(int code)
+{
+    if (code == 0)
+        return "ok";
+    switch (code) {
+#define XX(c, id, name, msg) case c: return name;
+        HSCAN_ERRNO_MAP(XX)
+#undef XX
+    }
+    return "unknown_error";
+}
+
+const char *hscan_strerror(int code)
+{
+    if (code == 0)
+        return "success";
+    switch (code) {
+#define XX(c, id, name, msg) case c: return msg;
+        HSCAN_ERRNO_MAP(XX)
+#undef XX
+    }
+    return "unknown error";
+}
+
+const char *hscan_version(void)
+{
+    return HSCAN_VERSION_STRING;
+}
+
+static void jput(struct hscan__jbuf *j, const char *s, size_t n)
+{
+    if (j->len < j->size) {
+        size_t room = j->size - j->len;
+        memcpy(j->buf + j->len, s, n < room ? n : room);
+    }
+    j->len += n;
+}
+
+static void jlit(struct hscan__jbuf *j, const char *s)
+{
+    jput(j, s, strlen(s));
+}
+
+static void jesc_byte(struct hscan__jbuf *j, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+    char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+    jput(j, e, 6);
+}
+
+/* Length of the well-formed UTF-8 sequence at `s` (2..4), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t need, i;
+    unsigned lo = 0x80, hi = 0xbf;
+
+    if (c >= 0xc2 && c <= 0xdf)
+        need = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        need = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        need = 4;
+    else
+        return 0;
+    if (n < need)
+        return 0;
+    /* Second-byte ranges exclude overlongs and surrogates (RFC 3629 4). */
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (i = 2; i < need; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return need;
+}
+
+void hscan__json_str(struct hscan__jbuf *j, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, run = 0;
+
+    jput(j, "\"", 1);
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t k;
+
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            run++;
+            i++;
+            continue;
+        }
+        jput(j, str + i - run, run);
+        run = 0;
+        if (c == '"' || c == '\\') {
+            char e[2] = { '\\', (char)c };
+            jput(j, e, 2);
+            i++;
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            char e[2] = { '\\', c == '\n' ? 'n' : c == '\r' ? 'r' : 't' };
+            jput(j, e, 2);
+            i++;
+        } else if (c >= 0x80 && (k = utf8_seq(s + i, n - i)) > 0) {
+            jput(j, str + i, k);
+            i += k;
+        } else {
+            jesc_byte(j, c);
+            i++;
+        }
+    }
+    jput(j, str + i - run, run);
+    jput(j, "\"", 1);
+}
+
+static void jstr_or_null(struct hscan__jbuf *j, const char *s)
+{
+    if (s)
+        hscan__json_str(j, s, strlen(s));
+    else
+        jlit(j, "null");
+}
+
+static void jkey(struct hscan__jbuf *j, const char *key)
+{
+    jlit(j, ",\"");
+    jlit(j, key);
+    jlit(j, "\":");
+}
+
+static void jnum(struct hscan__jbuf *j, long long v)
+{
+    char t[32];
+    int n = snprintf(t, sizeof(t), "%lld", v);
+    jput(j, t, (size_t)n);
+}
+
+static void jms(struct hscan__jbuf *j, const char *key, double ms)
+{
+    char t[48];
+    int n;
+
+    jlit(j, key);
+    if (ms < 0) {
+        jlit(j, "null");
+        return;
+    }
+    n = snprintf(t, sizeof(t), "%.3f", ms);
+    jput(j, t, (size_t)n);
+}
+
+static void jstr_list(struct hscan__jbuf *j, const char *const *v, size_t n)
+{
+    size_t i;
+
+    jlit(j, "[");
+    for (i = 0; i < n; i++) {
+        if (i)
+            jlit(j, ",");
+        hscan__json_str(j, v[i], strlen(v[i]));
+    }
+    jlit(j, "]");
+}
+
+static void json_response(struct hscan__jbuf *j, const hscan_result_t *r)
+{
+    size_t i;
+    char ver[32];
+
+    jkey(j, "status");
+    if (r->status > 0)
+        jnum(j, r->status);
+    else
+        jlit(j, "null");
+    jkey(j, "reason");
+    if (r->reason)
+        hscan__json_str(j, r->reason, r->reason_len);
+    else
+        jlit(j, "null");
+    jkey(j, "http_version");
+    if (r->http_major >= 0) {
+        snprintf(ver, sizeof(ver), "HTTP/%d.%d", r->http_major,
+                 r->http_minor);
+        jstr_or_null(j, ver);
+    } else {
+        jlit(j, "null");
+    }
+    jkey(j, "headers");
+    jlit(j, "[");
+    for (i = 0; i < r->n_headers; i++) {
+        const hscan_header_t *h = &r->headers[i];
+        jlit(j, i ? ",[" : "[");
+        hscan__json_str(j, h->name, h->name_len);
+        jlit(j, ",");
+        hscan__json_str(j, h->value, h->value_len);
+        jlit(j, "]");
+    }
+    jlit(j, "]");
+}
+
+size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
+{
+    struct hscan__jbuf j = { buf, size, 0 };
+
+    jlit(&j, "{\"schema\":");
+    jnum(&j, HSCAN_SCHEMA_VERSION);
+    jkey(&j, "input");
+    hscan__json_str(&j, r->input ? r->input : "", r->input_len);
+    jkey(&j, "url");
+    jstr_or_null(&j, r->url);
+    jkey(&j, "scheme");
+    jstr_or_null(&j, r->scheme);
+    jkey(&j, "host");
+    jstr_or_null(&j, r->host);
+    jkey(&j, "ip");
+    jstr_or_null(&j, r->ip);
+    jkey(&j, "port");
+    if (r->port > 0)
+        jnum(&j, r->port);
+    else
+        jlit(&j, "null");
+    json_response(&j, r);
+    jkey(&j, "dns");
+    if (r->dns_ms >= 0) {
+        jlit(&j, "{\"addresses\":");
+        jstr_list(&j, r->addresses, r->n_addresses);
+        jlit(&j, ",\"cname\":");
+        jstr_list(&j, r->cnames, r->n_cnames);
+        jlit(&j, "}");
+    } else {
+        jlit(&j, "null");
+    }
+    jkey(&j, "redirects");
+    jlit(&j, "[]");
+    jkey(&j, "tls");
+    jlit(&j, "null");
+    jkey(&j, "timing_ms");
+    jms(&j, "{\"dns\":", r->dns_ms);
+    jms(&j, ",\"connect\":", r->connect_ms);
+    jms(&j, ",\"tls\":", r->tls_ms);
+    jms(&j, ",\"ttfb\":", r->ttfb_ms);
+    jms(&j, ",\"total\":", r->total_ms);
+    jlit(&j, "}");
+    jkey(&j, "error");
+    jstr_or_null(&j, r->error ? hscan_err_name(r->error) : NULL);
+    jkey(&j, "error_detail");
+    jstr_or_null(&j, r->error ? r->error_detail : NULL);
+    jlit(&j, "}");
+    if (size > 0)
+        buf[j.len < size ? j.len : size - 1] = '\0';
+    return j.len;
+}
+
+/* Scratch space for result views: grows to the largest record seen and is
+ * reused, so emitting a result allocates nothing in the steady state. */
+int hscan__scratch_reserve(struct hscan__scratch *s, size_t bytes,
+                           size_t headers, size_t strings)
+{
+    s->len = 0;
+    if (bytes > s->cap) {
+        char *b = realloc(s->buf, bytes);
+        if (!b)
+            return HSCAN_ENOMEM;
+        s->buf = b;
+        s->cap = bytes;
+    }
+    if (headers > s->hv_cap) {
+        hscan_header_t *h = realloc(s->hv, headers * sizeof(*h));
+        if (!h)
+            return HSCAN_ENOMEM;
+        s->hv = h;
+        s->hv_cap = headers;
+    }
+    if (strings > s->sv_cap) {
+        const char **v = realloc(s->sv, strings * sizeof(*v));
+        if (!v)
+            return HSCAN_ENOMEM;
+        s->sv = v;
+        s->sv_cap = strings;
+    }
+    return 0;
+}
+
+void hscan__scratch_free(struct hscan__scratch *s)
+{
+    free(s->buf);
+    free(s->hv);
+    free(s->sv);
+    memset(s, 0, sizeof(*s));
+}

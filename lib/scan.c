@@ -1,0 +1,464 @@
+/* Scanner lifecycle, the slot window and pull feeding.
+ *
+ * All feeding happens in the "pump", a zero-delay uv timer: targets are
+ * taken only there, so no result is ever delivered from inside a call the
+ * user made (hscan_submit, hscan_feed, hscan_close), and a long run of
+ * invalid lines cannot recurse.  The pump takes targets while slots are
+ * free, at most PUMP_BUDGET per loop iteration so one pass cannot starve
+ * sockets that are already readable.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define PUMP_BUDGET 4096
+#define RBUF_SIZE 65536
+
+struct subq {
+    struct subq *next;
+    void *udata;
+    size_t len;
+    char line[];
+};
+
+struct hscan {
+    uv_loop_t *loop;
+    struct hscan__limits lim;
+    unsigned concurrency;
+    char *method, *path, *ua, *reqtail;
+    size_t reqtail_len;
+    hscan_next_cb next;
+    hscan_result_cb on_result;
+    hscan_drained_cb on_drained;
+    void *arg;
+    struct hscan__dns *dns;
+
+    uv_timer_t pump;
+    int pump_armed;
+    struct probe *active;           /* in-flight list */
+    unsigned n_active;
+    unsigned n_alloc;               /* probes not yet freed */
+    struct subq *q_head, *q_tail;
+    int input_end, want_feed, drained_fired;
+    int closing, handles;
+    hscan_closed_cb closed_cb;
+    hscan_stats_t st;
+    struct hscan__scratch scratch;
+    char rbuf[RBUF_SIZE];
+};
+
+uv_loop_t *hscan__loop(hscan_t *s) { return s->loop; }
+struct hscan__dns *hscan__scan_dns(hscan_t *s) { return s->dns; }
+const struct hscan__limits *hscan__scan_limits(hscan_t *s) { return &s->lim; }
+const char *hscan__scan_method(hscan_t *s) { return s->method; }
+const char *hscan__scan_path(hscan_t *s) { return s->path; }
+struct hscan__scratch *hscan__scan_scratch(hscan_t *s) { return &s->scratch; }
+
+const char *hscan__scan_reqtail(hscan_t *s, size_t *len)
+{
+    *len = s->reqtail_len;
+    return s->reqtail;
+}
+
+char *hscan__scan_rbuf(hscan_t *s, size_t *size)
+{
+    *size = sizeof(s->rbuf);
+    return s->rbuf;
+}
+
+void hscan_config_init(hscan_config_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->concurrency = 1000;
+    cfg->timeout_ms = 15000;
+    cfg->dns_timeout_ms = 5000;
+    cfg->connect_timeout_ms = 5000;
+    cfg->read_timeout_ms = 10000;
+    cfg->method = "GET";
+    cfg->path = "/";
+    cfg->max_header_bytes = 65536;
+    cfg->max_headers = 256;
+}
+
+static void on_pump(uv_timer_t *t);
+
+static void schedule(hscan_t *s)
+{
+    if (s->pump_armed)
+        return;
+    s->pump_armed = 1;
+    uv_timer_start(&s->pump, on_pump, 0, 0);
+}
+
+static void deliver(hscan_t *s, const hscan_result_t *r)
+{
+    s->st.finished++;
+    if (r->error == 0)
+        s->st.ok++;
+    s->on_result(s, r, s->arg);
+}
+
+/* A record for a target that never became a probe: invalid input, or a
+ * queued submission cancelled by hscan_close(). */
+static void emit_simple(hscan_t *s, const char *line, size_t len,
+                        void *udata, int err, const char *detail)
+{
+    hscan_result_t r;
+
+    memset(&r, 0, sizeof(r));
+    r.error = err;
+    r.error_detail = detail;
+    r.udata = udata;
+    r.input = line;
+    r.input_len = len;
+    r.http_major = r.http_minor = -1;
+    r.dns_ms = r.connect_ms = r.tls_ms = r.ttfb_ms = -1;
+    r.total_ms = 0;
+    deliver(s, &r);
+}
+
+void hscan__scan_emit(hscan_t *s, struct probe *p, hscan_result_t *r)
+{
+    struct probe *next = *hscan__probe_next(p);
+    struct probe *prev = *hscan__probe_prev(p);
+
+    if (prev)
+        *hscan__probe_next(prev) = next;
+    else
+        s->active = next;
+    if (next)
+        *hscan__probe_prev(next) = prev;
+    s->n_active--;
+    s->st.in_flight = s->n_active;
+    if (!s->closing)
+        schedule(s);
+    deliver(s, r);
+}
+
+static void start_target(hscan_t *s, const char *line, size_t len,
+                         void *udata)
+{
+    struct hscan__target t;
+    const char *why;
+    struct probe *p;
+    int err;
+
+    if (hscan__target_skip(&line, &len))
+        return;
+    s->st.started++;
+    if (hscan__target_parse(line, len, &t, &why) != 0) {
+        emit_simple(s, line, len, udata, HSCAN_EINVALID_TARGET, why);
+        return;
+    }
+    p = hscan__probe_start(s, line, len, &t, udata, &err);
+    if (!p) {
+        emit_simple(s, line, len, udata, HSCAN_ERESOURCE_EXHAUSTED,
+                    "out of memory starting the probe");
+        return;
+    }
+    *hscan__probe_prev(p) = NULL;
+    *hscan__probe_next(p) = s->active;
+    if (s->active)
+        *hscan__probe_prev(s->active) = p;
+    s->active = p;
+    s->n_active++;
+    s->n_alloc++;
+    s->st.in_flight = s->n_active;
+    hscan__probe_run(p);
+}
+
+/* Take one target.  Returns 0 when none is available now. */
+static int take_one(hscan_t *s)
+{
+    const char *line;
+    size_t len;
+    void *udata = NULL;
+    struct subq *q = s->q_head;
+    int rc;
+
+    if (q) {
+        s->q_head = q->next;
+        if (!s->q_head)
+            s->q_tail = NULL;
+        start_target(s, q->line, q->len, q->udata);
+        free(q);
+        return 1;
+    }
+    if (!s->next || s->input_end || s->want_feed)
+        return 0;
+    rc = s->next(s, s->arg, &line, &len, &udata);
+    if (rc == HSCAN_NEXT_END) {
+        s->input_end = 1;
+        return 0;
+    }
+    if (rc != HSCAN_NEXT_TARGET) {
+        s->want_feed = 1;
+        return 0;
+    }
+    start_target(s, line, len, udata);
+    return 1;
+}
+
+static void check_drained(hscan_t *s)
+{
+    if (s->drained_fired || s->closing || !s->input_end || s->q_head ||
+        s->n_active > 0)
+        return;
+    s->drained_fired = 1;
+    if (s->on_drained)
+        s->on_drained(s, s->arg);
+}
+
+static void scan_free(hscan_t *s)
+{
+    hscan_closed_cb cb = s->closed_cb;
+
+    if (cb)
+        cb(s, s->arg);
+    hscan__scratch_free(&s->scratch);
+    free(s->method);
+    free(s->path);
+    free(s->ua);
+    free(s->reqtail);
+    free(s);
+    ares_library_cleanup();
+}
+
+static void maybe_closed(hscan_t *s)
+{
+    if (s->closing == 2 && s->handles == 0 && s->n_alloc == 0)
+        scan_free(s);
+}
+
+void hscan__scan_probe_freed(hscan_t *s, struct probe *p)
+{
+    (void)p;
+    s->n_alloc--;
+    maybe_closed(s);
+}
+
+static void on_pump_closed(uv_handle_t *h)
+{
+    hscan_t *s = h->data;
+    s->handles--;
+    maybe_closed(s);
+}
+
+static void on_dns_closed(void *arg)
+{
+    hscan_t *s = arg;
+    s->handles--;
+    maybe_closed(s);
+}
+
+/* Cancel everything, then release handles.  Runs from the pump, so the
+ * canceled records never arrive inside hscan_close() itself. */
+static void close_now(hscan_t *s)
+{
+    struct subq *q;
+
+    while ((q = s->q_head) != NULL) {
+        s->q_head = q->next;
+        const char *line = q->line;
+        size_t len = q->len;
+        if (!hscan__target_skip(&line, &len)) {
+            s->st.started++;
+            emit_simple(s, line, len, q->udata, HSCAN_ECANCELED,
+                        "scan closed before the target started");
+        }
+        free(q);
+    }
+    s->q_tail = NULL;
+    while (s->active)
+        hscan__probe_cancel(s->active);
+    s->closing = 2;
+    hscan__dns_close(s->dns, on_dns_closed, s);
+    uv_close((uv_handle_t *)&s->pump, on_pump_closed);
+}
+
+static void on_pump(uv_timer_t *t)
+{
+    hscan_t *s = container_of(t, hscan_t, pump);
+    int budget = PUMP_BUDGET;
+
+    s->pump_armed = 0;
+    if (s->closing) {
+        close_now(s);
+        return;
+    }
+    while (s->n_active < s->concurrency && !s->closing) {
+        if (budget-- == 0) {
+            schedule(s);
+            break;
+        }
+        if (!take_one(s))
+            break;
+    }
+    if (s->closing)
+        schedule(s);
+    else
+        check_drained(s);
+}
+
+static int valid_token(const char *m)
+{
+    if (!m || !*m)
+        return 0;
+    for (; *m; m++)
+        if (*m <= 0x20 || *m >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", *m))
+            return 0;
+    return 1;
+}
+
+static int valid_line(const char *s, int need_colon)
+{
+    if (!s || strpbrk(s, "\r\n"))
+        return 0;
+    return !need_colon || (strchr(s, ':') && *s != ':');
+}
+
+static int check_config(const hscan_config_t *c)
+{
+    size_t i;
+
+    if (!c->on_result || c->concurrency == 0 || c->concurrency > 1000000 ||
+        !c->timeout_ms || !c->dns_timeout_ms || !c->connect_timeout_ms ||
+        !c->read_timeout_ms || c->max_headers == 0 ||
+        c->max_header_bytes < 64 || (c->family && c->family != 4 &&
+                                     c->family != 6))
+        return HSCAN_EINVAL;
+    if ((c->method && !valid_token(c->method)) ||
+        (c->path && (c->path[0] != '/' || strpbrk(c->path, " \t\r\n"))) ||
+        (c->user_agent && !valid_line(c->user_agent, 0)) ||
+        (c->n_headers && !c->headers))
+        return HSCAN_EINVAL;
+    for (i = 0; i < c->n_headers; i++)
+        if (!valid_line(c->headers[i], 1))
+            return HSCAN_EINVAL;
+    return 0;
+}
+
+static int copy_config(hscan_t *s, const hscan_config_t *c)
+{
+    char ua[64];
+
+    s->lim.timeout_ms = c->timeout_ms;
+    s->lim.dns_timeout_ms = c->dns_timeout_ms;
+    s->lim.connect_timeout_ms = c->connect_timeout_ms;
+    s->lim.read_timeout_ms = c->read_timeout_ms;
+    s->lim.max_header_bytes = c->max_header_bytes;
+    s->lim.max_headers = c->max_headers;
+    s->lim.family = c->family;
+    s->concurrency = c->concurrency;
+    s->next = c->next_target;
+    s->on_result = c->on_result;
+    s->on_drained = c->on_drained;
+    s->arg = c->arg;
+    snprintf(ua, sizeof(ua), "hscan/%s", HSCAN_VERSION_STRING);
+    s->method = strdup(c->method ? c->method : "GET");
+    s->path = strdup(c->path ? c->path : "/");
+    s->ua = strdup(c->user_agent ? c->user_agent : ua);
+    if (!s->method || !s->path || !s->ua)
+        return HSCAN_ENOMEM;
+    s->reqtail = hscan__request_tail(c, s->ua, &s->reqtail_len);
+    return s->reqtail ? 0 : HSCAN_ENOMEM;
+}
+
+int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
+{
+    char detail[HSCAN__DETAIL_SIZE];
+    hscan_t *s;
+    int rc;
+
+    if (!out || !loop || !cfg || (rc = check_config(cfg)) != 0)
+        return HSCAN_EINVAL;
+    if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
+        return HSCAN_EINIT;
+    s = calloc(1, sizeof(*s));
+    rc = s ? copy_config(s, cfg) : HSCAN_ENOMEM;
+    if (rc == 0)
+        rc = hscan__dns_new(&s->dns, loop, cfg->resolvers,
+                            cfg->dns_timeout_ms, detail, sizeof(detail));
+    if (rc != 0) {
+        if (s) {
+            free(s->method);
+            free(s->path);
+            free(s->ua);
+            free(s->reqtail);
+            free(s);
+        }
+        ares_library_cleanup();
+        return rc;
+    }
+    s->loop = loop;
+    s->st.concurrency = s->concurrency;
+    uv_timer_init(loop, &s->pump);
+    s->pump.data = s;
+    s->handles = 2;                 /* pump timer, DNS */
+    schedule(s);
+    *out = s;
+    return 0;
+}
+
+int hscan_submit(hscan_t *s, const char *line, size_t len, void *udata)
+{
+    struct subq *q;
+
+    if (!s || (!line && len))
+        return HSCAN_EINVAL;
+    if (s->closing)
+        return HSCAN_ECLOSED;
+    q = malloc(sizeof(*q) + len + 1);
+    if (!q)
+        return HSCAN_ENOMEM;
+    q->next = NULL;
+    q->udata = udata;
+    q->len = len;
+    if (len)
+        memcpy(q->line, line, len);
+    q->line[len] = '\0';
+    if (s->q_tail)
+        s->q_tail->next = q;
+    else
+        s->q_head = q;
+    s->q_tail = q;
+    s->drained_fired = 0;
+    schedule(s);
+    return 0;
+}
+
+int hscan_feed(hscan_t *s)
+{
+    if (s->closing)
+        return HSCAN_ECLOSED;
+    s->want_feed = 0;
+    schedule(s);
+    return 0;
+}
+
+int hscan_end_input(hscan_t *s)
+{
+    if (s->closing)
+        return HSCAN_ECLOSED;
+    s->input_end = 1;
+    schedule(s);
+    return 0;
+}
+
+int hscan_stats(const hscan_t *s, hscan_stats_t *out)
+{
+    *out = s->st;
+    return 0;
+}
+
+int hscan_close(hscan_t *s, hscan_closed_cb cb)
+{
+    if (s->closing)
+        return HSCAN_ECLOSED;
+    s->closing = 1;
+    s->closed_cb = cb;
+    schedule(s);
+    return 0;
+}

@@ -1,0 +1,204 @@
+/* hscan-testd: the DNS and HTTP test servers on one loop, standalone.
+ *
+ * usage: hscan-testd [--dns-port N] [--http-port N] [--lifetime SECONDS]
+ *                    [--ip ADDR]
+ *
+ * Prints "dns IP:PORT" and "http IP:PORT" on stdout, then serves until
+ * SIGINT, SIGTERM or the lifetime (default 600 s; 0 means no limit)
+ * runs out. Only loopback addresses (127.0.0.0/8) are accepted.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <uv.h>
+
+#include "server-dns.h"
+#include "server-http.h"
+
+struct opts {
+    int dns_port;
+    int http_port;
+    long lifetime;
+    const char *ip;
+};
+
+struct testd {
+    struct tsrv_dns *dns;
+    struct tsrv_http *http;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t lifetime;
+    int stopped;
+};
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: hscan-testd [--dns-port N] [--http-port N] "
+            "[--lifetime SECONDS] [--ip ADDR]\n");
+}
+
+static int parse_num(const char *s, long max, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int is_loopback(const char *ip)
+{
+    struct in_addr a;
+
+    return inet_pton(AF_INET, ip, &a) == 1 &&
+           (ntohl(a.s_addr) >> 24) == 127;
+}
+
+static int parse_opt(struct opts *o, const char *name, const char *val)
+{
+    long v;
+
+    if (strcmp(name, "--ip") == 0) {
+        o->ip = val;
+        return 0;
+    }
+    if (strcmp(name, "--lifetime") == 0)
+        return parse_num(val, 100000000L, &o->lifetime);
+    if (parse_num(val, 65535, &v) != 0)
+        return -1;
+    if (strcmp(name, "--dns-port") == 0)
+        o->dns_port = (int)v;
+    else if (strcmp(name, "--http-port") == 0)
+        o->http_port = (int)v;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+    int i;
+
+    o->dns_port = 0;
+    o->http_port = 0;
+    o->lifetime = 600;
+    o->ip = "127.0.0.1";
+    for (i = 1; i < argc; i += 2) {
+        if (i + 1 >= argc || parse_opt(o, argv[i], argv[i + 1]) != 0) {
+            fprintf(stderr, "hscan-testd: bad option '%s'\n", argv[i]);
+            return -1;
+        }
+    }
+    if (!is_loopback(o->ip)) {
+        fprintf(stderr, "hscan-testd: refusing non-loopback ip '%s'\n",
+                o->ip);
+        return -1;
+    }
+    return 0;
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        fprintf(stderr, "hscan-testd: setrlimit: %s\n", strerror(errno));
+}
+
+static void stop_all(struct testd *d)
+{
+    if (d->stopped)
+        return;
+    d->stopped = 1;
+    if (d->dns)
+        tsrv_dns_stop(d->dns);
+    if (d->http)
+        tsrv_http_stop(d->http);
+    uv_close((uv_handle_t *)&d->sigint, NULL);
+    uv_close((uv_handle_t *)&d->sigterm, NULL);
+    uv_close((uv_handle_t *)&d->lifetime, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    fprintf(stderr, "hscan-testd: signal %d, stopping\n", signum);
+    stop_all(h->data);
+}
+
+static void on_lifetime(uv_timer_t *t)
+{
+    fprintf(stderr, "hscan-testd: lifetime over, stopping\n");
+    stop_all(t->data);
+}
+
+static int start_servers(uv_loop_t *loop, const struct opts *o,
+                         struct testd *d)
+{
+    int rc;
+
+    rc = tsrv_dns_start(loop, o->ip, o->dns_port, &d->dns);
+    if (rc != 0) {
+        fprintf(stderr, "hscan-testd: dns: %s\n", uv_strerror(rc));
+        return rc;
+    }
+    rc = tsrv_http_start(loop, o->ip, o->http_port, &d->http);
+    if (rc != 0)
+        fprintf(stderr, "hscan-testd: http: %s\n", uv_strerror(rc));
+    return rc;
+}
+
+static void start_control(uv_loop_t *loop, const struct opts *o,
+                          struct testd *d)
+{
+    uv_signal_init(loop, &d->sigint);
+    uv_signal_init(loop, &d->sigterm);
+    uv_timer_init(loop, &d->lifetime);
+    d->sigint.data = d->sigterm.data = d->lifetime.data = d;
+    uv_signal_start(&d->sigint, on_signal, SIGINT);
+    uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+    if (o->lifetime > 0)
+        uv_timer_start(&d->lifetime, on_lifetime,
+                       (uint64_t)o->lifetime * 1000, 0);
+}
+
+int main(int argc, char **argv)
+{
+    uv_loop_t *loop = uv_default_loop();
+    struct testd d;
+    struct opts o;
+    int rc;
+
+    if (parse_args(argc, argv, &o) != 0) {
+        usage();
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
+    memset(&d, 0, sizeof(d));
+    start_control(loop, &o, &d);
+    rc = start_servers(loop, &o, &d);
+    if (rc == 0) {
+        printf("dns %s:%d\nhttp %s:%d\n", o.ip, tsrv_dns_port(d.dns),
+               o.ip, tsrv_http_port(d.http));
+        fflush(stdout);
+    } else {
+        stop_all(&d);
+    }
+    uv_run(loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(loop) != 0) {
+        fprintf(stderr, "hscan-testd: loop still busy at exit\n");
+        return 1;
+    }
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,121 @@
+/* JSON escaping and the record layout.  Every record must parse as JSON
+ * whatever the bytes; invalid UTF-8 becomes \u00XX per byte. */
+#include <string.h>
+
+#include "internal.h"
+#include "test-runner.h"
+
+static const char *esc(const char *s, size_t n)
+{
+    static char out[1024];
+    struct hscan__jbuf j = { out, sizeof(out) - 1, 0 };
+    hscan__json_str(&j, s, n);
+    out[j.len] = '\0';
+    return out;
+}
+
+TEST(escape_basic)
+{
+    CHECK_STR(esc("abc", 3), "\"abc\"");
+    CHECK_STR(esc("a\"b\\c", 5), "\"a\\\"b\\\\c\"");
+    CHECK_STR(esc("\n\r\t", 3), "\"\\n\\r\\t\"");
+    CHECK_STR(esc("a\0b", 3), "\"a\\u0000b\"");
+    CHECK_STR(esc("\x01\x1f\x7f", 3), "\"\\u0001\\u001f\\u007f\"");
+    CHECK_STR(esc("", 0), "\"\"");
+}
+
+TEST(escape_utf8)
+{
+    /* valid sequences pass through */
+    CHECK_STR(esc("caf\xc3\xa9", 5), "\"caf\xc3\xa9\"");
+    CHECK_STR(esc("\xe2\x82\xac", 3), "\"\xe2\x82\xac\"");
+    CHECK_STR(esc("\xf0\x9f\x98\x80", 4), "\"\xf0\x9f\x98\x80\"");
+    /* invalid: lone bytes, truncated, overlong, surrogate, > U+10FFFF */
+    CHECK_STR(esc("\xff", 1), "\"\\u00ff\"");
+    CHECK_STR(esc("\xc3", 1), "\"\\u00c3\"");
+    CHECK_STR(esc("\xc0\xaf", 2), "\"\\u00c0\\u00af\"");
+    CHECK_STR(esc("\xe0\x80\xaf", 3), "\"\\u00e0\\u0080\\u00af\"");
+    CHECK_STR(esc("\xed\xa0\x80", 3), "\"\\u00ed\\u00a0\\u0080\"");
+    CHECK_STR(esc("\xf4\x90\x80\x80", 4),
+              "\"\\u00f4\\u0090\\u0080\\u0080\"");
+    CHECK_STR(esc("\xe2\x82", 2), "\"\\u00e2\\u0082\"");
+    CHECK_STR(esc("a\xc3\xa9\xff" "b", 5), "\"a\xc3\xa9\\u00ffb\"");
+}
+
+TEST(escape_every_byte_is_valid_json)
+{
+    /* All 256 byte values in one string: the output must contain no raw
+     * control byte and no byte >= 0x80 outside a valid UTF-8 sequence. */
+    char in[256];
+    const unsigned char *o;
+    for (int i = 0; i < 256; i++)
+        in[i] = (char)i;
+    o = (const unsigned char *)esc(in, sizeof(in));
+    for (; *o; o++) {
+        CHECK(*o >= 0x20 && *o < 0x80);
+    }
+}
+
+TEST(record_layout_and_truncation)
+{
+    hscan_header_t h[2] = { { "Server", 6, "x\x01y", 3 },
+                            { "X-Dup", 5, "", 0 } };
+    const char *addrs[] = { "127.0.0.1" };
+    hscan_result_t r;
+    char small[16], big[2048];
+    size_t need;
+
+    memset(&r, 0, sizeof(r));
+    r.input = "example.com";
+    r.input_len = 11;
+    r.url = "http://example.com/";
+    r.scheme = "http";
+    r.host = "example.com";
+    r.ip = "127.0.0.1";
+    r.port = 80;
+    r.status = 200;
+    r.reason = "OK";
+    r.reason_len = 2;
+    r.http_major = 1;
+    r.http_minor = 1;
+    r.headers = h;
+    r.n_headers = 2;
+    r.addresses = addrs;
+    r.n_addresses = 1;
+    r.dns_ms = 1.5;
+    r.connect_ms = 0.25;
+    r.tls_ms = -1;
+    r.ttfb_ms = 2;
+    r.total_ms = 4;
+    need = hscan_result_to_json(&r, big, sizeof(big));
+    CHECK(need < sizeof(big));
+    CHECK_INT(strlen(big), need);
+    CHECK_STR(big,
+        "{\"schema\":1,\"input\":\"example.com\","
+        "\"url\":\"http://example.com/\",\"scheme\":\"http\","
+        "\"host\":\"example.com\",\"ip\":\"127.0.0.1\",\"port\":80,"
+        "\"status\":200,\"reason\":\"OK\",\"http_version\":\"HTTP/1.1\","
+        "\"headers\":[[\"Server\",\"x\\u0001y\"],[\"X-Dup\",\"\"]],"
+        "\"dns\":{\"addresses\":[\"127.0.0.1\"],\"cname\":[]},"
+        "\"redirects\":[],\"tls\":null,\"timing_ms\":{\"dns\":1.500,"
+        "\"connect\":0.250,\"tls\":null,\"ttfb\":2.000,\"total\":4.000},"
+        "\"error\":null,\"error_detail\":null}");
+    /* snprintf semantics: same length reported, NUL-terminated prefix */
+    CHECK_INT(hscan_result_to_json(&r, small, sizeof(small)), need);
+    CHECK_INT(strlen(small), sizeof(small) - 1);
+    CHECK(memcmp(small, big, sizeof(small) - 1) == 0);
+    CHECK_INT(hscan_result_to_json(&r, NULL, 0), need);
+}
+
+TEST(error_names)
+{
+    CHECK_STR(hscan_err_name(0), "ok");
+    CHECK_STR(hscan_err_name(HSCAN_EDNS_NXDOMAIN), "dns_nxdomain");
+    CHECK_STR(hscan_err_name(HSCAN_EHEADER_TOO_LARGE), "header_too_large");
+    CHECK_STR(hscan_err_name(HSCAN_ERESOURCE_EXHAUSTED),
+              "resource_exhausted");
+    CHECK_STR(hscan_err_name(-9999), "unknown_error");
+    CHECK_STR(hscan_strerror(-9999), "unknown error");
+    CHECK_STR(hscan_strerror(HSCAN_ECANCELED),
+              "scan closed before the target finished");
+}

@@ -1,0 +1,592 @@
+/* hscan-cli: scan a list of targets, write one JSON record per line.
+ *
+ * A thin wrapper: it feeds lines to libhscan and writes its records.  Input
+ * from regular files is read with plain read() on demand (the page cache
+ * answers at once); pipes and terminals are read through libuv so a slow
+ * producer never stalls probes already in flight.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <hscan.h>
+
+#define IBUF_SIZE (256 * 1024)
+#define MAX_LINE 8192
+#define FD_RESERVE 32       /* stdio, DNS sockets, slack */
+
+enum { EXIT_OK = 0, EXIT_IO = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
+
+struct input {
+    char **files;
+    int n_files, cur;
+    int fd;                  /* current source, -1 before the first */
+    int is_stream;           /* pipe/tty read through libuv */
+    int eof;                 /* current source ended */
+    int skipping;            /* discarding the rest of an over-long line */
+    uv_stream_t *stream;
+    union { uv_pipe_t pipe; uv_tty_t tty; } h;
+    int reading;
+    char buf[IBUF_SIZE];
+    size_t start, end;
+};
+
+struct cli {
+    uv_loop_t *loop;
+    hscan_t *scan;
+    struct input in;
+    FILE *out;
+    char *jbuf;
+    size_t jcap;
+    int quiet;
+    int exit_code;
+    int out_failed;
+    uv_signal_t sigint, sigterm;
+    uint64_t t0;
+    uint64_t err_count[128];
+    int err_code[128];
+    int n_err_kinds;
+};
+
+static struct cli G;   /* the program's one instance: signal handles need it */
+
+static void die_usage(const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "hscan-cli: ");
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, "\nTry 'hscan-cli --help'.\n");
+    exit(EXIT_USAGE);
+}
+
+/* ---- input ---- */
+
+static void on_stream_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
+
+static void stream_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    struct input *in = h->data;
+    (void)hint;
+    if (in->start > 0 && in->start == in->end)
+        in->start = in->end = 0;
+    if (in->start > 0 && IBUF_SIZE - in->end < 4096) {
+        memmove(in->buf, in->buf + in->start, in->end - in->start);
+        in->end -= in->start;
+        in->start = 0;
+    }
+    b->base = in->buf + in->end;
+    b->len = IBUF_SIZE - in->end;
+}
+
+static void stream_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void stream_pause_if_full(struct input *in)
+{
+    if (in->reading && IBUF_SIZE - (in->end - in->start) < 4096) {
+        uv_read_stop(in->stream);
+        in->reading = 0;
+    }
+}
+
+static void on_stream_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    struct input *in = st->data;
+    (void)b;
+    if (n > 0) {
+        in->end += (size_t)n;
+        stream_pause_if_full(in);
+    } else if (n < 0) {
+        if (n != UV_EOF)
+            fprintf(stderr, "hscan-cli: reading input: %s\n",
+                    uv_strerror((int)n));
+        in->eof = 1;
+        uv_read_stop(st);
+        in->reading = 0;
+    }
+    if (G.scan && (n != 0))
+        hscan_feed(G.scan);
+}
+
+static int open_next(struct input *in)
+{
+    const char *name;
+
+    if (in->stream) {
+        uv_close((uv_handle_t *)in->stream, stream_closed);
+        in->stream = NULL;
+    } else if (in->fd > 0) {
+        close(in->fd);
+    }
+    in->fd = -1;
+    if (in->cur >= in->n_files)
+        return 0;
+    name = in->files[in->cur++];
+    in->start = in->end = 0;
+    in->eof = 0;
+    in->skipping = 0;
+    if (strcmp(name, "-") == 0) {
+        in->fd = 0;
+    } else if ((in->fd = open(name, O_RDONLY | O_CLOEXEC)) < 0) {
+        fprintf(stderr, "hscan-cli: cannot open %s: %s\n", name,
+                strerror(errno));
+        G.exit_code = EXIT_IO;
+        return open_next(in);
+    }
+    in->is_stream = 0;
+    switch (uv_guess_handle(in->fd)) {
+    case UV_TTY:
+        uv_tty_init(G.loop, &in->h.tty, in->fd, 1);
+        in->stream = (uv_stream_t *)&in->h.tty;
+        break;
+    case UV_NAMED_PIPE:
+    case UV_TCP:
+        uv_pipe_init(G.loop, &in->h.pipe, 0);
+        if (uv_pipe_open(&in->h.pipe, in->fd) == 0)
+            in->stream = (uv_stream_t *)&in->h.pipe;
+        else
+            uv_close((uv_handle_t *)&in->h.pipe, stream_closed);
+        break;
+    default:
+        break;
+    }
+    if (in->stream) {
+        in->is_stream = 1;
+        in->stream->data = in;
+    }
+    return 1;
+}
+
+/* Find a line in the buffer.  An over-long line is handed over cut at
+ * MAX_LINE + 1 bytes (the library records it as invalid) and the rest of
+ * it is skipped. */
+static int take_line(struct input *in, const char **line, size_t *len)
+{
+    char *s, *nl;
+
+    for (;;) {
+        s = in->buf + in->start;
+        nl = memchr(s, '\n', in->end - in->start);
+        if (in->skipping) {
+            if (!nl) {
+                in->start = in->end;
+                return 0;
+            }
+            in->start += (size_t)(nl - s) + 1;
+            in->skipping = 0;
+            continue;
+        }
+        if (nl || (in->eof && in->end > in->start)) {
+            size_t n = nl ? (size_t)(nl - s) : in->end - in->start;
+            *line = s;
+            *len = n;
+            in->start += n + (nl ? 1 : 0);
+            return 1;
+        }
+        if (in->end - in->start > MAX_LINE) {
+            *line = s;
+            *len = MAX_LINE + 1;
+            in->start = in->end;
+            in->skipping = 1;
+            return 1;
+        }
+        return 0;
+    }
+}
+
+static void fill_file(struct input *in)
+{
+    ssize_t n;
+
+    if (in->start > 0) {
+        memmove(in->buf, in->buf + in->start, in->end - in->start);
+        in->end -= in->start;
+        in->start = 0;
+    }
+    do {
+        n = read(in->fd, in->buf + in->end, IBUF_SIZE - in->end);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        fprintf(stderr, "hscan-cli: reading input: %s\n", strerror(errno));
+        G.exit_code = EXIT_IO;
+    }
+    if (n <= 0)
+        in->eof = 1;
+    else
+        in->end += (size_t)n;
+}
+
+static int next_target(hscan_t *scan, void *arg, const char **line,
+                       size_t *len, void **udata)
+{
+    struct input *in = arg;
+    (void)scan;
+    (void)udata;
+    for (;;) {
+        if (in->fd < 0 && !open_next(in))
+            return HSCAN_NEXT_END;
+        if (take_line(in, line, len))
+            return HSCAN_NEXT_TARGET;
+        if (in->eof) {
+            if (!open_next(in))
+                return HSCAN_NEXT_END;
+            continue;
+        }
+        if (!in->is_stream) {
+            fill_file(in);
+            continue;
+        }
+        if (!in->reading && uv_read_start(in->stream, stream_alloc,
+                                          on_stream_read) == 0)
+            in->reading = 1;
+        else if (!in->reading)
+            in->eof = 1;
+        if (in->eof)
+            continue;
+        return HSCAN_NEXT_LATER;
+    }
+}
+
+/* ---- output ---- */
+
+static void on_closed(hscan_t *scan, void *arg);
+
+static void count_error(int code)
+{
+    int i;
+    for (i = 0; i < G.n_err_kinds; i++)
+        if (G.err_code[i] == code)
+            break;
+    if (i == G.n_err_kinds) {
+        if (i == 128)
+            return;
+        G.err_code[G.n_err_kinds++] = code;
+    }
+    G.err_count[i]++;
+}
+
+static void on_result(hscan_t *scan, const hscan_result_t *r, void *arg)
+{
+    size_t n;
+    (void)arg;
+    if (r->error)
+        count_error(r->error);
+    if (G.out_failed)
+        return;
+    n = hscan_result_to_json(r, G.jbuf, G.jcap);
+    if (n >= G.jcap) {
+        char *b = realloc(G.jbuf, n + 1024);
+        if (!b) {
+            fprintf(stderr, "hscan-cli: out of memory\n");
+            exit(EXIT_IO);
+        }
+        G.jbuf = b;
+        G.jcap = n + 1024;
+        hscan_result_to_json(r, G.jbuf, G.jcap);
+    }
+    G.jbuf[n] = '\n';
+    if (fwrite(G.jbuf, 1, n + 1, G.out) != n + 1) {
+        G.out_failed = 1;
+        if (errno != EPIPE) {
+            fprintf(stderr, "hscan-cli: writing output: %s\n",
+                    strerror(errno));
+            G.exit_code = EXIT_IO;
+        }
+        hscan_close(scan, on_closed);
+    }
+}
+
+static void on_drained(hscan_t *scan, void *arg)
+{
+    (void)arg;
+    hscan_close(scan, on_closed);
+}
+
+static void on_signal(uv_signal_t *h, int sig)
+{
+    (void)h;
+    if (G.exit_code == EXIT_INTERRUPTED) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    G.exit_code = EXIT_INTERRUPTED;
+    if (!G.quiet)
+        fprintf(stderr, "hscan-cli: interrupted; cancelling targets in "
+                        "flight (again to quit at once)\n");
+    if (G.scan)
+        hscan_close(G.scan, on_closed);
+}
+
+/* ---- options ---- */
+
+static uint64_t parse_duration(const char *opt, const char *v)
+{
+    char *end;
+    double d;
+
+    errno = 0;
+    d = strtod(v, &end);
+    if (errno || end == v || d <= 0)
+        die_usage("%s: '%s' is not a positive duration", opt, v);
+    if (strcmp(end, "ms") == 0)
+        ;
+    else if (*end == '\0' || strcmp(end, "s") == 0)
+        d *= 1000;
+    else
+        die_usage("%s: '%s' is not a duration (seconds, or NNms)", opt, v);
+    if (d < 1 || d > 86400000)
+        die_usage("%s: '%s' is out of range (1 ms to 24 h)", opt, v);
+    return (uint64_t)d;
+}
+
+static unsigned long parse_count(const char *opt, const char *v,
+                                 unsigned long max)
+{
+    char *end;
+    unsigned long n;
+
+    errno = 0;
+    n = strtoul(v, &end, 10);
+    if (errno || end == v || *end || n == 0 || n > max || v[0] == '-')
+        die_usage("%s: '%s' is not a number in range", opt, v);
+    return n;
+}
+
+static void usage(void)
+{
+    printf(
+"Usage: hscan-cli [OPTIONS] [FILE...]\n"
+"Scan HTTP response facts for every target in FILEs (or stdin, or '-'),\n"
+"writing one JSON record per target to stdout.\n"
+"\n"
+"Input: one target per line: example.com, example.com:8080,\n"
+"http://example.com/path?q, 192.0.2.1, [2001:db8::1]:8080.\n"
+"Blank lines and lines starting with '#' are skipped.\n"
+"\n"
+"Scan:\n"
+"  -c, --concurrency N      targets in flight at once (default 1000)\n"
+"  -4 / -6                  resolve and connect over IPv4 / IPv6 only\n"
+"      --resolver IP[:PORT] DNS server (repeatable; default resolv.conf)\n"
+"Request:\n"
+"  -X, --method NAME        request method (default GET)\n"
+"      --path PATH          path for targets that give none (default /)\n"
+"  -H, --header 'N: v'      add a request header (repeatable; 'N:' removes\n"
+"                           a default one)\n"
+"  -A, --user-agent STR     User-Agent (default hscan/%s)\n"
+"Limits (durations: seconds, fractions allowed, or NNNms):\n"
+"      --timeout D          whole target (default 15)\n"
+"      --dns-timeout D      DNS lookup (default 5)\n"
+"      --connect-timeout D  each TCP connect attempt (default 5)\n"
+"      --read-timeout D     no byte received for this long (default 10)\n"
+"      --max-header-bytes N response header block (default 65536)\n"
+"      --max-headers N      response header fields (default 256)\n"
+"Output:\n"
+"  -o, --output FILE        write records to FILE instead of stdout\n"
+"  -q, --quiet              no summary on stderr\n"
+"  -h, --help               this help;  -V, --version  the version\n"
+"\n"
+"Exit status: 0 the scan ran (even if targets failed), 1 an input or\n"
+"output error, 2 a usage error, 130 interrupted.\n"
+"\n"
+"Examples:\n"
+"  hscan-cli domains.txt > out.jsonl\n"
+"  hscan-cli -c 5000 --timeout 3 --resolver 1.1.1.1 big.txt -o out.jsonl\n"
+"  jq -r 'select(.status==200) | .host' out.jsonl\n"
+"See hscan-cli(1) and docs/results.md for every field.\n",
+           hscan_version());
+}
+
+static void add_resolver(char **list, const char *v)
+{
+    size_t n = *list ? strlen(*list) : 0;
+    char *s = realloc(*list, n + strlen(v) + 2);
+    if (!s)
+        exit(EXIT_IO);
+    sprintf(s + n, "%s%s", n ? "," : "", v);
+    *list = s;
+}
+
+static void parse_args(int argc, char **argv, hscan_config_t *cfg,
+                       const char **out_path)
+{
+    static const struct option opts[] = {
+        { "concurrency", 1, 0, 'c' }, { "timeout", 1, 0, 1 },
+        { "dns-timeout", 1, 0, 2 }, { "connect-timeout", 1, 0, 3 },
+        { "read-timeout", 1, 0, 4 }, { "method", 1, 0, 'X' },
+        { "path", 1, 0, 5 }, { "header", 1, 0, 'H' },
+        { "user-agent", 1, 0, 'A' }, { "resolver", 1, 0, 6 },
+        { "max-header-bytes", 1, 0, 7 }, { "max-headers", 1, 0, 8 },
+        { "output", 1, 0, 'o' }, { "quiet", 0, 0, 'q' },
+        { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0, 0, 0, 0 }
+    };
+    static const char *headers[256];
+    char *resolvers = NULL;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "c:X:H:A:o:q46hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': cfg->concurrency = (unsigned)parse_count("--concurrency",
+                                                           optarg, 1000000);
+                  break;
+        case 1: cfg->timeout_ms = parse_duration("--timeout", optarg); break;
+        case 2: cfg->dns_timeout_ms = parse_duration("--dns-timeout", optarg);
+                break;
+        case 3: cfg->connect_timeout_ms =
+                    parse_duration("--connect-timeout", optarg);
+                break;
+        case 4: cfg->read_timeout_ms = parse_duration("--read-timeout",
+                                                      optarg);
+                break;
+        case 'X': cfg->method = optarg; break;
+        case 5: cfg->path = optarg; break;
+        case 'H':
+            if (cfg->n_headers == 256)
+                die_usage("%s: more than %s headers", "-H", "256");
+            if (!strchr(optarg, ':') || optarg[0] == ':')
+                die_usage("-H: '%s' is not 'Name: value'%s", optarg, "");
+            headers[cfg->n_headers++] = optarg;
+            cfg->headers = headers;
+            break;
+        case 'A': cfg->user_agent = optarg; break;
+        case 6: add_resolver(&resolvers, optarg); break;
+        case 7: cfg->max_header_bytes = parse_count("--max-header-bytes",
+                                                    optarg, 1UL << 30);
+                break;
+        case 8: cfg->max_headers = (unsigned)parse_count("--max-headers",
+                                                         optarg, 1000000);
+                break;
+        case 'o': *out_path = optarg; break;
+        case 'q': G.quiet = 1; break;
+        case '4':
+        case '6':
+            if (cfg->family && cfg->family != c - '0')
+                die_usage("-4 and -6 %s%s", "exclude each other", "");
+            cfg->family = c - '0';
+            break;
+        case 'h': usage(); exit(EXIT_OK);
+        case 'V': printf("hscan-cli %s\n", hscan_version()); exit(EXIT_OK);
+        default: die_usage("invalid option%s%s", "", "");
+        }
+    }
+    cfg->resolvers = resolvers;
+}
+
+/* Each probe holds one socket: raise the soft descriptor limit as far as
+ * the hard limit allows, and shrink the window if it is still short. */
+static void fit_concurrency(hscan_config_t *cfg)
+{
+    struct rlimit rl;
+    unsigned avail;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 2000000)
+        return;
+    avail = rl.rlim_cur > FD_RESERVE * 2 ? (unsigned)rl.rlim_cur - FD_RESERVE
+                                         : FD_RESERVE;
+    if (cfg->concurrency > avail) {
+        fprintf(stderr, "hscan-cli: warning: open-file limit %lu allows "
+                "concurrency %u, not %u\n", (unsigned long)rl.rlim_cur,
+                avail, cfg->concurrency);
+        cfg->concurrency = avail;
+    }
+}
+
+static void summary(void)
+{
+    hscan_stats_t st;
+    double secs = (double)(uv_hrtime() - G.t0) / 1e9;
+    int i;
+
+    hscan_stats(G.scan, &st);
+    fprintf(stderr, "hscan: %llu targets, %llu ok",
+            (unsigned long long)st.finished, (unsigned long long)st.ok);
+    for (i = 0; i < G.n_err_kinds; i++)
+        fprintf(stderr, "%s%s=%llu", i ? " " : ", errors: ",
+                hscan_err_name(G.err_code[i]),
+                (unsigned long long)G.err_count[i]);
+    fprintf(stderr, ", %.2f s, %.0f hosts/s\n", secs,
+            secs > 0 ? (double)st.finished / secs : 0.0);
+}
+
+static void on_closed(hscan_t *scan, void *arg)
+{
+    (void)arg;
+    (void)scan;
+    if (!G.quiet)
+        summary();
+    G.scan = NULL;
+    uv_close((uv_handle_t *)&G.sigint, NULL);
+    uv_close((uv_handle_t *)&G.sigterm, NULL);
+    if (G.in.stream) {
+        uv_close((uv_handle_t *)G.in.stream, stream_closed);
+        G.in.stream = NULL;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static char *stdin_only[] = { "-" };
+    hscan_config_t cfg;
+    const char *out_path = NULL;
+    static char obuf[1 << 20];
+    int rc;
+
+    signal(SIGPIPE, SIG_IGN);
+    hscan_config_init(&cfg);
+    parse_args(argc, argv, &cfg, &out_path);
+    G.loop = uv_default_loop();
+    G.in.fd = -1;
+    G.in.files = optind < argc ? argv + optind : stdin_only;
+    G.in.n_files = optind < argc ? argc - optind : 1;
+    G.out = stdout;
+    if (out_path && !(G.out = fopen(out_path, "w"))) {
+        fprintf(stderr, "hscan-cli: cannot write %s: %s\n", out_path,
+                strerror(errno));
+        return EXIT_IO;
+    }
+    setvbuf(G.out, obuf, isatty(fileno(G.out)) ? _IOLBF : _IOFBF,
+            sizeof(obuf));
+    fit_concurrency(&cfg);
+    cfg.next_target = next_target;
+    cfg.on_result = on_result;
+    cfg.on_drained = on_drained;
+    cfg.arg = &G.in;
+    rc = hscan_new(&G.scan, G.loop, &cfg);
+    if (rc != 0) {
+        fprintf(stderr, "hscan-cli: %s%s%s\n", hscan_strerror(rc),
+                cfg.resolvers ? " (check --resolver: " : "",
+                cfg.resolvers ? cfg.resolvers : "");
+        return EXIT_USAGE;
+    }
+    G.t0 = uv_hrtime();
+    uv_signal_init(G.loop, &G.sigint);
+    uv_signal_init(G.loop, &G.sigterm);
+    uv_signal_start(&G.sigint, on_signal, SIGINT);
+    uv_signal_start(&G.sigterm, on_signal, SIGTERM);
+    uv_run(G.loop, UV_RUN_DEFAULT);
+    if (G.scan)
+        return EXIT_IO;      /* the loop ended without our close: a bug */
+    if (fflush(G.out) != 0 && errno != EPIPE && !G.out_failed) {
+        fprintf(stderr, "hscan-cli: writing output: %s\n", strerror(errno));
+        G.exit_code = EXIT_IO;
+    }
+    if (G.out != stdout)
+        fclose(G.out);
+    uv_loop_close(G.loop);
+    free(G.jbuf);
+    free((char *)cfg.resolvers);
+    return G.exit_code;
+}
