@@ -180,9 +180,10 @@ typedef int (*hscan_next_cb)(hscan_t *scan, void *arg, const char **line,
 typedef void (*hscan_result_cb)(hscan_t *scan, const hscan_result_t *r,
                                 void *arg);
 
-/* Called once when the input has ended (HSCAN_NEXT_END) and every target
- * has produced its result.  The scanner is idle but still open: close it
- * with hscan_close(). */
+/* Called when the input has ended (HSCAN_NEXT_END, or hscan_end_input())
+ * and every target has produced its result.  The scanner is idle but
+ * still open: close it with hscan_close().  Targets submitted after that
+ * re-arm it, so it fires again when they are done. */
 typedef void (*hscan_drained_cb)(hscan_t *scan, void *arg);
 
 /* Called once from hscan_close() when every handle is closed; the scanner
@@ -201,9 +202,10 @@ struct hscan_config {
     const char *method;        /* default "GET" */
     const char *path;          /* default "/" when the input has none */
     const char *user_agent;    /* default "hscan/<version>" */
-    const char *const *headers; /* extra "Name: value" lines; a name that
-                                   matches a default header replaces it,
-                                   "Name:" with no value removes it */
+    const char *const *headers; /* extra "Name: value" lines.  One named
+                                   Host, User-Agent, Accept or Connection
+                                   replaces the default; "Name:" with no
+                                   value removes that default */
     size_t n_headers;
 
     const char *resolvers;     /* "ip[:port],ip[:port]"; NULL = system */

@@ -14,7 +14,13 @@
  * answered locally (RFC 6761 6.3).
  */
 #include <arpa/nameser.h>
+#include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +42,7 @@ struct hscan__dns {
     struct dns_sock *socks;
     unsigned handles;           /* open uv handles: timer + polls */
     int closing;
+    int sock_errno;             /* last local failure to open a socket */
     void (*done)(void *);
     void *done_arg;
 };
@@ -145,6 +152,73 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable,
     uv_poll_start(&s->poll, events, on_poll);
 }
 
+/* c-ares sends every query through one UDP socket per server.  With
+ * thousands of lookups in flight, answers arrive in bursts far larger than
+ * the default receive buffer (each small datagram costs about a kilobyte
+ * of it) and the kernel drops the rest: lost answers become false
+ * dns_timeout records.  Unprivileged, the kernel caps this at
+ * net.core.rmem_max (often 208 KiB; raise it for very wide scans).
+ * FIXME(core): spread queries over several sockets instead, once c-ares
+ * 1.20's ARES_OPT_UDP_MAX_QUERIES can be relied on. */
+#define RCVBUF_SIZE (4 << 20)
+
+/* c-ares reports a resolver it could not open a socket to as
+ * ARES_ECONNREFUSED, the same as a closed port.  These wrappers are the
+ * plain syscalls, except that a local shortage is remembered so the
+ * record can say resource_exhausted rather than blame the resolver. */
+static ares_socket_t sock_open(int af, int type, int proto, void *arg)
+{
+    struct hscan__dns *d = arg;
+    int fd = socket(af, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    int one = 1, rcvbuf = RCVBUF_SIZE;
+
+    d->sock_errno = fd < 0 ? errno : 0;
+    if (fd < 0)
+        return ARES_SOCKET_BAD;
+    /* c-ares configures no option on sockets it did not open itself, so
+     * non-blocking mode (above) and these are ours to set. */
+    /* FORCE passes rmem_max when privileged (CAP_NET_ADMIN). */
+    if (type == SOCK_DGRAM &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+                   sizeof(rcvbuf)) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    else
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+static int sock_close(ares_socket_t fd, void *arg)
+{
+    (void)arg;
+    return close(fd);
+}
+
+static int sock_connect(ares_socket_t fd, const struct sockaddr *sa,
+                        ares_socklen_t len, void *arg)
+{
+    (void)arg;
+    return connect(fd, sa, len);
+}
+
+static ares_ssize_t sock_recvfrom(ares_socket_t fd, void *buf, size_t n,
+                                  int flags, struct sockaddr *from,
+                                  ares_socklen_t *fromlen, void *arg)
+{
+    (void)arg;
+    return recvfrom(fd, buf, n, flags, from, fromlen);
+}
+
+static ares_ssize_t sock_sendv(ares_socket_t fd, const struct iovec *v,
+                               int n, void *arg)
+{
+    (void)arg;
+    return writev(fd, v, n);
+}
+
+static const struct ares_socket_functions sock_funcs = {
+    sock_open, sock_close, sock_connect, sock_recvfrom, sock_sendv
+};
+
 int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
                    const char *resolvers, uint64_t timeout_ms,
                    char *detail, size_t dsize)
@@ -163,6 +237,7 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
      * so the lookup fits the DNS deadline the probe enforces itself. */
     o.timeout = (int)(timeout_ms / 3 > 0 ? timeout_ms / 3 : 1);
     o.tries = 2;
+
     /* NOCHECKRESP: hand SERVFAIL and REFUSED to us instead of turning them
      * into a generic "connection refused" after trying every server, so
      * the record says what the resolver said. */
@@ -170,6 +245,8 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
     rc = ares_init_options(&d->channel, &o, mask);
     if (rc == ARES_SUCCESS && resolvers && *resolvers)
         rc = ares_set_servers_ports_csv(d->channel, resolvers);
+    if (rc == ARES_SUCCESS)
+        ares_set_socket_functions(d->channel, &sock_funcs, d);
     if (rc != ARES_SUCCESS) {
         snprintf(detail, dsize, "c-ares: %s", ares_strerror(rc));
         if (d->channel)
@@ -216,8 +293,8 @@ static int map_status(int st, const char **why)
     case ARES_SUCCESS: *why = "no A/AAAA record"; return HSCAN_EDNS_NO_ADDRESS;
     case ARES_ENOMEM: *why = "out of memory"; return HSCAN_ERESOURCE_EXHAUSTED;
     case ARES_ECONNREFUSED:
-        *why = "resolver port unreachable";
-        return HSCAN_EDNS_TIMEOUT;
+        *why = "no resolver reachable (port closed or socket failed)";
+        return HSCAN_EDNS_FAILED;
     }
     *why = ares_strerror(st);
     return HSCAN_EDNS_FAILED;
@@ -234,6 +311,11 @@ static int rank(int err)
     case HSCAN_EDNS_TIMEOUT: return 2;
     }
     return 1;
+}
+
+static int is_shortage(int e)
+{
+    return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
 }
 
 static void q_release(struct hscan__dnsq *q)
@@ -255,6 +337,11 @@ static void q_release(struct hscan__dnsq *q)
             err = (!e6 || (ea && rank(ea) >= rank(e6))) ? ea : e6;
             why = err == ea ? wa : w6;
             snprintf(detail, sizeof(detail), "%s", why ? why : "failed");
+            if (err == HSCAN_EDNS_FAILED && is_shortage(q->d->sock_errno)) {
+                err = HSCAN_ERESOURCE_EXHAUSTED;
+                snprintf(detail, sizeof(detail), "DNS socket: %s",
+                         strerror(q->d->sock_errno));
+            }
         }
         q->cb(q->ctx, err, err ? detail : NULL, &q->ans);
     } else {

@@ -240,7 +240,7 @@ static int header_named(const char *line, const char *name)
     return strncasecmp(line, name, n) == 0 && line[n] == ':';
 }
 
-static int user_overrides(const hscan_config_t *cfg, const char *name)
+int hscan__user_overrides(const hscan_config_t *cfg, const char *name)
 {
     size_t i;
     for (i = 0; i < cfg->n_headers; i++)
@@ -287,7 +287,7 @@ char *hscan__request_tail(const hscan_config_t *cfg, const char *ua,
     int bad = 0;
 
     for (i = 0; i < 3; i++) {
-        if (user_overrides(cfg, names[i]))
+        if (hscan__user_overrides(cfg, names[i]))
             continue;
         snprintf(line, sizeof(line), "%s: %s\r\n", names[i], vals[i]);
         bad |= append(&buf, &len, &cap, line);

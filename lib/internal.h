@@ -112,6 +112,9 @@ int hscan__resp_eof(struct hscan__resp *r, char *detail, size_t dsize);
 char *hscan__request_tail(const hscan_config_t *cfg, const char *ua,
                           size_t *len_out);
 
+/* Whether the config's user headers name `name` (case-insensitive). */
+int hscan__user_overrides(const hscan_config_t *cfg, const char *name);
+
 /* ---- result.c ---- */
 
 struct hscan__jbuf {
@@ -138,6 +141,8 @@ const struct hscan__limits *hscan__scan_limits(hscan_t *scan);
 const char *hscan__scan_method(hscan_t *scan);
 const char *hscan__scan_path(hscan_t *scan);
 const char *hscan__scan_reqtail(hscan_t *scan, size_t *len);
+/* The user gave a Host header (-H 'Host: x'): it replaces ours. */
+int hscan__scan_user_host(hscan_t *scan);
 char *hscan__scan_rbuf(hscan_t *scan, size_t *size);
 /* Deliver a finished probe's result and release its slot. */
 void hscan__scan_emit(hscan_t *scan, struct probe *p, hscan_result_t *r);

@@ -139,6 +139,7 @@ static void on_timer(uv_timer_t *t)
     }
     switch (p->state) {
     case PROBE_RESOLVE:
+        p->t_dns = uv_hrtime();      /* the lookup lasted until now */
         snprintf(d, sizeof(d), "no DNS answer within %llu ms",
                  (unsigned long long)lim->dns_timeout_ms);
         probe_finish(p, HSCAN_EDNS_TIMEOUT, d);
@@ -508,15 +509,20 @@ static void build_request(struct probe *p, int *err)
     }
     /* Host carries the port only when it is not the default (RFC 9110
      * 7.2); an IPv6 literal keeps its brackets. */
-    p->req_len = (size_t)sprintf(p->req, "%s %s%s HTTP/1.1\r\nHost: %s%s%s",
-                                 method, slash ? "/" : "", path,
-                                 p->family == 6 ? "[" : "", p->host,
-                                 p->family == 6 ? "]" : "");
-    if (p->port != 80)
-        p->req_len += (size_t)sprintf(p->req + p->req_len, ":%d", p->port);
-    memcpy(p->req + p->req_len, "\r\n", 2);
-    memcpy(p->req + p->req_len + 2, tail, tail_len);
-    p->req_len += 2 + tail_len;
+    p->req_len = (size_t)sprintf(p->req, "%s %s%s HTTP/1.1\r\n", method,
+                                 slash ? "/" : "", path);
+    if (!hscan__scan_user_host(p->scan)) {
+        p->req_len += (size_t)sprintf(p->req + p->req_len, "Host: %s%s%s",
+                                      p->family == 6 ? "[" : "", p->host,
+                                      p->family == 6 ? "]" : "");
+        if (p->port != 80)
+            p->req_len += (size_t)sprintf(p->req + p->req_len, ":%d",
+                                          p->port);
+        memcpy(p->req + p->req_len, "\r\n", 2);
+        p->req_len += 2;
+    }
+    memcpy(p->req + p->req_len, tail, tail_len);
+    p->req_len += tail_len;
 }
 
 static struct probe *probe_alloc(const char *input, size_t input_len,

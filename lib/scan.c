@@ -29,6 +29,7 @@ struct hscan {
     unsigned concurrency;
     char *method, *path, *ua, *reqtail;
     size_t reqtail_len;
+    int user_host;
     hscan_next_cb next;
     hscan_result_cb on_result;
     hscan_drained_cb on_drained;
@@ -60,6 +61,11 @@ const char *hscan__scan_reqtail(hscan_t *s, size_t *len)
 {
     *len = s->reqtail_len;
     return s->reqtail;
+}
+
+int hscan__scan_user_host(hscan_t *s)
+{
+    return s->user_host;
 }
 
 char *hscan__scan_rbuf(hscan_t *s, size_t *size)
@@ -362,6 +368,7 @@ static int copy_config(hscan_t *s, const hscan_config_t *c)
     s->ua = strdup(c->user_agent ? c->user_agent : ua);
     if (!s->method || !s->path || !s->ua)
         return HSCAN_ENOMEM;
+    s->user_host = hscan__user_overrides(c, "Host");
     s->reqtail = hscan__request_tail(c, s->ua, &s->reqtail_len);
     return s->reqtail ? 0 : HSCAN_ENOMEM;
 }

@@ -33,6 +33,7 @@ struct input {
     uv_stream_t *stream;
     union { uv_pipe_t pipe; uv_tty_t tty; } h;
     int reading;
+    int waiting;             /* told the scanner LATER; records flush */
     char buf[IBUF_SIZE];
     size_t start, end;
 };
@@ -111,8 +112,10 @@ static void on_stream_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         uv_read_stop(st);
         in->reading = 0;
     }
-    if (G.scan && (n != 0))
+    if (G.scan && n != 0) {
+        in->waiting = 0;
         hscan_feed(G.scan);
+    }
 }
 
 static int open_next(struct input *in)
@@ -186,7 +189,7 @@ static int take_line(struct input *in, const char **line, size_t *len)
         if (nl || (in->eof && in->end > in->start)) {
             size_t n = nl ? (size_t)(nl - s) : in->end - in->start;
             *line = s;
-            *len = n;
+            *len = n > MAX_LINE ? MAX_LINE + 1 : n;   /* refused anyway */
             in->start += n + (nl ? 1 : 0);
             return 1;
         }
@@ -250,6 +253,10 @@ static int next_target(hscan_t *scan, void *arg, const char **line,
             in->eof = 1;
         if (in->eof)
             continue;
+        /* Input is idle: let records already made reach the reader now
+         * rather than when the buffer fills (tail -f | hscan-cli). */
+        fflush(G.out);
+        in->waiting = 1;
         return HSCAN_NEXT_LATER;
     }
 }
@@ -292,7 +299,8 @@ static void on_result(hscan_t *scan, const hscan_result_t *r, void *arg)
         hscan_result_to_json(r, G.jbuf, G.jcap);
     }
     G.jbuf[n] = '\n';
-    if (fwrite(G.jbuf, 1, n + 1, G.out) != n + 1) {
+    if (fwrite(G.jbuf, 1, n + 1, G.out) != n + 1 ||
+        (G.in.waiting && fflush(G.out) != 0)) {
         G.out_failed = 1;
         if (errno != EPIPE) {
             fprintf(stderr, "hscan-cli: writing output: %s\n",
@@ -312,11 +320,11 @@ static void on_drained(hscan_t *scan, void *arg)
 static void on_signal(uv_signal_t *h, int sig)
 {
     (void)h;
-    if (G.exit_code == EXIT_INTERRUPTED) {
+    if (G.exit_code >= EXIT_INTERRUPTED) {
         signal(sig, SIG_DFL);
         raise(sig);
     }
-    G.exit_code = EXIT_INTERRUPTED;
+    G.exit_code = 128 + sig;
     if (!G.quiet)
         fprintf(stderr, "hscan-cli: interrupted; cancelling targets in "
                         "flight (again to quit at once)\n");
@@ -340,7 +348,7 @@ static uint64_t parse_duration(const char *opt, const char *v)
     else if (*end == '\0' || strcmp(end, "s") == 0)
         d *= 1000;
     else
-        die_usage("%s: '%s' is not a duration (seconds, or NNms)", opt, v);
+        die_usage("%s: '%s' is not a duration (seconds, NNs or NNms)", opt, v);
     if (d < 1 || d > 86400000)
         die_usage("%s: '%s' is out of range (1 ms to 24 h)", opt, v);
     return (uint64_t)d;
@@ -385,7 +393,7 @@ static void usage(void)
 "      --dns-timeout D      DNS lookup (default 5)\n"
 "      --connect-timeout D  each TCP connect attempt (default 5)\n"
 "      --read-timeout D     no byte received for this long (default 10)\n"
-"      --max-header-bytes N response header block (default 65536)\n"
+"      --max-header-bytes N response header block (default 65536, min 64)\n"
 "      --max-headers N      response header fields (default 256)\n"
 "Output:\n"
 "  -o, --output FILE        write records to FILE instead of stdout\n"
@@ -393,7 +401,7 @@ static void usage(void)
 "  -h, --help               this help;  -V, --version  the version\n"
 "\n"
 "Exit status: 0 the scan ran (even if targets failed), 1 an input or\n"
-"output error, 2 a usage error, 130 interrupted.\n"
+"output error, 2 a usage error, 130/143 interrupted by SIGINT/SIGTERM.\n"
 "\n"
 "Examples:\n"
 "  hscan-cli domains.txt > out.jsonl\n"
@@ -458,6 +466,9 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         case 6: add_resolver(&resolvers, optarg); break;
         case 7: cfg->max_header_bytes = parse_count("--max-header-bytes",
                                                     optarg, 1UL << 30);
+                if (cfg->max_header_bytes < 64)
+                    die_usage("--max-header-bytes: '%s' is below the "
+                              "minimum of %s", optarg, "64");
                 break;
         case 8: cfg->max_headers = (unsigned)parse_count("--max-headers",
                                                          optarg, 1000000);
@@ -504,8 +515,27 @@ static void fit_concurrency(hscan_config_t *cfg)
     }
 }
 
+/* Peak resident memory of this process image in KiB (VmHWM: unlike
+ * ru_maxrss it starts at exec, so a large parent does not inflate it).
+ * 0 where /proc is missing. */
+static unsigned long peak_rss_kib(void)
+{
+    char line[128];
+    unsigned long kib = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmHWM: %lu kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
 static void summary(void)
 {
+    unsigned long rss = peak_rss_kib();
     hscan_stats_t st;
     double secs = (double)(uv_hrtime() - G.t0) / 1e9;
     int i;
@@ -517,8 +547,11 @@ static void summary(void)
         fprintf(stderr, "%s%s=%llu", i ? " " : ", errors: ",
                 hscan_err_name(G.err_code[i]),
                 (unsigned long long)G.err_count[i]);
-    fprintf(stderr, ", %.2f s, %.0f hosts/s\n", secs,
+    fprintf(stderr, ", %.2f s, %.0f hosts/s", secs,
             secs > 0 ? (double)st.finished / secs : 0.0);
+    if (rss)
+        fprintf(stderr, ", peak RSS %.1f MiB", (double)rss / 1024);
+    fputc('\n', stderr);
 }
 
 static void on_closed(hscan_t *scan, void *arg)
@@ -555,6 +588,7 @@ int main(int argc, char **argv)
     if (out_path && !(G.out = fopen(out_path, "w"))) {
         fprintf(stderr, "hscan-cli: cannot write %s: %s\n", out_path,
                 strerror(errno));
+        free((char *)cfg.resolvers);
         return EXIT_IO;
     }
     setvbuf(G.out, obuf, isatty(fileno(G.out)) ? _IOLBF : _IOFBF,
@@ -566,9 +600,11 @@ int main(int argc, char **argv)
     cfg.arg = &G.in;
     rc = hscan_new(&G.scan, G.loop, &cfg);
     if (rc != 0) {
-        fprintf(stderr, "hscan-cli: %s%s%s\n", hscan_strerror(rc),
-                cfg.resolvers ? " (check --resolver: " : "",
+        fprintf(stderr, "hscan-cli: cannot start the scan: %s (check the "
+                "option values%s%s)\n", hscan_strerror(rc),
+                cfg.resolvers ? ", --resolver " : "",
                 cfg.resolvers ? cfg.resolvers : "");
+        free((char *)cfg.resolvers);
         return EXIT_USAGE;
     }
     G.t0 = uv_hrtime();
