@@ -333,6 +333,16 @@ static int bind_and_read(struct tsrv_dns *s, const struct sockaddr *sa)
     int rc;
 
     rc = uv_udp_bind(&s->udp, sa, 0);
+    if (rc == 0) {
+        /* A scan at concurrency 2,000 sends ~4,000 queries in a burst;
+         * the default receive buffer holds a few hundred. */
+        int size = 4 << 20;
+        uv_os_fd_t fd;
+        if (uv_fileno((uv_handle_t *)&s->udp, &fd) != 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
+                       sizeof(size)) != 0)
+            uv_recv_buffer_size((uv_handle_t *)&s->udp, &size);
+    }
     if (rc == 0)
         rc = uv_udp_getsockname(&s->udp, (struct sockaddr *)&got, &len);
     if (rc == 0)

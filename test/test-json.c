@@ -7,9 +7,10 @@
 
 static const char *esc(const char *s, size_t n)
 {
-    static char out[1024];
+    static char out[4096];
     struct hscan__jbuf j = { out, sizeof(out) - 1, 0 };
     hscan__json_str(&j, s, n);
+    CHECK(j.len < sizeof(out));
     out[j.len] = '\0';
     return out;
 }

@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""hscan-cli end to end, against hscan-testd on loopback.
+
+Usage: test-cli.py CLI TESTD [TEST...]   (no TEST: all but 'rss')
+Every subprocess has a timeout; traffic goes only to 127.0.0.1.
+"""
+import json
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+CLI, TESTD = sys.argv[1], sys.argv[2]
+TMP = tempfile.mkdtemp(prefix="hscan-cli-test-")
+
+
+class Testd:
+    def __init__(self):
+        self.p = subprocess.Popen([TESTD, "--lifetime", "600"],
+                                  stdout=subprocess.PIPE, text=True)
+        self.dns = self.p.stdout.readline().split()[1]
+        self.http = int(self.p.stdout.readline().split()[1].split(":")[1])
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(timeout=10)
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def write_list(name, lines):
+    path = os.path.join(TMP, name)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def run(args, timeout=120, **kw):
+    return subprocess.run([CLI] + args, capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+def records(text):
+    out = []
+    for line in text.splitlines():
+        out.append(json.loads(line))   # every line must be valid JSON
+    return out
+
+
+def test_usage(t):
+    r = run(["--help"])
+    check(r.returncode == 0 and "--concurrency" in r.stdout, "--help")
+    r = run(["--version"])
+    check(r.returncode == 0 and r.stdout.startswith("hscan-cli "),
+          "--version")
+    r = run(["--no-such-option"])
+    check(r.returncode == 2 and "hscan-cli" in r.stderr, "bad option")
+    r = run(["--timeout", "abc", "/dev/null"])
+    check(r.returncode == 2 and "--timeout" in r.stderr, "bad duration")
+    r = run(["-c", "0", "/dev/null"])
+    check(r.returncode == 2 and "--concurrency" in r.stderr, "bad -c")
+    r = run(["-4", "-6", "/dev/null"])
+    check(r.returncode == 2, "-4 -6")
+    r = run(["--resolver", "not-an-ip", "/dev/null"])
+    check(r.returncode == 2 and "resolver" in r.stderr, "bad --resolver")
+
+
+def test_basic(t):
+    lst = write_list("basic.txt", [
+        "# comment", "", f"fast.test:{t.http}", "nx.test",
+        f"  notfound.test:{t.http}  ", "bad host!",
+        f"127.0.0.1:{t.http}/b/many-3", f"http://delay-50.test:{t.http}/x?y"])
+    r = run(["--resolver", t.dns, lst])
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    recs = {x["input"]: x for x in records(r.stdout)}
+    check(len(recs) == 6, f"6 records, got {len(recs)}")
+    check(recs[f"fast.test:{t.http}"]["status"] == 200, "fast")
+    check(recs["nx.test"]["error"] == "dns_nxdomain", "nx")
+    check(recs[f"notfound.test:{t.http}"]["status"] == 404, "trimmed")
+    check(recs["bad host!"]["error"] == "invalid_target", "invalid")
+    many = recs[f"127.0.0.1:{t.http}/b/many-3"]
+    check([h[0] for h in many["headers"]] ==
+          ["Server", "X-H-0", "X-H-1", "X-H-2", "Content-Length"],
+          "header order")
+    d = recs[f"http://delay-50.test:{t.http}/x?y"]
+    check(d["url"] == f"http://delay-50.test:{t.http}/x?y", "url")
+    check(d["timing_ms"]["ttfb"] >= 40, "ttfb")
+    check("6 targets, 4 ok" in r.stderr, f"summary: {r.stderr}")
+    check("dns_nxdomain=1" in r.stderr, "summary errors")
+    # -q silences the summary; -o writes to a file; '-' is stdin
+    out = os.path.join(TMP, "o.jsonl")
+    r = run(["-q", "--resolver", t.dns, "-o", out, "-"],
+            input=f"fast.test:{t.http}\n")
+    check(r.returncode == 0 and r.stderr == "" and r.stdout == "", "-q -o")
+    check(len(records(open(out).read())) == 1, "-o content")
+
+
+def test_missing_file(t):
+    ok = write_list("ok.txt", [f"fast.test:{t.http}"])
+    r = run(["--resolver", t.dns, "/nonexistent/list", ok])
+    check(r.returncode == 1, f"exit {r.returncode}")
+    check("/nonexistent/list" in r.stderr, "names the file")
+    check(len(records(r.stdout)) == 1, "other files still scanned")
+
+
+def count_threads(pid):
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return None
+
+
+def scan_big(t, n, conc, sample_threads=False):
+    lst = os.path.join(TMP, f"big{n}.txt")
+    with open(lst, "w") as f:
+        for i in range(n):
+            f.write(f"h{i}.fast.test:{t.http}\n")
+    out = os.path.join(TMP, f"big{n}.jsonl")
+    start = time.monotonic()
+    p = subprocess.Popen([CLI, "--resolver", t.dns, "-c", str(conc),
+                          "-o", out, lst], stderr=subprocess.PIPE, text=True)
+    threads = set()
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            break
+        c = count_threads(p.pid) if sample_threads else None
+        if c is not None:
+            threads.add(c)
+        time.sleep(0.01)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    secs = time.monotonic() - start
+    err = p.stderr.read()
+    check(p.returncode == 0, f"exit {p.returncode}: {err}")
+    # The CLI's own peak (VmHWM, counted from exec).  ru_maxrss would also
+    # count this Python parent's pages copied by fork before the exec.
+    m = re.search(r"peak RSS ([0-9.]+) MiB", err)
+    check(m is not None, f"no peak RSS in summary: {err}")
+    rss = float(m.group(1))
+    seen = {}
+    ok = 0
+    with open(out) as f:
+        for line in f:
+            rec = json.loads(line)
+            seen[rec["input"]] = seen.get(rec["input"], 0) + 1
+            ok += rec["error"] is None
+    check(len(seen) == n, f"{len(seen)} distinct inputs, want {n}")
+    check(all(v == 1 for v in seen.values()), "an input appeared twice")
+    os.unlink(out)
+    os.unlink(lst)
+    return secs, rss, ok, threads
+
+
+def test_scale(t):
+    secs, rss, ok, threads = scan_big(t, 20000, 2000, sample_threads=True)
+    print(f"20000 targets at -c 2000: {secs:.2f} s, {20000 / secs:.0f} "
+          f"hosts/s, {ok} ok, peak RSS {rss:.1f} MiB, "
+          f"threads seen {sorted(threads)}")
+    check(threads == {1}, f"thread counts seen: {sorted(threads)}")
+    check(ok >= 19900, f"only {ok} of 20000 ok on loopback")
+
+
+def test_rss(t):
+    s1, r1, ok1, _ = scan_big(t, 20000, 2000)
+    s2, r2, ok2, _ = scan_big(t, 200000, 2000)
+    ratio = r2 / r1
+    print(f"peak RSS: 20k targets {r1:.1f} MiB ({s1:.1f} s), "
+          f"200k targets {r2:.1f} MiB ({s2:.1f} s, "
+          f"{200000 / s2:.0f} hosts/s); ratio {ratio:.3f}")
+    check(ratio <= 1.10, f"RSS grew with input: ratio {ratio:.3f}")
+
+
+def test_slow_stdin(t):
+    """A slow producer must not stall probes in flight: the delay-300
+    probe's record must be written (and flushed) while stdin is idle."""
+    p = subprocess.Popen([CLI, "-q", "--resolver", t.dns], text=True,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    p.stdin.write(f"delay-300.test:{t.http}\n")
+    p.stdin.flush()
+    start = time.monotonic()
+    line = p.stdout.readline()          # arrives with stdin still open
+    waited = time.monotonic() - start
+    rec = json.loads(line)
+    check(rec["status"] == 200, "first record")
+    check(rec["timing_ms"]["total"] < 1500, "probe stalled by input")
+    p.stdin.write(f"fast.test:{t.http}\n")
+    p.stdin.close()
+    rest = p.stdout.read()
+    p.wait(timeout=10)
+    check(len(records(rest)) == 1 and p.returncode == 0, "second record")
+    print(f"first record after {waited * 1000:.0f} ms with stdin idle")
+
+
+def test_sigint(t):
+    lst = write_list("hang.txt", [f"h{i}.hang.test:{t.http}"
+                                  for i in range(300)])
+    p = subprocess.Popen([CLI, "--resolver", t.dns, "--read-timeout", "60",
+                          lst], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=20)
+    recs = records(out)
+    check(p.returncode == 130, f"exit {p.returncode}")
+    check(len(recs) == 300, f"{len(recs)} records, want 300")
+    check(len({r["input"] for r in recs}) == 300, "duplicates")
+    check(all(r["error"] == "canceled" for r in recs), "canceled")
+
+
+def test_nofile_limit(t):
+    lst = write_list("nofile.txt", [f"h{i}.delay-100.test:{t.http}"
+                                    for i in range(500)])
+    r = subprocess.run(["prlimit", "--nofile=64:64", CLI, "--resolver",
+                        t.dns, "-c", "1000", lst], capture_output=True,
+                       text=True, timeout=60)
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    check("open-file limit" in r.stderr, "warning about the limit")
+    recs = records(r.stdout)
+    check(len(recs) == 500, f"{len(recs)} records")
+    check(all(x["status"] == 200 for x in recs), "all ok after clamping")
+
+
+def test_epipe(t):
+    lst = write_list("pipe.txt", [f"h{i}.fast.test:{t.http}"
+                                  for i in range(3000)])
+    r = subprocess.run(f"'{CLI}' -q --resolver {t.dns} '{lst}' | head -1",
+                       shell=True, capture_output=True, text=True,
+                       timeout=60)
+    check(len(records(r.stdout)) == 1 and r.stderr == "",
+          f"quiet on EPIPE: {r.stderr}")
+    r = run(["--resolver", t.dns, "-o", "/dev/full", lst])
+    check(r.returncode == 1 and "/dev/full" not in r.stdout and
+          "writing output" in r.stderr, f"ENOSPC: {r.returncode}")
+
+
+TESTS = {k[5:]: v for k, v in sorted(globals().items())
+         if k.startswith("test_")}
+
+
+def main():
+    names = sys.argv[3:] or [n for n in TESTS if n != "rss"]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    t = Testd()
+    failed = 0
+    try:
+        for n in names:
+            try:
+                TESTS[n](t)
+                print(f"ok   {n}")
+            except Exception as e:       # report and go on
+                failed += 1
+                print(f"FAIL {n}: {e!r}")
+    finally:
+        t.stop()
+    print(f"{len(names)} tests, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+main()

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Install every system package the build, the demo and the tests need, on
+# Debian 12 / Ubuntu.  Installs only what is missing; uses sudo when not
+# root.  Safe to run again.
+set -eu
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || {
+        echo "install-deps: run as root or install sudo" >&2; exit 1; }
+    SUDO=sudo
+fi
+
+want="gcc g++ meson ninja-build pkg-config libuv1-dev libc-ares-dev \
+libssl-dev python3 util-linux"
+
+missing=
+for p in $want; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+        missing="$missing $p"
+done
+# llhttp: newer releases ship libllhttp-dev (pkg-config); Debian 12 ships
+# the sources in node-llhttp.  Either will do.
+if ! pkg-config --exists libllhttp 2>/dev/null &&
+   [ ! -f /usr/share/llhttp/llhttp.c ]; then
+    llhttp=node-llhttp
+    $SUDO apt-get update -qq
+    if apt-cache show libllhttp-dev >/dev/null 2>&1; then
+        llhttp=libllhttp-dev
+    fi
+    missing="$missing $llhttp"
+fi
+
+if [ -n "$missing" ]; then
+    echo "install-deps: installing:$missing" >&2
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+        --no-install-recommends $missing >/dev/null
+fi
