@@ -244,9 +244,10 @@ HSCAN_EXPORT int hscan_submit(hscan_t *scan, const char *line, size_t len,
  * HSCAN_ECLOSED. */
 HSCAN_EXPORT int hscan_feed(hscan_t *scan);
 
-/* Say that no more targets will come, for scanners fed only through
- * hscan_submit() (no pull callback): the drained callback then fires once
- * the queue and the slots are empty.  Returns 0 or HSCAN_ECLOSED. */
+/* Say that no more targets will come, for scanners fed through
+ * hscan_submit(): the drained callback then fires once the queue and the
+ * slots are empty.  With a pull callback this also ends pulling (it is
+ * not called again).  Returns 0 or HSCAN_ECLOSED. */
 HSCAN_EXPORT int hscan_end_input(hscan_t *scan);
 
 /* Counters since hscan_new().  Filled by hscan_stats(). */
