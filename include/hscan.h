@@ -115,6 +115,41 @@ typedef struct hscan_header {
     size_t value_len;
 } hscan_header_t;
 
+/* TLS facts of a target's last TLS connection, filled whenever the
+ * server's certificate arrived (also when verification or the HTTP
+ * exchange then failed).  Strings are NUL-terminated; owned by the
+ * scanner like the result they hang off. */
+typedef struct hscan_tls {
+    const char *version;      /* "TLSv1.3"; NULL if the handshake failed */
+    const char *cipher;       /* NULL if the handshake failed */
+    const char *alpn;         /* protocol the server selected, or NULL */
+    int verified;             /* chain and host name verified */
+    long verify_code;         /* OpenSSL X509_V_* code, 0 when verified */
+    const char *verify_error; /* OpenSSL's text, NULL when verified */
+    const char *subject;      /* RFC 2253 form */
+    const char *issuer;
+    const char *const *san;   /* DNS names and IP addresses */
+    size_t n_san;
+    const char *serial;       /* lowercase hex */
+    const char *not_before;   /* RFC 3339 UTC, "2026-01-31T12:00:00Z" */
+    const char *not_after;
+    long days_left;           /* whole days until not_after; negative
+                                 once expired */
+    const char *sha256;       /* leaf certificate DER, lowercase hex */
+    const char *spki_sha256;  /* leaf SubjectPublicKeyInfo DER, hex */
+    int chain_len;            /* certificates the server sent */
+} hscan_tls_t;
+
+/* One redirect response that was followed. */
+typedef struct hscan_hop {
+    const char *url;          /* URL requested */
+    int status;
+    const char *location;     /* Location value as received */
+    size_t location_len;
+    const char *ip;           /* address connected to */
+    double total_ms;          /* from the start of this hop to its answer */
+} hscan_hop_t;
+
 /* Read-only view of one finished target.  Every pointer in it is owned by
  * the scanner and valid only until the result callback returns; copy what
  * you keep.  Strings are NUL-terminated unless a length is given with them
@@ -129,7 +164,8 @@ struct hscan_result {
     const char *input;        /* the input line, trimmed */
     size_t input_len;
     const char *url;          /* normalised URL requested, or NULL */
-    const char *scheme;       /* "http", or NULL when the input was invalid */
+    const char *scheme;       /* "http" or "https" (the one that answered),
+                                 NULL when the input was invalid */
     const char *host;         /* host name or address literal, or NULL */
     const char *ip;           /* address connected to, or NULL */
     int port;                 /* 0 when unknown */
@@ -157,6 +193,15 @@ struct hscan_result {
     double tls_ms;
     double ttfb_ms;
     double total_ms;
+
+    const hscan_tls_t *tls;       /* NULL when no certificate arrived */
+    const hscan_hop_t *redirects; /* redirects followed, in order: the
+                                     first response is redirects[0] */
+    size_t n_redirects;
+    /* https-first: why HTTPS was given up before HTTP answered; 0 and
+     * NULL when there was no fallback. */
+    int fallback_error;
+    const char *fallback_detail;
 };
 
 /* Pull callback: the scanner calls it on the loop thread whenever a slot is
@@ -190,6 +235,16 @@ typedef void (*hscan_drained_cb)(hscan_t *scan, void *arg);
  * is freed when it returns. */
 typedef void (*hscan_closed_cb)(hscan_t *scan, void *arg);
 
+/* Which scheme to use for inputs that name none (a bare host or
+ * host:port; ports 80 and 443 imply http and https). */
+enum hscan_scheme {
+    HSCAN_SCHEME_HTTPS_FIRST = 0, /* https; on connect or handshake failure
+                                     fall back to http (default) */
+    HSCAN_SCHEME_HTTP = 1,
+    HSCAN_SCHEME_HTTPS = 2,
+    HSCAN_SCHEME_BOTH = 3         /* one record for each */
+};
+
 /* Scanner settings.  Fill with hscan_config_init(), then edit.  Strings
  * and arrays are copied by hscan_new(); free them after it returns. */
 struct hscan_config {
@@ -213,6 +268,13 @@ struct hscan_config {
 
     size_t max_header_bytes;   /* status line + header block; 65536 */
     unsigned max_headers;      /* header fields; default 256 */
+
+    int scheme;                /* enum hscan_scheme; https-first */
+    unsigned follow;           /* redirects to follow; default 0 */
+    uint64_t tls_timeout_ms;   /* TLS handshake; default 5000 */
+    const char *ca_file;       /* extra trusted CAs (PEM), or NULL */
+    int insecure;              /* a certificate that fails verification
+                                  is reported, not an error */
 
     hscan_next_cb next_target; /* may be NULL when only hscan_submit() */
     hscan_result_cb on_result; /* required */

@@ -7,6 +7,7 @@
 
 #include <ares.h>
 #include <llhttp.h>
+#include <openssl/ssl.h>
 
 #include "hscan.h"
 
@@ -20,12 +21,15 @@
 
 /* ---- target.c: one input line ---- */
 
+enum { HSCAN__HTTP = 1, HSCAN__HTTPS = 2 };
+
 struct hscan__target {
+    int scheme;         /* HSCAN__HTTP/HTTPS, or 0 when the line has none */
     const char *host;   /* points into the line, brackets stripped */
     size_t host_len;
     const char *path;   /* points into the line; len 0 = none given */
     size_t path_len;
-    int port;
+    int port;           /* 0 when the line gives none */
     int family;         /* 0 for a name, 4 or 6 for an address literal */
 };
 
@@ -37,6 +41,13 @@ int hscan__target_skip(const char **line, size_t *len);
  * with `*why` set to a static sentence.  Writes `*t` only on success. */
 int hscan__target_parse(const char *line, size_t len,
                         struct hscan__target *t, const char **why);
+
+/* Resolve a Location value `ref` against the absolute URL `base`
+ * ("scheme://authority/path?query", as the result's url) per RFC 3986
+ * 5.2, writing an absolute URL to `out`.  Returns 0, or -1 when it does
+ * not fit or `base` is not absolute. */
+int hscan__url_resolve(const char *base, const char *ref, size_t ref_len,
+                       char *out, size_t size);
 
 /* ---- dns.c: c-ares on the uv loop ---- */
 
@@ -115,6 +126,49 @@ char *hscan__request_tail(const hscan_config_t *cfg, const char *ua,
 /* Whether the config's user headers name `name` (case-insensitive). */
 int hscan__user_overrides(const hscan_config_t *cfg, const char *name);
 
+/* ---- tls.c: OpenSSL over memory BIOs ---- */
+
+struct hscan__tls {
+    SSL *ssl;               /* owns both BIOs */
+    BIO *rbio, *wbio;
+    int done;               /* handshake complete */
+    unsigned char peek[64]; /* first bytes received, to spot plain text */
+    size_t peek_len;
+};
+
+struct hscan__tls_facts {
+    hscan_tls_t v;          /* pointers into this same allocation */
+    char alpn[32];
+};
+
+int hscan__tls_ctx_new(SSL_CTX **out, const char *ca_file, char *detail,
+                       size_t dsize);
+void hscan__tls_ctx_free(SSL_CTX *ctx);
+/* Prepare a client for `host` (SNI and host check for names, IP check
+ * for literals: family 4/6).  Returns 0 or HSCAN_ERESOURCE_EXHAUSTED. */
+int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
+                     int family);
+void hscan__tls_free(struct hscan__tls *t);
+/* Hand received ciphertext to OpenSSL. */
+int hscan__tls_feed(struct hscan__tls *t, const char *in, size_t n);
+/* Advance the handshake: 1 done, 0 wants more bytes, or a negative
+ * HSCAN_ETLS_* with `detail`.  Send hscan__tls_take_out() after it. */
+int hscan__tls_handshake(struct hscan__tls *t, char *detail, size_t dsize);
+/* 1 (with `detail` saying what was sent) when the server's first bytes
+ * were plain text rather than TLS. */
+int hscan__tls_plaintext(const struct hscan__tls *t, char *detail,
+                         size_t dsize);
+int hscan__tls_encrypt(struct hscan__tls *t, const char *buf, size_t n);
+/* Decrypt into `out`: bytes (>0), 0 when more ciphertext is needed,
+ * HSCAN_EREAD_CLOSED at close_notify, or another negative error. */
+int hscan__tls_read(struct hscan__tls *t, char *out, size_t size,
+                    char *detail, size_t dsize);
+/* Ciphertext to send (malloc'd, caller frees), or NULL. */
+char *hscan__tls_take_out(struct hscan__tls *t, size_t *len);
+/* Certificate and session facts as one malloc'd block, or NULL when no
+ * certificate arrived. */
+struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t);
+
 /* ---- result.c ---- */
 
 struct hscan__jbuf {
@@ -129,6 +183,9 @@ struct probe;
 
 struct hscan__limits {
     uint64_t timeout_ms, dns_timeout_ms, connect_timeout_ms, read_timeout_ms;
+    uint64_t tls_timeout_ms;
+    unsigned follow;
+    int insecure;
     size_t max_header_bytes;
     unsigned max_headers;
     int family;
@@ -144,18 +201,21 @@ const char *hscan__scan_reqtail(hscan_t *scan, size_t *len);
 /* The user gave a Host header (-H 'Host: x'): it replaces ours. */
 int hscan__scan_user_host(hscan_t *scan);
 char *hscan__scan_rbuf(hscan_t *scan, size_t *size);
+/* A second buffer for plain text decrypted from the first. */
+char *hscan__scan_pbuf(hscan_t *scan, size_t *size);
+SSL_CTX *hscan__scan_ssl_ctx(hscan_t *scan);
 /* Deliver a finished probe's result and release its slot. */
 void hscan__scan_emit(hscan_t *scan, struct probe *p, hscan_result_t *r);
 /* A probe's memory is gone; the scanner may finish closing. */
 void hscan__scan_probe_freed(hscan_t *scan, struct probe *p);
 
-/* Start a probe for a parsed target.  The probe copies what it needs from
- * `input` and `t`.  Returns the probe (its result comes later), or NULL
- * with HSCAN_ENOMEM in `*err`. */
+/* Create a probe for a parsed target over `scheme` (HSCAN__HTTP/HTTPS;
+ * `fall_back`: https-first may retry over HTTP).  The probe copies what
+ * it needs.  Returns NULL when out of memory. */
 struct probe *hscan__probe_start(hscan_t *scan, const char *input,
                                  size_t input_len,
-                                 const struct hscan__target *t, void *udata,
-                                 int *err);
+                                 const struct hscan__target *t, int scheme,
+                                 int fall_back, void *udata);
 /* Begin the work of a started, linked probe; its result may be emitted
  * from inside this call (never inside a user call: the scanner runs it
  * from its own timer). */
@@ -175,9 +235,11 @@ struct hscan__scratch {
     size_t hv_cap;
     const char **sv;
     size_t sv_cap;
+    hscan_hop_t *hops;
+    size_t hops_cap;
 };
 int hscan__scratch_reserve(struct hscan__scratch *s, size_t bytes,
-                           size_t headers, size_t strings);
+                           size_t headers, size_t strings, size_t hops);
 void hscan__scratch_free(struct hscan__scratch *s);
 struct hscan__scratch *hscan__scan_scratch(hscan_t *scan);
 

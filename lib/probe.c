@@ -1,4 +1,5 @@
-/* One target's state machine: RESOLVE -> CONNECT -> WRITE -> READ.
+/* One target's state machine: RESOLVE -> CONNECT -> [TLS] -> WRITE ->
+ * READ, repeated per redirect hop.
  *
  * One uv_timer_t per probe carries both the phase deadline and the
  * absolute one (it is armed for whichever comes first), so a server that
@@ -7,89 +8,37 @@
  * timer re-arms itself when it fires early, which keeps timer-heap work
  * off the per-read path.
  *
- * Every exit goes through probe_finish(), which emits exactly one result,
- * closes the handles and frees the probe from the last close callback.
- * Pending connect and write requests are cancelled by uv_close() and call
- * back with UV_ECANCELED before the close callback; the state check at the
- * top of each callback turns those into no-ops.
+ * Every exit goes through hscan__p_finish(), which emits exactly one
+ * result, closes the handles and frees the probe from the last close
+ * callback.  Pending connect and write requests are cancelled by
+ * uv_close() and call back with UV_ECANCELED before the close callback;
+ * the state check at the top of each callback turns those into no-ops.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "probe.h"
 
-enum probe_state {
-    PROBE_RESOLVE,
-    PROBE_CONNECT,
-    PROBE_WRITE,
-    PROBE_READ,
-    PROBE_CLOSING
-};
-
-struct probe {
-    struct probe *next, *prev;      /* scanner's in-flight list */
-    hscan_t *scan;
-    enum probe_state state;
-    int handles;                    /* open uv handles */
-    int tcp_live;                   /* tcp initialised and not closing */
-    int connected;
-    uv_timer_t timer;
-    uv_tcp_t tcp;
-    uv_connect_t creq;
-    uv_write_t wreq;
-    struct hscan__dnsq *dnsq;
-    struct hscan__resp resp;
-
-    struct hscan__dns_answer dns;
-    int dns_done;
-    unsigned next_addr;
-    int cur_addr;                   /* index connected to, or -1 */
-    int last_err;
-    char detail[HSCAN__DETAIL_SIZE];
-
-    uint64_t deadline;              /* uv_now() ms */
-    uint64_t phase_deadline;
-    uint64_t last_read;
-    uint64_t t_start, t_dns, t_conn0, t_conn, t_sent, t_first; /* ns */
-
-    void *udata;
-    char *req;
-    size_t req_len;
-    char *host;                     /* NUL-terminated */
-    size_t host_len;
-    char *path;
-    size_t path_len;
-    int port;
-    int family;                     /* literal: 4 or 6; name: 0 */
-    size_t input_len;
-    char input[];                   /* then host, path */
-};
-
-static void probe_finish(struct probe *p, int err, const char *detail);
 static void connect_next(struct probe *p);
 
 struct probe **hscan__probe_next(struct probe *p) { return &p->next; }
 struct probe **hscan__probe_prev(struct probe *p) { return &p->prev; }
 
-static void probe_set_state(struct probe *p, enum probe_state s)
+void hscan__p_set_state(struct probe *p, enum probe_state s)
 {
-    /* Forward only; CONNECT may repeat for the next address. */
-    if (s < p->state && s != PROBE_CLOSING)
+    /* Forward only within a hop; a new hop or the next address may go
+     * back to RESOLVE/CONNECT, but nothing leaves CLOSING. */
+    if (p->state == PROBE_CLOSING)
         return;
     p->state = s;
-}
-
-static double ms_between(uint64_t a, uint64_t b)
-{
-    return (a && b >= a) ? (double)(b - a) / 1e6 : -1;
 }
 
 static void on_timer(uv_timer_t *t);
 
 /* Arm the one timer for the nearer of the phase and absolute deadlines. */
-static void arm(struct probe *p, uint64_t phase_ms)
+void hscan__p_arm(struct probe *p, uint64_t phase_ms)
 {
     uint64_t now = uv_now(hscan__loop(p->scan));
     uint64_t due;
@@ -118,7 +67,7 @@ static int map_connect_err(int uverr)
     return HSCAN_ECONNECT_UNREACHABLE;
 }
 
-static void addr_str(const struct hscan__addr *a, char *out, size_t size)
+void hscan__p_addr_str(const struct hscan__addr *a, char *out, size_t size)
 {
     inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->bytes, out,
               (socklen_t)size);
@@ -134,7 +83,7 @@ static void on_timer(uv_timer_t *t)
     if (now >= p->deadline) {
         snprintf(d, sizeof(d), "no result within %llu ms",
                  (unsigned long long)lim->timeout_ms);
-        probe_finish(p, HSCAN_ETIMEOUT, d);
+        hscan__p_finish(p, HSCAN_ETIMEOUT, d);
         return;
     }
     switch (p->state) {
@@ -142,7 +91,7 @@ static void on_timer(uv_timer_t *t)
         p->t_dns = uv_hrtime();      /* the lookup lasted until now */
         snprintf(d, sizeof(d), "no DNS answer within %llu ms",
                  (unsigned long long)lim->dns_timeout_ms);
-        probe_finish(p, HSCAN_EDNS_TIMEOUT, d);
+        hscan__p_finish(p, HSCAN_EDNS_TIMEOUT, d);
         break;
     case PROBE_CONNECT:
         p->last_err = HSCAN_ECONNECT_TIMEOUT;
@@ -150,17 +99,24 @@ static void on_timer(uv_timer_t *t)
                  (unsigned long long)lim->connect_timeout_ms);
         connect_next(p);
         break;
+    case PROBE_TLS:
+        snprintf(d, sizeof(d), "handshake not done within %llu ms",
+                 (unsigned long long)lim->tls_timeout_ms);
+        if (!hscan__p_fall_back(p, HSCAN_ETLS_TIMEOUT, d))
+            hscan__p_finish(p, HSCAN_ETLS_TIMEOUT, d);
+        break;
     case PROBE_WRITE:
-        probe_finish(p, HSCAN_EWRITE_FAILED, "request not accepted in time");
+        hscan__p_finish(p, HSCAN_EWRITE_FAILED,
+                        "request not accepted in time");
         break;
     case PROBE_READ:
         if (now < p->last_read + lim->read_timeout_ms) {
-            arm(p, p->last_read + lim->read_timeout_ms - now);
+            hscan__p_arm(p, p->last_read + lim->read_timeout_ms - now);
             break;
         }
         snprintf(d, sizeof(d), "no data for %llu ms",
                  (unsigned long long)lim->read_timeout_ms);
-        probe_finish(p, HSCAN_EREAD_TIMEOUT, d);
+        hscan__p_finish(p, HSCAN_EREAD_TIMEOUT, d);
         break;
     case PROBE_CLOSING:
         break;
@@ -172,15 +128,22 @@ static void on_closed(uv_handle_t *h)
     struct probe *p = h->data;
 
     p->handles--;
-    if (h == (uv_handle_t *)&p->tcp && p->state == PROBE_CONNECT) {
-        connect_next(p);          /* the old socket is gone: next address */
-        return;
+    if (h == (uv_handle_t *)&p->tcp) {
+        p->tcp_closing = 0;
+        if (p->state == PROBE_CONNECT) {
+            connect_next(p);      /* the old socket is gone: next address */
+            return;
+        }
     }
     if (p->handles > 0)
         return;
     hscan__resp_free(&p->resp);
+    hscan__tls_free(&p->tls);
+    hscan__p_free_hops(p);
+    free(p->facts);
     free(p->dns.cnames);
     free(p->req);
+    free(p->hop_mem);
     hscan__scan_probe_freed(p->scan, p);
     free(p);
 }
@@ -188,113 +151,41 @@ static void on_closed(uv_handle_t *h)
 /* Close the socket.  After a complete exchange an abortive close (RST)
  * leaves no TIME_WAIT behind, which matters when thousands of probes a
  * second go to the same few addresses; the server has already sent all it
- * meant to. */
-static void close_tcp(struct probe *p)
+ * meant to.  Over TLS no close_notify is sent or awaited: a peer that
+ * never answers one costs nothing. */
+void hscan__p_close_tcp(struct probe *p)
 {
     if (!p->tcp_live)
         return;
     p->tcp_live = 0;
+    p->tcp_closing = 1;
     if (p->connected && uv_tcp_close_reset(&p->tcp, on_closed) == 0)
         return;
     uv_close((uv_handle_t *)&p->tcp, on_closed);
 }
 
-static void build_result(struct probe *p, hscan_result_t *r, int err,
-                         const char *detail)
-{
-    struct hscan__scratch *s = hscan__scan_scratch(p->scan);
-    struct hscan__resp *rs = &p->resp;
-    size_t need, i, nstr = p->dns.n_addrs + p->dns.n_cnames;
-    char *w;
-    const char *c;
-
-    memset(r, 0, sizeof(*r));
-    r->error = err;
-    r->error_detail = err ? detail : NULL;
-    r->udata = p->udata;
-    r->input = p->input;
-    r->input_len = p->input_len;
-    r->scheme = "http";
-    r->host = p->host;
-    r->port = p->port;
-    r->http_major = r->http_minor = -1;
-    need = p->host_len + p->path_len + strlen(hscan__scan_path(p->scan)) + 64 + 48 * (p->dns.n_addrs + 1);
-    if (hscan__scratch_reserve(s, need, rs->n_hdrs, nstr) != 0) {
-        r->error = HSCAN_ERESOURCE_EXHAUSTED;
-        r->error_detail = "out of memory building the result";
-        return;
-    }
-    w = s->buf;
-    r->url = w;
-    w += sprintf(w, "http://%s%s%s", p->family == 6 ? "[" : "", p->host,
-                 p->family == 6 ? "]" : "");
-    if (p->port != 80)
-        w += sprintf(w, ":%d", p->port);
-    w += sprintf(w, "%s%s", p->path[0] == '?' ? "/" : "",
-                 p->path_len ? p->path : hscan__scan_path(p->scan)) + 1;
-    if (p->cur_addr >= 0) {
-        r->ip = w;
-        addr_str(&p->dns.addrs[p->cur_addr], w, 48);
-        w += strlen(w) + 1;
-    }
-    r->addresses = s->sv;
-    for (i = 0; i < p->dns.n_addrs && p->family == 0; i++) {
-        s->sv[i] = w;
-        addr_str(&p->dns.addrs[i], w, 48);
-        w += strlen(w) + 1;
-        r->n_addresses++;
-    }
-    r->cnames = nstr ? s->sv + r->n_addresses : NULL;
-    for (i = 0, c = p->dns.cnames; i < p->dns.n_cnames; i++) {
-        s->sv[r->n_addresses + i] = c;
-        c += strlen(c) + 1;
-    }
-    r->n_cnames = p->dns.n_cnames;
-    if (rs->done) {
-        r->status = rs->status;
-        r->reason = rs->buf ? rs->buf + rs->reason_off : "";
-        r->reason_len = rs->reason_len;
-        r->http_major = llhttp_get_http_major(&rs->parser);
-        r->http_minor = llhttp_get_http_minor(&rs->parser);
-        for (i = 0; i < rs->n_hdrs; i++) {
-            const struct hscan__hdr *h = &rs->hdrs[i];
-            s->hv[i].name = rs->buf + h->name_off;
-            s->hv[i].name_len = h->name_len;
-            s->hv[i].value = rs->buf + h->value_off;
-            s->hv[i].value_len = h->value_len;
-        }
-        r->headers = s->hv;
-        r->n_headers = rs->n_hdrs;
-    }
-    r->dns_ms = p->family ? -1 : ms_between(p->t_start, p->t_dns);
-    r->connect_ms = ms_between(p->t_conn0, p->t_conn);
-    r->tls_ms = -1;
-    r->ttfb_ms = ms_between(p->t_sent, p->t_first);
-    r->total_ms = ms_between(p->t_start, uv_hrtime());
-}
-
-static void probe_finish(struct probe *p, int err, const char *detail)
+void hscan__p_finish(struct probe *p, int err, const char *detail)
 {
     hscan_result_t r;
 
     if (p->state == PROBE_CLOSING)
         return;
-    probe_set_state(p, PROBE_CLOSING);
+    hscan__p_set_state(p, PROBE_CLOSING);
     uv_timer_stop(&p->timer);
     if (p->dnsq) {
         hscan__dns_detach(p->dnsq);
         p->dnsq = NULL;
     }
-    build_result(p, &r, err, detail);
+    hscan__p_build_result(p, &r, err, detail);
     hscan__scan_emit(p->scan, p, &r);
     /* Nothing of `r` is used after this point; the view dies with it. */
-    close_tcp(p);
+    hscan__p_close_tcp(p);
     uv_close((uv_handle_t *)&p->timer, on_closed);
 }
 
 void hscan__probe_cancel(struct probe *p)
 {
-    probe_finish(p, HSCAN_ECANCELED, "scan closed while in flight");
+    hscan__p_finish(p, HSCAN_ECANCELED, "scan closed while in flight");
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -307,45 +198,69 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = size;
 }
 
+void hscan__p_got_bytes(struct probe *p, const char *buf, size_t n)
+{
+    char d[HSCAN__DETAIL_SIZE];
+    int rc;
+
+    if (!p->t_first)
+        p->t_first = uv_hrtime();
+    rc = hscan__resp_feed(&p->resp, buf, n, d, sizeof(d));
+    if (rc < 0)
+        hscan__p_finish(p, rc, d);
+    else if (rc > 0 && !hscan__p_redirect(p))
+        hscan__p_finish(p, 0, NULL);
+}
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     struct probe *p = st->data;
     char d[HSCAN__DETAIL_SIZE];
     int rc;
 
-    if (p->state != PROBE_READ || nread == 0)
+    if ((p->state != PROBE_READ && p->state != PROBE_TLS) || nread == 0)
         return;                  /* 0 is EAGAIN, not EOF */
     if (nread < 0) {
-        if (nread == UV_EOF) {
+        if (p->state == PROBE_TLS) {
+            hscan__p_tls_eof(p, nread != UV_EOF);
+        } else if (nread == UV_EOF) {
             rc = hscan__resp_eof(&p->resp, d, sizeof(d));
-            probe_finish(p, rc, d);
+            hscan__p_finish(p, rc, d);
         } else if (nread == UV_ECONNRESET) {
-            probe_finish(p, HSCAN_EREAD_RESET, "connection reset by peer");
+            hscan__p_finish(p, HSCAN_EREAD_RESET, "connection reset by peer");
         } else {
             snprintf(d, sizeof(d), "read: %s", uv_strerror((int)nread));
-            probe_finish(p, HSCAN_EREAD_RESET, d);
+            hscan__p_finish(p, HSCAN_EREAD_RESET, d);
         }
         return;
     }
-    if (!p->t_first)
-        p->t_first = uv_hrtime();
     p->last_read = uv_now(hscan__loop(p->scan));
-    rc = hscan__resp_feed(&p->resp, buf->base, (size_t)nread, d, sizeof(d));
-    if (rc != 0)
-        probe_finish(p, rc < 0 ? rc : 0, d);
+    if (p->tls.ssl)
+        hscan__p_tls_bytes(p, buf->base, (size_t)nread);
+    else
+        hscan__p_got_bytes(p, buf->base, (size_t)nread);
 }
 
-static void start_read(struct probe *p)
+/* Start reading (if not yet) and wait for the response. */
+void hscan__p_start_read(struct probe *p)
 {
     const struct hscan__limits *lim = hscan__scan_limits(p->scan);
     int rc;
 
-    probe_set_state(p, PROBE_READ);
+    hscan__p_set_state(p, PROBE_READ);
     p->last_read = uv_now(hscan__loop(p->scan));
-    arm(p, lim->read_timeout_ms);
+    hscan__p_arm(p, lim->read_timeout_ms);
+    if (uv_is_active((uv_handle_t *)&p->tcp))
+        return;                  /* TLS reads since the handshake */
     rc = uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read);
     if (rc != 0)
-        probe_finish(p, HSCAN_EREAD_RESET, uv_strerror(rc));
+        hscan__p_finish(p, HSCAN_EREAD_RESET, uv_strerror(rc));
+}
+
+/* Exposed for the TLS leg, which starts reading before any request. */
+int hscan__p_read_start(struct probe *p)
+{
+    return uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read);
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -357,33 +272,34 @@ static void on_written(uv_write_t *req, int status)
     if (status < 0) {
         char d[HSCAN__DETAIL_SIZE];
         snprintf(d, sizeof(d), "write: %s", uv_strerror(status));
-        probe_finish(p, is_local_shortage(status) ? HSCAN_ERESOURCE_EXHAUSTED
-                                                  : HSCAN_EWRITE_FAILED, d);
+        hscan__p_finish(p, is_local_shortage(status)
+                               ? HSCAN_ERESOURCE_EXHAUSTED
+                               : HSCAN_EWRITE_FAILED, d);
         return;
     }
     p->t_sent = uv_hrtime();
-    start_read(p);
+    hscan__p_start_read(p);
 }
 
-static void send_request(struct probe *p)
+static void send_plain(struct probe *p)
 {
     uv_buf_t b = uv_buf_init(p->req, (unsigned)p->req_len);
     int n, rc;
 
-    probe_set_state(p, PROBE_WRITE);
+    hscan__p_set_state(p, PROBE_WRITE);
     /* A request is a few hundred bytes into an empty socket buffer: it
      * nearly always goes out at once, without a write request. */
     n = uv_try_write((uv_stream_t *)&p->tcp, &b, 1);
     if (n == (int)p->req_len) {
         p->t_sent = uv_hrtime();
-        start_read(p);
+        hscan__p_start_read(p);
         return;
     }
     if (n > 0) {
         b.base += n;
         b.len -= (size_t)n;
     }
-    arm(p, hscan__scan_limits(p->scan)->read_timeout_ms);
+    hscan__p_arm(p, hscan__scan_limits(p->scan)->read_timeout_ms);
     p->wreq.data = p;
     rc = uv_write(&p->wreq, (uv_stream_t *)&p->tcp, &b, 1, on_written);
     if (rc != 0)
@@ -405,7 +321,13 @@ static void on_connect(uv_connect_t *req, int status)
     }
     p->connected = 1;
     p->t_conn = uv_hrtime();
-    send_request(p);
+    if (p->scheme == HSCAN__HTTPS) {
+        hscan__p_start_tls(p);
+    } else if (hscan__p_build_request(p) != 0) {
+        hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED, "out of memory");
+    } else {
+        send_plain(p);
+    }
 }
 
 static void fill_sockaddr(const struct hscan__addr *a, int port,
@@ -425,9 +347,16 @@ static void fill_sockaddr(const struct hscan__addr *a, int port,
     }
 }
 
+static void connect_failed(struct probe *p)
+{
+    if (!hscan__p_fall_back(p, p->last_err, p->detail))
+        hscan__p_finish(p, p->last_err, p->detail);
+}
+
 /* Try the next address; with none left, finish with the last failure.
- * A socket from a failed attempt is closed first and this runs again from
- * its close callback, because the uv_tcp_t is embedded and reused. */
+ * A socket from an earlier attempt (or hop) is closed first and this runs
+ * again from its close callback, because the uv_tcp_t is embedded and
+ * reused. */
 static void connect_next(struct probe *p)
 {
     struct sockaddr_storage ss;
@@ -436,11 +365,13 @@ static void connect_next(struct probe *p)
 
     if (p->tcp_live) {
         uv_timer_stop(&p->timer);
-        close_tcp(p);
+        hscan__p_close_tcp(p);
         return;
     }
+    if (p->tcp_closing)
+        return;                  /* on_closed calls again */
     if (p->next_addr >= p->dns.n_addrs) {
-        probe_finish(p, p->last_err, p->detail);
+        connect_failed(p);
         return;
     }
     p->cur_addr = (int)p->next_addr++;
@@ -463,16 +394,18 @@ static void connect_next(struct probe *p)
                  uv_strerror(rc));
         if (p->last_err == HSCAN_ERESOURCE_EXHAUSTED) {
             p->next_addr = p->dns.n_addrs;    /* no point in the others */
+            p->may_fall_back = 0;
         }
-        close_tcp(p);
+        hscan__p_close_tcp(p);
         return;
     }
-    arm(p, hscan__scan_limits(p->scan)->connect_timeout_ms);
+    hscan__p_arm(p, hscan__scan_limits(p->scan)->connect_timeout_ms);
 }
 
-static void start_connect(struct probe *p)
+void hscan__p_start_connect(struct probe *p)
 {
-    probe_set_state(p, PROBE_CONNECT);
+    hscan__p_set_state(p, PROBE_CONNECT);
+    p->next_addr = 0;
     p->last_err = HSCAN_ECONNECT_UNREACHABLE;
     snprintf(p->detail, sizeof(p->detail), "no address to connect to");
     connect_next(p);
@@ -484,38 +417,93 @@ static void on_resolved(void *ctx, int err, const char *detail,
     struct probe *p = ctx;
 
     p->dnsq = NULL;
+    free(p->dns.cnames);
     p->dns = *ans;
     p->dns_done = 1;
     p->t_dns = uv_hrtime();
     if (err) {
-        probe_finish(p, err, detail);
+        hscan__p_finish(p, err, detail);
         return;
     }
-    start_connect(p);
+    hscan__p_start_connect(p);
 }
 
-static void build_request(struct probe *p, int *err)
+static void use_literal(struct probe *p)
+{
+    struct hscan__addr *a = &p->dns.addrs[0];
+
+    free(p->dns.cnames);
+    memset(&p->dns, 0, sizeof(p->dns));
+    a->family = (uint8_t)p->family;
+    inet_pton(p->family == 6 ? AF_INET6 : AF_INET, p->host, a->bytes);
+    p->dns.n_addrs = 1;
+}
+
+/* Resolve the current host (or take the literal) and connect. */
+void hscan__p_start_resolve(struct probe *p)
+{
+    const struct hscan__limits *lim = hscan__scan_limits(p->scan);
+    struct hscan__dnsq *q;
+
+    p->dns_done = 0;
+    p->t_dns0 = uv_hrtime();
+    p->t_dns = 0;
+    if (p->family) {
+        use_literal(p);
+        if (lim->family && lim->family != p->family) {
+            hscan__p_finish(p, HSCAN_EDNS_NO_ADDRESS, "address literal "
+                            "excluded by the -4/-6 restriction");
+            return;
+        }
+        hscan__p_start_connect(p);
+        return;
+    }
+    hscan__p_set_state(p, PROBE_RESOLVE);
+    hscan__p_arm(p, lim->dns_timeout_ms);
+    q = hscan__dns_resolve(hscan__scan_dns(p->scan), p->host, lim->family,
+                           on_resolved, p);
+    if (q)
+        p->dnsq = q;     /* NULL: answered or failed already */
+}
+
+size_t hscan__p_url(const struct probe *p, char *out, size_t size)
+{
+    int dflt = p->scheme == HSCAN__HTTPS ? 443 : 80;
+    const char *path = p->path_len ? p->path : hscan__scan_path(p->scan);
+    int n = snprintf(out, size, "%s://%s%s%s", p->scheme == HSCAN__HTTPS
+                                                   ? "https" : "http",
+                     p->family == 6 ? "[" : "", p->host,
+                     p->family == 6 ? "]" : "");
+    if (p->port != dflt)
+        n += snprintf(out + n, size > (size_t)n ? size - (size_t)n : 0,
+                      ":%d", p->port);
+    n += snprintf(out + n, size > (size_t)n ? size - (size_t)n : 0, "%s%s",
+                  path[0] == '?' ? "/" : "", path);
+    return (size_t)n;
+}
+
+int hscan__p_build_request(struct probe *p)
 {
     const char *method = hscan__scan_method(p->scan);
     const char *path = p->path_len ? p->path : hscan__scan_path(p->scan);
     size_t tail_len, n;
     const char *tail = hscan__scan_reqtail(p->scan, &tail_len);
     int slash = path[0] != '/';
+    int dflt = p->scheme == HSCAN__HTTPS ? 443 : 80;
 
+    free(p->req);
     n = strlen(method) + strlen(path) + p->host_len + tail_len + 64;
-    if (!(p->req = malloc(n))) {
-        *err = HSCAN_ENOMEM;
-        return;
-    }
-    /* Host carries the port only when it is not the default (RFC 9110
-     * 7.2); an IPv6 literal keeps its brackets. */
+    if (!(p->req = malloc(n)))
+        return HSCAN_ENOMEM;
     p->req_len = (size_t)sprintf(p->req, "%s %s%s HTTP/1.1\r\n", method,
                                  slash ? "/" : "", path);
+    /* Host carries the port only when it is not the scheme's default
+     * (RFC 9110 7.2); an IPv6 literal keeps its brackets. */
     if (!hscan__scan_user_host(p->scan)) {
         p->req_len += (size_t)sprintf(p->req + p->req_len, "Host: %s%s%s",
                                       p->family == 6 ? "[" : "", p->host,
                                       p->family == 6 ? "]" : "");
-        if (p->port != 80)
+        if (p->port != dflt)
             p->req_len += (size_t)sprintf(p->req + p->req_len, ":%d",
                                           p->port);
         memcpy(p->req + p->req_len, "\r\n", 2);
@@ -523,6 +511,7 @@ static void build_request(struct probe *p, int *err)
     }
     memcpy(p->req + p->req_len, tail, tail_len);
     p->req_len += tail_len;
+    return 0;
 }
 
 static struct probe *probe_alloc(const char *input, size_t input_len,
@@ -542,49 +531,29 @@ static struct probe *probe_alloc(const char *input, size_t input_len,
     p->path = p->host + t->host_len + 1;
     memcpy(p->path, t->path, t->path_len);
     p->path_len = t->path_len;
-    p->port = t->port;
     p->family = t->family;
     p->cur_addr = -1;
     return p;
 }
 
-static void start_literal(struct probe *p)
-{
-    struct hscan__addr *a = &p->dns.addrs[0];
-    int fam = hscan__scan_limits(p->scan)->family;
-
-    a->family = (uint8_t)p->family;
-    inet_pton(p->family == 6 ? AF_INET6 : AF_INET, p->host, a->bytes);
-    p->dns.n_addrs = 1;
-    if (fam && fam != p->family) {
-        probe_finish(p, HSCAN_EDNS_NO_ADDRESS,
-                     "address literal excluded by the -4/-6 restriction");
-        return;
-    }
-    start_connect(p);
-}
-
 struct probe *hscan__probe_start(hscan_t *scan, const char *input,
                                  size_t input_len,
-                                 const struct hscan__target *t, void *udata,
-                                 int *err)
+                                 const struct hscan__target *t, int scheme,
+                                 int fall_back, void *udata)
 {
     const struct hscan__limits *lim = hscan__scan_limits(scan);
     uv_loop_t *loop = hscan__loop(scan);
     struct probe *p = probe_alloc(input, input_len, t);
 
-    *err = 0;
-    if (p)
-        p->scan = scan;
-    if (!p || (build_request(p, err), *err)) {
-        if (p)
-            free(p);
-        *err = HSCAN_ENOMEM;
+    if (!p)
         return NULL;
-    }
     p->scan = scan;
     p->udata = udata;
-    p->t_start = uv_hrtime();
+    p->scheme = scheme;
+    p->port_given = t->port != 0;
+    p->port = t->port ? t->port : scheme == HSCAN__HTTPS ? 443 : 80;
+    p->may_fall_back = fall_back;
+    p->t_start = p->t_hop = uv_hrtime();
     p->deadline = uv_now(loop) + lim->timeout_ms;
     hscan__resp_init(&p->resp, lim->max_header_bytes, lim->max_headers);
     uv_timer_init(loop, &p->timer);
@@ -597,17 +566,5 @@ struct probe *hscan__probe_start(hscan_t *scan, const char *input,
  * here on a result may be emitted. */
 void hscan__probe_run(struct probe *p)
 {
-    const struct hscan__limits *lim = hscan__scan_limits(p->scan);
-    struct hscan__dnsq *q;
-
-    if (p->family) {
-        start_literal(p);
-        return;
-    }
-    probe_set_state(p, PROBE_RESOLVE);
-    arm(p, lim->dns_timeout_ms);
-    q = hscan__dns_resolve(hscan__scan_dns(p->scan), p->host, lim->family,
-                           on_resolved, p);
-    if (q)
-        p->dnsq = q;     /* NULL: answered or failed already */
+    hscan__p_start_resolve(p);
 }

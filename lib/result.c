@@ -221,6 +221,74 @@ static void json_response(struct hscan__jbuf *j, const hscan_result_t *r)
     jlit(j, "]");
 }
 
+static void json_tls(struct hscan__jbuf *j, const hscan_tls_t *t)
+{
+    if (!t) {
+        jlit(j, "null");
+        return;
+    }
+    jlit(j, "{\"version\":");
+    jstr_or_null(j, t->version);
+    jkey(j, "cipher");
+    jstr_or_null(j, t->cipher);
+    jkey(j, "alpn");
+    jstr_or_null(j, t->alpn);
+    jkey(j, "verified");
+    jlit(j, t->verified ? "true" : "false");
+    jkey(j, "verify_error");
+    if (t->verified) {
+        jlit(j, "null");
+    } else {
+        jlit(j, "{\"code\":");
+        jnum(j, t->verify_code);
+        jlit(j, ",\"text\":");
+        jstr_or_null(j, t->verify_error);
+        jlit(j, "}");
+    }
+    jkey(j, "subject");
+    jstr_or_null(j, t->subject);
+    jkey(j, "issuer");
+    jstr_or_null(j, t->issuer);
+    jkey(j, "san");
+    jstr_list(j, t->san, t->n_san);
+    jkey(j, "serial");
+    jstr_or_null(j, t->serial);
+    jkey(j, "not_before");
+    jstr_or_null(j, t->not_before);
+    jkey(j, "not_after");
+    jstr_or_null(j, t->not_after);
+    jkey(j, "days_left");
+    jnum(j, t->days_left);
+    jkey(j, "sha256");
+    jstr_or_null(j, t->sha256);
+    jkey(j, "spki_sha256");
+    jstr_or_null(j, t->spki_sha256);
+    jkey(j, "chain_len");
+    jnum(j, t->chain_len);
+    jlit(j, "}");
+}
+
+static void json_hops(struct hscan__jbuf *j, const hscan_result_t *r)
+{
+    size_t i;
+
+    jlit(j, "[");
+    for (i = 0; i < r->n_redirects; i++) {
+        const hscan_hop_t *h = &r->redirects[i];
+        jlit(j, i ? ",{\"url\":" : "{\"url\":");
+        jstr_or_null(j, h->url);
+        jkey(j, "status");
+        jnum(j, h->status);
+        jkey(j, "location");
+        hscan__json_str(j, h->location, h->location_len);
+        jkey(j, "ip");
+        jstr_or_null(j, h->ip);
+        jms(j, ",\"total_ms\":", h->total_ms);
+        jlit(j, "}");
+    }
+    jlit(j, "]");
+}
+
 size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
 {
     struct hscan__jbuf j = { buf, size, 0 };
@@ -254,9 +322,9 @@ size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
         jlit(&j, "null");
     }
     jkey(&j, "redirects");
-    jlit(&j, "[]");
+    json_hops(&j, r);
     jkey(&j, "tls");
-    jlit(&j, "null");
+    json_tls(&j, r->tls);
     jkey(&j, "timing_ms");
     jms(&j, "{\"dns\":", r->dns_ms);
     jms(&j, ",\"connect\":", r->connect_ms);
@@ -268,6 +336,16 @@ size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
     jstr_or_null(&j, r->error ? hscan_err_name(r->error) : NULL);
     jkey(&j, "error_detail");
     jstr_or_null(&j, r->error ? r->error_detail : NULL);
+    jkey(&j, "fallback");
+    if (r->fallback_error) {
+        jlit(&j, "{\"scheme\":\"https\",\"error\":");
+        jstr_or_null(&j, hscan_err_name(r->fallback_error));
+        jkey(&j, "error_detail");
+        jstr_or_null(&j, r->fallback_detail);
+        jlit(&j, "}");
+    } else {
+        jlit(&j, "null");
+    }
     jlit(&j, "}");
     if (size > 0)
         buf[j.len < size ? j.len : size - 1] = '\0';
@@ -277,8 +355,15 @@ size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
 /* Scratch space for result views: grows to the largest record seen and is
  * reused, so emitting a result allocates nothing in the steady state. */
 int hscan__scratch_reserve(struct hscan__scratch *s, size_t bytes,
-                           size_t headers, size_t strings)
+                           size_t headers, size_t strings, size_t hops)
 {
+    if (hops > s->hops_cap) {
+        hscan_hop_t *h = realloc(s->hops, hops * sizeof(*h));
+        if (!h)
+            return HSCAN_ENOMEM;
+        s->hops = h;
+        s->hops_cap = hops;
+    }
     s->len = 0;
     if (bytes > s->cap) {
         char *b = realloc(s->buf, bytes);
@@ -309,5 +394,6 @@ void hscan__scratch_free(struct hscan__scratch *s)
     free(s->buf);
     free(s->hv);
     free(s->sv);
+    free(s->hops);
     memset(s, 0, sizeof(*s));
 }

@@ -15,6 +15,7 @@
 
 #define PUMP_BUDGET 4096
 #define RBUF_SIZE 65536
+#define PBUF_SIZE 16384     /* one TLS record of plain text */
 
 struct subq {
     struct subq *next;
@@ -35,6 +36,8 @@ struct hscan {
     hscan_drained_cb on_drained;
     void *arg;
     struct hscan__dns *dns;
+    SSL_CTX *ssl_ctx;
+    int mode;                       /* enum hscan_scheme */
 
     uv_timer_t pump;
     int pump_armed;
@@ -48,6 +51,7 @@ struct hscan {
     hscan_stats_t st;
     struct hscan__scratch scratch;
     char rbuf[RBUF_SIZE];
+    char pbuf[PBUF_SIZE];
 };
 
 uv_loop_t *hscan__loop(hscan_t *s) { return s->loop; }
@@ -68,6 +72,17 @@ int hscan__scan_user_host(hscan_t *s)
     return s->user_host;
 }
 
+SSL_CTX *hscan__scan_ssl_ctx(hscan_t *s)
+{
+    return s->ssl_ctx;
+}
+
+char *hscan__scan_pbuf(hscan_t *s, size_t *size)
+{
+    *size = sizeof(s->pbuf);
+    return s->pbuf;
+}
+
 char *hscan__scan_rbuf(hscan_t *s, size_t *size)
 {
     *size = sizeof(s->rbuf);
@@ -82,6 +97,8 @@ void hscan_config_init(hscan_config_t *cfg)
     cfg->dns_timeout_ms = 5000;
     cfg->connect_timeout_ms = 5000;
     cfg->read_timeout_ms = 10000;
+    cfg->tls_timeout_ms = 5000;
+    cfg->scheme = HSCAN_SCHEME_HTTPS_FIRST;
     cfg->method = "GET";
     cfg->path = "/";
     cfg->max_header_bytes = 65536;
@@ -143,26 +160,16 @@ void hscan__scan_emit(hscan_t *s, struct probe *p, hscan_result_t *r)
     deliver(s, r);
 }
 
-static void start_target(hscan_t *s, const char *line, size_t len,
-                         void *udata)
+static int launch(hscan_t *s, const char *line, size_t len,
+                  const struct hscan__target *t, int scheme, int fall_back,
+                  void *udata)
 {
-    struct hscan__target t;
-    const char *why;
-    struct probe *p;
-    int err;
-
-    if (hscan__target_skip(&line, &len))
-        return;
-    s->st.started++;
-    if (hscan__target_parse(line, len, &t, &why) != 0) {
-        emit_simple(s, line, len, udata, HSCAN_EINVALID_TARGET, why);
-        return;
-    }
-    p = hscan__probe_start(s, line, len, &t, udata, &err);
+    struct probe *p = hscan__probe_start(s, line, len, t, scheme, fall_back,
+                                         udata);
     if (!p) {
         emit_simple(s, line, len, udata, HSCAN_ERESOURCE_EXHAUSTED,
                     "out of memory starting the probe");
-        return;
+        return -1;
     }
     *hscan__probe_prev(p) = NULL;
     *hscan__probe_next(p) = s->active;
@@ -173,6 +180,37 @@ static void start_target(hscan_t *s, const char *line, size_t len,
     s->n_alloc++;
     s->st.in_flight = s->n_active;
     hscan__probe_run(p);
+    return 0;
+}
+
+static void start_target(hscan_t *s, const char *line, size_t len,
+                         void *udata)
+{
+    struct hscan__target t;
+    const char *why;
+    int mode = s->mode;
+
+    if (hscan__target_skip(&line, &len))
+        return;
+    s->st.started++;
+    if (hscan__target_parse(line, len, &t, &why) != 0) {
+        emit_simple(s, line, len, udata, HSCAN_EINVALID_TARGET, why);
+        return;
+    }
+    /* The input's own scheme wins; then the well-known ports; then the
+     * configured mode. */
+    if (t.scheme || t.port == 80 || t.port == 443) {
+        int scheme = t.scheme ? t.scheme
+                              : t.port == 443 ? HSCAN__HTTPS : HSCAN__HTTP;
+        launch(s, line, len, &t, scheme, 0, udata);
+    } else if (mode == HSCAN_SCHEME_BOTH) {
+        if (launch(s, line, len, &t, HSCAN__HTTPS, 0, udata) == 0)
+            launch(s, line, len, &t, HSCAN__HTTP, 0, udata);
+    } else {
+        launch(s, line, len, &t, mode == HSCAN_SCHEME_HTTP ? HSCAN__HTTP
+                                                          : HSCAN__HTTPS,
+               mode == HSCAN_SCHEME_HTTPS_FIRST, udata);
+    }
 }
 
 /* Take one target.  Returns 0 when none is available now. */
@@ -228,6 +266,7 @@ static void scan_free(hscan_t *s)
     free(s->path);
     free(s->ua);
     free(s->reqtail);
+    hscan__tls_ctx_free(s->ssl_ctx);
     free(s);
     ares_library_cleanup();
 }
@@ -333,7 +372,10 @@ static int check_config(const hscan_config_t *c)
         !c->timeout_ms || !c->dns_timeout_ms || !c->connect_timeout_ms ||
         !c->read_timeout_ms || c->max_headers == 0 ||
         c->max_header_bytes < 64 || (c->family && c->family != 4 &&
-                                     c->family != 6))
+                                     c->family != 6) ||
+        !c->tls_timeout_ms || c->follow > 100 ||
+        c->scheme < HSCAN_SCHEME_HTTPS_FIRST ||
+        c->scheme > HSCAN_SCHEME_BOTH)
         return HSCAN_EINVAL;
     if ((c->method && !valid_token(c->method)) ||
         (c->path && (c->path[0] != '/' || strpbrk(c->path, " \t\r\n"))) ||
@@ -357,6 +399,10 @@ static int copy_config(hscan_t *s, const hscan_config_t *c)
     s->lim.max_header_bytes = c->max_header_bytes;
     s->lim.max_headers = c->max_headers;
     s->lim.family = c->family;
+    s->lim.tls_timeout_ms = c->tls_timeout_ms;
+    s->lim.follow = c->follow;
+    s->lim.insecure = c->insecure;
+    s->mode = c->scheme;
     s->concurrency = c->concurrency;
     s->next = c->next_target;
     s->on_result = c->on_result;
@@ -386,10 +432,14 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
     s = calloc(1, sizeof(*s));
     rc = s ? copy_config(s, cfg) : HSCAN_ENOMEM;
     if (rc == 0)
+        rc = hscan__tls_ctx_new(&s->ssl_ctx, cfg->ca_file, detail,
+                                sizeof(detail));
+    if (rc == 0)
         rc = hscan__dns_new(&s->dns, loop, cfg->resolvers,
                             cfg->dns_timeout_ms, detail, sizeof(detail));
     if (rc != 0) {
         if (s) {
+            hscan__tls_ctx_free(s->ssl_ctx);
             free(s->method);
             free(s->path);
             free(s->ua);

@@ -173,16 +173,16 @@ int hscan__target_parse(const char *line, size_t len,
     const char *a = line, *end = line + len, *auth_end, *frag;
 
     memset(&t, 0, sizeof(t));
-    t.port = 80;
     if (len > HSCAN__MAX_LINE) {
         *why = "line longer than 8192 bytes";
         return HSCAN_EINVALID_TARGET;
     }
     if (prefix_ci(a, len, "http://")) {
         a += 7;
+        t.scheme = HSCAN__HTTP;
     } else if (prefix_ci(a, len, "https://")) {
-        *why = "https is not supported by this version";
-        return HSCAN_EINVALID_TARGET;
+        a += 8;
+        t.scheme = HSCAN__HTTPS;
     } else {
         const char *sep = memchr(line, ':', len);
         if (sep && sep + 2 < end && sep[1] == '/' && sep[2] == '/') {
@@ -207,5 +207,118 @@ int hscan__target_parse(const char *line, size_t len,
     if ((*why = check_path(t.path, t.path_len)) != NULL)
         return HSCAN_EINVALID_TARGET;
     *out = t;
+    return 0;
+}
+
+/* ---- redirects: RFC 3986 section 5.2 reference resolution ---- */
+
+/* Remove "." and ".." segments from `p` (n bytes) in place (5.2.4);
+ * returns the new length.  The path always starts with '/'. */
+static size_t remove_dots(char *p, size_t n)
+{
+    size_t in = 0, out = 0;
+
+    while (in < n) {
+        size_t seg_end = in + 1;
+        while (seg_end < n && p[seg_end] != '/')
+            seg_end++;
+        /* segment is p[in+1 .. seg_end) */
+        if (seg_end - in == 2 && p[in + 1] == '.') {
+            if (seg_end == n)
+                p[out++] = '/';
+        } else if (seg_end - in == 3 && p[in + 1] == '.' && p[in + 2] == '.') {
+            while (out > 0 && p[--out] != '/')
+                ;
+            if (seg_end == n)
+                p[out++] = '/';
+        } else {
+            memmove(p + out, p + in, seg_end - in);
+            out += seg_end - in;
+        }
+        in = seg_end;
+    }
+    if (out == 0)
+        p[out++] = '/';
+    return out;
+}
+
+static int has_scheme(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == ':')
+            return i > 0;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' ||
+                         c == '.'))))
+            return 0;
+    }
+    return 0;
+}
+
+int hscan__url_resolve(const char *base, const char *ref, size_t ref_len,
+                       char *out, size_t size)
+{
+    const char *auth = strstr(base, "://"), *bpath, *q;
+    size_t scheme_len, n, plen;
+
+    if (!auth || ref_len == 0 || ref_len >= size / 2)
+        return -1;
+    scheme_len = (size_t)(auth - base);
+    auth += 3;
+    bpath = auth + strcspn(auth, "/?#");
+    if (has_scheme(ref, ref_len)) {
+        memcpy(out, ref, ref_len);
+        out[ref_len] = '\0';
+        return 0;
+    }
+    if (ref_len >= 2 && ref[0] == '/' && ref[1] == '/') {   /* //host/p */
+        n = (size_t)snprintf(out, size, "%.*s:%.*s", (int)scheme_len, base,
+                             (int)ref_len, ref);
+        return n < size ? 0 : -1;
+    }
+    n = (size_t)snprintf(out, size, "%.*s", (int)(bpath - base), base);
+    if (n >= size)
+        return -1;
+    plen = strcspn(bpath, "?#");
+    if (ref[0] == '/') {
+        if (n + ref_len + 1 > size)
+            return -1;
+        memcpy(out + n, ref, ref_len);
+    } else if (ref[0] == '?') {
+        if (n + plen + ref_len + 2 > size)
+            return -1;
+        out[n] = '/';
+        memcpy(out + n, plen ? bpath : "/", plen ? plen : 1);
+        n += plen ? plen : 1;
+        memcpy(out + n, ref, ref_len);
+    } else {
+        /* merge: the base path up to its last '/', then the reference */
+        size_t dir = plen;
+        while (dir > 0 && bpath[dir - 1] != '/')
+            dir--;
+        if (n + dir + ref_len + 2 > size)
+            return -1;
+        if (dir == 0) {
+            out[n++] = '/';
+        } else {
+            memcpy(out + n, bpath, dir);
+            n += dir;
+        }
+        memcpy(out + n, ref, ref_len);
+    }
+    n += ref_len;
+    out[n] = '\0';
+    /* dots are removed from the path part only, never the query */
+    q = strchr(out + (bpath - base), '?');
+    plen = q ? (size_t)(q - (out + (bpath - base))) : n - (size_t)(bpath - base);
+    {
+        char *p = out + (bpath - base);
+        size_t tail = n - (size_t)(bpath - base) - plen;
+        size_t newp = remove_dots(p, plen);
+        memmove(p + newp, p + plen, tail + 1);
+    }
     return 0;
 }

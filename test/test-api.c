@@ -73,6 +73,7 @@ static void ctx_init(struct ctx *c, unsigned n)
     c->hport = tsrv_http_port(c->http);
     snprintf(c->resolvers, sizeof(c->resolvers), "127.0.0.1:%d", c->dport);
     hscan_config_init(&c->cfg);
+    c->cfg.scheme = HSCAN_SCHEME_HTTP;  /* plain-HTTP servers */
     c->cfg.resolvers = c->resolvers;
     c->cfg.timeout_ms = 8000;
     c->cfg.dns_timeout_ms = 3000;

@@ -15,6 +15,9 @@ import tempfile
 import time
 
 CLI, TESTD = sys.argv[1], sys.argv[2]
+# The loopback HTTP server speaks plain HTTP on a non-standard port, so
+# these tests ask for http instead of the https-first default.
+PLAIN = ["--scheme", "http"]
 TMP = tempfile.mkdtemp(prefix="hscan-cli-test-")
 
 
@@ -43,7 +46,7 @@ def write_list(name, lines):
 
 
 def run(args, timeout=120, **kw):
-    return subprocess.run([CLI] + args, capture_output=True, text=True,
+    return subprocess.run([CLI] + PLAIN + args, capture_output=True, text=True,
                           timeout=timeout, **kw)
 
 
@@ -124,7 +127,7 @@ def scan_big(t, n, conc, sample_threads=False):
             f.write(f"h{i}.fast.test:{t.http}\n")
     out = os.path.join(TMP, f"big{n}.jsonl")
     start = time.monotonic()
-    p = subprocess.Popen([CLI, "--resolver", t.dns, "-c", str(conc),
+    p = subprocess.Popen([CLI, *PLAIN, "--resolver", t.dns, "-c", str(conc),
                           "-o", out, lst], stderr=subprocess.PIPE, text=True)
     threads = set()
     while True:
@@ -180,7 +183,7 @@ def test_rss(t):
 def test_slow_stdin(t):
     """A slow producer must not stall probes in flight: the delay-300
     probe's record must be written (and flushed) while stdin is idle."""
-    p = subprocess.Popen([CLI, "-q", "--resolver", t.dns], text=True,
+    p = subprocess.Popen([CLI, *PLAIN, "-q", "--resolver", t.dns], text=True,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     p.stdin.write(f"delay-300.test:{t.http}\n")
     p.stdin.flush()
@@ -201,7 +204,7 @@ def test_slow_stdin(t):
 def test_sigint(t):
     lst = write_list("hang.txt", [f"h{i}.hang.test:{t.http}"
                                   for i in range(300)])
-    p = subprocess.Popen([CLI, "--resolver", t.dns, "--read-timeout", "60",
+    p = subprocess.Popen([CLI, *PLAIN, "--resolver", t.dns, "--read-timeout", "60",
                           lst], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)
@@ -217,7 +220,7 @@ def test_sigint(t):
 def test_nofile_limit(t):
     lst = write_list("nofile.txt", [f"h{i}.delay-100.test:{t.http}"
                                     for i in range(500)])
-    r = subprocess.run(["prlimit", "--nofile=64:64", CLI, "--resolver",
+    r = subprocess.run(["prlimit", "--nofile=64:64", CLI, *PLAIN, "--resolver",
                         t.dns, "-c", "1000", lst], capture_output=True,
                        text=True, timeout=60)
     check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
@@ -230,7 +233,7 @@ def test_nofile_limit(t):
 def test_epipe(t):
     lst = write_list("pipe.txt", [f"h{i}.fast.test:{t.http}"
                                   for i in range(3000)])
-    r = subprocess.run(f"'{CLI}' -q --resolver {t.dns} '{lst}' | head -1",
+    r = subprocess.run(f"'{CLI}' --scheme http -q --resolver {t.dns} '{lst}' | head -1",
                        shell=True, capture_output=True, text=True,
                        timeout=60)
     check(len(records(r.stdout)) == 1 and r.stderr == "",

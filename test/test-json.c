@@ -100,7 +100,7 @@ TEST(record_layout_and_truncation)
         "\"dns\":{\"addresses\":[\"127.0.0.1\"],\"cname\":[]},"
         "\"redirects\":[],\"tls\":null,\"timing_ms\":{\"dns\":1.500,"
         "\"connect\":0.250,\"tls\":null,\"ttfb\":2.000,\"total\":4.000},"
-        "\"error\":null,\"error_detail\":null}");
+        "\"error\":null,\"error_detail\":null,\"fallback\":null}");
     /* snprintf semantics: same length reported, NUL-terminated prefix */
     CHECK_INT(hscan_result_to_json(&r, small, sizeof(small)), need);
     CHECK_INT(strlen(small), sizeof(small) - 1);

@@ -401,6 +401,7 @@ static void env_init(struct env *e)
     CHECK(e->dport > 0 && e->hport > 0);
     snprintf(e->resolvers, sizeof(e->resolvers), "127.0.0.1:%d", e->dport);
     hscan_config_init(&e->cfg);
+    e->cfg.scheme = HSCAN_SCHEME_HTTP;  /* plain-HTTP servers */
     e->cfg.resolvers = e->resolvers;
     e->cfg.timeout_ms = 3000;
     e->cfg.dns_timeout_ms = 1500;
@@ -1253,7 +1254,7 @@ TEST_T(scan_invalid_lines, 20)
 {
     static const char *const lines[] = {
         "bad host!", "example.com:99999", "", "   \t ", "# comment",
-        "  # indented comment", "  bad host!  ", "https://fast.test/",
+        "  # indented comment", "  bad host!  ", "https://fast .test/",
         "ftp://fast.test/", "user@fast.test", "fast.test:0",
         "[::1", "fast..test", "http://fast.test/a b",
         "fast.test:80x",
@@ -1862,6 +1863,7 @@ static void scan_starved(struct bare *b, const char *fmt_line, size_t n,
     snprintf(resolvers, sizeof(resolvers), "127.0.0.1:%d", dport);
     CHECK(uv_loop_init(&loop) == 0);
     hscan_config_init(&cfg);
+    cfg.scheme = HSCAN_SCHEME_HTTP;  /* plain-HTTP servers */
     cfg.resolvers = resolvers;
     cfg.concurrency = 50;
     cfg.timeout_ms = 3000;

@@ -29,12 +29,12 @@ printf 'not a host!\n127.0.0.1:%s/b/fast\n' "$hp" >>"$tmp/demo.txt"
 
 echo "== hscan-cli over $(wc -l <"$tmp/demo.txt") demo targets" \
      "(resolver $dns) ==" >&2
-build/tools/hscan-cli --resolver "$dns" --timeout 3 --read-timeout 2 \
+build/tools/hscan-cli --scheme http --resolver "$dns" --timeout 3 --read-timeout 2 \
     --dns-timeout 1 "$tmp/demo.txt"
 
 awk -v p="$hp" 'BEGIN { for (i = 0; i < 20000; i++)
     printf "h%d.fast.test:%s\n", i, p }' >"$tmp/big.txt"
 echo "== hscan-cli over 20000 names, concurrency 2000 ==" >&2
-build/tools/hscan-cli --resolver "$dns" -c 2000 "$tmp/big.txt" \
+build/tools/hscan-cli --scheme http --resolver "$dns" -c 2000 "$tmp/big.txt" \
     -o "$tmp/big.jsonl"
 echo "records written: $(wc -l <"$tmp/big.jsonl")" >&2

@@ -367,6 +367,31 @@ static unsigned long parse_count(const char *opt, const char *v,
     return n;
 }
 
+static int parse_scheme(const char *v)
+{
+    static const char *names[] = { "https-first", "http", "https", "both" };
+    int i;
+
+    for (i = 0; i < 4; i++)
+        if (strcmp(v, names[i]) == 0)
+            return i;    /* the order of enum hscan_scheme */
+    die_usage("--scheme: '%s' is not one of %s", v,
+              "http, https, https-first, both");
+    return 0;
+}
+
+static unsigned parse_follow(const char *v)
+{
+    char *end;
+    unsigned long n;
+
+    errno = 0;
+    n = strtoul(v, &end, 10);
+    if (errno || end == v || *end || n > 100 || v[0] == '-')
+        die_usage("--follow: '%s' is not a number from 0 to %s", v, "100");
+    return (unsigned)n;
+}
+
 static void usage(void)
 {
     printf(
@@ -375,13 +400,24 @@ static void usage(void)
 "writing one JSON record per target to stdout.\n"
 "\n"
 "Input: one target per line: example.com, example.com:8080,\n"
-"http://example.com/path?q, 192.0.2.1, [2001:db8::1]:8080.\n"
+"http://example.com/path?q, https://example.com, 192.0.2.1,\n"
+"[2001:db8::1]:8080.\n"
 "Blank lines and lines starting with '#' are skipped.\n"
 "\n"
 "Scan:\n"
 "  -c, --concurrency N      targets in flight at once (default 1000)\n"
 "  -4 / -6                  resolve and connect over IPv4 / IPv6 only\n"
 "      --resolver IP[:PORT] DNS server (repeatable; default resolv.conf)\n"
+"HTTPS and redirects:\n"
+"      --scheme MODE        for inputs without a scheme: https-first\n"
+"                           (default: HTTPS, falling back to HTTP when it\n"
+"                           cannot connect or handshake), http, https, or\n"
+"                           both (two records). Ports 80/443 imply http/s\n"
+"      --follow N           follow up to N redirects (default 0)\n"
+"      --tls-timeout D      TLS handshake (default 5)\n"
+"      --ca-file FILE       also trust the CA certificates in FILE (PEM)\n"
+"  -k, --insecure           report certificates that fail verification\n"
+"                           instead of failing with tls_cert_invalid\n"
 "Request:\n"
 "  -X, --method NAME        request method (default GET)\n"
 "      --path PATH          path for targets that give none (default /)\n"
@@ -405,6 +441,7 @@ static void usage(void)
 "\n"
 "Examples:\n"
 "  hscan-cli domains.txt > out.jsonl\n"
+"  hscan-cli --follow 5 domains.txt | jq -r '[.input, .url, .tls.not_after]'\n"
 "  hscan-cli -c 5000 --timeout 3 --resolver 1.1.1.1 big.txt -o out.jsonl\n"
 "  jq -r 'select(.status==200) | .host' out.jsonl\n"
 "See hscan-cli(1) and docs/results.md for every field.\n",
@@ -432,13 +469,16 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         { "user-agent", 1, 0, 'A' }, { "resolver", 1, 0, 6 },
         { "max-header-bytes", 1, 0, 7 }, { "max-headers", 1, 0, 8 },
         { "output", 1, 0, 'o' }, { "quiet", 0, 0, 'q' },
-        { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0, 0, 0, 0 }
+        { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
+        { "scheme", 1, 0, 9 }, { "follow", 1, 0, 10 },
+        { "tls-timeout", 1, 0, 11 }, { "ca-file", 1, 0, 12 },
+        { "insecure", 0, 0, 'k' }, { 0, 0, 0, 0 }
     };
     static const char *headers[256];
     char *resolvers = NULL;
     int c;
 
-    while ((c = getopt_long(argc, argv, "c:X:H:A:o:q46hV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:X:H:A:o:q46hVk", opts, NULL)) != -1) {
         switch (c) {
         case 'c': cfg->concurrency = (unsigned)parse_count("--concurrency",
                                                            optarg, 1000000);
@@ -474,6 +514,17 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
                                                          optarg, 1000000);
                 break;
         case 'o': *out_path = optarg; break;
+        case 9: cfg->scheme = parse_scheme(optarg); break;
+        case 10: cfg->follow = parse_follow(optarg); break;
+        case 11: cfg->tls_timeout_ms = parse_duration("--tls-timeout",
+                                                      optarg);
+                 break;
+        case 12:
+            if (access(optarg, R_OK) != 0)
+                die_usage("--ca-file: cannot read '%s'%s", optarg, "");
+            cfg->ca_file = optarg;
+            break;
+        case 'k': cfg->insecure = 1; break;
         case 'q': G.quiet = 1; break;
         case '4':
         case '6':

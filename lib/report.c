@@ -1,0 +1,131 @@
+/* Assembling a finished probe's result view.  Everything formatted goes
+ * into the scanner's scratch space, reused from one result to the next:
+ * a result costs no allocation in the steady state. */
+#include <stdio.h>
+#include <string.h>
+
+#include "probe.h"
+
+static double ms_between(uint64_t a, uint64_t b)
+{
+    return (a && b >= a) ? (double)(b - a) / 1e6 : -1;
+}
+
+static const char *put(struct hscan__scratch *s, char **w, const char *str)
+{
+    char *at = *w;
+    size_t n = strlen(str) + 1;
+
+    memcpy(at, str, n);
+    *w += n;
+    (void)s;
+    return at;
+}
+
+static void fill_dns(struct probe *p, hscan_result_t *r,
+                     struct hscan__scratch *s, char **w)
+{
+    size_t i;
+    const char *c;
+    char a[48];
+
+    r->addresses = s->sv;
+    for (i = 0; i < p->dns.n_addrs && p->family == 0; i++) {
+        hscan__p_addr_str(&p->dns.addrs[i], a, sizeof(a));
+        s->sv[r->n_addresses++] = put(s, w, a);
+    }
+    r->cnames = p->dns.n_cnames ? s->sv + r->n_addresses : NULL;
+    for (i = 0, c = p->dns.cnames; i < p->dns.n_cnames; i++) {
+        s->sv[r->n_addresses + i] = c;
+        c += strlen(c) + 1;
+    }
+    r->n_cnames = p->dns.n_cnames;
+}
+
+static void fill_response(struct probe *p, hscan_result_t *r,
+                          struct hscan__scratch *s)
+{
+    struct hscan__resp *rs = &p->resp;
+    size_t i;
+
+    if (!rs->done)
+        return;
+    r->status = rs->status;
+    r->reason = rs->buf ? rs->buf + rs->reason_off : "";
+    r->reason_len = rs->reason_len;
+    r->http_major = llhttp_get_http_major(&rs->parser);
+    r->http_minor = llhttp_get_http_minor(&rs->parser);
+    for (i = 0; i < rs->n_hdrs; i++) {
+        const struct hscan__hdr *h = &rs->hdrs[i];
+        s->hv[i].name = rs->buf + h->name_off;
+        s->hv[i].name_len = h->name_len;
+        s->hv[i].value = rs->buf + h->value_off;
+        s->hv[i].value_len = h->value_len;
+    }
+    r->headers = s->hv;
+    r->n_headers = rs->n_hdrs;
+}
+
+static void fill_hops(struct probe *p, hscan_result_t *r,
+                      struct hscan__scratch *s)
+{
+    unsigned i;
+
+    for (i = 0; i < p->n_hops; i++) {
+        hscan_hop_t *h = &s->hops[i];
+        h->url = p->hops[i].url;
+        h->status = p->hops[i].status;
+        h->location = p->hops[i].location;
+        h->location_len = p->hops[i].location_len;
+        h->ip = p->hops[i].ip[0] ? p->hops[i].ip : NULL;
+        h->total_ms = p->hops[i].ms;
+    }
+    r->redirects = p->n_hops ? s->hops : NULL;
+    r->n_redirects = p->n_hops;
+}
+
+void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
+                           const char *detail)
+{
+    struct hscan__scratch *s = hscan__scan_scratch(p->scan);
+    size_t need, nstr = p->dns.n_addrs + p->dns.n_cnames;
+    char *w;
+
+    memset(r, 0, sizeof(*r));
+    r->error = err;
+    r->error_detail = err ? detail : NULL;
+    r->udata = p->udata;
+    r->input = p->input;
+    r->input_len = p->input_len;
+    r->scheme = p->scheme == HSCAN__HTTPS ? "https" : "http";
+    r->host = p->host;
+    r->port = p->port;
+    r->http_major = r->http_minor = -1;
+    need = p->host_len + p->path_len + strlen(hscan__scan_path(p->scan)) +
+           64 + 48 * (p->dns.n_addrs + 1);
+    if (hscan__scratch_reserve(s, need, p->resp.n_hdrs, nstr,
+                               p->n_hops) != 0) {
+        r->error = HSCAN_ERESOURCE_EXHAUSTED;
+        r->error_detail = "out of memory building the result";
+        return;
+    }
+    w = s->buf;
+    r->url = w;
+    w += hscan__p_url(p, w, need) + 1;
+    if (p->cur_addr >= 0) {
+        char a[48];
+        hscan__p_addr_str(&p->dns.addrs[p->cur_addr], a, sizeof(a));
+        r->ip = put(s, &w, a);
+    }
+    fill_dns(p, r, s, &w);
+    fill_response(p, r, s);
+    fill_hops(p, r, s);
+    r->tls = p->facts ? &p->facts->v : NULL;
+    r->fallback_error = p->fallback_err;
+    r->fallback_detail = p->fallback_err ? p->fallback_detail : NULL;
+    r->dns_ms = p->family ? -1 : ms_between(p->t_dns0, p->t_dns);
+    r->connect_ms = ms_between(p->t_conn0, p->t_conn);
+    r->tls_ms = ms_between(p->t_tls0, p->t_tls);
+    r->ttfb_ms = ms_between(p->t_sent, p->t_first);
+    r->total_ms = ms_between(p->t_start, uv_hrtime());
+}
