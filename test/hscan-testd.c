@@ -1,11 +1,15 @@
-/* hscan-testd: the DNS and HTTP test servers on one loop, standalone.
+/* hscan-testd: the DNS, HTTP and HTTPS test servers on one loop,
+ * standalone.
  *
- * usage: hscan-testd [--dns-port N] [--http-port N] [--lifetime SECONDS]
- *                    [--ip ADDR]
+ * usage: hscan-testd [--dns-port N] [--http-port N] [--https-port N]
+ *                    [--lifetime SECONDS] [--ip ADDR]
  *
- * Prints "dns IP:PORT" and "http IP:PORT" on stdout, then serves until
- * SIGINT, SIGTERM or the lifetime (default 600 s; 0 means no limit)
- * runs out. Only loopback addresses (127.0.0.0/8) are accepted.
+ * Prints "dns IP:PORT", "http IP:PORT", "https IP:PORT" and "ca PATH"
+ * (the HTTPS server's CA certificate as PEM, in a file made with mkstemp
+ * under $TMPDIR or /tmp and removed at exit) on stdout, one per line in
+ * that order, then serves until SIGINT, SIGTERM or the lifetime (default
+ * 600 s; 0 means no limit) runs out. Only loopback addresses
+ * (127.0.0.0/8) are accepted.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,15 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <uv.h>
 
 #include "server-dns.h"
 #include "server-http.h"
+#include "server-tls.h"
 
 struct opts {
     int dns_port;
     int http_port;
+    int https_port;
     long lifetime;
     const char *ip;
 };
@@ -30,6 +37,8 @@ struct opts {
 struct testd {
     struct tsrv_dns *dns;
     struct tsrv_http *http;
+    struct tsrv_tls *https;
+    char ca_path[4096];     /* "" until the CA file exists */
     uv_signal_t sigint, sigterm;
     uv_timer_t lifetime;
     int stopped;
@@ -38,7 +47,8 @@ struct testd {
 static void usage(void)
 {
     fprintf(stderr, "usage: hscan-testd [--dns-port N] [--http-port N] "
-            "[--lifetime SECONDS] [--ip ADDR]\n");
+            "[--https-port N]\n"
+            "                   [--lifetime SECONDS] [--ip ADDR]\n");
 }
 
 static int parse_num(const char *s, long max, long *out)
@@ -78,6 +88,8 @@ static int parse_opt(struct opts *o, const char *name, const char *val)
         o->dns_port = (int)v;
     else if (strcmp(name, "--http-port") == 0)
         o->http_port = (int)v;
+    else if (strcmp(name, "--https-port") == 0)
+        o->https_port = (int)v;
     else
         return -1;
     return 0;
@@ -89,6 +101,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
     o->dns_port = 0;
     o->http_port = 0;
+    o->https_port = 0;
     o->lifetime = 600;
     o->ip = "127.0.0.1";
     for (i = 1; i < argc; i += 2) {
@@ -125,6 +138,8 @@ static void stop_all(struct testd *d)
         tsrv_dns_stop(d->dns);
     if (d->http)
         tsrv_http_stop(d->http);
+    if (d->https)
+        tsrv_tls_stop(d->https);
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->sigterm, NULL);
     uv_close((uv_handle_t *)&d->lifetime, NULL);
@@ -142,6 +157,30 @@ static void on_lifetime(uv_timer_t *t)
     stop_all(t->data);
 }
 
+/* An empty file for the CA PEM; its name goes to `path`. 0 or a uv
+ * error, then `path` is "". */
+static int make_ca_file(char *path, size_t size)
+{
+    const char *dir = getenv("TMPDIR");
+    int fd, n;
+
+    if (!dir || !*dir)
+        dir = "/tmp";
+    n = snprintf(path, size, "%s/hscan-testd-ca.XXXXXX", dir);
+    if (n < 0 || (size_t)n >= size) {
+        path[0] = '\0';
+        return UV_ENAMETOOLONG;
+    }
+    fd = mkstemp(path);
+    if (fd < 0) {
+        n = -errno;
+        path[0] = '\0';
+        return n;
+    }
+    close(fd);
+    return 0;
+}
+
 static int start_servers(uv_loop_t *loop, const struct opts *o,
                          struct testd *d)
 {
@@ -153,8 +192,16 @@ static int start_servers(uv_loop_t *loop, const struct opts *o,
         return rc;
     }
     rc = tsrv_http_start(loop, o->ip, o->http_port, &d->http);
-    if (rc != 0)
+    if (rc != 0) {
         fprintf(stderr, "hscan-testd: http: %s\n", uv_strerror(rc));
+        return rc;
+    }
+    rc = make_ca_file(d->ca_path, sizeof(d->ca_path));
+    if (rc == 0)
+        rc = tsrv_tls_start(loop, o->ip, o->https_port, d->ca_path,
+                            &d->https);
+    if (rc != 0)
+        fprintf(stderr, "hscan-testd: https: %s\n", uv_strerror(rc));
     return rc;
 }
 
@@ -191,11 +238,15 @@ int main(int argc, char **argv)
     if (rc == 0) {
         printf("dns %s:%d\nhttp %s:%d\n", o.ip, tsrv_dns_port(d.dns),
                o.ip, tsrv_http_port(d.http));
+        printf("https %s:%d\nca %s\n", o.ip, tsrv_tls_port(d.https),
+               d.ca_path);
         fflush(stdout);
     } else {
         stop_all(&d);
     }
     uv_run(loop, UV_RUN_DEFAULT);
+    if (d.ca_path[0])
+        unlink(d.ca_path);
     if (uv_loop_close(loop) != 0) {
         fprintf(stderr, "hscan-testd: loop still busy at exit\n");
         return 1;

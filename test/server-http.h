@@ -21,8 +21,30 @@
  *   lf        bare-LF line endings   status-NNN  status NNN, no body
  *   early     103 Early Hints, then fast
  *
+ * A request whose first byte is not an upper-case letter (a TLS
+ * ClientHello, binary junk) gets "400 Bad Request" at once, as nginx
+ * answers it.
+ *
+ * Redirect routes come before `/b/NAME` and the Host label; each reply
+ * has Content-Length: 0 (the query string is ignored except for /r):
+ *
+ *   /r?to=URL   302, Location: URL (verbatim to the end of the target,
+ *               not decoded)
+ *   /chain-N    N > 0: 302, Location: /chain-(N-1) (relative);
+ *               N == 0: fast
+ *   /loop       302, Location: /loop
+ *   /rel        301, Location: fast-landing (no slash: resolves against
+ *               the directory of the current URL); also .../DIR/rel
+ *   /fast-landing  fast; also .../DIR/fast-landing
+ *   /see-other  303, Location: /chain-0
+ *   /r307       307, Location: /chain-0
+ *   /r308       308, Location: /chain-0
+ *
  * A request head over 16 KiB gets 431 and a close. Everything runs on
  * the loop thread; no threads, no globals.
+ *
+ * The reply logic is shared with server-tls.c: tsrv_http_response()
+ * turns a request head into reply bytes and an action.
  */
 #ifndef HSCAN_TEST_SERVER_HTTP_H
 #define HSCAN_TEST_SERVER_HTTP_H
@@ -50,5 +72,48 @@ unsigned long tsrv_http_requests(const struct tsrv_http *s);
  * itself once all close callbacks have run, so it must not be used
  * after this call. Then uv_loop_close() returns 0. */
 void tsrv_http_stop(struct tsrv_http *s);
+
+/* ---- shared with other servers (server-tls.c) ---- */
+
+#define TSRV_HEAD_MAX 16384
+
+/* A request head being collected; start zeroed. */
+struct tsrv_head {
+    char *buf;
+    unsigned len, cap;
+};
+
+/* Append `n` received bytes (those past TSRV_HEAD_MAX are dropped).
+ * Returns 1 once the head has ended (blank line) or is full, 0 if more
+ * is needed, -1 when out of memory. */
+int tsrv_head_add(struct tsrv_head *h, const char *data, size_t n);
+
+/* Free the buffer and zero `h`. */
+void tsrv_head_free(struct tsrv_head *h);
+
+/* What a transport does with a reply. */
+enum tsrv_http_action {
+    TSRV_HTTP_SEND,         /* send the bytes, then end the connection */
+    TSRV_HTTP_SEND_OPEN,    /* send the bytes, stay open until the peer
+                             * closes (huge) */
+    TSRV_HTTP_HANG,         /* send nothing, stay open (hang) */
+    TSRV_HTTP_CLOSE,        /* end the connection, no reply (close) */
+    TSRV_HTTP_RESET         /* reset the connection (reset) */
+};
+
+/* The reply to the request head `head`[0..len) (a head that has not
+ * ended gets 431), with `Server: <server>` where the behaviour has one.
+ * Behaviours that need timers (delay, trickle) get the fast reply.
+ * Returns an enum tsrv_http_action, with `*out` a malloc'd block of
+ * `*out_len` bytes (NULL and 0 for no bytes) that the caller frees;
+ * or -1 when out of memory. Redirect Locations come from `head`. */
+int tsrv_http_response(const char *head, size_t len, const char *server,
+                       char **out, size_t *out_len);
+
+/* The behaviour label of a host name (optionally with `:port`): the
+ * label just before a final `.test` (`x3.valid.test` -> `valid`).
+ * Sets `*label`, pointing into `host`, and `*n`; 1 if found. */
+int tsrv_http_host_label(const char *host, size_t len, const char **label,
+                         size_t *n);
 
 #endif

@@ -27,6 +27,8 @@ class Testd:
                                   stdout=subprocess.PIPE, text=True)
         self.dns = self.p.stdout.readline().split()[1]
         self.http = int(self.p.stdout.readline().split()[1].split(":")[1])
+        self.https = int(self.p.stdout.readline().split()[1].split(":")[1])
+        self.ca = self.p.stdout.readline().split(maxsplit=1)[1].strip()
 
     def stop(self):
         self.p.terminate()
@@ -180,6 +182,51 @@ def test_rss(t):
     check(ratio <= 1.10, f"RSS grew with input: ratio {ratio:.3f}")
 
 
+def scan_https(t, n, conc, scheme_args):
+    lst = os.path.join(TMP, "https.txt")
+    with open(lst, "w") as f:
+        for i in range(n):
+            f.write(f"https://h{i}.valid.test:{t.https}/\n" if scheme_args
+                    else f"h{i}.fast.test:{t.http}\n")
+    out = os.path.join(TMP, "https.jsonl")
+    args = [CLI, "--resolver", t.dns, "-c", str(conc), "-o", out, lst]
+    args += ["--ca-file", t.ca] if scheme_args else PLAIN
+    start = time.monotonic()
+    p = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    threads = set()
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            break
+        c = count_threads(p.pid)
+        if c is not None:
+            threads.add(c)
+        time.sleep(0.01)
+    wall = time.monotonic() - start
+    err = p.stderr.read()
+    check(os.waitstatus_to_exitcode(status) == 0, f"exit: {err}")
+    cpu = ru.ru_utime + ru.ru_stime
+    rss = float(re.search(r"peak RSS ([0-9.]+) MiB", err).group(1))
+    recs = records(open(out).read())
+    ok = sum(1 for r in recs if r["error"] is None)
+    check(len(recs) == n and len({r["input"] for r in recs}) == n,
+          f"{len(recs)} records for {n} inputs")
+    check(threads == {1}, f"threads seen {sorted(threads)}")
+    return wall, cpu, rss, ok, recs
+
+
+def test_https_scale(t):
+    """5,000 HTTPS targets at concurrency 500, next to the same scan
+    over plain HTTP."""
+    w1, c1, r1, ok1, recs = scan_https(t, 5000, 500, True)
+    check(ok1 == 5000, f"{ok1} of 5000 ok")
+    check(all(r["tls"]["verified"] for r in recs), "all verified")
+    w2, c2, r2, ok2, _ = scan_https(t, 5000, 500, False)
+    print(f"5000 HTTPS at -c 500: {w1:.2f} s wall, {c1:.2f} s CPU, "
+          f"peak RSS {r1:.1f} MiB; same over HTTP: {w2:.2f} s wall, "
+          f"{c2:.2f} s CPU, peak RSS {r2:.1f} MiB")
+
+
 def test_slow_stdin(t):
     """A slow producer must not stall probes in flight: the delay-300
     probe's record must be written (and flushed) while stdin is idle."""
@@ -248,7 +295,8 @@ TESTS = {k[5:]: v for k, v in sorted(globals().items())
 
 
 def main():
-    names = sys.argv[3:] or [n for n in TESTS if n != "rss"]
+    names = sys.argv[3:] or [n for n in TESTS
+                             if n not in ("rss", "https_scale")]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     t = Testd()
