@@ -141,13 +141,19 @@ static void step_handshake(struct probe *p)
 void hscan__p_start_tls(struct probe *p)
 {
     const struct hscan__limits *lim = hscan__scan_limits(p->scan);
+    SSL_CTX *ctx;
     int rc;
 
     hscan__p_set_state(p, PROBE_TLS);
     p->t_tls0 = uv_hrtime();
     hscan__tls_free(&p->tls);
-    rc = hscan__tls_start(&p->tls, hscan__scan_ssl_ctx(p->scan), p->host,
-                          p->family);
+    ctx = hscan__scan_ssl_ctx(p->scan);
+    if (!ctx) {
+        hscan__p_finish(p, HSCAN_ETLS_HANDSHAKE,
+                        "cannot set up TLS (trust store)");
+        return;
+    }
+    rc = hscan__tls_start(&p->tls, ctx, p->host, p->family);
     if (rc == 0)
         rc = hscan__p_read_start(p);
     if (rc != 0) {

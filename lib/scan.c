@@ -36,7 +36,8 @@ struct hscan {
     hscan_drained_cb on_drained;
     void *arg;
     struct hscan__dns *dns;
-    SSL_CTX *ssl_ctx;
+    SSL_CTX *ssl_ctx;               /* NULL until needed, see below */
+    char *ca_file;
     int mode;                       /* enum hscan_scheme */
 
     uv_timer_t pump;
@@ -72,8 +73,15 @@ int hscan__scan_user_host(hscan_t *s)
     return s->user_host;
 }
 
+/* Created at hscan_new() unless the scan is plain HTTP only; then on the
+ * first https:// input or redirect.  Loading the trust store costs some
+ * megabytes that an HTTP-only scan should not pay. */
 SSL_CTX *hscan__scan_ssl_ctx(hscan_t *s)
 {
+    char detail[HSCAN__DETAIL_SIZE];
+
+    if (!s->ssl_ctx)
+        hscan__tls_ctx_new(&s->ssl_ctx, s->ca_file, detail, sizeof(detail));
     return s->ssl_ctx;
 }
 
@@ -267,6 +275,7 @@ static void scan_free(hscan_t *s)
     free(s->ua);
     free(s->reqtail);
     hscan__tls_ctx_free(s->ssl_ctx);
+    free(s->ca_file);
     free(s);
     ares_library_cleanup();
 }
@@ -412,7 +421,8 @@ static int copy_config(hscan_t *s, const hscan_config_t *c)
     s->method = strdup(c->method ? c->method : "GET");
     s->path = strdup(c->path ? c->path : "/");
     s->ua = strdup(c->user_agent ? c->user_agent : ua);
-    if (!s->method || !s->path || !s->ua)
+    s->ca_file = c->ca_file ? strdup(c->ca_file) : NULL;
+    if (!s->method || !s->path || !s->ua || (c->ca_file && !s->ca_file))
         return HSCAN_ENOMEM;
     s->user_host = hscan__user_overrides(c, "Host");
     s->reqtail = hscan__request_tail(c, s->ua, &s->reqtail_len);
@@ -431,7 +441,7 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
         return HSCAN_EINIT;
     s = calloc(1, sizeof(*s));
     rc = s ? copy_config(s, cfg) : HSCAN_ENOMEM;
-    if (rc == 0)
+    if (rc == 0 && (cfg->scheme != HSCAN_SCHEME_HTTP || cfg->ca_file))
         rc = hscan__tls_ctx_new(&s->ssl_ctx, cfg->ca_file, detail,
                                 sizeof(detail));
     if (rc == 0)
@@ -440,6 +450,7 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
     if (rc != 0) {
         if (s) {
             hscan__tls_ctx_free(s->ssl_ctx);
+            free(s->ca_file);
             free(s->method);
             free(s->path);
             free(s->ua);
