@@ -441,7 +441,8 @@ static void usage(void)
 "\n"
 "Examples:\n"
 "  hscan-cli domains.txt > out.jsonl\n"
-"  hscan-cli --follow 5 domains.txt | jq -r '[.input, .url, .tls.not_after]'\n"
+"  hscan-cli --follow 5 domains.txt |\\\n"
+"    jq -r '[.input, .url, .tls.not_after // \"-\"] | @tsv'\n"
 "  hscan-cli -c 5000 --timeout 3 --resolver 1.1.1.1 big.txt -o out.jsonl\n"
 "  jq -r 'select(.status==200) | .host' out.jsonl\n"
 "See hscan-cli(1) and docs/results.md for every field.\n",
