@@ -138,6 +138,8 @@ typedef struct hscan_tls {
     const char *sha256;       /* leaf certificate DER, lowercase hex */
     const char *spki_sha256;  /* leaf SubjectPublicKeyInfo DER, hex */
     int chain_len;            /* certificates the server sent */
+    const size_t *san_len;    /* byte length of each san[i]: a name may
+                                 hold a NUL byte */
 } hscan_tls_t;
 
 /* One redirect response that was followed. */

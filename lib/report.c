@@ -48,7 +48,9 @@ static void fill_response(struct probe *p, hscan_result_t *r,
     struct hscan__resp *rs = &p->resp;
     size_t i;
 
-    if (!rs->done)
+    /* A record with an error reports no response, even when one was
+     * parsed (too_many_redirects: the last redirect is in `redirects`). */
+    if (!rs->done || r->error)
         return;
     r->status = rs->status;
     r->reason = rs->buf ? rs->buf + rs->reason_off : "";

@@ -223,6 +223,8 @@ static void json_response(struct hscan__jbuf *j, const hscan_result_t *r)
 
 static void json_tls(struct hscan__jbuf *j, const hscan_tls_t *t)
 {
+    size_t i;
+
     if (!t) {
         jlit(j, "null");
         return;
@@ -250,7 +252,14 @@ static void json_tls(struct hscan__jbuf *j, const hscan_tls_t *t)
     jkey(j, "issuer");
     jstr_or_null(j, t->issuer);
     jkey(j, "san");
-    jstr_list(j, t->san, t->n_san);
+    jlit(j, "[");
+    for (i = 0; i < t->n_san; i++) {
+        if (i)
+            jlit(j, ",");
+        hscan__json_str(j, t->san[i],
+                        t->san_len ? t->san_len[i] : strlen(t->san[i]));
+    }
+    jlit(j, "]");
     jkey(j, "serial");
     jstr_or_null(j, t->serial);
     jkey(j, "not_before");

@@ -354,11 +354,12 @@ static size_t add_spki(struct sbuf *s, X509 *x)
     return off;
 }
 
-/* SAN entries: DNS names as written (bytes that are not printable ASCII
- * are kept and escaped by the JSON writer; a NUL byte cannot hide the
- * rest of a name because the ASN.1 length is used) and IP addresses in
+/* SAN entries: DNS names as written, with their ASN.1 length (bytes that
+ * are not printable ASCII are kept and escaped by the JSON writer; a NUL
+ * byte cannot hide the rest of a name, CVE-2009-2417) and IP addresses in
  * text form. */
-static void add_sans(struct sbuf *s, X509 *x, size_t *offs, size_t *n)
+static void add_sans(struct sbuf *s, X509 *x, size_t *offs, size_t *lens,
+                     size_t *n)
 {
     GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
                                            NULL);
@@ -371,19 +372,23 @@ static void add_sans(struct sbuf *s, X509 *x, size_t *offs, size_t *n)
         const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
         char ip[INET6_ADDRSTRLEN];
         const char *p = NULL;
+        size_t len = 0;
 
         if (g->type == GEN_DNS) {
+            len = (size_t)ASN1_STRING_length(g->d.dNSName);
             p = sbuf_add(s, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
-                         (size_t)ASN1_STRING_length(g->d.dNSName));
+                         len);
         } else if (g->type == GEN_IPADD) {
-            int len = ASN1_STRING_length(g->d.iPAddress);
+            int alen = ASN1_STRING_length(g->d.iPAddress);
             const void *a = ASN1_STRING_get0_data(g->d.iPAddress);
-            if ((len == 4 || len == 16) &&
-                inet_ntop(len == 4 ? AF_INET : AF_INET6, a, ip, sizeof(ip)))
-                p = sbuf_add(s, ip, strlen(ip));
+            if ((alen == 4 || alen == 16) &&
+                inet_ntop(alen == 4 ? AF_INET : AF_INET6, a, ip, sizeof(ip)))
+                p = sbuf_add(s, ip, len = strlen(ip));
         }
-        if (p)
+        if (p) {
+            lens[*n] = len;
             offs[(*n)++] = OFF(s, p);
+        }
     }
     GENERAL_NAMES_free(gens);
 }
@@ -401,7 +406,8 @@ struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
 {
     X509 *x = SSL_get0_peer_certificate(t->ssl);
     size_t o_subj = 0, o_iss = 0, o_nb = 0, o_na = 0, o_sha = 0, o_spki = 0;
-    size_t o_ser = 0, sans[MAX_SANS], n_sans = 0, i, o_err;
+    size_t o_ser = 0, sans[MAX_SANS], san_lens[MAX_SANS], n_sans = 0, i;
+    size_t o_err, *lenv;
     struct hscan__tls_facts *f;
     struct sbuf s = { NULL, 0, 0 };
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -424,14 +430,16 @@ struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
     if (X509_digest(x, EVP_sha256(), md, &mdlen))
         o_sha = add_hex(&s, md, mdlen);
     o_spki = add_spki(&s, x);
-    add_sans(&s, x, sans, &n_sans);
-    f = calloc(1, sizeof(*f) + n_sans * sizeof(char *) + s.len);
+    add_sans(&s, x, sans, san_lens, &n_sans);
+    f = calloc(1, sizeof(*f) + n_sans * (sizeof(char *) + sizeof(size_t)) +
+                      s.len);
     if (!f) {
         free(s.buf);
         return NULL;
     }
     sanv = (const char **)(f + 1);
-    strings = (char *)(sanv + n_sans);
+    lenv = (size_t *)(sanv + n_sans);
+    strings = (char *)(lenv + n_sans);
     if (s.len)
         memcpy(strings, s.buf, s.len);
     free(s.buf);
@@ -446,14 +454,19 @@ struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
     f->v.serial = at(&s, o_ser);
     f->v.sha256 = at(&s, o_sha);
     f->v.spki_sha256 = at(&s, o_spki);
-    for (i = 0; i < n_sans; i++)
+    for (i = 0; i < n_sans; i++) {
         sanv[i] = at(&s, sans[i]);
+        lenv[i] = san_lens[i];
+    }
     f->v.san = sanv;
+    f->v.san_len = lenv;
     f->v.n_san = n_sans;
     {
         int days = 0, secs = 0;
+        /* The diff truncates toward zero; a certificate that expired a
+         * minute ago has -1 whole days left, not 0. */
         if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)))
-            f->v.days_left = days;
+            f->v.days_left = days - (secs < 0 ? 1 : 0);
     }
     chain = SSL_get_peer_cert_chain(t->ssl);
     f->v.chain_len = chain ? sk_X509_num(chain) : 1;

@@ -1,0 +1,780 @@
+/* scan-env.c: the integration tests' shared scan environment, record
+ * copies and checks (see scan-env.h). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "hscan.h"
+#include "scan-env.h"
+#include "server-capture.h"
+#include "test-runner.h"
+
+/* ---- a strict JSON validator (RFC 8259, UTF-8 checked) ---- */
+
+static int json_value(const unsigned char **pp, int depth);
+
+static void json_ws(const unsigned char **pp)
+{
+    while (**pp == ' ' || **pp == '\t' || **pp == '\n' || **pp == '\r')
+        (*pp)++;
+}
+
+/* Length of the well-formed UTF-8 sequence at s (2..4), or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    unsigned lo = 0x80, hi = 0xbf;
+    size_t need, i;
+
+    if (c >= 0xc2 && c <= 0xdf)
+        need = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        need = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        need = 4;
+    else
+        return 0;
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (i = 2; i < need; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return need;
+}
+
+static int is_hex(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+           (c >= 'A' && c <= 'F');
+}
+
+static int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int json_string(const unsigned char **pp)
+{
+    const unsigned char *p = *pp;
+    int i;
+
+    if (*p++ != '"')
+        return 0;
+    for (;;) {
+        unsigned char c = *p;
+        size_t k;
+
+        if (c == '"') {
+            *pp = p + 1;
+            return 1;
+        }
+        if (c < 0x20 || c == 0x7f)  /* control bytes, the NUL end too */
+            return 0;
+        if (c == '\\') {
+            c = *++p;
+            if (c == 'u') {
+                for (i = 1; i <= 4; i++)
+                    if (!is_hex(p[i]))
+                        return 0;
+                p += 5;
+            } else if (c && strchr("\"\\/bfnrt", c)) {
+                p++;
+            } else {
+                return 0;
+            }
+        } else if (c >= 0x80) {
+            if ((k = utf8_len(p)) == 0)
+                return 0;
+            p += k;
+        } else {
+            p++;
+        }
+    }
+}
+
+static int json_number(const unsigned char **pp)
+{
+    const unsigned char *p = *pp;
+
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (is_digit(*p))
+        while (is_digit(*p))
+            p++;
+    else
+        return 0;
+    if (*p == '.') {
+        if (!is_digit(*++p))
+            return 0;
+        while (is_digit(*p))
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!is_digit(*p))
+            return 0;
+        while (is_digit(*p))
+            p++;
+    }
+    *pp = p;
+    return 1;
+}
+
+static int json_word(const unsigned char **pp, const char *w)
+{
+    size_t n = strlen(w);
+
+    if (strncmp((const char *)*pp, w, n) != 0)
+        return 0;
+    *pp += n;
+    return 1;
+}
+
+/* Elements of an object (close '}') or an array (close ']'). */
+static int json_members(const unsigned char **pp, int depth, char close)
+{
+    json_ws(pp);
+    if (**pp == (unsigned char)close) {
+        (*pp)++;
+        return 1;
+    }
+    for (;;) {
+        json_ws(pp);
+        if (close == '}') {
+            if (!json_string(pp))
+                return 0;
+            json_ws(pp);
+            if (*(*pp)++ != ':')
+                return 0;
+        }
+        if (!json_value(pp, depth + 1))
+            return 0;
+        json_ws(pp);
+        if (**pp == ',') {
+            (*pp)++;
+            continue;
+        }
+        if (**pp != (unsigned char)close)
+            return 0;
+        (*pp)++;
+        return 1;
+    }
+}
+
+static int json_value(const unsigned char **pp, int depth)
+{
+    if (depth > 32)
+        return 0;
+    json_ws(pp);
+    switch (**pp) {
+    case '{':
+    case '[':
+        (*pp)++;
+        return json_members(pp, depth, (*pp)[-1] == '{' ? '}' : ']');
+    case '"':
+        return json_string(pp);
+    case 't':
+        return json_word(pp, "true");
+    case 'f':
+        return json_word(pp, "false");
+    case 'n':
+        return json_word(pp, "null");
+    default:
+        return json_number(pp);
+    }
+}
+
+/* 1 when `s` is exactly one valid JSON object. */
+int json_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    json_ws(&p);
+    if (*p != '{' || !json_value(&p, 0))
+        return 0;
+    json_ws(&p);
+    return *p == '\0';
+}
+
+/* ---- copies of result views ---- */
+
+char *dup_mem(const char *p, size_t n)
+{
+    char *d = malloc(n + 1);
+
+    CHECK(d != NULL);
+    if (n)
+        memcpy(d, p, n);
+    d[n] = '\0';
+    return d;
+}
+
+char *dup_str(const char *s)
+{
+    return s ? dup_mem(s, strlen(s)) : NULL;
+}
+
+static char **dup_list(const char *const *v, size_t n)
+{
+    char **d = calloc(n + 1, sizeof(*d));
+    size_t i;
+
+    CHECK(d != NULL);
+    for (i = 0; i < n; i++) {
+        CHECK(v[i] != NULL);
+        d[i] = dup_str(v[i]);
+    }
+    return d;
+}
+
+static void free_list(char **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void tls_free(struct tls_rec *t)
+{
+    if (!t)
+        return;
+    free(t->version);
+    free(t->cipher);
+    free(t->alpn);
+    free(t->verify_error);
+    free(t->subject);
+    free(t->issuer);
+    free_list(t->san, t->n_san);
+    free(t->serial);
+    free(t->not_before);
+    free(t->not_after);
+    free(t->sha256);
+    free(t->spki_sha256);
+    free(t);
+}
+
+static void hops_free(struct hop_rec *h, size_t n)
+{
+    size_t i;
+
+    for (i = 0; h && i < n; i++) {
+        free(h[i].url);
+        free(h[i].location);
+        free(h[i].ip);
+    }
+    free(h);
+}
+
+void rec_free(struct rec *r)
+{
+    size_t i;
+
+    free(r->detail);
+    free(r->input);
+    free(r->url);
+    free(r->scheme);
+    free(r->host);
+    free(r->ip);
+    free(r->reason);
+    for (i = 0; i < r->n_hdrs; i++) {
+        free(r->hdrs[i].name);
+        free(r->hdrs[i].value);
+    }
+    free(r->hdrs);
+    free_list(r->addrs, r->n_addrs);
+    free_list(r->cnames, r->n_cnames);
+    tls_free(r->tls);
+    hops_free(r->hops, r->n_hops);
+    free(r->fallback_detail);
+    free(r->json);
+    r->tls = NULL;
+    r->hops = NULL;
+    r->n_hops = 0;
+    r->fallback_detail = NULL;
+}
+
+static struct tls_rec *tls_copy(const hscan_tls_t *t)
+{
+    struct tls_rec *d;
+
+    if (!t)
+        return NULL;
+    d = calloc(1, sizeof(*d));
+    CHECK(d != NULL);
+    d->version = dup_str(t->version);
+    d->cipher = dup_str(t->cipher);
+    d->alpn = dup_str(t->alpn);
+    d->verified = t->verified;
+    d->verify_code = t->verify_code;
+    d->verify_error = dup_str(t->verify_error);
+    d->subject = dup_str(t->subject);
+    d->issuer = dup_str(t->issuer);
+    CHECK(t->n_san == 0 || t->san != NULL);
+    d->san = dup_list(t->san, t->n_san);
+    d->n_san = t->n_san;
+    d->serial = dup_str(t->serial);
+    d->not_before = dup_str(t->not_before);
+    d->not_after = dup_str(t->not_after);
+    d->days_left = t->days_left;
+    d->sha256 = dup_str(t->sha256);
+    d->spki_sha256 = dup_str(t->spki_sha256);
+    d->chain_len = t->chain_len;
+    /* The header's promises: a verified certificate has code 0 and no
+     * text, a failed one the other way round; a version comes with a
+     * cipher. */
+    CHECK((t->verified != 0) == (t->verify_code == 0));
+    CHECK((t->verified != 0) == (t->verify_error == NULL));
+    CHECK((t->version == NULL) == (t->cipher == NULL));
+    return d;
+}
+
+static struct hop_rec *hops_copy(const hscan_hop_t *h, size_t n)
+{
+    struct hop_rec *d = calloc(n + 1, sizeof(*d));
+    size_t i;
+
+    CHECK(d != NULL);
+    CHECK(n == 0 || h != NULL);
+    for (i = 0; i < n; i++) {
+        d[i].url = dup_str(h[i].url);
+        d[i].status = h[i].status;
+        CHECK(h[i].location_len == 0 || h[i].location != NULL);
+        d[i].location = dup_mem(h[i].location ? h[i].location : "",
+                                h[i].location_len);
+        d[i].location_len = h[i].location_len;
+        d[i].ip = dup_str(h[i].ip);
+        d[i].total_ms = h[i].total_ms;
+    }
+    return d;
+}
+
+/* The JSON line: snprintf semantics, and valid JSON whatever bytes the
+ * server sent. */
+static void json_copy(struct rec *d, const hscan_result_t *r)
+{
+    size_t n = hscan_result_to_json(r, NULL, 0);
+
+    d->json = malloc(n + 1);
+    CHECK(d->json != NULL);
+    CHECK_INT(hscan_result_to_json(r, d->json, n + 1), n);
+    CHECK_INT(strlen(d->json), n);
+    if (!json_valid(d->json)) {
+        fprintf(stderr, "  invalid JSON: %s\n", d->json);
+        CHECK(!"JSON record is valid");
+    }
+    if (n > 8) {
+        char small[8];
+        CHECK_INT(hscan_result_to_json(r, small, sizeof(small)), n);
+        CHECK(small[7] == '\0' && memcmp(small, d->json, 7) == 0);
+    }
+    CHECK((strstr(d->json, ",\"tls\":null,") != NULL) == (r->tls == NULL));
+    CHECK((strstr(d->json, ",\"fallback\":null}") != NULL) ==
+          (r->fallback_error == 0));
+    CHECK((strstr(d->json, ",\"redirects\":[],") != NULL) ==
+          (r->n_redirects == 0));
+    if (getenv("HSCAN_TEST_SHOW"))  /* every record, for debugging */
+        fprintf(stderr, "  %s\n", d->json);
+}
+
+void rec_copy(struct rec *d, const hscan_result_t *r)
+{
+    size_t i;
+
+    rec_free(d);
+    d->error = r->error;
+    d->detail = dup_str(r->error_detail);
+    d->input = r->input ? dup_mem(r->input, r->input_len) : NULL;
+    d->url = dup_str(r->url);
+    d->scheme = dup_str(r->scheme);
+    d->host = dup_str(r->host);
+    d->ip = dup_str(r->ip);
+    d->port = r->port;
+    d->status = r->status;
+    d->reason = r->reason ? dup_mem(r->reason, r->reason_len) : NULL;
+    d->reason_len = r->reason_len;
+    d->major = r->http_major;
+    d->minor = r->http_minor;
+    d->n_hdrs = r->n_headers;
+    d->hdrs = calloc(r->n_headers + 1, sizeof(*d->hdrs));
+    CHECK(d->hdrs != NULL);
+    CHECK(r->n_headers == 0 || r->headers != NULL);
+    for (i = 0; i < r->n_headers; i++) {
+        d->hdrs[i].name = dup_mem(r->headers[i].name, r->headers[i].name_len);
+        d->hdrs[i].name_len = r->headers[i].name_len;
+        d->hdrs[i].value = dup_mem(r->headers[i].value,
+                                   r->headers[i].value_len);
+        d->hdrs[i].value_len = r->headers[i].value_len;
+    }
+    CHECK(r->n_addresses == 0 || r->addresses != NULL);
+    CHECK(r->n_cnames == 0 || r->cnames != NULL);
+    d->n_addrs = r->n_addresses;
+    d->addrs = dup_list(r->addresses, r->n_addresses);
+    d->n_cnames = r->n_cnames;
+    d->cnames = dup_list(r->cnames, r->n_cnames);
+    d->dns_ms = r->dns_ms;
+    d->connect_ms = r->connect_ms;
+    d->tls_ms = r->tls_ms;
+    d->ttfb_ms = r->ttfb_ms;
+    d->total_ms = r->total_ms;
+    d->tls = tls_copy(r->tls);
+    d->n_hops = r->n_redirects;
+    d->hops = hops_copy(r->redirects, r->n_redirects);
+    d->fallback_error = r->fallback_error;
+    d->fallback_detail = dup_str(r->fallback_detail);
+    /* "0 and NULL when there was no fallback", and only https falls
+     * back. */
+    CHECK((r->fallback_error == 0) == (r->fallback_detail == NULL));
+    CHECK(r->fallback_error <= 0);
+    CHECK(r->fallback_error == 0 || r->n_redirects > 0 ||
+          (r->scheme && strcmp(r->scheme, "http") == 0));
+    json_copy(d, r);
+}
+
+/* ---- one scan on its own loop ---- */
+
+void env_init(struct env *e)
+{
+    memset(e, 0, sizeof(*e));
+    CHECK(uv_loop_init(&e->loop) == 0);
+    CHECK(tsrv_dns_start(&e->loop, "127.0.0.1", 0, &e->dns) == 0);
+    CHECK(tsrv_http_start(&e->loop, "127.0.0.1", 0, &e->http) == 0);
+    e->dport = tsrv_dns_port(e->dns);
+    e->hport = tsrv_http_port(e->http);
+    CHECK(e->dport > 0 && e->hport > 0);
+    snprintf(e->resolvers, sizeof(e->resolvers), "127.0.0.1:%d", e->dport);
+    hscan_config_init(&e->cfg);
+    e->cfg.scheme = HSCAN_SCHEME_HTTP;  /* plain-HTTP servers */
+    e->cfg.resolvers = e->resolvers;
+    e->cfg.timeout_ms = 3000;
+    e->cfg.dns_timeout_ms = 1500;
+    e->cfg.connect_timeout_ms = 1500;
+    e->cfg.read_timeout_ms = 1000;
+}
+
+void env_init_tls(struct env *e)
+{
+    int fd;
+
+    env_init(e);
+    snprintf(e->ca_path, sizeof(e->ca_path), "/tmp/hscan-test-ca-XXXXXX");
+    fd = mkstemp(e->ca_path);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK(tsrv_tls_start(&e->loop, "127.0.0.1", 0, e->ca_path,
+                         &e->tls) == 0);
+    e->tport = tsrv_tls_port(e->tls);
+    CHECK(e->tport > 0);
+    e->cfg.ca_file = e->ca_path;
+    e->cfg.tls_timeout_ms = 1500;
+    e->allow_tls = 1;
+}
+
+int line_skipped(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+        s++;
+    return *s == '\0' || *s == '#';
+}
+
+static unsigned per_line(const struct env *e)
+{
+    return e->per_line ? e->per_line : 1;
+}
+
+struct rec *env_rec(struct env *e, size_t i, unsigned k)
+{
+    CHECK(i < e->n && k < per_line(e));
+    return &e->recs[i * per_line(e) + k];
+}
+
+struct rec *env_rec_scheme(struct env *e, size_t i, const char *scheme)
+{
+    unsigned k;
+
+    for (k = 0; k < per_line(e); k++) {
+        struct rec *r = env_rec(e, i, k);
+        if (r->got && r->scheme && strcmp(r->scheme, scheme) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+static void on_result(hscan_t *scan, const hscan_result_t *r, void *arg)
+{
+    struct env *e = arg;
+    uintptr_t i = (uintptr_t)r->udata;
+    unsigned k = 0;
+    struct rec *d;
+
+    (void)scan;
+    e->results++;
+    if (e->drained)
+        e->late++;
+    CHECK(i < e->n);
+    CHECK(r->error <= 0);
+    CHECK(strcmp(hscan_err_name(r->error), "unknown_error") != 0);
+    CHECK(r->total_ms >= 0);
+    /* Plain HTTP never has TLS facts or time (after a fallback or a
+     * redirect to http neither: they describe the last connection). */
+    if (!e->allow_tls || !r->scheme || strcmp(r->scheme, "http") == 0) {
+        CHECK(r->tls_ms == -1);
+        CHECK(r->tls == NULL);
+    }
+    while (k + 1 < per_line(e) && env_rec(e, i, k)->got)
+        k++;
+    d = env_rec(e, i, k);
+    d->got++;
+    rec_copy(d, r);
+}
+
+static void on_closed(hscan_t *scan, void *arg)
+{
+    struct env *e = arg;
+
+    (void)scan;
+    e->closed++;
+}
+
+static void on_drained(hscan_t *scan, void *arg)
+{
+    struct env *e = arg;
+
+    e->drained++;
+    CHECK(hscan_close(scan, on_closed) == 0);
+    e->dns_queries = tsrv_dns_queries(e->dns);
+    tsrv_dns_stop(e->dns);
+    tsrv_http_stop(e->http);
+    if (e->tls) {
+        e->tls_handshakes = tsrv_tls_handshakes(e->tls);
+        tsrv_tls_stop(e->tls);
+    }
+    if (e->on_stop)
+        e->on_stop(e->stop_arg);
+}
+
+static unsigned line_results(struct env *e, size_t i)
+{
+    unsigned k, n = 0;
+
+    for (k = 0; k < per_line(e); k++)
+        n += (unsigned)env_rec(e, i, k)->got;
+    return n;
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    struct env *e = t->data;
+    size_t i;
+
+    fprintf(stderr, "  deadline: %u results, drained %u\n", e->results,
+            e->drained);
+    for (i = 0; i < e->n; i++)
+        if (line_results(e, i) < per_line(e) && !line_skipped(e->lines[i]))
+            fprintf(stderr, "  %u results for \"%s\"\n",
+                    line_results(e, i), e->lines[i]);
+    if (e->ca_path[0])
+        unlink(e->ca_path);
+    CHECK(!"scan finished before the deadline");
+}
+
+static void check_counts(struct env *e)
+{
+    size_t i;
+    unsigned k, want;
+
+    CHECK_INT(e->drained, 1);
+    CHECK_INT(e->closed, 1);
+    CHECK_INT(e->late, 0);
+    for (i = 0; i < e->n; i++) {
+        want = line_skipped(e->lines[i]) ? 0 : per_line(e);
+        if (line_results(e, i) != want)
+            fprintf(stderr, "  \"%s\": %u results\n", e->lines[i],
+                    line_results(e, i));
+        CHECK_INT(line_results(e, i), want);
+        for (k = 0; k < want; k++)
+            CHECK_INT(env_rec(e, i, k)->got, 1);
+    }
+}
+
+void env_scan(struct env *e, const char *const *lines, size_t n)
+{
+    hscan_t *scan = NULL;
+    size_t i;
+
+    e->lines = lines;
+    e->n = n;
+    e->recs = calloc(n * per_line(e) + 1, sizeof(*e->recs));
+    CHECK(e->recs != NULL);
+    e->cfg.on_result = on_result;
+    e->cfg.on_drained = on_drained;
+    e->cfg.arg = e;
+    CHECK(hscan_new(&scan, &e->loop, &e->cfg) == 0);
+    for (i = 0; i < n; i++)
+        CHECK(hscan_submit(scan, lines[i],
+                           e->lens ? e->lens[i] : strlen(lines[i]),
+                           (void *)(uintptr_t)i) == 0);
+    CHECK(hscan_end_input(scan) == 0);
+    CHECK(e->results == 0);
+
+    CHECK(uv_timer_init(&e->loop, &e->deadline) == 0);
+    e->deadline.data = e;
+    CHECK(uv_timer_start(&e->deadline, on_deadline, DEADLINE_MS, 0) == 0);
+    uv_unref((uv_handle_t *)&e->deadline);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&e->deadline, NULL);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&e->loop) == 0);
+    if (e->ca_path[0])
+        unlink(e->ca_path);
+    check_counts(e);
+}
+
+void env_done(struct env *e)
+{
+    size_t i;
+
+    for (i = 0; i < e->n * per_line(e); i++)
+        rec_free(&e->recs[i]);
+    free(e->recs);
+    e->recs = NULL;
+}
+
+/* ---- extra servers and handles ---- */
+
+static void extra_stop(void *arg)
+{
+    struct extra *x = arg;
+    int i;
+
+    if (x->http)
+        tsrv_http_stop(x->http);
+    if (x->tls)
+        tsrv_tls_stop(x->tls);
+    for (i = 0; i < x->n_refused; i++)
+        uv_close((uv_handle_t *)&x->refused[i], NULL);
+    for (i = 0; i < 2; i++)
+        if (x->caps[i])
+            cap_stop(x->caps[i]);
+}
+
+void env_extra(struct env *e, struct extra *x)
+{
+    memset(x, 0, sizeof(*x));
+    e->on_stop = extra_stop;
+    e->stop_arg = x;
+}
+
+int bind_refused(uv_loop_t *loop, uv_tcp_t *t, const char *ip, int port)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss), rc;
+
+    CHECK(uv_tcp_init(loop, t) == 0);
+    if (strchr(ip, ':'))
+        rc = uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&ss);
+    else
+        rc = uv_ip4_addr(ip, port, (struct sockaddr_in *)&ss);
+    CHECK(rc == 0);
+    rc = uv_tcp_bind(t, (struct sockaddr *)&ss, 0);
+    if (rc == 0)
+        rc = uv_tcp_getsockname(t, (struct sockaddr *)&ss, &len);
+    if (rc != 0)
+        return rc;
+    return ss.ss_family == AF_INET6
+               ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+               : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+int extra_refused(struct env *e, struct extra *x, const char *ip, int port)
+{
+    return bind_refused(&e->loop, &x->refused[x->n_refused++], ip, port);
+}
+
+/* ---- record checks ---- */
+
+void show(const struct rec *r)
+{
+    fprintf(stderr, "  record: %s\n", r->json ? r->json : "(none)");
+}
+
+void check_hdr(const struct rec *r, size_t i, const char *name,
+               const char *value)
+{
+    int ok = i < r->n_hdrs && r->hdrs[i].name_len == strlen(name) &&
+             memcmp(r->hdrs[i].name, name, strlen(name)) == 0 &&
+             r->hdrs[i].value_len == strlen(value) &&
+             memcmp(r->hdrs[i].value, value, strlen(value)) == 0;
+
+    if (!ok) {
+        fprintf(stderr, "  header %zu: expected [%s: %s]\n", i, name,
+                value);
+        show(r);
+    }
+    CHECK(ok);
+}
+
+long find_hdr(const struct rec *r, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < r->n_hdrs; i++)
+        if (r->hdrs[i].name_len == strlen(name) &&
+            strncasecmp(r->hdrs[i].name, name, strlen(name)) == 0)
+            return (long)i;
+    return -1;
+}
+
+void check_list(char **got, size_t n, const char *const *want,
+                size_t n_want)
+{
+    size_t i;
+
+    CHECK_INT(n, n_want);
+    for (i = 0; i < n_want; i++)
+        CHECK_STR(got[i], want[i]);
+}
+
+void check_fast_headers(const struct rec *r)
+{
+    CHECK_INT(r->n_hdrs, 5);
+    check_hdr(r, 0, "Server", "hscan-test");
+    check_hdr(r, 1, "Content-Type", "text/html");
+    check_hdr(r, 2, "X-Dup", "1");
+    check_hdr(r, 3, "X-Dup", "2");
+    check_hdr(r, 4, "Content-Length", "32");
+}
+
+void check_no_response(const struct rec *r)
+{
+    CHECK_INT(r->status, 0);
+    CHECK(r->reason == NULL);
+    CHECK_INT(r->major, -1);
+    CHECK_INT(r->n_hdrs, 0);
+    CHECK(r->ttfb_ms == -1);
+}
+
+char *fmt(char *buf, size_t size, const char *f, int port)
+{
+    snprintf(buf, size, f, port);
+    return buf;
+}

@@ -1,0 +1,180 @@
+/* server-capture.c: a raw TCP server that keeps request heads (see
+ * server-capture.h). */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <uv.h>
+
+#include "server-capture.h"
+#include "test-runner.h"
+
+struct cap_conn {
+    uv_tcp_t tcp;
+    uv_write_t wr;
+    uv_shutdown_t sh;
+    struct capture *cap;
+    char buf[8192];
+    size_t len;
+    int answered, closing;
+};
+
+static const char cap_reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+static void cap_closed(uv_handle_t *h)
+{
+    struct cap_conn *c = h->data;
+    unsigned i;
+
+    for (i = 0; i < c->cap->n_conns; i++)
+        if (c->cap->conns[i] == c)
+            c->cap->conns[i] = NULL;
+    free(c);
+}
+
+static void cap_close(struct cap_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    uv_close((uv_handle_t *)&c->tcp, cap_closed);
+}
+
+static void cap_shut(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    cap_close(req->handle->data);
+}
+
+static void cap_written(uv_write_t *req, int status)
+{
+    struct cap_conn *c = req->handle->data;
+
+    if (status < 0 || c->closing ||
+        uv_shutdown(&c->sh, (uv_stream_t *)&c->tcp, cap_shut) != 0)
+        cap_close(c);
+}
+
+static void cap_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    struct cap_conn *c = h->data;
+
+    (void)hint;
+    *buf = uv_buf_init(c->buf + c->len,
+                       (unsigned)(sizeof(c->buf) - 1 - c->len));
+}
+
+static void cap_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct cap_conn *c = s->data;
+    uv_buf_t b = uv_buf_init((char *)cap_reply, sizeof(cap_reply) - 1);
+
+    (void)buf;
+    if (n < 0 || c->len + 1 >= sizeof(c->buf)) {
+        cap_close(c);
+        return;
+    }
+    c->len += (size_t)n;
+    c->buf[c->len] = '\0';
+    if (c->answered || !strstr(c->buf, "\r\n\r\n"))
+        return;
+    c->answered = 1;
+    if (c->cap->n_reqs < CAP_MAX)
+        c->cap->reqs[c->cap->n_reqs++] = strdup(c->buf);
+    if (uv_write(&c->wr, s, &b, 1, cap_written) != 0)
+        cap_close(c);
+}
+
+static void cap_connection(uv_stream_t *server, int status)
+{
+    struct capture *cap = server->data;
+    struct cap_conn *c;
+
+    if (status < 0 || cap->n_conns == CAP_MAX)
+        return;
+    c = calloc(1, sizeof(*c));
+    CHECK(c != NULL);
+    c->cap = cap;
+    CHECK(uv_tcp_init(server->loop, &c->tcp) == 0);
+    c->tcp.data = c;
+    cap->conns[cap->n_conns++] = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
+        uv_read_start((uv_stream_t *)&c->tcp, cap_alloc, cap_read) != 0)
+        cap_close(c);
+}
+
+/* Bind ip:port; returns the bound port or a negative uv error. */
+static int bind_listener(uv_loop_t *loop, uv_tcp_t *t, const char *ip,
+                         int port)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss), rc;
+
+    CHECK(uv_tcp_init(loop, t) == 0);
+    if (strchr(ip, ':'))
+        rc = uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&ss);
+    else
+        rc = uv_ip4_addr(ip, port, (struct sockaddr_in *)&ss);
+    CHECK(rc == 0);
+    rc = uv_tcp_bind(t, (struct sockaddr *)&ss, 0);
+    if (rc == 0)
+        rc = uv_tcp_getsockname(t, (struct sockaddr *)&ss, &len);
+    if (rc != 0)
+        return rc;
+    return ss.ss_family == AF_INET6
+               ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+               : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* Listen on ip:port; returns 0 or a uv error (then nothing is open). */
+int cap_start(uv_loop_t *loop, struct capture *cap, const char *ip,
+                     int port)
+{
+    int rc;
+
+    memset(cap, 0, sizeof(*cap));
+    rc = bind_listener(loop, &cap->listener, ip, port);
+    if (rc > 0) {
+        cap->port = rc;
+        rc = uv_listen((uv_stream_t *)&cap->listener, 64, cap_connection);
+    }
+    if (rc < 0) {
+        uv_close((uv_handle_t *)&cap->listener, NULL);
+        return rc;
+    }
+    cap->listener.data = cap;
+    return 0;
+}
+
+void cap_stop(struct capture *cap)
+{
+    unsigned i;
+
+    uv_close((uv_handle_t *)&cap->listener, NULL);
+    for (i = 0; i < cap->n_conns; i++)
+        if (cap->conns[i])
+            cap_close(cap->conns[i]);
+}
+
+/* The captured request whose request line has `path`, or NULL. */
+const char *cap_find(const struct capture *cap, const char *path)
+{
+    unsigned i;
+
+    for (i = 0; i < cap->n_reqs; i++) {
+        const char *sp = strchr(cap->reqs[i], ' ');
+        if (sp && strncmp(sp + 1, path, strlen(path)) == 0 &&
+            sp[1 + strlen(path)] == ' ')
+            return cap->reqs[i];
+    }
+    return NULL;
+}
+
+void cap_free(struct capture *cap)
+{
+    unsigned i;
+
+    for (i = 0; i < cap->n_reqs; i++)
+        free(cap->reqs[i]);
+}

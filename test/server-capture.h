@@ -1,0 +1,38 @@
+/* server-capture.h: a raw TCP server on a caller's uv loop that keeps
+ * the request heads it receives (up to CAP_MAX connections) and answers
+ * each with "200 OK", Content-Length: 0, then a FIN.  For tests of the
+ * exact request bytes; everything runs on the loop thread.
+ */
+#ifndef HSCAN_TEST_SERVER_CAPTURE_H
+#define HSCAN_TEST_SERVER_CAPTURE_H
+
+#include <uv.h>
+
+#define CAP_MAX 8
+
+struct cap_conn;
+
+struct capture {
+    uv_tcp_t listener;
+    int port;
+    char *reqs[CAP_MAX];        /* request heads, NUL-terminated */
+    unsigned n_reqs;
+    struct cap_conn *conns[CAP_MAX];
+    unsigned n_conns;
+};
+
+/* Listen on ip:port (0: a free port, then in cap->port).  Returns 0 or
+ * a uv error (then nothing is open). */
+int cap_start(uv_loop_t *loop, struct capture *cap, const char *ip,
+              int port);
+
+/* Close the listener and every connection; the heads stay. */
+void cap_stop(struct capture *cap);
+
+/* The captured request whose request line has `path`, or NULL. */
+const char *cap_find(const struct capture *cap, const char *path);
+
+/* Free the captured heads (after the loop has closed the handles). */
+void cap_free(struct capture *cap);
+
+#endif

@@ -1,0 +1,312 @@
+/* Integration tests of name resolution and addresses: DNS errors, CNAME
+ * chains, several addresses and families, address literals, and input
+ * lines refused before any network activity.  Environment: scan-env.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "hscan.h"
+#include "scan-env.h"
+#include "test-runner.h"
+
+/* ---- DNS ---- */
+
+TEST_T(scan_dns_errors, 20)
+{
+    static const char *const fmts[] = {
+        "nx.test:%d", "servfail.test:%d", "refused.test:%d",
+        "nodata.test:%d", "drop.test:%d", "a.b.nx.test:%d",
+    };
+    static const int want[] = {
+        HSCAN_EDNS_NXDOMAIN, HSCAN_EDNS_SERVFAIL, HSCAN_EDNS_REFUSED,
+        HSCAN_EDNS_NO_ADDRESS, HSCAN_EDNS_TIMEOUT, HSCAN_EDNS_NXDOMAIN,
+    };
+    enum { N = sizeof(want) / sizeof(want[0]) };
+    char buf[N][64];
+    const char *lines[N];
+    struct env e;
+    size_t i;
+
+    env_init(&e);
+    e.cfg.dns_timeout_ms = 500;
+    for (i = 0; i < N; i++)
+        lines[i] = fmt(buf[i], sizeof(buf[i]), fmts[i], e.hport);
+    env_scan(&e, lines, N);
+    for (i = 0; i < N; i++) {
+        struct rec *r = &e.recs[i];
+        EXPECT_ERR(r, want[i]);
+        CHECK(r->detail != NULL);
+        check_no_response(r);
+        CHECK(r->ip == NULL);
+        CHECK_INT(r->n_addrs, 0);
+        CHECK(r->connect_ms == -1);
+        CHECK(r->host != NULL &&
+              strncmp(r->host, lines[i], strlen(r->host)) == 0 &&
+              lines[i][strlen(r->host)] == ':');
+    }
+    CHECK(e.recs[4].total_ms >= 400);
+    env_done(&e);
+}
+
+TEST_T(scan_cname_chain, 20)
+{
+    static const char *const cn[] = { "hop1.cnamed.test", "hop2.fast.test" };
+    static const char *const addrs[] = { "127.0.0.1" };
+    char line[64];
+    const char *lines[1];
+    struct env e;
+    struct rec *r;
+
+    env_init(&e);
+    lines[0] = fmt(line, sizeof(line), "cname.test:%d", e.hport);
+    env_scan(&e, lines, 1);
+    r = &e.recs[0];
+    EXPECT_STATUS(r, 200);
+    check_list(r->cnames, r->n_cnames, cn, 2);
+    check_list(r->addrs, r->n_addrs, addrs, 1);
+    CHECK_STR(r->host, "cname.test");
+    CHECK_STR(r->ip, "127.0.0.1");
+    CHECK(strstr(r->json, "\"cname\":[\"hop1.cnamed.test\","
+                          "\"hop2.fast.test\"]") != NULL);
+    env_done(&e);
+}
+
+TEST_T(scan_multi_address_fallback, 20)
+{
+    static const char *const addrs[] = { "127.0.0.3", "127.0.0.1" };
+    char line[64];
+    const char *lines[1];
+    struct env e;
+    struct rec *r;
+
+    env_init(&e);
+    lines[0] = fmt(line, sizeof(line), "multi.test:%d", e.hport);
+    env_scan(&e, lines, 1);
+    r = &e.recs[0];
+    EXPECT_STATUS(r, 200);
+    check_list(r->addrs, r->n_addrs, addrs, 2);
+    CHECK_STR(r->ip, "127.0.0.1");
+    check_fast_headers(r);
+    CHECK(r->connect_ms >= 0);
+    env_done(&e);
+}
+
+TEST_T(scan_family4, 20)
+{
+    static const char *const addrs[] = { "127.0.0.1" };
+    char l0[64], l1[64], l2[64];
+    const char *lines[3];
+    struct env e;
+
+    env_init(&e);
+    e.cfg.family = 4;
+    lines[0] = fmt(l0, sizeof(l0), "both.test:%d", e.hport);
+    lines[1] = fmt(l1, sizeof(l1), "v6.test:%d", e.hport);
+    lines[2] = fmt(l2, sizeof(l2), "[::1]:%d", e.hport);
+    env_scan(&e, lines, 3);
+    EXPECT_STATUS(&e.recs[0], 200);
+    check_list(e.recs[0].addrs, e.recs[0].n_addrs, addrs, 1);
+    CHECK_STR(e.recs[0].ip, "127.0.0.1");
+    EXPECT_ERR(&e.recs[1], HSCAN_EDNS_NO_ADDRESS);
+    CHECK_INT(e.recs[1].n_addrs, 0);
+    /* an IPv6 literal under "IPv4 only" has no usable address either */
+    EXPECT_ERR(&e.recs[2], HSCAN_EDNS_NO_ADDRESS);
+    env_done(&e);
+}
+
+TEST_T(scan_family6, 20)
+{
+    static const char *const addrs[] = { "::1" };
+    char l0[64], l1[64], want[64];
+    const char *lines[2];
+    struct extra x;
+    struct env e;
+    int p6;
+
+    env_init(&e);
+    env_extra(&e, &x);
+    CHECK(tsrv_http_start(&e.loop, "::1", 0, &x.http) == 0);
+    p6 = tsrv_http_port(x.http);
+    e.cfg.family = 6;
+    lines[0] = fmt(l0, sizeof(l0), "both.test:%d", p6);
+    lines[1] = fmt(l1, sizeof(l1), "http://[::1]:%d/", p6);
+    env_scan(&e, lines, 2);
+    EXPECT_STATUS(&e.recs[0], 200);
+    check_list(e.recs[0].addrs, e.recs[0].n_addrs, addrs, 1);
+    CHECK_STR(e.recs[0].ip, "::1");
+    EXPECT_STATUS(&e.recs[1], 200);
+    CHECK_STR(e.recs[1].host, "::1");
+    CHECK_STR(e.recs[1].ip, "::1");
+    CHECK_STR(e.recs[1].url, fmt(want, sizeof(want), "http://[::1]:%d/",
+                                 p6));
+    CHECK_INT(e.recs[1].port, p6);
+    CHECK(e.recs[1].dns_ms == -1);
+    CHECK_INT(e.recs[1].n_addrs, 0);
+    env_done(&e);
+}
+
+/* both.test: A 127.0.0.1 (refused on this port), then AAAA ::1 (served):
+ * the next address, of the other family, is tried. */
+TEST_T(scan_both_families_fallback, 20)
+{
+    static const char *const addrs[] = { "127.0.0.1", "::1" };
+    char l0[64];
+    const char *lines[1];
+    struct extra x;
+    struct env e;
+    int port, rc;
+
+    env_init(&e);
+    env_extra(&e, &x);
+    port = extra_refused(&e, &x, "127.0.0.1", 0);
+    CHECK(port > 0);
+    rc = tsrv_http_start(&e.loop, "::1", port, &x.http);
+    if (rc != 0) {
+        fprintf(stderr, "  [::1]:%d is taken (%s); skipped\n", port,
+                uv_strerror(rc));
+        x.http = NULL;
+    }
+    lines[0] = fmt(l0, sizeof(l0), "both.test:%d", port);
+    env_scan(&e, lines, 1);
+    if (rc == 0) {
+        EXPECT_STATUS(&e.recs[0], 200);
+        check_list(e.recs[0].addrs, e.recs[0].n_addrs, addrs, 2);
+        CHECK_STR(e.recs[0].ip, "::1");
+        CHECK(e.recs[0].connect_ms >= 0);
+    }
+    env_done(&e);
+}
+
+/* ---- literals ---- */
+
+TEST_T(scan_literals, 20)
+{
+    char l0[64], l1[64], l2[64], l3[64], want[64];
+    const char *lines[4];
+    struct extra x;
+    struct env e;
+    struct rec *r;
+    int rport, rport6;
+
+    env_init(&e);
+    env_extra(&e, &x);
+    rport = extra_refused(&e, &x, "127.0.0.1", 0);
+    CHECK(rport > 0);
+    rport6 = extra_refused(&e, &x, "::1", 0);
+    CHECK(rport6 > 0);
+    CHECK(tsrv_http_start(&e.loop, "::1", 0, &x.http) == 0);
+    e.cfg.connect_timeout_ms = 2500;
+    e.cfg.timeout_ms = 5000;
+    lines[0] = fmt(l0, sizeof(l0), "127.0.0.1:%d/b/fast", e.hport);
+    lines[1] = fmt(l1, sizeof(l1), "127.0.0.1:%d", rport);
+    lines[2] = fmt(l2, sizeof(l2), "http://[::1]:%d/", rport6);
+    lines[3] = fmt(l3, sizeof(l3), "http://[::1]:%d/b/status-204",
+                   tsrv_http_port(x.http));
+    env_scan(&e, lines, 4);
+
+    r = &e.recs[0];
+    EXPECT_STATUS(r, 200);
+    CHECK(r->dns_ms == -1);
+    CHECK_INT(r->n_addrs, 0);
+    CHECK_INT(r->n_cnames, 0);
+    CHECK_STR(r->ip, "127.0.0.1");
+    CHECK_STR(r->host, "127.0.0.1");
+    CHECK_INT(r->port, e.hport);
+    CHECK_STR(r->url, fmt(want, sizeof(want), "http://127.0.0.1:%d/b/fast",
+                          e.hport));
+    CHECK(strstr(r->json, "\"dns\":null") != NULL);
+    check_fast_headers(r);
+
+    r = &e.recs[1];
+    EXPECT_ERR(r, HSCAN_ECONNECT_REFUSED);
+    check_no_response(r);
+    CHECK(r->total_ms < 2000);      /* refused, not a connect timeout */
+    CHECK(r->connect_ms == -1);
+    CHECK_STR(r->ip, "127.0.0.1");
+
+    r = &e.recs[2];
+    EXPECT_ERR(r, HSCAN_ECONNECT_REFUSED);
+    CHECK_STR(r->host, "::1");
+    CHECK_STR(r->ip, "::1");
+    CHECK(r->total_ms < 2000);
+
+    r = &e.recs[3];
+    EXPECT_STATUS(r, 204);
+    CHECK_STR(r->ip, "::1");
+    env_done(&e);
+}
+
+TEST_T(scan_invalid_lines, 20)
+{
+    static const char *const lines[] = {
+        "bad host!", "example.com:99999", "", "   \t ", "# comment",
+        "  # indented comment", "  bad host!  ", "https://fast .test/",
+        "ftp://fast.test/", "user@fast.test", "fast.test:0",
+        "[::1", "fast..test", "http://fast.test/a b",
+        "fast.test:80x",
+    };
+    enum { N = sizeof(lines) / sizeof(lines[0]) };
+    struct env e;
+    size_t i;
+
+    env_init(&e);
+    env_scan(&e, lines, N);
+    for (i = 0; i < N; i++) {
+        struct rec *r = &e.recs[i];
+        if (line_skipped(lines[i]))
+            continue;
+        EXPECT_ERR(r, HSCAN_EINVALID_TARGET);
+        CHECK(r->detail != NULL && r->detail[0] != '\0');
+        check_no_response(r);
+        CHECK(r->url == NULL);
+        CHECK(r->scheme == NULL);
+        CHECK(r->ip == NULL);
+        CHECK_INT(r->n_addrs, 0);
+        CHECK(r->dns_ms == -1);
+        CHECK(r->connect_ms == -1);
+        CHECK(strstr(r->json, "\"error\":\"invalid_target\"") != NULL);
+    }
+    CHECK_STR(e.recs[0].input, "bad host!");
+    CHECK_STR(e.recs[6].input, "bad host!");    /* trimmed */
+    CHECK_STR(e.recs[1].input, "example.com:99999");
+    CHECK_INT(e.dns_queries, 0);
+    env_done(&e);
+}
+
+/* Input bytes are kept exactly (NUL and non-UTF-8 included) and still
+ * give valid JSON; lines over 8192 bytes are refused. */
+TEST_T(scan_odd_input_bytes, 20)
+{
+    static char longline[9001];
+    static const char nul[] = "bad\0host";
+    static const char hi[] = "caf\xe9.test";
+    const char *lines[3];
+    size_t lens[3];
+    struct env e;
+    size_t i;
+
+    memset(longline, 'a', sizeof(longline) - 1);
+    memcpy(longline, "fast.test/", 10);
+    env_init(&e);
+    lines[0] = nul;
+    lens[0] = sizeof(nul) - 1;
+    lines[1] = hi;
+    lens[1] = sizeof(hi) - 1;
+    lines[2] = longline;
+    lens[2] = sizeof(longline) - 1;
+    e.lens = lens;
+    env_scan(&e, lines, 3);
+    for (i = 0; i < 3; i++) {
+        EXPECT_ERR(&e.recs[i], HSCAN_EINVALID_TARGET);
+        CHECK(e.recs[i].detail != NULL);
+    }
+    CHECK(memcmp(e.recs[0].input, nul, sizeof(nul)) == 0);
+    CHECK(strstr(e.recs[0].json, "\"input\":\"bad\\u0000host\"") != NULL);
+    CHECK_STR(e.recs[1].input, hi);
+    CHECK(strstr(e.recs[1].json, "\"input\":\"caf\\u00e9.test\"") != NULL);
+    CHECK_INT(strlen(e.recs[2].input), sizeof(longline) - 1);
+    env_done(&e);
+}
