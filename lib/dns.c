@@ -242,6 +242,10 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
      * into a generic "connection refused" after trying every server, so
      * the record says what the resolver said. */
     o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
+    /* Several resolvers given: spread the queries over them rather than
+     * sending everything to the first and the rest only on failure. */
+    if (resolvers && strchr(resolvers, ','))
+        mask |= ARES_OPT_ROTATE;
     rc = ares_init_options(&d->channel, &o, mask);
     if (rc == ARES_SUCCESS && resolvers && *resolvers)
         rc = ares_set_servers_ports_csv(d->channel, resolvers);

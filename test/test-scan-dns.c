@@ -310,3 +310,51 @@ TEST_T(scan_odd_input_bytes, 20)
     CHECK_INT(strlen(e.recs[2].input), sizeof(longline) - 1);
     env_done(&e);
 }
+
+/* Several --resolver values share the load: every one of them gets
+ * queries, and every name still resolves. */
+struct second_dns {
+    struct tsrv_dns *srv;
+    unsigned long queries;
+};
+
+static void stop_second(void *arg)
+{
+    struct second_dns *d = arg;
+
+    d->queries = tsrv_dns_queries(d->srv);
+    tsrv_dns_stop(d->srv);
+}
+
+TEST_T(scan_resolvers_rotate, 20)
+{
+    static char bufs[40][64];
+    const char *lines[40];
+    struct second_dns two;
+    struct env e;
+    size_t i;
+
+    env_init(&e);
+    CHECK(tsrv_dns_start(&e.loop, "127.0.0.1", 0, &two.srv) == 0);
+    snprintf(e.resolvers, sizeof(e.resolvers), "127.0.0.1:%d,127.0.0.1:%d",
+             e.dport, tsrv_dns_port(two.srv));
+    two.queries = 0;
+    e.on_stop = stop_second;
+    e.stop_arg = &two;
+    for (i = 0; i < 40; i++) {
+        snprintf(bufs[i], sizeof(bufs[i]), "h%zu.fast.test:%d", i, e.hport);
+        lines[i] = bufs[i];
+    }
+    env_scan(&e, lines, 40);
+    for (i = 0; i < 40; i++)
+        EXPECT_STATUS(&e.recs[i], 200);
+    /* 40 names, A and AAAA each: 80 queries between the two servers,
+     * and both took a share. */
+    if (e.dns_queries == 0 || two.queries == 0)
+        fprintf(stderr, "  queries: %lu and %lu\n", e.dns_queries,
+                two.queries);
+    CHECK(e.dns_queries > 0);
+    CHECK(two.queries > 0);
+    CHECK_INT(e.dns_queries + two.queries, 80);
+    env_done(&e);
+}
