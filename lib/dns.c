@@ -43,6 +43,9 @@ struct hscan__dns {
     unsigned handles;           /* open uv handles: timer + polls */
     int closing;
     int sock_errno;             /* last local failure to open a socket */
+    struct hscan__dnsq *wait_head, *wait_tail; /* lookups not yet sent */
+    unsigned inflight;          /* lookups sent, not yet answered */
+    int draining;
     void (*done)(void *);
     void *done_arg;
 };
@@ -58,7 +61,18 @@ struct hscan__dnsq {
     struct hscan__addr v6[HSCAN__MAX_ADDRS];
     unsigned n_v6;
     size_t cname_len;
+    struct hscan__dnsq *wait_next;
+    int family;
+    int sent;
+    char name[];
 };
+
+/* Lookups sent at once.  Thousands of slots opening together would
+ * otherwise fire thousands of queries in one burst: answers overflow the
+ * receive buffers (ours and the resolver's) and come back as false
+ * dns_timeout records, and a real resolver sees a flood.  The rest wait
+ * in FIFO order; their DNS deadline already runs. */
+#define MAX_LOOKUPS 1000
 
 static void arm_timer(struct hscan__dns *d);
 
@@ -269,13 +283,21 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
 void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg)
 {
     struct dns_sock *s;
+    struct hscan__dnsq *q;
+
+    /* Every probe is finished by now, so waiting lookups are detached. */
+    while ((q = d->wait_head) != NULL) {
+        d->wait_head = q->wait_next;
+        free(q);
+    }
+    d->wait_tail = NULL;
 
     d->done = done;
     d->done_arg = arg;
     /* Callbacks of queries still in flight run now with ARES_EDESTRUCTION;
      * they are all detached by then. */
-    ares_destroy(d->channel);
     d->closing = 1;
+    ares_destroy(d->channel);
     while ((s = d->socks) != NULL) {
         d->socks = s->next;
         uv_close((uv_handle_t *)&s->poll, on_handle_closed);
@@ -322,13 +344,18 @@ static int is_shortage(int e)
     return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
 }
 
+static void send_waiting(struct hscan__dns *d);
+
 static void q_release(struct hscan__dnsq *q)
 {
     char detail[HSCAN__DETAIL_SIZE];
+    struct hscan__dns *d;
     int err = 0;
 
     if (--q->pending > 0)
         return;
+    if (q->sent)
+        q->d->inflight--;
     if (q->cb) {
         unsigned i;
         for (i = 0; i < q->n_v6 && q->ans.n_addrs < HSCAN__MAX_ADDRS; i++)
@@ -351,7 +378,9 @@ static void q_release(struct hscan__dnsq *q)
     } else {
         free(q->ans.cnames);
     }
+    d = q->d;
     free(q);
+    send_waiting(d);
 }
 
 /* Walk the answer section ourselves (RFC 1035 4.1): follow the CNAME
@@ -515,11 +544,59 @@ static void answer_localhost(struct hscan__dnsq *q, int family)
     }
 }
 
+/* Send both queries of `q`.  Returns 1 when `q` completed (and was
+ * freed) before this returned. */
+static int q_send(struct hscan__dnsq *q)
+{
+    struct hscan__dns *d = q->d;
+
+    q->sent = 1;
+    d->inflight++;
+    q->pending = 1;                 /* held until both are sent */
+    if (q->family != 6) {
+        q->pending++;
+        ares_query(d->channel, q->name, C_IN, T_A, on_a, q);
+    }
+    if (q->family != 4) {
+        q->pending++;
+        ares_query(d->channel, q->name, C_IN, T_AAAA, on_aaaa, q);
+    }
+    arm_timer(d);
+    if (q->pending == 1) {
+        q_release(q);               /* failed synchronously */
+        return 1;
+    }
+    q->pending--;
+    return 0;
+}
+
+/* Send waiting lookups while the window allows.  Runs from answer
+ * callbacks too; the flag keeps a synchronous failure from recursing. */
+static void send_waiting(struct hscan__dns *d)
+{
+    struct hscan__dnsq *q;
+
+    if (d->draining || d->closing)
+        return;
+    d->draining = 1;
+    while (d->inflight < MAX_LOOKUPS && (q = d->wait_head) != NULL) {
+        d->wait_head = q->wait_next;
+        if (!d->wait_head)
+            d->wait_tail = NULL;
+        if (q->cb)
+            q_send(q);
+        else
+            free(q);                /* its probe gave up while waiting */
+    }
+    d->draining = 0;
+}
+
 struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
                                        int family, hscan__dns_cb cb,
                                        void *ctx)
 {
-    struct hscan__dnsq *q = calloc(1, sizeof(*q));
+    size_t n = strlen(name) + 1;
+    struct hscan__dnsq *q = calloc(1, sizeof(*q) + n);
 
     if (!q) {
         struct hscan__dns_answer none;
@@ -530,26 +607,22 @@ struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
     q->cb = cb;
     q->ctx = ctx;
     q->d = d;
+    q->family = family;
     q->status_a = q->status_aaaa = -1;
-    q->pending = 1;
+    memcpy(q->name, name, n);
     if (is_localhost(name)) {
         answer_localhost(q, family);
-    } else {
-        if (family != 6) {
-            q->pending++;
-            ares_query(d->channel, name, C_IN, T_A, on_a, q);
-        }
-        if (family != 4) {
-            q->pending++;
-            ares_query(d->channel, name, C_IN, T_AAAA, on_aaaa, q);
-        }
-        arm_timer(d);
-    }
-    if (q->pending == 1) {
-        q_release(q);  /* answered (or failed) synchronously */
+        q->pending = 1;
+        q_release(q);
         return NULL;
     }
-    q->pending--;
+    if (d->inflight < MAX_LOOKUPS && !d->wait_head)
+        return q_send(q) ? NULL : q;
+    if (d->wait_tail)
+        d->wait_tail->wait_next = q;
+    else
+        d->wait_head = q;
+    d->wait_tail = q;
     return q;
 }
 
