@@ -419,7 +419,6 @@ static void on_resolved(void *ctx, int err, const char *detail,
     p->dnsq = NULL;
     free(p->dns.cnames);
     p->dns = *ans;
-    p->dns_done = 1;
     p->t_dns = uv_hrtime();
     if (err) {
         hscan__p_finish(p, err, detail);
@@ -445,7 +444,6 @@ void hscan__p_start_resolve(struct probe *p)
     const struct hscan__limits *lim = hscan__scan_limits(p->scan);
     struct hscan__dnsq *q;
 
-    p->dns_done = 0;
     p->t_dns0 = uv_hrtime();
     p->t_dns = 0;
     if (p->family) {

@@ -42,7 +42,6 @@ struct probe {
     struct hscan__tls_facts *facts;
 
     struct hscan__dns_answer dns;
-    int dns_done;
     unsigned next_addr;
     int cur_addr;                   /* index connected to, or -1 */
     int last_err;
