@@ -81,6 +81,10 @@ static void on_timer(uv_timer_t *t)
     char d[HSCAN__DETAIL_SIZE];
 
     if (now >= p->deadline) {
+        if (p->fd_wait) {           /* never got to try: a local cause */
+            hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED, p->detail);
+            return;
+        }
         snprintf(d, sizeof(d), "no result within %llu ms",
                  (unsigned long long)lim->timeout_ms);
         hscan__p_finish(p, HSCAN_ETIMEOUT, d);
@@ -94,6 +98,12 @@ static void on_timer(uv_timer_t *t)
         hscan__p_finish(p, HSCAN_EDNS_TIMEOUT, d);
         break;
     case PROBE_CONNECT:
+        if (p->fd_wait) {           /* back-off over: same address again */
+            p->fd_wait = 0;
+            p->next_addr = (unsigned)p->cur_addr;
+            connect_next(p);
+            break;
+        }
         p->last_err = HSCAN_ECONNECT_TIMEOUT;
         snprintf(p->detail, sizeof(p->detail), "no answer within %llu ms",
                  (unsigned long long)lim->connect_timeout_ms);
@@ -130,7 +140,7 @@ static void on_closed(uv_handle_t *h)
     p->handles--;
     if (h == (uv_handle_t *)&p->tcp) {
         p->tcp_closing = 0;
-        if (p->state == PROBE_CONNECT) {
+        if (p->state == PROBE_CONNECT && !p->fd_wait) {
             connect_next(p);      /* the old socket is gone: next address */
             return;
         }
@@ -353,6 +363,20 @@ static void connect_failed(struct probe *p)
         hscan__p_finish(p, p->last_err, p->detail);
 }
 
+/* No descriptor, buffer or ephemeral port right now: that says nothing
+ * about the target.  Wait and try the same address again while the
+ * deadline allows (20 ms, doubling to 500 ms); others finishing free
+ * what we lack.  Only a target that never got to try is recorded as
+ * resource_exhausted. */
+static void back_off(struct probe *p)
+{
+    p->fd_wait = 1;
+    p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : 20;
+    if (p->backoff_ms > 500)
+        p->backoff_ms = 500;
+    hscan__p_arm(p, p->backoff_ms);
+}
+
 /* Try the next address; with none left, finish with the last failure.
  * A socket from an earlier attempt (or hop) is closed first and this runs
  * again from its close callback, because the uv_tcp_t is embedded and
@@ -392,11 +416,9 @@ static void connect_next(struct probe *p)
         p->last_err = map_connect_err(rc);
         snprintf(p->detail, sizeof(p->detail), "connect: %s",
                  uv_strerror(rc));
-        if (p->last_err == HSCAN_ERESOURCE_EXHAUSTED) {
-            p->next_addr = p->dns.n_addrs;    /* no point in the others */
-            p->may_fall_back = 0;
-        }
         hscan__p_close_tcp(p);
+        if (p->last_err == HSCAN_ERESOURCE_EXHAUSTED)
+            back_off(p);
         return;
     }
     hscan__p_arm(p, hscan__scan_limits(p->scan)->connect_timeout_ms);

@@ -32,6 +32,8 @@ struct probe {
     int tcp_live;                   /* tcp initialised and not closing */
     int tcp_closing;                /* close requested, callback pending */
     int connected;
+    int fd_wait;                    /* backing off after a local shortage */
+    unsigned backoff_ms;
     uv_timer_t timer;
     uv_tcp_t tcp;
     uv_connect_t creq;
