@@ -277,6 +277,10 @@ struct hscan_config {
     const char *ca_file;       /* extra trusted CAs (PEM), or NULL */
     int insecure;              /* a certificate that fails verification
                                   is reported, not an error */
+    unsigned rate;             /* input lines taken per second, evenly
+                                  spaced; 0 (default): no limit */
+    unsigned burst;            /* lines that may start back to back under
+                                  `rate`; 0: rate/50, at least 1 */
 
     hscan_next_cb next_target; /* may be NULL when only hscan_submit() */
     hscan_result_cb on_result; /* required */

@@ -42,6 +42,9 @@ struct hscan {
 
     uv_timer_t pump;
     int pump_armed;
+    unsigned rate, burst;           /* token bucket; rate 0: none */
+    double tokens;
+    uint64_t t_tokens;
     struct probe *active;           /* in-flight list */
     unsigned n_active;
     unsigned n_alloc;               /* probes not yet freed */
@@ -332,6 +335,29 @@ static void close_now(hscan_t *s)
     uv_close((uv_handle_t *)&s->pump, on_pump_closed);
 }
 
+/* --rate: a token bucket refilled at `rate` per second, holding at most
+ * `burst`, so targets start evenly instead of in bursts.  Returns 0 (and
+ * arms the pump for when the next token is due) when none is left. */
+static int have_token(hscan_t *s)
+{
+    uint64_t now;
+    double wait;
+
+    if (!s->rate)
+        return 1;
+    now = uv_now(s->loop);
+    s->tokens += (double)(now - s->t_tokens) * s->rate / 1000.0;
+    s->t_tokens = now;
+    if (s->tokens > s->burst)
+        s->tokens = s->burst;
+    if (s->tokens >= 1.0)
+        return 1;
+    wait = (1.0 - s->tokens) * 1000.0 / s->rate;
+    s->pump_armed = 1;
+    uv_timer_start(&s->pump, on_pump, (uint64_t)wait + 1, 0);
+    return 0;
+}
+
 static void on_pump(uv_timer_t *t)
 {
     hscan_t *s = container_of(t, hscan_t, pump);
@@ -347,8 +373,12 @@ static void on_pump(uv_timer_t *t)
             schedule(s);
             break;
         }
+        if (!have_token(s))
+            break;
         if (!take_one(s))
             break;
+        if (s->rate)
+            s->tokens -= 1.0;
     }
     if (s->closing)
         schedule(s);
@@ -412,6 +442,9 @@ static int copy_config(hscan_t *s, const hscan_config_t *c)
     s->lim.follow = c->follow;
     s->lim.insecure = c->insecure;
     s->mode = c->scheme;
+    s->rate = c->rate;
+    s->burst = c->burst ? c->burst : c->rate / 50 > 1 ? c->rate / 50 : 1;
+    s->tokens = s->burst;
     s->concurrency = c->concurrency;
     s->next = c->next_target;
     s->on_result = c->on_result;
@@ -461,6 +494,7 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
         return rc;
     }
     s->loop = loop;
+    s->t_tokens = uv_now(loop);
     s->st.concurrency = s->concurrency;
     uv_timer_init(loop, &s->pump);
     s->pump.data = s;
@@ -527,6 +561,8 @@ int hscan_close(hscan_t *s, hscan_closed_cb cb)
         return HSCAN_ECLOSED;
     s->closing = 1;
     s->closed_cb = cb;
-    schedule(s);
+    /* now, even if the pump waits for a --rate token */
+    s->pump_armed = 1;
+    uv_timer_start(&s->pump, on_pump, 0, 0);
     return 0;
 }

@@ -193,6 +193,30 @@ def test_wide(t):
     check(not bad, f"{len(bad)} errors, first: {bad[:1]}")
 
 
+def test_rate(t):
+    """--rate spaces the starts: 100 fast targets at 100/s with no burst
+    cannot finish in under 0.99 s (a lower bound, so a slow machine
+    cannot make it fail), and --burst lets 50 of them start at once."""
+    lst = write_list("rate.txt", [f"h{i}.fast.test:{t.http}"
+                                  for i in range(100)])
+    start = time.monotonic()
+    r = run(["-q", "--resolver", t.dns, "--rate", "100", "--burst", "1",
+             lst])
+    slow = time.monotonic() - start
+    check(r.returncode == 0 and len(records(r.stdout)) == 100, "records")
+    check(slow >= 0.99, f"100 targets at --rate 100 took {slow:.2f} s")
+    start = time.monotonic()
+    r = run(["-q", "--resolver", t.dns, "--rate", "100", "--burst", "50",
+             lst])
+    burst = time.monotonic() - start
+    check(r.returncode == 0 and len(records(r.stdout)) == 100, "records")
+    check(burst >= 0.49, f"with --burst 50: {burst:.2f} s")
+    r = run(["--rate", "0", lst])
+    check(r.returncode == 2 and "--rate" in r.stderr, "--rate 0 refused")
+    print(f"100 targets at --rate 100: {slow:.2f} s (burst 1), "
+          f"{burst:.2f} s (burst 50)")
+
+
 def test_rss(t):
     s1, r1, ok1, _ = scan_big(t, 20000, 2000)
     s2, r2, ok2, _ = scan_big(t, 200000, 2000)

@@ -407,6 +407,8 @@ static void usage(void)
 "Scan:\n"
 "  -c, --concurrency N      targets in flight at once (default 1000)\n"
 "  -4 / -6                  resolve and connect over IPv4 / IPv6 only\n"
+"      --rate N             start at most N targets per second, evenly\n"
+"      --burst N            ... of which up to N back to back (N/50)\n"
 "      --resolver IP[:PORT] DNS server (repeatable; default resolv.conf)\n"
 "HTTPS and redirects:\n"
 "      --scheme MODE        for inputs without a scheme: https-first\n"
@@ -473,7 +475,8 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
         { "scheme", 1, 0, 9 }, { "follow", 1, 0, 10 },
         { "tls-timeout", 1, 0, 11 }, { "ca-file", 1, 0, 12 },
-        { "insecure", 0, 0, 'k' }, { 0, 0, 0, 0 }
+        { "insecure", 0, 0, 'k' }, { "rate", 1, 0, 13 },
+        { "burst", 1, 0, 14 }, { 0, 0, 0, 0 }
     };
     static const char *headers[256];
     char *resolvers = NULL;
@@ -526,6 +529,12 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
             cfg->ca_file = optarg;
             break;
         case 'k': cfg->insecure = 1; break;
+        case 13: cfg->rate = (unsigned)parse_count("--rate", optarg,
+                                                   10000000);
+                 break;
+        case 14: cfg->burst = (unsigned)parse_count("--burst", optarg,
+                                                    10000000);
+                 break;
         case 'q': G.quiet = 1; break;
         case '4':
         case '6':
