@@ -12,6 +12,7 @@
 
 #include "hscan.h"
 #include "scan-env.h"
+#include "tsrv-net.h"
 #include "server-capture.h"
 #include "test-runner.h"
 
@@ -686,23 +687,8 @@ void env_extra(struct env *e, struct extra *x)
 
 int bind_refused(uv_loop_t *loop, uv_tcp_t *t, const char *ip, int port)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof(ss), rc;
-
     CHECK(uv_tcp_init(loop, t) == 0);
-    if (strchr(ip, ':'))
-        rc = uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&ss);
-    else
-        rc = uv_ip4_addr(ip, port, (struct sockaddr_in *)&ss);
-    CHECK(rc == 0);
-    rc = uv_tcp_bind(t, (struct sockaddr *)&ss, 0);
-    if (rc == 0)
-        rc = uv_tcp_getsockname(t, (struct sockaddr *)&ss, &len);
-    if (rc != 0)
-        return rc;
-    return ss.ss_family == AF_INET6
-               ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-               : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return tsrv_tcp_bind(t, ip, port);
 }
 
 int extra_refused(struct env *e, struct extra *x, const char *ip, int port)

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "server-capture.h"
+#include "tsrv-net.h"
 #include "test-runner.h"
 
 struct cap_conn {
@@ -108,23 +109,8 @@ static void cap_connection(uv_stream_t *server, int status)
 static int bind_listener(uv_loop_t *loop, uv_tcp_t *t, const char *ip,
                          int port)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof(ss), rc;
-
     CHECK(uv_tcp_init(loop, t) == 0);
-    if (strchr(ip, ':'))
-        rc = uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&ss);
-    else
-        rc = uv_ip4_addr(ip, port, (struct sockaddr_in *)&ss);
-    CHECK(rc == 0);
-    rc = uv_tcp_bind(t, (struct sockaddr *)&ss, 0);
-    if (rc == 0)
-        rc = uv_tcp_getsockname(t, (struct sockaddr *)&ss, &len);
-    if (rc != 0)
-        return rc;
-    return ss.ss_family == AF_INET6
-               ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-               : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return tsrv_tcp_bind(t, ip, port);
 }
 
 /* Listen on ip:port; returns 0 or a uv error (then nothing is open). */

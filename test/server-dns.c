@@ -1,5 +1,6 @@
 /* server-dns.c: UDP DNS test server (see server-dns.h). */
 #include "server-dns.h"
+#include "tsrv-net.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -319,13 +320,6 @@ static void on_close(uv_handle_t *h)
     free(h->data);
 }
 
-static int parse_addr(const char *ip, int port, struct sockaddr_storage *ss)
-{
-    if (uv_ip4_addr(ip, port, (struct sockaddr_in *)ss) == 0)
-        return 0;
-    return uv_ip6_addr(ip, port, (struct sockaddr_in6 *)ss);
-}
-
 static int bind_and_read(struct tsrv_dns *s, const struct sockaddr *sa)
 {
     struct sockaddr_storage got;
@@ -366,7 +360,7 @@ int tsrv_dns_start(uv_loop_t *loop, const char *ip, int port,
     if (port < 0 || port > 65535)
         return UV_EINVAL;
     memset(&ss, 0, sizeof(ss));
-    rc = parse_addr(ip, port, &ss);
+    rc = tsrv_addr(ip, port, &ss);
     if (rc != 0)
         return rc;
     s = calloc(1, sizeof(*s));

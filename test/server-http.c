@@ -5,6 +5,7 @@
  * reply bytes, independent of the transport (server-tls.c uses it too);
  * the second half is the plain TCP server. */
 #include "server-http.h"
+#include "tsrv-net.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -891,32 +892,13 @@ static void on_listener_closed(uv_handle_t *h)
     maybe_free_server(s);
 }
 
-static int parse_addr(const char *ip, int port, struct sockaddr_storage *ss)
-{
-    if (uv_ip4_addr(ip, port, (struct sockaddr_in *)ss) == 0)
-        return 0;
-    return uv_ip6_addr(ip, port, (struct sockaddr_in6 *)ss);
-}
-
 static int bind_and_listen(struct tsrv_http *s, const struct sockaddr *sa)
 {
-    struct sockaddr_storage got;
-    int len = sizeof(got);
-    int rc;
+    int rc = tsrv_tcp_listen(&s->listener, sa, BACKLOG, on_connection);
 
-    rc = uv_tcp_bind(&s->listener, sa, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&s->listener, BACKLOG,
-                       on_connection);
-    if (rc == 0)
-        rc = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&got,
-                                &len);
-    if (rc != 0)
+    if (rc < 0)
         return rc;
-    if (got.ss_family == AF_INET6)
-        s->port = ntohs(((struct sockaddr_in6 *)&got)->sin6_port);
-    else
-        s->port = ntohs(((struct sockaddr_in *)&got)->sin_port);
+    s->port = rc;
     return 0;
 }
 
@@ -930,7 +912,7 @@ int tsrv_http_start(uv_loop_t *loop, const char *ip, int port,
     if (port < 0 || port > 65535)
         return UV_EINVAL;
     memset(&ss, 0, sizeof(ss));
-    rc = parse_addr(ip, port, &ss);
+    rc = tsrv_addr(ip, port, &ss);
     if (rc != 0)
         return rc;
     s = calloc(1, sizeof(*s));

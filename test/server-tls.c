@@ -7,6 +7,7 @@
  * or pauses the handshake for good (hang, reset). One SSL_CTX serves
  * all behaviours; its session cache is off so memory stays flat. */
 #include "server-tls.h"
+#include "tsrv-net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -563,32 +564,13 @@ static void on_listener_closed(uv_handle_t *h)
     maybe_free_server(s);
 }
 
-static int parse_addr(const char *ip, int port, struct sockaddr_storage *ss)
-{
-    if (uv_ip4_addr(ip, port, (struct sockaddr_in *)ss) == 0)
-        return 0;
-    return uv_ip6_addr(ip, port, (struct sockaddr_in6 *)ss);
-}
-
 static int bind_and_listen(struct tsrv_tls *s, const struct sockaddr *sa)
 {
-    struct sockaddr_storage got;
-    int len = sizeof(got);
-    int rc;
+    int rc = tsrv_tcp_listen(&s->listener, sa, BACKLOG, on_connection);
 
-    rc = uv_tcp_bind(&s->listener, sa, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&s->listener, BACKLOG,
-                       on_connection);
-    if (rc == 0)
-        rc = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&got,
-                                &len);
-    if (rc != 0)
+    if (rc < 0)
         return rc;
-    if (got.ss_family == AF_INET6)
-        s->port = ntohs(((struct sockaddr_in6 *)&got)->sin6_port);
-    else
-        s->port = ntohs(((struct sockaddr_in *)&got)->sin_port);
+    s->port = rc;
     return 0;
 }
 
@@ -602,7 +584,7 @@ int tsrv_tls_start(uv_loop_t *loop, const char *ip, int port,
     if (port < 0 || port > 65535)
         return UV_EINVAL;
     memset(&ss, 0, sizeof(ss));
-    rc = parse_addr(ip, port, &ss);
+    rc = tsrv_addr(ip, port, &ss);
     if (rc != 0)
         return rc;
     s = calloc(1, sizeof(*s));
