@@ -281,6 +281,19 @@ struct hscan_config {
                                   spaced; 0 (default): no limit */
     unsigned burst;            /* lines that may start back to back under
                                   `rate`; 0: rate/50, at least 1 */
+    unsigned max_per_ip;       /* connections open at once to one
+                                  address; more wait their turn (that
+                                  wait does not count against their
+                                  timeouts).  0 (default): no limit */
+    unsigned dns_rate;         /* DNS queries per second per resolver
+                                  (A and AAAA count one each); 0
+                                  (default): no cap */
+    unsigned dns_cache;        /* DNS answers kept for reuse (schemes,
+                                  ports, redirects, repeated names) for
+                                  their TTL, at most 600 s; negative
+                                  answers 60 s; failures never.  Default
+                                  4096; 0 keeps none (lookups of one name
+                                  in flight together are still shared) */
 
     hscan_next_cb next_target; /* may be NULL when only hscan_submit() */
     hscan_result_cb on_result; /* required */
@@ -325,6 +338,11 @@ typedef struct hscan_stats {
     uint64_t ok;           /* results with error == 0 */
     unsigned in_flight;    /* probes currently running */
     unsigned concurrency;  /* the configured window */
+    uint64_t dns_lookups;  /* DNS lookups sent (A+AAAA pair = one;
+                              retries count) */
+    uint64_t dns_cache_hits; /* lookups answered from the cache */
+    uint64_t dns_shared;   /* lookups that joined one already in flight */
+    uint64_t ip_waits;     /* connections that waited for max_per_ip */
 } hscan_stats_t;
 
 /* Copy the scanner's counters into `*out`.  Returns 0. */

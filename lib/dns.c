@@ -39,32 +39,73 @@ struct hscan__dns {
     uv_loop_t *loop;
     ares_channel channel;
     uv_timer_t timer;
+    uv_timer_t pace;            /* --dns-rate: next token due */
     struct dns_sock *socks;
-    unsigned handles;           /* open uv handles: timer + polls */
+    unsigned handles;           /* open uv handles: timers + polls */
     int closing;
     int sock_errno;             /* last local failure to open a socket */
-    struct hscan__dnsq *wait_head, *wait_tail; /* lookups not yet sent */
+    unsigned nservers;
+    struct lookup *wait_head, *wait_tail; /* lookups not yet sent */
     unsigned inflight;          /* lookups sent, not yet answered */
     int draining;
+    double rate, burst, tokens; /* queries per second; 0: no cap */
+    uint64_t t_tokens;
+    struct lookup **table;      /* hash buckets, a power of two */
+    size_t nbuckets, nentries;
+    struct lookup *lru_head, *lru_tail;
+    unsigned ncached, cache_max;
+    struct hscan__dns_stats st;
+    struct hscan__dnsq *sync_q; /* the caller of a send in progress */
     void (*done)(void *);
     void *done_arg;
 };
 
-struct hscan__dnsq {
-    hscan__dns_cb cb;           /* NULL once detached */
-    void *ctx;
+/* One name's lookup, shared by every caller asking for it meanwhile,
+ * then (if its answer may be kept) its cached answer.  Entries live in a
+ * hash table by (name, family); finished ones also on an LRU list. */
+struct lookup {
+    struct lookup *hnext;           /* hash chain */
+    struct lookup *lru_prev, *lru_next; /* cached entries, newest first */
+    struct lookup *wait_next;       /* pacing FIFO */
+    struct hscan__dnsq *waiters;    /* callers, doubly linked */
     struct hscan__dns *d;
-    int pending;                /* outstanding ares callbacks + 1 while
-                                   hscan__dns_resolve runs */
-    int status_a, status_aaaa;  /* ARES_* of each query, -1 if not sent */
-    struct hscan__dns_answer ans;
-    struct hscan__addr v6[HSCAN__MAX_ADDRS];
-    unsigned n_v6;
-    size_t cname_len;
-    struct hscan__dnsq *wait_next;
+    struct work *w;                 /* while queued or sent */
+    uint32_t hash;
     int family;
-    int sent;
+    int state;                      /* L_QUEUED, L_SENT, L_DONE */
+    int cached;                     /* on the LRU list */
+    int delivering;                 /* pinned while callers are told */
+    unsigned sends;                 /* times sent (retries included) */
+    uint64_t sent_ms;               /* uv_now() of the last send */
+    uint64_t expires;               /* uv_now() ms; L_DONE only */
+    int err;
+    char detail[96];
+    struct hscan__addr *addrs;      /* L_DONE: the answer, exactly sized */
+    unsigned n_addrs;
+    char *cnames;
+    size_t cname_len;
+    unsigned n_cnames;
     char name[];
+};
+
+/* Lookup scratch, freed when the answer is in. */
+struct work {
+    int pending;                /* outstanding ares callbacks + 1 while
+                                   sending */
+    int status_a, status_aaaa;  /* ARES_* of each query, -1 if not sent */
+    uint32_t ttl;               /* smallest TTL of the records used */
+    struct hscan__addr v4[HSCAN__MAX_ADDRS], v6[HSCAN__MAX_ADDRS];
+    unsigned n_v4, n_v6;
+};
+
+enum { L_QUEUED, L_SENT, L_DONE };
+
+/* A caller's handle on a lookup. */
+struct hscan__dnsq {
+    hscan__dns_cb cb;
+    void *ctx;
+    struct lookup *l;
+    struct hscan__dnsq *prev, *next;
 };
 
 /* Lookups sent at once.  Thousands of slots opening together would
@@ -104,7 +145,12 @@ static void on_poll(uv_poll_t *h, int status, int events)
     if (status < 0 || (events & UV_WRITABLE))
         w = s->fd;
     ares_process_fd(d->channel, r, w);
-    arm_timer(d);
+    /* ares_timeout() walks every query in flight: call it only when the
+     * timer is idle.  A timer armed for a query answered since then just
+     * fires early and re-arms (on_timer), which is cheaper than keeping
+     * it exact after each of thousands of answers. */
+    if (!uv_is_active((uv_handle_t *)&d->timer))
+        arm_timer(d);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -233,28 +279,51 @@ static const struct ares_socket_functions sock_funcs = {
     sock_open, sock_close, sock_connect, sock_recvfrom, sock_sendv
 };
 
+static void on_pace(uv_timer_t *t);
+
+static unsigned count_servers(ares_channel ch)
+{
+    struct ares_addr_port_node *list = NULL, *n;
+    unsigned k = 0;
+
+    if (ares_get_servers_ports(ch, &list) != ARES_SUCCESS)
+        return 1;
+    for (n = list; n; n = n->next)
+        k++;
+    ares_free_data(list);
+    return k ? k : 1;
+}
+
 int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
-                   const char *resolvers, uint64_t timeout_ms,
+                   const struct hscan__dns_opts *opt,
                    char *detail, size_t dsize)
 {
     struct hscan__dns *d = calloc(1, sizeof(*d));
     struct ares_options o;
     int rc, mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS |
                    ARES_OPT_TRIES | ARES_OPT_FLAGS;
+    const char *resolvers = opt->resolvers;
 
     if (!d)
         return HSCAN_ENOMEM;
+    d->nbuckets = 256;
+    d->table = calloc(d->nbuckets, sizeof(*d->table));
+    if (!d->table) {
+        free(d);
+        return HSCAN_ENOMEM;
+    }
     memset(&o, 0, sizeof(o));
     o.sock_state_cb = sock_state_cb;
     o.sock_state_cb_data = d;
     /* Two tries: the second waits twice as long (c-ares doubles per round),
      * so the lookup fits the DNS deadline the probe enforces itself. */
-    o.timeout = (int)(timeout_ms / 3 > 0 ? timeout_ms / 3 : 1);
+    o.timeout = (int)(opt->timeout_ms / 3 > 0 ? opt->timeout_ms / 3 : 1);
     o.tries = 2;
 
     /* NOCHECKRESP: hand SERVFAIL and REFUSED to us instead of turning them
      * into a generic "connection refused" after trying every server, so
-     * the record says what the resolver said. */
+     * the record says what the resolver said (we retry on another
+     * resolver ourselves, see finish_lookup()). */
     o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
     /* Several resolvers given: spread the queries over them rather than
      * sending everything to the first and the rest only on failure. */
@@ -269,40 +338,126 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
         snprintf(detail, dsize, "c-ares: %s", ares_strerror(rc));
         if (d->channel)
             ares_destroy(d->channel);
+        free(d->table);
         free(d);
         return rc == ARES_ENOMEM ? HSCAN_ENOMEM : HSCAN_EINVAL;
     }
+    d->nservers = count_servers(d->channel);
+    d->cache_max = opt->cache_max;
+    if (opt->rate) {
+        /* The cap is per resolver; rotation spreads queries evenly. */
+        d->rate = (double)opt->rate * d->nservers;
+        d->burst = d->rate / 50 > 2 ? d->rate / 50 : 2;
+        d->tokens = d->burst;
+    }
     d->loop = loop;
+    d->t_tokens = uv_now(loop);
     uv_timer_init(loop, &d->timer);
     d->timer.data = d;
-    d->handles = 1;
+    uv_timer_init(loop, &d->pace);
+    d->pace.data = d;
+    d->handles = 2;
     *out = d;
     return 0;
+}
+
+static void lookup_free(struct lookup *l)
+{
+    free(l->w);
+    free(l->addrs);
+    free(l->cnames);
+    free(l);
+}
+
+static void table_remove(struct hscan__dns *d, struct lookup *l)
+{
+    struct lookup **pp = &d->table[l->hash & (d->nbuckets - 1)];
+
+    while (*pp && *pp != l)
+        pp = &(*pp)->hnext;
+    if (*pp) {
+        *pp = l->hnext;
+        d->nentries--;
+    }
+}
+
+static void lru_unlink(struct hscan__dns *d, struct lookup *l)
+{
+    if (!l->cached)
+        return;
+    if (l->lru_prev)
+        l->lru_prev->lru_next = l->lru_next;
+    else
+        d->lru_head = l->lru_next;
+    if (l->lru_next)
+        l->lru_next->lru_prev = l->lru_prev;
+    else
+        d->lru_tail = l->lru_prev;
+    l->lru_prev = l->lru_next = NULL;
+    l->cached = 0;
+    d->ncached--;
+}
+
+static void lru_push(struct hscan__dns *d, struct lookup *l)
+{
+    l->lru_prev = NULL;
+    l->lru_next = d->lru_head;
+    if (d->lru_head)
+        d->lru_head->lru_prev = l;
+    else
+        d->lru_tail = l;
+    d->lru_head = l;
+    l->cached = 1;
+    d->ncached++;
+}
+
+/* Drop a finished entry from the table and the LRU list and free it. */
+static void drop(struct hscan__dns *d, struct lookup *l)
+{
+    table_remove(d, l);
+    lru_unlink(d, l);
+    lookup_free(l);
 }
 
 void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg)
 {
     struct dns_sock *s;
-    struct hscan__dnsq *q;
+    struct lookup *l;
+    size_t i;
 
-    /* Every probe is finished by now, so waiting lookups are detached. */
-    while ((q = d->wait_head) != NULL) {
-        d->wait_head = q->wait_next;
-        free(q);
+    /* Every probe is finished by now, so every caller is detached.
+     * Lookups still queued are freed here; those in flight when their
+     * ares callback runs (ARES_EDESTRUCTION, from ares_destroy()). */
+    while ((l = d->wait_head) != NULL) {
+        d->wait_head = l->wait_next;
+        table_remove(d, l);
+        lookup_free(l);
     }
     d->wait_tail = NULL;
 
     d->done = done;
     d->done_arg = arg;
-    /* Callbacks of queries still in flight run now with ARES_EDESTRUCTION;
-     * they are all detached by then. */
     d->closing = 1;
     ares_destroy(d->channel);
+    for (i = 0; i < d->nbuckets; i++) {
+        while ((l = d->table[i]) != NULL) {
+            d->table[i] = l->hnext;
+            lookup_free(l);
+        }
+    }
+    free(d->table);
+    d->table = NULL;
     while ((s = d->socks) != NULL) {
         d->socks = s->next;
         uv_close((uv_handle_t *)&s->poll, on_handle_closed);
     }
     uv_close((uv_handle_t *)&d->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&d->pace, on_handle_closed);
+}
+
+void hscan__dns_stats(const struct hscan__dns *d, struct hscan__dns_stats *out)
+{
+    *out = d->st;
 }
 
 /* Map a pair of c-ares outcomes to one error.  The more telling answer
@@ -344,43 +499,125 @@ static int is_shortage(int e)
     return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
 }
 
-static void send_waiting(struct hscan__dns *d);
+/* How long a finished lookup may answer later callers, in ms; 0: not at
+ * all.  Addresses live as long as their smallest TTL (at most
+ * CACHE_TTL_MAX); authoritative negatives (NXDOMAIN, no address of the
+ * asked families) NEG_TTL; transient failures are never kept. */
+#define CACHE_TTL_MAX 600
+#define NEG_TTL 60
 
-static void q_release(struct hscan__dnsq *q)
+static uint64_t keep_ms(const struct lookup *l, uint32_t ttl)
 {
-    char detail[HSCAN__DETAIL_SIZE];
-    struct hscan__dns *d;
-    int err = 0;
+    if (l->n_addrs)
+        return (uint64_t)(ttl < CACHE_TTL_MAX ? ttl : CACHE_TTL_MAX) * 1000;
+    if (l->err == HSCAN_EDNS_NXDOMAIN || l->err == HSCAN_EDNS_NO_ADDRESS)
+        return NEG_TTL * 1000;
+    return 0;
+}
 
-    if (--q->pending > 0)
-        return;
-    if (q->sent)
-        q->d->inflight--;
-    if (q->cb) {
-        unsigned i;
-        for (i = 0; i < q->n_v6 && q->ans.n_addrs < HSCAN__MAX_ADDRS; i++)
-            q->ans.addrs[q->ans.n_addrs++] = q->v6[i];
-        if (q->ans.n_addrs == 0) {
-            const char *wa = "no query", *w6 = "no query", *why;
-            int ea = q->status_a >= 0 ? map_status(q->status_a, &wa) : 0;
-            int e6 = q->status_aaaa >= 0 ? map_status(q->status_aaaa, &w6)
-                                         : 0;
-            err = (!e6 || (ea && rank(ea) >= rank(e6))) ? ea : e6;
-            why = err == ea ? wa : w6;
-            snprintf(detail, sizeof(detail), "%s", why ? why : "failed");
-            if (err == HSCAN_EDNS_FAILED && is_shortage(q->d->sock_errno)) {
-                err = HSCAN_ERESOURCE_EXHAUSTED;
-                snprintf(detail, sizeof(detail), "DNS socket: %s",
-                         strerror(q->d->sock_errno));
-            }
+static void send_waiting(struct hscan__dns *d);
+static void l_send(struct lookup *l);
+
+/* Tell every caller.  A callback may detach other callers of this entry
+ * (a result callback that closes the scanner cancels their probes), so
+ * the list is re-read after each one; the entry itself is pinned. */
+static void deliver(struct lookup *l)
+{
+    struct hscan__dns_answer ans;
+    struct hscan__dnsq *q;
+
+    l->delivering = 1;
+    while ((q = l->waiters) != NULL) {
+        hscan__dns_cb cb = q->cb;
+        void *ctx = q->ctx;
+
+        l->waiters = q->next;
+        if (l->waiters)
+            l->waiters->prev = NULL;
+        if (q == l->d->sync_q)
+            l->d->sync_q = NULL;    /* answered before resolve returned */
+        free(q);
+        memset(&ans, 0, sizeof(ans));
+        memcpy(ans.addrs, l->addrs, l->n_addrs * sizeof(*l->addrs));
+        ans.n_addrs = l->n_addrs;
+        if (l->cname_len && (ans.cnames = malloc(l->cname_len)) != NULL) {
+            memcpy(ans.cnames, l->cnames, l->cname_len);
+            ans.n_cnames = l->n_cnames;
         }
-        q->cb(q->ctx, err, err ? detail : NULL, &q->ans);
-    } else {
-        free(q->ans.cnames);
+        cb(ctx, l->err, l->err ? l->detail : NULL, &ans);
     }
-    d = q->d;
-    free(q);
+    l->delivering = 0;
+}
+
+/* Both answers (or failures) of a sent lookup are in. */
+static void finish_lookup(struct lookup *l)
+{
+    struct hscan__dns *d = l->d;
+    struct work *w = l->w;
+    const char *wa = "no query", *w6 = "no query", *why;
+    int ea, e6, err = 0;
+    unsigned i, n;
+    uint64_t keep;
+
+    d->inflight--;
+    if (d->closing) {           /* ares_destroy(): the table is going */
+        return;
+    }
+    n = w->n_v4 + w->n_v6;
+    if (n > HSCAN__MAX_ADDRS)
+        n = HSCAN__MAX_ADDRS;
+    if (n == 0) {
+        ea = w->status_a >= 0 ? map_status(w->status_a, &wa) : 0;
+        e6 = w->status_aaaa >= 0 ? map_status(w->status_aaaa, &w6) : 0;
+        err = (!e6 || (ea && rank(ea) >= rank(e6))) ? ea : e6;
+        why = err == ea ? wa : w6;
+        /* A resolver's SERVFAIL or REFUSED may be its own trouble: ask
+         * the next one (rotation picks it), once per resolver, at most
+         * three times in all, while someone still waits. */
+        if ((err == HSCAN_EDNS_SERVFAIL || err == HSCAN_EDNS_REFUSED) &&
+            l->sends < d->nservers && l->sends < 3 && l->waiters) {
+            d->st.retries++;
+            l_send(l);
+            return;
+        }
+        snprintf(l->detail, sizeof(l->detail), "%s", why ? why : "failed");
+        if (err == HSCAN_EDNS_FAILED && is_shortage(d->sock_errno)) {
+            err = HSCAN_ERESOURCE_EXHAUSTED;
+            snprintf(l->detail, sizeof(l->detail), "DNS socket: %s",
+                     strerror(d->sock_errno));
+        }
+    } else {
+        l->addrs = malloc(n * sizeof(*l->addrs));
+        if (!l->addrs) {
+            n = 0;
+            err = HSCAN_ERESOURCE_EXHAUSTED;
+            snprintf(l->detail, sizeof(l->detail), "out of memory");
+        }
+        for (i = 0; i < n; i++)
+            l->addrs[i] = i < w->n_v4 ? w->v4[i] : w->v6[i - w->n_v4];
+    }
+    l->n_addrs = n;
+    l->err = err;
+    l->state = L_DONE;
+    keep = d->cache_max ? keep_ms(l, w->ttl) : 0;
+    free(w);
+    l->w = NULL;
+    l->expires = uv_now(d->loop) + keep;
+    deliver(l);
+    if (keep && !d->closing) {
+        lru_push(d, l);
+        while (d->ncached > d->cache_max)
+            drop(d, d->lru_tail);
+    } else {
+        drop(d, l);
+    }
     send_waiting(d);
+}
+
+static void w_release(struct lookup *l)
+{
+    if (--l->w->pending == 0)
+        finish_lookup(l);
 }
 
 /* Walk the answer section ourselves (RFC 1035 4.1): follow the CNAME
@@ -399,109 +636,175 @@ static int rd16(const unsigned char *p)
     return (p[0] << 8) | p[1];
 }
 
+static uint32_t rd32(const unsigned char *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+           ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Read the (possibly compressed, RFC 1035 4.1.4) name at w->p into
+ * `out` in presentation form, the way ares_expand_name() writes it ('.'
+ * and '\\' in a label escaped with '\\', other bytes outside 0x21..0x7e
+ * as \\DDD), and step w->p over it.  Our own because the c-ares one
+ * allocates and is a measurable share of the per-host cost.  Pointers
+ * must point backwards, so a loop cannot spin; a name that does not fit
+ * `size` fails.  Returns 0 or -1. */
 static int skip_name(struct walk *w, char *out, size_t size)
 {
-    char *name = NULL;
-    long enclen = 0;
+    const unsigned char *p = w->p, *end = w->abuf + w->alen;
+    const unsigned char *next = NULL;
+    size_t n = 0;
 
-    if (w->p >= w->abuf + w->alen ||
-        ares_expand_name(w->p, w->abuf, w->alen, &name, &enclen) !=
-            ARES_SUCCESS)
-        return -1;
-    if (out) {
-        snprintf(out, size, "%s", name);
+    for (;;) {
+        unsigned len;
+
+        if (p >= end)
+            return -1;
+        len = *p;
+        if ((len & 0xc0) == 0xc0) {
+            unsigned off;
+            if (p + 1 >= end)
+                return -1;
+            off = ((len & 0x3f) << 8) | p[1];
+            if (!next)
+                next = p + 2;
+            if (w->abuf + off >= p)     /* forward or self: a loop */
+                return -1;
+            p = w->abuf + off;
+            continue;
+        }
+        if (len & 0xc0)
+            return -1;                  /* reserved label types */
+        p++;
+        if (len == 0)
+            break;
+        if (p + len > end)
+            return -1;
+        if (n && n + 1 < size)
+            out[n] = '.';
+        n += n ? 1 : 0;
+        while (len--) {
+            unsigned char c = *p++;
+            char esc[4];
+            size_t k = 0;
+            if (c == '.' || c == '\\') {
+                esc[k++] = '\\';
+                esc[k++] = (char)c;
+            } else if (c < 0x21 || c > 0x7e) {
+                esc[0] = '\\';
+                esc[1] = (char)('0' + c / 100);
+                esc[2] = (char)('0' + c / 10 % 10);
+                esc[3] = (char)('0' + c % 10);
+                k = 4;
+            } else {
+                esc[k++] = (char)c;
+            }
+            if (n + k >= size)
+                return -1;
+            memcpy(out + n, esc, k);
+            n += k;
+        }
     }
-    ares_free_string(name);
-    w->p += enclen;
+    if (n >= size)
+        return -1;
+    out[n] = '\0';
+    w->p = next ? next : p;
     return 0;
 }
 
-static void add_cname(struct hscan__dnsq *q, const char *name)
+static void add_cname(struct lookup *l, const char *name)
 {
     size_t n = strlen(name) + 1;
     char *b;
 
-    if (q->ans.n_cnames >= HSCAN__MAX_CNAMES)
+    if (l->n_cnames >= HSCAN__MAX_CNAMES)
         return;
-    b = realloc(q->ans.cnames, q->cname_len + n);
+    b = realloc(l->cnames, l->cname_len + n);
     if (!b)
         return;
-    memcpy(b + q->cname_len, name, n);
-    q->ans.cnames = b;
-    q->cname_len += n;
-    q->ans.n_cnames++;
+    memcpy(b + l->cname_len, name, n);
+    l->cnames = b;
+    l->cname_len += n;
+    l->n_cnames++;
 }
 
-static void add_addr(struct hscan__dnsq *q, int v6, const unsigned char *rd)
+static void add_addr(struct work *w, int v6, const unsigned char *rd)
 {
     struct hscan__addr *ad;
 
-    if (v6 ? q->n_v6 >= HSCAN__MAX_ADDRS : q->ans.n_addrs >= HSCAN__MAX_ADDRS)
+    if (v6 ? w->n_v6 >= HSCAN__MAX_ADDRS : w->n_v4 >= HSCAN__MAX_ADDRS)
         return;
-    ad = v6 ? &q->v6[q->n_v6++] : &q->ans.addrs[q->ans.n_addrs++];
+    ad = v6 ? &w->v6[w->n_v6++] : &w->v4[w->n_v4++];
     ad->family = v6 ? 6 : 4;
     memcpy(ad->bytes, rd, v6 ? 16 : 4);
 }
 
-static void parse_reply(struct hscan__dnsq *q, int v6,
+static void parse_reply(struct lookup *l, int v6,
                         const unsigned char *abuf, int alen)
 {
-    struct walk w = { abuf, alen, abuf + 12, "" };
+    struct walk wk = { abuf, alen, abuf + 12, "" };
+    struct work *w = l->w;
     const unsigned char *end = abuf + alen;
     char name[256];
-    int an, i, found = 0, chain = !q->ans.cnames;
+    int an, i, found = 0, chain = !l->cnames;
 
     if (alen < 12 || rd16(abuf + 4) != 1)
         return;
     an = rd16(abuf + 6);
-    if (skip_name(&w, w.owner, sizeof(w.owner)) != 0 || w.p + 4 > end)
+    if (skip_name(&wk, wk.owner, sizeof(wk.owner)) != 0 || wk.p + 4 > end)
         return;
-    w.p += 4;
+    wk.p += 4;
     for (i = 0; i < an; i++) {
         int type, rdlen;
+        uint32_t ttl;
         const unsigned char *rd;
-        if (skip_name(&w, name, sizeof(name)) != 0 || w.p + 10 > end)
+        if (skip_name(&wk, name, sizeof(name)) != 0 || wk.p + 10 > end)
             break;
-        type = rd16(w.p);
-        rdlen = rd16(w.p + 8);
-        w.p += 10;
-        if (w.p + rdlen > end)
+        type = rd16(wk.p);
+        ttl = rd32(wk.p + 4);
+        rdlen = rd16(wk.p + 8);
+        wk.p += 10;
+        if (wk.p + rdlen > end)
             break;
-        rd = w.p;
-        if (strcasecmp(name, w.owner) == 0) {
-            if (type == T_CNAME && skip_name(&w, w.owner,
-                                             sizeof(w.owner)) == 0) {
+        rd = wk.p;
+        if (strcasecmp(name, wk.owner) == 0) {
+            if (type == T_CNAME && skip_name(&wk, wk.owner,
+                                             sizeof(wk.owner)) == 0) {
                 if (chain)          /* the A and AAAA chains are equal */
-                    add_cname(q, w.owner);
+                    add_cname(l, wk.owner);
+                if (ttl < w->ttl)
+                    w->ttl = ttl;
             } else if ((type == T_A && !v6 && rdlen == 4) ||
                        (type == T_AAAA && v6 && rdlen == 16)) {
-                add_addr(q, v6, rd);
+                add_addr(w, v6, rd);
+                if (ttl < w->ttl)
+                    w->ttl = ttl;
                 found = 1;
             }
         }
-        w.p = rd + rdlen;
+        wk.p = rd + rdlen;
     }
     if (!found) {
         if (v6)
-            q->status_aaaa = ARES_ENODATA;
+            w->status_aaaa = ARES_ENODATA;
         else
-            q->status_a = ARES_ENODATA;
+            w->status_a = ARES_ENODATA;
     }
 }
 
 static void on_answer(void *arg, int status, int timeouts,
                       unsigned char *abuf, int alen, int v6)
 {
-    struct hscan__dnsq *q = arg;
+    struct lookup *l = arg;
 
     (void)timeouts;
     if (v6)
-        q->status_aaaa = status;
+        l->w->status_aaaa = status;
     else
-        q->status_a = status;
-    if (status == ARES_SUCCESS && q->cb)
-        parse_reply(q, v6, abuf, alen);
-    q_release(q);
+        l->w->status_a = status;
+    if (status == ARES_SUCCESS)
+        parse_reply(l, v6, abuf, alen);
+    w_release(l);
 }
 
 static void on_a(void *arg, int status, int timeouts, unsigned char *abuf,
@@ -525,108 +828,275 @@ static int is_localhost(const char *name)
            (n > 10 && strncasecmp(name + n - 10, ".localhost", 10) == 0);
 }
 
-static void answer_localhost(struct hscan__dnsq *q, int family)
+static void answer_localhost(int family, hscan__dns_cb cb, void *ctx)
 {
     static const uint8_t v4[4] = { 127, 0, 0, 1 };
     static const uint8_t v6[16] = { 0, 0, 0, 0, 0, 0, 0, 0,
                                     0, 0, 0, 0, 0, 0, 0, 1 };
+    struct hscan__dns_answer ans;
     struct hscan__addr *a;
 
+    memset(&ans, 0, sizeof(ans));
     if (family != 6) {
-        a = &q->ans.addrs[q->ans.n_addrs++];
+        a = &ans.addrs[ans.n_addrs++];
         a->family = 4;
         memcpy(a->bytes, v4, 4);
     }
     if (family != 4) {
-        a = &q->v6[q->n_v6++];
+        a = &ans.addrs[ans.n_addrs++];
         a->family = 6;
         memcpy(a->bytes, v6, 16);
     }
+    cb(ctx, 0, NULL, &ans);
 }
 
-/* Send both queries of `q`.  Returns 1 when `q` completed (and was
- * freed) before this returned. */
-static int q_send(struct hscan__dnsq *q)
+/* Send the queries of `l` (again, for a retry).  `l` may have finished
+ * and be gone when this returns. */
+static void l_send(struct lookup *l)
 {
-    struct hscan__dns *d = q->d;
+    struct hscan__dns *d = l->d;
+    struct work *w = l->w;
 
-    q->sent = 1;
+    l->sends++;
+    /* A retry starts over; CNAMEs of the first answer are kept. */
+    w->status_a = w->status_aaaa = -1;
+    w->n_v4 = w->n_v6 = 0;
+    w->ttl = UINT32_MAX;
+    l->state = L_SENT;
+    l->sent_ms = uv_now(d->loop);
     d->inflight++;
-    q->pending = 1;                 /* held until both are sent */
-    if (q->family != 6) {
-        q->pending++;
-        ares_query(d->channel, q->name, C_IN, T_A, on_a, q);
+    d->st.lookups++;
+    w->pending = 1;                 /* held until both are sent */
+    if (l->family != 6) {
+        w->pending++;
+        ares_query(d->channel, l->name, C_IN, T_A, on_a, l);
     }
-    if (q->family != 4) {
-        q->pending++;
-        ares_query(d->channel, q->name, C_IN, T_AAAA, on_aaaa, q);
+    if (l->family != 4) {
+        w->pending++;
+        ares_query(d->channel, l->name, C_IN, T_AAAA, on_aaaa, l);
     }
-    arm_timer(d);
-    if (q->pending == 1) {
-        q_release(q);               /* failed synchronously */
+    if (!uv_is_active((uv_handle_t *)&d->timer))
+        arm_timer(d);           /* later queries time out later */
+    if (w->pending == 1) {
+        w_release(l);               /* both failed synchronously */
+        return;
+    }
+    w->pending--;
+}
+
+/* --dns-rate: one token per query, refilled at `rate` per second up to
+ * `burst`.  Returns 1 when `n` tokens were taken; else arms the pace
+ * timer for when they will be there. */
+static int take_tokens(struct hscan__dns *d, unsigned n)
+{
+    uint64_t now;
+    double wait;
+
+    if (d->rate <= 0)
+        return 1;
+    now = uv_now(d->loop);
+    d->tokens += (double)(now - d->t_tokens) * d->rate / 1000.0;
+    d->t_tokens = now;
+    if (d->tokens > d->burst)
+        d->tokens = d->burst;
+    if (d->tokens >= n) {
+        d->tokens -= n;
         return 1;
     }
-    q->pending--;
+    wait = ((double)n - d->tokens) * 1000.0 / d->rate;
+    if (!uv_is_active((uv_handle_t *)&d->pace))
+        uv_timer_start(&d->pace, on_pace, (uint64_t)wait + 1, 0);
     return 0;
 }
 
-/* Send waiting lookups while the window allows.  Runs from answer
- * callbacks too; the flag keeps a synchronous failure from recursing. */
+static void on_pace(uv_timer_t *t)
+{
+    send_waiting(t->data);
+}
+
+/* Send waiting lookups while the window and the rate allow.  Runs from
+ * answer callbacks too; the flag keeps a synchronous failure from
+ * recursing. */
 static void send_waiting(struct hscan__dns *d)
 {
-    struct hscan__dnsq *q;
+    struct lookup *l;
 
     if (d->draining || d->closing)
         return;
     d->draining = 1;
-    while (d->inflight < MAX_LOOKUPS && (q = d->wait_head) != NULL) {
-        d->wait_head = q->wait_next;
+    while (d->inflight < MAX_LOOKUPS && (l = d->wait_head) != NULL) {
+        if (!l->waiters) {          /* every caller gave up meanwhile */
+            d->wait_head = l->wait_next;
+            if (!d->wait_head)
+                d->wait_tail = NULL;
+            table_remove(d, l);
+            lookup_free(l);
+            continue;
+        }
+        if (!take_tokens(d, l->family ? 1 : 2))
+            break;
+        d->wait_head = l->wait_next;
         if (!d->wait_head)
             d->wait_tail = NULL;
-        if (q->cb)
-            q_send(q);
-        else
-            free(q);                /* its probe gave up while waiting */
+        l_send(l);
     }
     d->draining = 0;
+}
+
+static uint32_t name_hash(const char *s, size_t n, int family)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)family;   /* FNV-1a */
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32 : c)) * 16777619u;
+    }
+    return h;
+}
+
+static void grow_table(struct hscan__dns *d)
+{
+    size_t n = d->nbuckets * 2, i;
+    struct lookup **t = calloc(n, sizeof(*t)), *l;
+
+    if (!t)
+        return;                     /* longer chains, still correct */
+    for (i = 0; i < d->nbuckets; i++) {
+        while ((l = d->table[i]) != NULL) {
+            d->table[i] = l->hnext;
+            l->hnext = t[l->hash & (n - 1)];
+            t[l->hash & (n - 1)] = l;
+        }
+    }
+    free(d->table);
+    d->table = t;
+    d->nbuckets = n;
+}
+
+static void attach(struct lookup *l, struct hscan__dnsq *q)
+{
+    q->l = l;
+    q->prev = NULL;
+    q->next = l->waiters;
+    if (l->waiters)
+        l->waiters->prev = q;
+    l->waiters = q;
 }
 
 struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
                                        int family, hscan__dns_cb cb,
                                        void *ctx)
 {
-    size_t n = strlen(name) + 1;
-    struct hscan__dnsq *q = calloc(1, sizeof(*q) + n);
+    size_t n = strlen(name);
+    uint32_t h;
+    struct lookup *l, **pp;
+    struct hscan__dnsq *q;
 
-    if (!q) {
+    if (is_localhost(name)) {
+        answer_localhost(family, cb, ctx);
+        return NULL;
+    }
+    /* A trailing dot names the same host. */
+    if (n > 1 && name[n - 1] == '.')
+        n--;
+    h = name_hash(name, n, family);
+    pp = &d->table[h & (d->nbuckets - 1)];
+    for (l = *pp; l; l = l->hnext) {
+        if (l->hash == h && l->family == family &&
+            strncasecmp(l->name, name, n) == 0 && l->name[n] == '\0')
+            break;
+    }
+    if (l && l->state == L_DONE && !l->delivering &&
+        uv_now(d->loop) >= l->expires) {
+        drop(d, l);
+        l = NULL;
+    }
+    if (l && l->state == L_DONE) {
+        struct hscan__dns_answer ans;
+
+        d->st.cache_hits++;
+        if (l->cached) {            /* most recently used first */
+            lru_unlink(d, l);
+            lru_push(d, l);
+        }
+        memset(&ans, 0, sizeof(ans));
+        memcpy(ans.addrs, l->addrs, l->n_addrs * sizeof(*l->addrs));
+        ans.n_addrs = l->n_addrs;
+        if (l->cname_len && (ans.cnames = malloc(l->cname_len)) != NULL) {
+            memcpy(ans.cnames, l->cnames, l->cname_len);
+            ans.n_cnames = l->n_cnames;
+        }
+        cb(ctx, l->err, l->err ? l->detail : NULL, &ans);
+        return NULL;
+    }
+    q = calloc(1, sizeof(*q));
+    if (!q)
+        goto oom;
+    q->cb = cb;
+    q->ctx = ctx;
+    if (l) {                        /* already on its way: share it */
+        d->st.coalesced++;
+        attach(l, q);
+        return q;
+    }
+    l = calloc(1, sizeof(*l) + n + 1);
+    if (!l || !(l->w = calloc(1, sizeof(*l->w)))) {
+        free(l);
+        free(q);
+        goto oom;
+    }
+    memcpy(l->name, name, n);
+    l->name[n] = '\0';
+    l->d = d;
+    l->hash = h;
+    l->family = family;
+    l->state = L_QUEUED;
+    attach(l, q);
+    if (d->nentries >= d->nbuckets)
+        grow_table(d);
+    pp = &d->table[h & (d->nbuckets - 1)];
+    l->hnext = *pp;
+    *pp = l;
+    d->nentries++;
+    if (d->inflight < MAX_LOOKUPS && !d->wait_head &&
+        take_tokens(d, family ? 1 : 2)) {
+        d->sync_q = q;
+        l_send(l);
+        q = d->sync_q;              /* NULL: already answered */
+        d->sync_q = NULL;
+        return q;
+    }
+    if (d->wait_tail)
+        d->wait_tail->wait_next = l;
+    else
+        d->wait_head = l;
+    d->wait_tail = l;
+    return q;
+
+oom:
+    {
         struct hscan__dns_answer none;
         memset(&none, 0, sizeof(none));
         cb(ctx, HSCAN_ERESOURCE_EXHAUSTED, "out of memory", &none);
         return NULL;
     }
-    q->cb = cb;
-    q->ctx = ctx;
-    q->d = d;
-    q->family = family;
-    q->status_a = q->status_aaaa = -1;
-    memcpy(q->name, name, n);
-    if (is_localhost(name)) {
-        answer_localhost(q, family);
-        q->pending = 1;
-        q_release(q);
-        return NULL;
-    }
-    if (d->inflight < MAX_LOOKUPS && !d->wait_head)
-        return q_send(q) ? NULL : q;
-    if (d->wait_tail)
-        d->wait_tail->wait_next = q;
-    else
-        d->wait_head = q;
-    d->wait_tail = q;
-    return q;
 }
 
 void hscan__dns_detach(struct hscan__dnsq *q)
 {
-    q->cb = NULL;
+    struct lookup *l = q->l;
+
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        l->waiters = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+    free(q);
+}
+
+uint64_t hscan__dns_sent_ms(const struct hscan__dnsq *q)
+{
+    return q->l->state == L_QUEUED ? 0 : q->l->sent_ms;
 }

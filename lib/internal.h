@@ -19,6 +19,24 @@
 #define HSCAN__MAX_LINE 8192    /* longest input line accepted */
 #define HSCAN__DETAIL_SIZE 192
 
+/* ---- result.c: small formatting without printf (the hot path) ---- */
+
+/* Decimal digits of `v` into `out` (room for 20), no NUL; returns the
+ * count. */
+size_t hscan__utoa(char *out, unsigned long long v);
+
+/* snprintf-style appending: writes what fits in `size` (leaving room for
+ * a NUL), counts everything in `len`. */
+struct hscan__sb {
+    char *buf;
+    size_t size, len;
+};
+void hscan__sb_put(struct hscan__sb *b, const char *s, size_t n);
+void hscan__sb_str(struct hscan__sb *b, const char *s);
+void hscan__sb_uint(struct hscan__sb *b, unsigned long long v);
+/* NUL-terminate (when size > 0) and return the full length. */
+size_t hscan__sb_end(struct hscan__sb *b);
+
 /* ---- target.c: one input line ---- */
 
 enum { HSCAN__HTTP = 1, HSCAN__HTTPS = 2 };
@@ -72,17 +90,37 @@ struct hscan__dnsq;
 typedef void (*hscan__dns_cb)(void *ctx, int err, const char *detail,
                               struct hscan__dns_answer *ans);
 
+struct hscan__dns_opts {
+    const char *resolvers;      /* "ip[:port],..." or NULL: resolv.conf */
+    uint64_t timeout_ms;        /* one lookup, both tries */
+    unsigned rate;              /* queries per second per resolver; 0 */
+    unsigned cache_max;         /* answers kept; 0: none (still shared) */
+};
+
+struct hscan__dns_stats {
+    uint64_t lookups;           /* lookups sent (retries included) */
+    uint64_t cache_hits;        /* answered from the cache */
+    uint64_t coalesced;         /* joined a lookup already on its way */
+    uint64_t retries;           /* SERVFAIL/REFUSED asked again */
+};
+
 int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
-                   const char *resolvers, uint64_t timeout_ms,
+                   const struct hscan__dns_opts *opt,
                    char *detail, size_t dsize);
+void hscan__dns_stats(const struct hscan__dns *d, struct hscan__dns_stats *out);
 /* Start a lookup; `family` 0, 4 or 6.  The callback may run before this
  * returns (a local failure).  Returns the query, or NULL with the
  * callback already called. */
 struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
                                        int family, hscan__dns_cb cb,
                                        void *ctx);
-/* The callback of `q` will never run; its memory is reclaimed later. */
+/* Lookups of one name (and family) share one query while it is on its
+ * way, and a finished answer is reused while its TTL lasts (see
+ * dns.c).  The callback of `q` will never run; `q` is freed. */
 void hscan__dns_detach(struct hscan__dnsq *q);
+/* uv_now() when the lookup behind `q` was last sent, or 0 while it waits
+ * for the pacing window or the --dns-rate cap. */
+uint64_t hscan__dns_sent_ms(const struct hscan__dnsq *q);
 /* Destroy the channel and close every handle; `done(arg)` runs from the
  * last close callback. */
 void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg);
@@ -194,6 +232,8 @@ struct hscan__limits {
 /* Scanner services used by probes. */
 uv_loop_t *hscan__loop(hscan_t *scan);
 struct hscan__dns *hscan__scan_dns(hscan_t *scan);
+/* The --max-per-ip gate, or NULL when there is no limit. */
+struct hscan__gate *hscan__scan_gate(hscan_t *scan);
 const struct hscan__limits *hscan__scan_limits(hscan_t *scan);
 const char *hscan__scan_method(hscan_t *scan);
 const char *hscan__scan_path(hscan_t *scan);

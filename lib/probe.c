@@ -69,8 +69,23 @@ static int map_connect_err(int uverr)
 
 void hscan__p_addr_str(const struct hscan__addr *a, char *out, size_t size)
 {
-    inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->bytes, out,
-              (socklen_t)size);
+    char t[16];
+    size_t n = 0;
+    int i;
+
+    if (a->family == 6 || size < sizeof(t)) {
+        inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->bytes, out,
+                  (socklen_t)size);
+        return;
+    }
+    /* IPv4 by hand: glibc's inet_ntop goes through sprintf. */
+    for (i = 0; i < 4; i++) {
+        if (i)
+            t[n++] = '.';
+        n += hscan__utoa(t + n, a->bytes[i]);
+    }
+    memcpy(out, t, n);
+    out[n] = '\0';
 }
 
 static void on_timer(uv_timer_t *t)
@@ -92,6 +107,17 @@ static void on_timer(uv_timer_t *t)
     }
     switch (p->state) {
     case PROBE_RESOLVE:
+        /* Time spent waiting for the pacing window or --dns-rate is
+         * ours, not the resolver's: the DNS deadline runs from the
+         * lookup's (last) send. */
+        if (p->dnsq) {
+            uint64_t sent = hscan__dns_sent_ms(p->dnsq);
+            if (sent == 0 || now < sent + lim->dns_timeout_ms) {
+                hscan__p_arm(p, sent ? sent + lim->dns_timeout_ms - now
+                                     : lim->dns_timeout_ms);
+                break;
+            }
+        }
         p->t_dns = uv_hrtime();      /* the lookup lasted until now */
         snprintf(d, sizeof(d), "no DNS answer within %llu ms",
                  (unsigned long long)lim->dns_timeout_ms);
@@ -140,6 +166,8 @@ static void on_closed(uv_handle_t *h)
     p->handles--;
     if (h == (uv_handle_t *)&p->tcp) {
         p->tcp_closing = 0;
+        if (p->gate_held)
+            hscan__gate_leave(hscan__scan_gate(p->scan), p);
         if (p->state == PROBE_CONNECT && !p->fd_wait) {
             connect_next(p);      /* the old socket is gone: next address */
             return;
@@ -186,6 +214,8 @@ void hscan__p_finish(struct probe *p, int err, const char *detail)
         hscan__dns_detach(p->dnsq);
         p->dnsq = NULL;
     }
+    if (p->gate_wait)
+        hscan__gate_cancel(hscan__scan_gate(p->scan), p);
     hscan__p_build_result(p, &r, err, detail);
     hscan__scan_emit(p->scan, p, &r);
     /* Nothing of `r` is used after this point; the view dies with it. */
@@ -385,6 +415,7 @@ static void connect_next(struct probe *p)
 {
     struct sockaddr_storage ss;
     uv_loop_t *loop = hscan__loop(p->scan);
+    struct hscan__gate *gate = hscan__scan_gate(p->scan);
     int rc;
 
     if (p->tcp_live) {
@@ -400,6 +431,14 @@ static void connect_next(struct probe *p)
     }
     p->cur_addr = (int)p->next_addr++;
     p->connected = 0;
+    if (gate && !p->gate_held &&
+        !hscan__gate_enter(gate, p, &p->dns.addrs[p->cur_addr])) {
+        /* Queued behind other connections to this address: no timer
+         * runs meanwhile, see hscan__p_gate_open(). */
+        uv_timer_stop(&p->timer);
+        p->gate_t0 = uv_now(loop);
+        return;
+    }
     fill_sockaddr(&p->dns.addrs[p->cur_addr], p->port, &ss);
     uv_tcp_init(loop, &p->tcp);
     p->tcp.data = p;
@@ -422,6 +461,16 @@ static void connect_next(struct probe *p)
         return;
     }
     hscan__p_arm(p, hscan__scan_limits(p->scan)->connect_timeout_ms);
+}
+
+/* Waiting for --max-per-ip is the scanner's own politeness, not the
+ * target's slowness: the absolute deadline moves on by the time waited
+ * (the total_ms of the record still includes it). */
+void hscan__p_gate_open(struct probe *p)
+{
+    p->deadline += uv_now(hscan__loop(p->scan)) - p->gate_t0;
+    p->next_addr = (unsigned)p->cur_addr;
+    connect_next(p);
 }
 
 void hscan__p_start_connect(struct probe *p)
@@ -490,16 +539,22 @@ size_t hscan__p_url(const struct probe *p, char *out, size_t size)
 {
     int dflt = p->scheme == HSCAN__HTTPS ? 443 : 80;
     const char *path = p->path_len ? p->path : hscan__scan_path(p->scan);
-    int n = snprintf(out, size, "%s://%s%s%s", p->scheme == HSCAN__HTTPS
-                                                   ? "https" : "http",
-                     p->family == 6 ? "[" : "", p->host,
-                     p->family == 6 ? "]" : "");
-    if (p->port != dflt)
-        n += snprintf(out + n, size > (size_t)n ? size - (size_t)n : 0,
-                      ":%d", p->port);
-    n += snprintf(out + n, size > (size_t)n ? size - (size_t)n : 0, "%s%s",
-                  path[0] == '?' ? "/" : "", path);
-    return (size_t)n;
+    struct hscan__sb b = { out, size, 0 };
+
+    hscan__sb_str(&b, p->scheme == HSCAN__HTTPS ? "https://" : "http://");
+    if (p->family == 6)
+        hscan__sb_put(&b, "[", 1);
+    hscan__sb_put(&b, p->host, strlen(p->host));
+    if (p->family == 6)
+        hscan__sb_put(&b, "]", 1);
+    if (p->port != dflt) {
+        hscan__sb_put(&b, ":", 1);
+        hscan__sb_uint(&b, (unsigned)p->port);
+    }
+    if (path[0] == '?')
+        hscan__sb_put(&b, "/", 1);
+    hscan__sb_str(&b, path);
+    return hscan__sb_end(&b);
 }
 
 int hscan__p_build_request(struct probe *p)
@@ -508,29 +563,39 @@ int hscan__p_build_request(struct probe *p)
     const char *path = p->path_len ? p->path : hscan__scan_path(p->scan);
     size_t tail_len, n;
     const char *tail = hscan__scan_reqtail(p->scan, &tail_len);
-    int slash = path[0] != '/';
     int dflt = p->scheme == HSCAN__HTTPS ? 443 : 80;
+    struct hscan__sb b;
 
     free(p->req);
     n = strlen(method) + strlen(path) + p->host_len + tail_len + 64;
     if (!(p->req = malloc(n)))
         return HSCAN_ENOMEM;
-    p->req_len = (size_t)sprintf(p->req, "%s %s%s HTTP/1.1\r\n", method,
-                                 slash ? "/" : "", path);
+    b.buf = p->req;
+    b.size = n;
+    b.len = 0;
+    hscan__sb_str(&b, method);
+    hscan__sb_put(&b, " ", 1);
+    if (path[0] != '/')
+        hscan__sb_put(&b, "/", 1);
+    hscan__sb_str(&b, path);
+    hscan__sb_put(&b, " HTTP/1.1\r\n", 11);
     /* Host carries the port only when it is not the scheme's default
      * (RFC 9110 7.2); an IPv6 literal keeps its brackets. */
     if (!hscan__scan_user_host(p->scan)) {
-        p->req_len += (size_t)sprintf(p->req + p->req_len, "Host: %s%s%s",
-                                      p->family == 6 ? "[" : "", p->host,
-                                      p->family == 6 ? "]" : "");
-        if (p->port != dflt)
-            p->req_len += (size_t)sprintf(p->req + p->req_len, ":%d",
-                                          p->port);
-        memcpy(p->req + p->req_len, "\r\n", 2);
-        p->req_len += 2;
+        hscan__sb_put(&b, "Host: ", 6);
+        if (p->family == 6)
+            hscan__sb_put(&b, "[", 1);
+        hscan__sb_put(&b, p->host, strlen(p->host));
+        if (p->family == 6)
+            hscan__sb_put(&b, "]", 1);
+        if (p->port != dflt) {
+            hscan__sb_put(&b, ":", 1);
+            hscan__sb_uint(&b, (unsigned)p->port);
+        }
+        hscan__sb_put(&b, "\r\n", 2);
     }
-    memcpy(p->req + p->req_len, tail, tail_len);
-    p->req_len += tail_len;
+    hscan__sb_put(&b, tail, tail_len);
+    p->req_len = b.len;
     return 0;
 }
 

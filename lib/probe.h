@@ -33,6 +33,11 @@ struct probe {
     int tcp_closing;                /* close requested, callback pending */
     int connected;
     int fd_wait;                    /* backing off after a local shortage */
+    int gate_wait;                  /* queued for --max-per-ip */
+    int gate_held;                  /* holds a --max-per-ip place */
+    struct probe *gate_next;        /* gate.c's queue */
+    struct hscan__addr gate_addr;   /* the address held or waited for */
+    uint64_t gate_t0;               /* uv_now() the wait began */
     unsigned backoff_ms;
     uv_timer_t timer;
     uv_tcp_t tcp;
@@ -94,6 +99,24 @@ int hscan__p_read_start(struct probe *p);
 void hscan__p_addr_str(const struct hscan__addr *a, char *out, size_t size);
 /* "http://host[:port]/path" of the current hop into `out`. */
 size_t hscan__p_url(const struct probe *p, char *out, size_t size);
+
+/* The --max-per-ip gate let `p` through: connect now. */
+void hscan__p_gate_open(struct probe *p);
+
+/* gate.c: --max-per-ip */
+struct hscan__gate;
+int hscan__gate_new(struct hscan__gate **out, unsigned max);
+void hscan__gate_free(struct hscan__gate *g);
+/* Take a place for a connection to `a`: 1 when `p` may connect now
+ * (p->gate_held), 0 when it was queued (p->gate_wait); then
+ * hscan__p_gate_open(p) runs once a place is free. */
+int hscan__gate_enter(struct hscan__gate *g, struct probe *p,
+                      const struct hscan__addr *a);
+/* Give back the place `p` holds (if any), letting the next waiter in. */
+void hscan__gate_leave(struct hscan__gate *g, struct probe *p);
+/* Take `p` out of the queue (if queued). */
+void hscan__gate_cancel(struct hscan__gate *g, struct probe *p);
+uint64_t hscan__gate_waits(const struct hscan__gate *g);
 
 /* probe-tls.c */
 void hscan__p_start_tls(struct probe *p);

@@ -99,6 +99,18 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return need;
 }
 
+/* Bytes copied as they are: printable ASCII except '"' and '\\'.  One
+ * bit per byte, four words of 64. */
+static int plain_byte(unsigned char c)
+{
+    static const uint64_t map[4] = {
+        0xfffffffb00000000ULL,  /* 0x20..0x3f without '"' (0x22) */
+        0x7fffffffefffffffULL,  /* 0x40..0x7e without '\\' (0x5c) */
+        0, 0
+    };
+    return (int)((map[c >> 6] >> (c & 63)) & 1);
+}
+
 void hscan__json_str(struct hscan__jbuf *j, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -109,7 +121,7 @@ void hscan__json_str(struct hscan__jbuf *j, const char *str, size_t n)
         unsigned char c = s[i];
         size_t k;
 
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+        if (plain_byte(c)) {
             run++;
             i++;
             continue;
@@ -144,32 +156,88 @@ static void jstr_or_null(struct hscan__jbuf *j, const char *s)
         jlit(j, "null");
 }
 
-static void jkey(struct hscan__jbuf *j, const char *key)
+/* ,"key": -- `key` must be a string literal. */
+#define jkey(j, key) jput((j), ",\"" key "\":", sizeof(",\"" key "\":") - 1)
+
+size_t hscan__utoa(char *out, unsigned long long v)
 {
-    jlit(j, ",\"");
-    jlit(j, key);
-    jlit(j, "\":");
+    char t[20];
+    size_t n = 0, i;
+
+    do {
+        t[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (i = 0; i < n; i++)
+        out[i] = t[n - 1 - i];
+    return n;
+}
+
+void hscan__sb_put(struct hscan__sb *b, const char *s, size_t n)
+{
+    if (b->len + 1 < b->size) {
+        size_t room = b->size - 1 - b->len;
+        memcpy(b->buf + b->len, s, n < room ? n : room);
+    }
+    b->len += n;
+}
+
+void hscan__sb_str(struct hscan__sb *b, const char *s)
+{
+    hscan__sb_put(b, s, strlen(s));
+}
+
+void hscan__sb_uint(struct hscan__sb *b, unsigned long long v)
+{
+    char t[20];
+    hscan__sb_put(b, t, hscan__utoa(t, v));
+}
+
+size_t hscan__sb_end(struct hscan__sb *b)
+{
+    if (b->size)
+        b->buf[b->len < b->size ? b->len : b->size - 1] = '\0';
+    return b->len;
 }
 
 static void jnum(struct hscan__jbuf *j, long long v)
 {
-    char t[32];
-    int n = snprintf(t, sizeof(t), "%lld", v);
-    jput(j, t, (size_t)n);
+    char t[21];
+    size_t n = 0;
+
+    if (v < 0) {
+        t[n++] = '-';
+        n += hscan__utoa(t + 1, 0ULL - (unsigned long long)v);
+    } else {
+        n = hscan__utoa(t, (unsigned long long)v);
+    }
+    jput(j, t, n);
 }
 
+/* Milliseconds with three decimals, as "%.3f" would print them. */
 static void jms(struct hscan__jbuf *j, const char *key, double ms)
 {
     char t[48];
-    int n;
+    unsigned long long us;
+    size_t n;
 
     jlit(j, key);
     if (ms < 0) {
         jlit(j, "null");
         return;
     }
-    n = snprintf(t, sizeof(t), "%.3f", ms);
-    jput(j, t, (size_t)n);
+    if (ms >= 1e12) {           /* not a real duration; never the hot path */
+        n = (size_t)snprintf(t, sizeof(t), "%.3f", ms);
+        jput(j, t, n);
+        return;
+    }
+    us = (unsigned long long)(ms * 1000.0 + 0.5);
+    n = hscan__utoa(t, us / 1000);
+    t[n++] = '.';
+    t[n++] = (char)('0' + us / 100 % 10);
+    t[n++] = (char)('0' + us / 10 % 10);
+    t[n++] = (char)('0' + us % 10);
+    jput(j, t, n);
 }
 
 static void jstr_list(struct hscan__jbuf *j, const char *const *v, size_t n)
@@ -202,8 +270,12 @@ static void json_response(struct hscan__jbuf *j, const hscan_result_t *r)
         jlit(j, "null");
     jkey(j, "http_version");
     if (r->http_major >= 0) {
-        snprintf(ver, sizeof(ver), "HTTP/%d.%d", r->http_major,
-                 r->http_minor);
+        struct hscan__sb b = { ver, sizeof(ver), 0 };
+        hscan__sb_put(&b, "HTTP/", 5);
+        hscan__sb_uint(&b, (unsigned)r->http_major);
+        hscan__sb_put(&b, ".", 1);
+        hscan__sb_uint(&b, (unsigned)(r->http_minor > 0 ? r->http_minor : 0));
+        hscan__sb_end(&b);
         jstr_or_null(j, ver);
     } else {
         jlit(j, "null");

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "probe.h"
 
 #define PUMP_BUDGET 4096
 #define RBUF_SIZE 65536
@@ -36,6 +37,7 @@ struct hscan {
     hscan_drained_cb on_drained;
     void *arg;
     struct hscan__dns *dns;
+    struct hscan__gate *gate;       /* --max-per-ip, or NULL */
     SSL_CTX *ssl_ctx;               /* NULL until needed, see below */
     char *ca_file;
     int mode;                       /* enum hscan_scheme */
@@ -60,6 +62,7 @@ struct hscan {
 
 uv_loop_t *hscan__loop(hscan_t *s) { return s->loop; }
 struct hscan__dns *hscan__scan_dns(hscan_t *s) { return s->dns; }
+struct hscan__gate *hscan__scan_gate(hscan_t *s) { return s->gate; }
 const struct hscan__limits *hscan__scan_limits(hscan_t *s) { return &s->lim; }
 const char *hscan__scan_method(hscan_t *s) { return s->method; }
 const char *hscan__scan_path(hscan_t *s) { return s->path; }
@@ -106,6 +109,7 @@ void hscan_config_init(hscan_config_t *cfg)
     cfg->concurrency = 1000;
     cfg->timeout_ms = 15000;
     cfg->dns_timeout_ms = 5000;
+    cfg->dns_cache = 4096;
     cfg->connect_timeout_ms = 5000;
     cfg->read_timeout_ms = 10000;
     cfg->tls_timeout_ms = 5000;
@@ -278,6 +282,7 @@ static void scan_free(hscan_t *s)
     free(s->ua);
     free(s->reqtail);
     hscan__tls_ctx_free(s->ssl_ctx);
+    hscan__gate_free(s->gate);
     free(s->ca_file);
     free(s);
     ares_library_cleanup();
@@ -310,6 +315,18 @@ static void on_dns_closed(void *arg)
     maybe_closed(s);
 }
 
+static void dns_stats_into(const struct hscan__dns *d, hscan_stats_t *st)
+{
+    struct hscan__dns_stats ds;
+
+    if (!d)
+        return;
+    hscan__dns_stats(d, &ds);
+    st->dns_lookups = ds.lookups;
+    st->dns_cache_hits = ds.cache_hits;
+    st->dns_shared = ds.coalesced;
+}
+
 /* Cancel everything, then release handles.  Runs from the pump, so the
  * canceled records never arrive inside hscan_close() itself. */
 static void close_now(hscan_t *s)
@@ -331,7 +348,9 @@ static void close_now(hscan_t *s)
     while (s->active)
         hscan__probe_cancel(s->active);
     s->closing = 2;
+    dns_stats_into(s->dns, &s->st);  /* hscan_stats() tells them after */
     hscan__dns_close(s->dns, on_dns_closed, s);
+    s->dns = NULL;
     uv_close((uv_handle_t *)&s->pump, on_pump_closed);
 }
 
@@ -477,11 +496,20 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
     if (rc == 0 && (cfg->scheme != HSCAN_SCHEME_HTTP || cfg->ca_file))
         rc = hscan__tls_ctx_new(&s->ssl_ctx, cfg->ca_file, detail,
                                 sizeof(detail));
-    if (rc == 0)
-        rc = hscan__dns_new(&s->dns, loop, cfg->resolvers,
-                            cfg->dns_timeout_ms, detail, sizeof(detail));
+    /* Last the DNS channel, whose handles cannot be undone here. */
+    if (rc == 0 && cfg->max_per_ip)
+        rc = hscan__gate_new(&s->gate, cfg->max_per_ip);
+    if (rc == 0) {
+        struct hscan__dns_opts o;
+        o.resolvers = cfg->resolvers;
+        o.timeout_ms = cfg->dns_timeout_ms;
+        o.rate = cfg->dns_rate;
+        o.cache_max = cfg->dns_cache;
+        rc = hscan__dns_new(&s->dns, loop, &o, detail, sizeof(detail));
+    }
     if (rc != 0) {
         if (s) {
+            hscan__gate_free(s->gate);
             hscan__tls_ctx_free(s->ssl_ctx);
             free(s->ca_file);
             free(s->method);
@@ -552,6 +580,8 @@ int hscan_end_input(hscan_t *s)
 int hscan_stats(const hscan_t *s, hscan_stats_t *out)
 {
     *out = s->st;
+    dns_stats_into(s->dns, out);
+    out->ip_waits = hscan__gate_waits(s->gate);
     return 0;
 }
 

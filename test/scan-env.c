@@ -561,6 +561,7 @@ static void on_drained(hscan_t *scan, void *arg)
     struct env *e = arg;
 
     e->drained++;
+    hscan_stats(scan, &e->stats);
     CHECK(hscan_close(scan, on_closed) == 0);
     e->dns_queries = tsrv_dns_queries(e->dns);
     tsrv_dns_stop(e->dns);

@@ -110,6 +110,7 @@ struct env {
     size_t n;
     unsigned results, drained, closed, late;
     unsigned long dns_queries, tls_handshakes;
+    hscan_stats_t stats;        /* the scanner's, when drained */
     uv_timer_t deadline;
     void (*on_stop)(void *);    /* extra handles to close, or NULL */
     void *stop_arg;

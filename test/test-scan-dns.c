@@ -358,3 +358,149 @@ TEST_T(scan_resolvers_rotate, 20)
     CHECK_INT(e.dns_queries + two.queries, 80);
     env_done(&e);
 }
+
+/* ---- the scan's DNS cache ---- */
+
+/* One name asked again, in other case or with a trailing dot: asked of
+ * the resolver once.  NXDOMAIN is kept too.  `conc` 1 takes the lines in
+ * turn (cache hits); a wide window asks together (shared lookups). */
+static void cache_case(unsigned conc, unsigned cache)
+{
+    static const char *const fmts[] = {
+        "fast.test:%d", "FAST.test:%d", "fast.test.:%d", "nx.test:%d",
+        "nx.test:%d",
+    };
+    enum { N = sizeof(fmts) / sizeof(fmts[0]) };
+    char buf[N][64];
+    const char *lines[N];
+    struct env e;
+    size_t i;
+
+    env_init(&e);
+    e.cfg.concurrency = conc;
+    e.cfg.dns_cache = cache;
+    for (i = 0; i < N; i++)
+        lines[i] = fmt(buf[i], sizeof(buf[i]), fmts[i], e.hport);
+    env_scan(&e, lines, N);
+    for (i = 0; i < 3; i++) {
+        EXPECT_STATUS(&e.recs[i], 200);
+        CHECK_INT(e.recs[i].n_addrs, 1);
+        CHECK_STR(e.recs[i].ip, "127.0.0.1");
+    }
+    EXPECT_ERR(&e.recs[3], HSCAN_EDNS_NXDOMAIN);
+    EXPECT_ERR(&e.recs[4], HSCAN_EDNS_NXDOMAIN);
+    if (cache == 0 && conc == 1) {
+        CHECK_INT(e.stats.dns_lookups, 5);
+        CHECK_INT(e.dns_queries, 10);
+    } else {
+        CHECK_INT(e.stats.dns_lookups, 2);
+        CHECK_INT(e.dns_queries, 4);    /* A and AAAA of two names */
+        CHECK_INT(e.stats.dns_cache_hits + e.stats.dns_shared, 3);
+        if (conc == 1)
+            CHECK_INT(e.stats.dns_cache_hits, 3);
+    }
+    env_done(&e);
+}
+
+TEST_T(dns_cache_in_turn, 20) { cache_case(1, 4096); }
+TEST_T(dns_cache_together, 20) { cache_case(10, 4096); }
+TEST_T(dns_cache_off, 20) { cache_case(1, 0); }
+
+/* A CNAME chain comes back from the cache as it was. */
+TEST_T(dns_cache_keeps_cnames, 20)
+{
+    static const char *const cn[] = { "hop1.cnamed.test", "hop2.fast.test" };
+    char l0[64], l1[64];
+    const char *lines[2];
+    struct env e;
+    size_t i;
+
+    env_init(&e);
+    e.cfg.concurrency = 1;
+    lines[0] = fmt(l0, sizeof(l0), "cname.test:%d", e.hport);
+    lines[1] = fmt(l1, sizeof(l1), "cname.test:%d", e.hport);
+    env_scan(&e, lines, 2);
+    for (i = 0; i < 2; i++) {
+        EXPECT_STATUS(&e.recs[i], 200);
+        check_list(e.recs[i].cnames, e.recs[i].n_cnames, cn, 2);
+    }
+    CHECK_INT(e.stats.dns_cache_hits, 1);
+    env_done(&e);
+}
+
+/* Transient failures are never kept: SERVFAIL asked twice is sent
+ * twice. */
+TEST_T(dns_cache_skips_failures, 20)
+{
+    char l0[64], l1[64];
+    const char *lines[2];
+    struct env e;
+
+    env_init(&e);
+    e.cfg.concurrency = 1;
+    lines[0] = fmt(l0, sizeof(l0), "servfail.test:%d", e.hport);
+    lines[1] = fmt(l1, sizeof(l1), "servfail.test:%d", e.hport);
+    env_scan(&e, lines, 2);
+    EXPECT_ERR(&e.recs[0], HSCAN_EDNS_SERVFAIL);
+    EXPECT_ERR(&e.recs[1], HSCAN_EDNS_SERVFAIL);
+    CHECK_INT(e.stats.dns_lookups, 2);
+    CHECK_INT(e.stats.dns_cache_hits, 0);
+    CHECK_INT(e.dns_queries, 4);
+    env_done(&e);
+}
+
+/* With two resolvers a SERVFAIL is asked again (of the other one, as
+ * rotation goes); the record still says SERVFAIL when both fail. */
+TEST_T(dns_retry_other_resolver, 20)
+{
+    struct second_dns two;
+    char l0[64];
+    const char *lines[1];
+    struct env e;
+
+    env_init(&e);
+    CHECK(tsrv_dns_start(&e.loop, "127.0.0.1", 0, &two.srv) == 0);
+    snprintf(e.resolvers, sizeof(e.resolvers), "127.0.0.1:%d,127.0.0.1:%d",
+             e.dport, tsrv_dns_port(two.srv));
+    two.queries = 0;
+    e.on_stop = stop_second;
+    e.stop_arg = &two;
+    lines[0] = fmt(l0, sizeof(l0), "servfail.test:%d", e.hport);
+    env_scan(&e, lines, 1);
+    EXPECT_ERR(&e.recs[0], HSCAN_EDNS_SERVFAIL);
+    CHECK_INT(e.stats.dns_lookups, 2);
+    CHECK_INT(e.dns_queries + two.queries, 4);
+    env_done(&e);
+}
+
+/* dns_rate caps queries per second; waiting for the cap is not charged
+ * to the DNS timeout, so nothing times out. */
+TEST_T(dns_rate_cap, 20)
+{
+    enum { N = 30 };
+    static char bufs[N][64];
+    const char *lines[N];
+    struct env e;
+    uint64_t t0;
+    double secs;
+    size_t i;
+
+    env_init(&e);
+    e.cfg.dns_rate = 100;
+    e.cfg.dns_timeout_ms = 200;
+    for (i = 0; i < N; i++) {
+        snprintf(bufs[i], sizeof(bufs[i]), "r%zu.fast.test:%d", i, e.hport);
+        lines[i] = bufs[i];
+    }
+    t0 = uv_hrtime();
+    env_scan(&e, lines, N);
+    secs = (double)(uv_hrtime() - t0) / 1e9;
+    for (i = 0; i < N; i++)
+        EXPECT_STATUS(&e.recs[i], 200);
+    CHECK_INT(e.dns_queries, 2 * N);
+    /* 60 queries at 100/s with a burst of 2: at least 0.58 s */
+    if (secs < 0.5)
+        fprintf(stderr, "  took %.3f s\n", secs);
+    CHECK(secs >= 0.5);
+    env_done(&e);
+}

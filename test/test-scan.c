@@ -671,3 +671,37 @@ TEST_T(scan_fd_exhaustion_dns, 20)
     }
     bare_free(&b);
 }
+
+/* --max-per-ip: 12 targets on one address answering after 200 ms, 3 at
+ * a time, take four rounds; the wait is not charged to the 500 ms
+ * timeout, so every one answers. */
+TEST_T(scan_max_per_ip, 20)
+{
+    enum { N = 12 };
+    static char bufs[N][64];
+    const char *lines[N];
+    struct env e;
+    uint64_t t0;
+    double secs;
+    size_t i;
+
+    env_init(&e);
+    e.cfg.max_per_ip = 3;
+    e.cfg.timeout_ms = 500;
+    for (i = 0; i < N; i++) {
+        snprintf(bufs[i], sizeof(bufs[i]), "d%zu.delay.test:%d", i, e.hport);
+        lines[i] = bufs[i];
+    }
+    t0 = uv_hrtime();
+    env_scan(&e, lines, N);
+    secs = (double)(uv_hrtime() - t0) / 1e9;
+    for (i = 0; i < N; i++) {
+        EXPECT_STATUS(&e.recs[i], 200);
+        CHECK(e.recs[i].total_ms >= 190);
+    }
+    CHECK_INT(e.stats.ip_waits, N - 3);
+    if (secs < 0.78)
+        fprintf(stderr, "  took %.3f s\n", secs);
+    CHECK(secs >= 0.78);    /* four rounds of 200 ms */
+    env_done(&e);
+}

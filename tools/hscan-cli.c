@@ -354,17 +354,24 @@ static uint64_t parse_duration(const char *opt, const char *v)
     return (uint64_t)d;
 }
 
-static unsigned long parse_count(const char *opt, const char *v,
-                                 unsigned long max)
+/* A whole number from `min` (0 or 1) to `max`. */
+static unsigned long parse_num(const char *opt, const char *v,
+                               unsigned long min, unsigned long max)
 {
     char *end;
     unsigned long n;
 
     errno = 0;
     n = strtoul(v, &end, 10);
-    if (errno || end == v || *end || n == 0 || n > max || v[0] == '-')
+    if (errno || end == v || *end || n < min || n > max || v[0] == '-')
         die_usage("%s: '%s' is not a number in range", opt, v);
     return n;
+}
+
+static unsigned long parse_count(const char *opt, const char *v,
+                                 unsigned long max)
+{
+    return parse_num(opt, v, 1, max);
 }
 
 static int parse_scheme(const char *v)
@@ -409,7 +416,17 @@ static void usage(void)
 "  -4 / -6                  resolve and connect over IPv4 / IPv6 only\n"
 "      --rate N             start at most N targets per second, evenly\n"
 "      --burst N            ... of which up to N back to back (N/50)\n"
-"      --resolver IP[:PORT] DNS server (repeatable; default resolv.conf)\n"
+"      --max-per-ip N       connections open at once to one address\n"
+"                           (default 4; 0: no limit); the wait is not\n"
+"                           charged to the target's timeouts\n"
+"DNS:\n"
+"      --resolver IP[:PORT] DNS server (repeatable; default resolv.conf);\n"
+"                           several share the queries, and a SERVFAIL or\n"
+"                           REFUSED is asked again of another\n"
+"      --dns-rate N         at most N queries per second per resolver\n"
+"                           (A and AAAA count one each; default no cap)\n"
+"      --dns-cache N        answers kept for reuse within their TTL\n"
+"                           (default 4096; 0 none)\n"
 "HTTPS and redirects:\n"
 "      --scheme MODE        for inputs without a scheme: https-first\n"
 "                           (default: HTTPS, falling back to HTTP when it\n"
@@ -476,7 +493,9 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         { "scheme", 1, 0, 9 }, { "follow", 1, 0, 10 },
         { "tls-timeout", 1, 0, 11 }, { "ca-file", 1, 0, 12 },
         { "insecure", 0, 0, 'k' }, { "rate", 1, 0, 13 },
-        { "burst", 1, 0, 14 }, { 0, 0, 0, 0 }
+        { "burst", 1, 0, 14 }, { "max-per-ip", 1, 0, 15 },
+        { "dns-rate", 1, 0, 16 }, { "dns-cache", 1, 0, 17 },
+        { 0, 0, 0, 0 }
     };
     static const char *headers[256];
     char *resolvers = NULL;
@@ -534,6 +553,15 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
                  break;
         case 14: cfg->burst = (unsigned)parse_count("--burst", optarg,
                                                     10000000);
+                 break;
+        case 15: cfg->max_per_ip = (unsigned)parse_num("--max-per-ip", optarg,
+                                                       0, 1000000);
+                 break;
+        case 16: cfg->dns_rate = (unsigned)parse_num("--dns-rate", optarg, 0,
+                                                     10000000);
+                 break;
+        case 17: cfg->dns_cache = (unsigned)parse_num("--dns-cache", optarg, 0,
+                                                      10000000);
                  break;
         case 'q': G.quiet = 1; break;
         case '4':
@@ -612,6 +640,13 @@ static void summary(void)
             secs > 0 ? (double)st.finished / secs : 0.0);
     if (rss)
         fprintf(stderr, ", peak RSS %.1f MiB", (double)rss / 1024);
+    fprintf(stderr, ", DNS %llu lookups (%llu cached, %llu shared)",
+            (unsigned long long)st.dns_lookups,
+            (unsigned long long)st.dns_cache_hits,
+            (unsigned long long)st.dns_shared);
+    if (st.ip_waits)
+        fprintf(stderr, ", %llu waited for --max-per-ip",
+                (unsigned long long)st.ip_waits);
     fputc('\n', stderr);
 }
 
@@ -640,6 +675,7 @@ int main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN);
     hscan_config_init(&cfg);
+    cfg.max_per_ip = 4;     /* polite by default, unlike the library */
     parse_args(argc, argv, &cfg, &out_path);
     G.loop = uv_default_loop();
     G.in.fd = -1;
