@@ -36,8 +36,10 @@ printf 'not a host!\n127.0.0.1:%s/b/fast\n' "$hp" >>"$tmp/demo.txt"
 
 echo "== hscan-cli over $(wc -l <"$tmp/demo.txt") demo targets" \
      "(resolver $dns) ==" >&2
+# Every demo server is on 127.0.0.1: --max-per-ip 0 lifts the default
+# limit of 4 connections at once to one address.
 build/tools/hscan-cli --scheme http --resolver "$dns" --timeout 3 --read-timeout 2 \
-    --dns-timeout 1 "$tmp/demo.txt"
+    --dns-timeout 1 --max-per-ip 0 "$tmp/demo.txt"
 
 # HTTPS (the demo CA is trusted with --ca-file), https-first falling
 # back to HTTP, certificate failures, and a redirect chain from http to
@@ -52,11 +54,11 @@ http://fast.test:$hp/r?to=https://valid.test:$tp/chain-2
 EOT
 echo "== hscan-cli --follow 5 over $(wc -l <"$tmp/tls.txt") HTTPS targets ==" >&2
 build/tools/hscan-cli --resolver "$dns" --ca-file "$ca" --follow 5 \
-    --timeout 3 "$tmp/tls.txt"
+    --timeout 3 --max-per-ip 0 "$tmp/tls.txt"
 
 awk -v p="$hp" 'BEGIN { for (i = 0; i < 20000; i++)
     printf "h%d.fast.test:%s\n", i, p }' >"$tmp/big.txt"
 echo "== hscan-cli over 20000 names, concurrency 2000 ==" >&2
-build/tools/hscan-cli --scheme http --resolver "$dns" -c 2000 "$tmp/big.txt" \
-    -o "$tmp/big.jsonl"
+build/tools/hscan-cli --scheme http --resolver "$dns" -c 2000 --max-per-ip 0 \
+    "$tmp/big.txt" -o "$tmp/big.jsonl"
 echo "records written: $(wc -l <"$tmp/big.jsonl")" >&2
