@@ -182,6 +182,9 @@ struct hscan__tls_facts {
 int hscan__tls_ctx_new(SSL_CTX **out, const char *ca_file, char *detail,
                        size_t dsize);
 void hscan__tls_ctx_free(SSL_CTX *ctx);
+/* vcache.c: reuse chain verifications within one SSL_CTX (app data). */
+int hscan__vcache_install(SSL_CTX *ctx);
+void hscan__vcache_free(SSL_CTX *ctx);
 /* Prepare a client for `host` (SNI and host check for names, IP check
  * for literals: family 4/6).  Returns 0 or HSCAN_ERESOURCE_EXHAUSTED. */
 int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,

@@ -75,12 +75,18 @@ int hscan__tls_ctx_new(SSL_CTX **out, const char *ca_file, char *detail,
         SSL_CTX_free(ctx);
         return HSCAN_EINVAL;
     }
+    if (hscan__vcache_install(ctx) != 0) {
+        SSL_CTX_free(ctx);
+        snprintf(detail, dsize, "out of memory");
+        return HSCAN_ENOMEM;
+    }
     *out = ctx;
     return 0;
 }
 
 void hscan__tls_ctx_free(SSL_CTX *ctx)
 {
+    hscan__vcache_free(ctx);
     SSL_CTX_free(ctx);
 }
 

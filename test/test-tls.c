@@ -703,3 +703,47 @@ TEST_T(scheme_default_ports, 30)
     CHECK_STR(e.recs[2].url, "https://valid.test/b/status-204");
     env_done(&e);
 }
+
+/* One certificate met under several names in one scan: the chain's
+ * verification is reused (lib/vcache.c), the name is checked each time,
+ * and each record says what OpenSSL alone would have said. */
+TEST_T(tls_verify_reused_per_name, 30)
+{
+    static const char *const fmts[] = {
+        "https://valid.test:%d/", "https://x.other.test:%d/",
+        "https://127.0.0.1:%d/", "https://y.valid.test:%d/",
+        "https://z.other.test:%d/", "https://expired.test:%d/",
+        "https://x.expired.test:%d/", "https://selfsigned.test:%d/",
+        "https://x.selfsigned.test:%d/", "https://valid.test:%d/",
+    };
+    static const long want[] = {
+        0, V_HOSTNAME_MISMATCH, 0, 0, V_HOSTNAME_MISMATCH,
+        V_CERT_HAS_EXPIRED, V_CERT_HAS_EXPIRED, V_DEPTH_ZERO_SELF_SIGNED,
+        V_DEPTH_ZERO_SELF_SIGNED, 0,
+    };
+    enum { N = sizeof(want) / sizeof(want[0]) };
+    char buf[N][80];
+    const char *lines[N];
+    struct env e;
+    size_t i;
+
+    env_init_tls(&e);
+    e.cfg.concurrency = 1;          /* in order: first miss, then hits */
+    e.cfg.insecure = 1;             /* every record gets its response */
+    for (i = 0; i < N; i++)
+        lines[i] = fmt(buf[i], sizeof(buf[i]), fmts[i], e.tport);
+    env_scan(&e, lines, N);
+    for (i = 0; i < N; i++) {
+        struct rec *r = &e.recs[i];
+        EXPECT_STATUS(r, 200);
+        CHECK(r->tls != NULL);
+        if (!r->tls)
+            continue;
+        if (r->tls->verify_code != want[i])
+            fprintf(stderr, "  %s: verify_code %ld, want %ld\n", lines[i],
+                    r->tls->verify_code, want[i]);
+        CHECK_INT(r->tls->verify_code, want[i]);
+        CHECK_INT(r->tls->verified, want[i] == 0);
+    }
+    env_done(&e);
+}
