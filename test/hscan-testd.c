@@ -2,7 +2,7 @@
  * standalone.
  *
  * usage: hscan-testd [--dns-port N] [--http-port N] [--https-port N]
- *                    [--lifetime SECONDS] [--ip ADDR]
+ *                    [--lifetime SECONDS] [--ip ADDR] [--any-loopback]
  *
  * Prints "dns IP:PORT", "http IP:PORT", "https IP:PORT" and "ca PATH"
  * (the HTTPS server's CA certificate as PEM, in a file made with mkstemp
@@ -10,6 +10,14 @@
  * that order, then serves until SIGINT, SIGTERM or the lifetime (default
  * 600 s; 0 means no limit) runs out. Only loopback addresses
  * (127.0.0.0/8) are accepted.
+ *
+ * --any-loopback binds the HTTP and HTTPS servers to 0.0.0.0 (printed
+ * as such) and closes every connection that did not arrive on a
+ * 127.0.0.0/8 address, so with the DNS server's `ip-127-B-C-D` names
+ * each target of a benchmark has an address of its own; DNS stays on
+ * --ip. The soft RLIMIT_NOFILE is raised to the hard limit at start:
+ * each open connection costs one descriptor, and a benchmark holds
+ * 20,000 at once.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +40,7 @@ struct opts {
     int https_port;
     long lifetime;
     const char *ip;
+    int any_loopback;
 };
 
 struct testd {
@@ -48,7 +57,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: hscan-testd [--dns-port N] [--http-port N] "
             "[--https-port N]\n"
-            "                   [--lifetime SECONDS] [--ip ADDR]\n");
+            "                   [--lifetime SECONDS] [--ip ADDR] "
+            "[--any-loopback]\n");
 }
 
 static int parse_num(const char *s, long max, long *out)
@@ -104,8 +114,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
     o->https_port = 0;
     o->lifetime = 600;
     o->ip = "127.0.0.1";
-    for (i = 1; i < argc; i += 2) {
-        if (i + 1 >= argc || parse_opt(o, argv[i], argv[i + 1]) != 0) {
+    o->any_loopback = 0;
+    i = 1;
+    while (i < argc) {
+        if (strcmp(argv[i], "--any-loopback") == 0) {
+            o->any_loopback = 1;
+            i++;
+        } else if (i + 1 < argc && parse_opt(o, argv[i], argv[i + 1]) == 0) {
+            i += 2;
+        } else {
             fprintf(stderr, "hscan-testd: bad option '%s'\n", argv[i]);
             return -1;
         }
@@ -184,6 +201,7 @@ static int make_ca_file(char *path, size_t size)
 static int start_servers(uv_loop_t *loop, const struct opts *o,
                          struct testd *d)
 {
+    const char *tcp_ip = o->any_loopback ? "0.0.0.0" : o->ip;
     int rc;
 
     rc = tsrv_dns_start(loop, o->ip, o->dns_port, &d->dns);
@@ -191,14 +209,14 @@ static int start_servers(uv_loop_t *loop, const struct opts *o,
         fprintf(stderr, "hscan-testd: dns: %s\n", uv_strerror(rc));
         return rc;
     }
-    rc = tsrv_http_start(loop, o->ip, o->http_port, &d->http);
+    rc = tsrv_http_start(loop, tcp_ip, o->http_port, &d->http);
     if (rc != 0) {
         fprintf(stderr, "hscan-testd: http: %s\n", uv_strerror(rc));
         return rc;
     }
     rc = make_ca_file(d->ca_path, sizeof(d->ca_path));
     if (rc == 0)
-        rc = tsrv_tls_start(loop, o->ip, o->https_port, d->ca_path,
+        rc = tsrv_tls_start(loop, tcp_ip, o->https_port, d->ca_path,
                             &d->https);
     if (rc != 0)
         fprintf(stderr, "hscan-testd: https: %s\n", uv_strerror(rc));
@@ -236,9 +254,11 @@ int main(int argc, char **argv)
     start_control(loop, &o, &d);
     rc = start_servers(loop, &o, &d);
     if (rc == 0) {
+        const char *tcp_ip = o.any_loopback ? "0.0.0.0" : o.ip;
+
         printf("dns %s:%d\nhttp %s:%d\n", o.ip, tsrv_dns_port(d.dns),
-               o.ip, tsrv_http_port(d.http));
-        printf("https %s:%d\nca %s\n", o.ip, tsrv_tls_port(d.https),
+               tcp_ip, tsrv_http_port(d.http));
+        printf("https %s:%d\nca %s\n", tcp_ip, tsrv_tls_port(d.https),
                d.ca_path);
         fflush(stdout);
     } else {

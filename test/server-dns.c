@@ -34,6 +34,7 @@ struct query {
     int nlabels;
     size_t loff[MAX_LABELS];    /* offset of each label's first byte */
     unsigned char llen[MAX_LABELS];
+    unsigned char a[4];         /* the A answer that stands for 127.0.0.1 */
 };
 
 enum behaviour {
@@ -111,6 +112,57 @@ static int label_is(const struct query *q, int i, const char *s)
 
     return q->llen[i] == n &&
            strncasecmp((const char *)q->pkt + q->loff[i], s, n) == 0;
+}
+
+/* One decimal octet, 0..255 without leading zeros, at p[0..n). Returns
+ * the number of bytes used, or 0. */
+static size_t parse_octet(const char *p, size_t n, unsigned char *out)
+{
+    size_t i;
+    unsigned v = 0;
+
+    for (i = 0; i < n && i < 3 && p[i] >= '0' && p[i] <= '9'; i++)
+        v = v * 10 + (unsigned)(p[i] - '0');
+    if (i == 0 || v > 255 || (i > 1 && p[0] == '0'))
+        return 0;
+    *out = (unsigned char)v;
+    return i;
+}
+
+/* `ip-127-B-C-D` as the first label: q->a becomes 127.B.C.D, so one
+ * server (and one wildcard listener) can stand for many hosts; any other
+ * first label leaves q->a at 127.0.0.1. */
+static void parse_ip_label(struct query *q)
+{
+    const char *p;
+    size_t n, used;
+    unsigned char a[4];
+    int i;
+
+    memcpy(q->a, ip4_lo, 4);
+    if (q->nlabels == 0)
+        return;
+    p = (const char *)q->pkt + q->loff[0];
+    n = q->llen[0];
+    if (n < 3 || strncasecmp(p, "ip-", 3) != 0)
+        return;
+    p += 3;
+    n -= 3;
+    for (i = 0; i < 4; i++) {
+        if (i > 0) {
+            if (n == 0 || *p != '-')
+                return;
+            p++;
+            n--;
+        }
+        used = parse_octet(p, n, &a[i]);
+        if (used == 0)
+            return;
+        p += used;
+        n -= used;
+    }
+    if (n == 0 && a[0] == 127)
+        memcpy(q->a, a, 4);
 }
 
 static enum behaviour classify(const struct query *q)
@@ -192,8 +244,10 @@ static void put_cname(struct reply *r, const char *owner,
     r->buf[at + 1] = (unsigned char)(r->len - at - 2);
 }
 
-/* Answer section for a NOERROR behaviour. */
-static void put_answers(struct reply *r, enum behaviour b, unsigned qtype)
+/* Answer section for a NOERROR behaviour; `a` replaces 127.0.0.1 in
+ * answers for the question name itself. */
+static void put_answers(struct reply *r, enum behaviour b, unsigned qtype,
+                        const unsigned char *a)
 {
     switch (b) {
     case B_CNAME:
@@ -205,7 +259,7 @@ static void put_answers(struct reply *r, enum behaviour b, unsigned qtype)
     case B_MULTI:
         if (qtype == T_A) {
             put_addr(r, NULL, T_A, ip4_3);
-            put_addr(r, NULL, T_A, ip4_lo);
+            put_addr(r, NULL, T_A, a);
         }
         break;
     case B_V6:
@@ -219,7 +273,7 @@ static void put_answers(struct reply *r, enum behaviour b, unsigned qtype)
     case B_DEFAULT:
     case B_LOCALHOST:
         if (qtype == T_A)
-            put_addr(r, NULL, T_A, ip4_lo);
+            put_addr(r, NULL, T_A, a);
         break;
     default:
         break;
@@ -256,7 +310,7 @@ static void build_reply(const struct query *q, enum behaviour b,
     put16(r, 0);
     put_bytes(r, q->pkt + 12, q->qend - 12);
     if (rcode == RC_NOERROR)
-        put_answers(r, b, q->qtype);
+        put_answers(r, b, q->qtype, q->a);
     r->buf[6] = (unsigned char)(r->ancount >> 8);
     r->buf[7] = (unsigned char)r->ancount;
 }
@@ -309,6 +363,7 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
         parse_query((const unsigned char *)buf->base, (size_t)nread, &q))
         return;
     b = classify(&q);
+    parse_ip_label(&q);
     if (b == B_DROP)
         return;
     build_reply(&q, b, &r);

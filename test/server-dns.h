@@ -13,6 +13,17 @@
  *   other     A 127.0.0.1, no AAAA
  *
  * `localhost` gets A 127.0.0.1; every other name gets NXDOMAIN.
+ *
+ * A first label `ip-127-B-C-D` (decimal octets 0..255, no leading zeros)
+ * turns each A 127.0.0.1 answer for the question name into A 127.B.C.D:
+ * `ip-127-1-0-17.fast.test` gets A 127.1.0.17, `ip-127-9-3-200.multi.test`
+ * A 127.0.0.3 then A 127.9.3.200. The behaviour label still decides
+ * everything else (`ip-127-1-0-17.nx.test` is NXDOMAIN), and the cname
+ * chain's hop2.fast.test stays 127.0.0.1. Any other `ip-...` label
+ * (first octet not 127, a bad octet, extra text) is an ordinary label.
+ * With a server on 0.0.0.0 (hscan-testd --any-loopback) this gives each
+ * target its own address, so a scanner's connections spread over many
+ * destination addresses as on the internet.
  * Everything runs on the loop thread; no threads, no globals.
  */
 #ifndef HSCAN_TEST_SERVER_DNS_H

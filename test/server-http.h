@@ -53,9 +53,11 @@
 
 struct tsrv_http;
 
-/* Start listening on `ip`:`port` (TCP, backlog 4096) on `loop`; port 0
- * picks a free port. `*out` stays valid until tsrv_http_stop()'s close
- * callbacks have run. Loop thread only.
+/* Start listening on `ip`:`port` (TCP, backlog 65535) on `loop`; port 0
+ * picks a free port. With `ip` 0.0.0.0 or :: every accepted connection
+ * whose local address is not loopback is closed at once (so it serves
+ * all of 127.0.0.0/8 and nothing else). `*out` stays valid until
+ * tsrv_http_stop()'s close callbacks have run. Loop thread only.
  * Returns 0 or a negative uv error; then `*out` is untouched (a handle
  * that was already initialised is closed and freed once the loop runs). */
 int tsrv_http_start(uv_loop_t *loop, const char *ip, int port,

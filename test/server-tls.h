@@ -36,9 +36,11 @@
 
 struct tsrv_tls;
 
-/* Build the PKI and start listening on `ip`:`port` (TCP, backlog 4096)
+/* Build the PKI and start listening on `ip`:`port` (TCP, backlog 65535)
  * on `loop`; port 0 picks a free port. If `ca_pem_path` is not NULL the
  * CA certificate is written there as PEM (for a client to trust).
+ * With `ip` 0.0.0.0 or :: it closes every accepted connection whose
+ * local address is not loopback at once, as tsrv_http_start() does.
  * `*out` stays valid until tsrv_tls_stop()'s close callbacks have run.
  * Loop thread only. Returns 0 or a negative uv error (UV_EIO when
  * OpenSSL or writing the PEM failed); then `*out` is untouched (a

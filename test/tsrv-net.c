@@ -1,6 +1,8 @@
 /* Socket set-up shared by the loopback test servers. */
 #include "tsrv-net.h"
 
+#include <string.h>
+
 int tsrv_addr(const char *ip, int port, struct sockaddr_storage *ss)
 {
     if (uv_ip4_addr(ip, port, (struct sockaddr_in *)ss) == 0)
@@ -39,4 +41,34 @@ int tsrv_tcp_listen(uv_tcp_t *t, const struct sockaddr *sa, int backlog,
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)t, backlog, cb);
     return rc != 0 ? rc : bound_port(t);
+}
+
+int tsrv_tcp_is_wildcard(const uv_tcp_t *t)
+{
+    struct sockaddr_storage got;
+    int len = sizeof(got);
+
+    if (uv_tcp_getsockname(t, (struct sockaddr *)&got, &len) != 0)
+        return 0;
+    if (got.ss_family == AF_INET6)
+        return memcmp(&((struct sockaddr_in6 *)&got)->sin6_addr,
+                      &in6addr_any, sizeof(in6addr_any)) == 0;
+    return ((struct sockaddr_in *)&got)->sin_addr.s_addr ==
+           htonl(INADDR_ANY);
+}
+
+int tsrv_tcp_local_is_loopback(const uv_tcp_t *t)
+{
+    struct sockaddr_storage got;
+    const struct in6_addr *a6;
+    int len = sizeof(got);
+
+    if (uv_tcp_getsockname(t, (struct sockaddr *)&got, &len) != 0)
+        return 0;
+    if (got.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&got)->sin_addr.s_addr) >>
+                24) == 127;
+    a6 = &((struct sockaddr_in6 *)&got)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a6) ||
+           (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
 }

@@ -17,4 +17,14 @@ int tsrv_tcp_bind(uv_tcp_t *t, const char *ip, int port);
 int tsrv_tcp_listen(uv_tcp_t *t, const struct sockaddr *sa, int backlog,
                     uv_connection_cb cb);
 
+/* 1 if the bound `t` listens on the wildcard address (0.0.0.0 or ::),
+ * else 0. */
+int tsrv_tcp_is_wildcard(const uv_tcp_t *t);
+
+/* 1 if the connected `t`'s own address (getsockname) is loopback:
+ * 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104; else 0. A server bound to
+ * the wildcard address closes every other connection at once, so it
+ * answers any 127.x.y.z and nothing that came from outside. */
+int tsrv_tcp_local_is_loopback(const uv_tcp_t *t);
+
 #endif
