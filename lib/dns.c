@@ -538,7 +538,8 @@ static void deliver(struct lookup *l)
             l->d->sync_q = NULL;    /* answered before resolve returned */
         free(q);
         memset(&ans, 0, sizeof(ans));
-        memcpy(ans.addrs, l->addrs, l->n_addrs * sizeof(*l->addrs));
+        if (l->n_addrs)         /* addrs is NULL for a failure */
+            memcpy(ans.addrs, l->addrs, l->n_addrs * sizeof(*l->addrs));
         ans.n_addrs = l->n_addrs;
         if (l->cname_len && (ans.cnames = malloc(l->cname_len)) != NULL) {
             memcpy(ans.cnames, l->cnames, l->cname_len);
@@ -1021,7 +1022,8 @@ struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
             lru_push(d, l);
         }
         memset(&ans, 0, sizeof(ans));
-        memcpy(ans.addrs, l->addrs, l->n_addrs * sizeof(*l->addrs));
+        if (l->n_addrs)         /* addrs is NULL for a failure */
+            memcpy(ans.addrs, l->addrs, l->n_addrs * sizeof(*l->addrs));
         ans.n_addrs = l->n_addrs;
         if (l->cname_len && (ans.cnames = malloc(l->cname_len)) != NULL) {
             memcpy(ans.cnames, l->cnames, l->cname_len);
