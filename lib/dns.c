@@ -518,12 +518,28 @@ static uint64_t keep_ms(const struct lookup *l, uint32_t ttl)
 static void send_waiting(struct hscan__dns *d);
 static void l_send(struct lookup *l);
 
+/* Give `cb` a copy of finished lookup `l`'s outcome (the receiver owns
+ * the copy, CNAMEs included). */
+static void answer_from(const struct lookup *l, hscan__dns_cb cb, void *ctx)
+{
+    struct hscan__dns_answer ans;
+
+    memset(&ans, 0, sizeof(ans));
+    if (l->n_addrs)             /* addrs is NULL for a failure */
+        memcpy(ans.addrs, l->addrs, l->n_addrs * sizeof(*l->addrs));
+    ans.n_addrs = l->n_addrs;
+    if (l->cname_len && (ans.cnames = malloc(l->cname_len)) != NULL) {
+        memcpy(ans.cnames, l->cnames, l->cname_len);
+        ans.n_cnames = l->n_cnames;
+    }
+    cb(ctx, l->err, l->err ? l->detail : NULL, &ans);
+}
+
 /* Tell every caller.  A callback may detach other callers of this entry
  * (a result callback that closes the scanner cancels their probes), so
  * the list is re-read after each one; the entry itself is pinned. */
 static void deliver(struct lookup *l)
 {
-    struct hscan__dns_answer ans;
     struct hscan__dnsq *q;
 
     l->delivering = 1;
@@ -537,15 +553,7 @@ static void deliver(struct lookup *l)
         if (q == l->d->sync_q)
             l->d->sync_q = NULL;    /* answered before resolve returned */
         free(q);
-        memset(&ans, 0, sizeof(ans));
-        if (l->n_addrs)         /* addrs is NULL for a failure */
-            memcpy(ans.addrs, l->addrs, l->n_addrs * sizeof(*l->addrs));
-        ans.n_addrs = l->n_addrs;
-        if (l->cname_len && (ans.cnames = malloc(l->cname_len)) != NULL) {
-            memcpy(ans.cnames, l->cnames, l->cname_len);
-            ans.n_cnames = l->n_cnames;
-        }
-        cb(ctx, l->err, l->err ? l->detail : NULL, &ans);
+        answer_from(l, cb, ctx);
     }
     l->delivering = 0;
 }
@@ -1014,22 +1022,12 @@ struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
         l = NULL;
     }
     if (l && l->state == L_DONE) {
-        struct hscan__dns_answer ans;
-
         d->st.cache_hits++;
         if (l->cached) {            /* most recently used first */
             lru_unlink(d, l);
             lru_push(d, l);
         }
-        memset(&ans, 0, sizeof(ans));
-        if (l->n_addrs)         /* addrs is NULL for a failure */
-            memcpy(ans.addrs, l->addrs, l->n_addrs * sizeof(*l->addrs));
-        ans.n_addrs = l->n_addrs;
-        if (l->cname_len && (ans.cnames = malloc(l->cname_len)) != NULL) {
-            memcpy(ans.cnames, l->cnames, l->cname_len);
-            ans.n_cnames = l->n_cnames;
-        }
-        cb(ctx, l->err, l->err ? l->detail : NULL, &ans);
+        answer_from(l, cb, ctx);
         return NULL;
     }
     q = calloc(1, sizeof(*q));

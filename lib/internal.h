@@ -19,7 +19,7 @@
 #define HSCAN__MAX_LINE 8192    /* longest input line accepted */
 #define HSCAN__DETAIL_SIZE 192
 
-/* ---- result.c: small formatting without printf (the hot path) ---- */
+/* ---- result.c: small formatting by hand, for the per-host path ---- */
 
 /* Decimal digits of `v` into `out` (room for 20), no NUL; returns the
  * count. */
