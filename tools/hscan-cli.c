@@ -17,6 +17,8 @@
 
 #include <hscan.h>
 
+#include "cli.h"
+
 #define IBUF_SIZE (256 * 1024)
 #define MAX_LINE 8192
 #define FD_RESERVE 32       /* stdio, DNS sockets, slack */
@@ -42,12 +44,16 @@ struct cli {
     uv_loop_t *loop;
     hscan_t *scan;
     struct input in;
-    FILE *out;
+    struct out out;
+    const char *out_path;
+    const char *resume_path;
+    struct done_set done;
+    int resuming;
+    int out_reported;
     char *jbuf;
     size_t jcap;
     int quiet;
     int exit_code;
-    int out_failed;
     uv_signal_t sigint, sigterm;
     uint64_t t0;
     uint64_t err_count[128];
@@ -232,11 +238,18 @@ static int next_target(hscan_t *scan, void *arg, const char **line,
     struct input *in = arg;
     (void)scan;
     (void)udata;
+    if (out_full(&G.out)) {
+        in->waiting = 1;    /* the reader is behind: on_out_drain feeds */
+        return HSCAN_NEXT_LATER;
+    }
     for (;;) {
         if (in->fd < 0 && !open_next(in))
             return HSCAN_NEXT_END;
-        if (take_line(in, line, len))
+        if (take_line(in, line, len)) {
+            if (G.resuming && resume_take(&G.done, *line, *len))
+                continue;
             return HSCAN_NEXT_TARGET;
+        }
         if (in->eof) {
             if (!open_next(in))
                 return HSCAN_NEXT_END;
@@ -255,7 +268,7 @@ static int next_target(hscan_t *scan, void *arg, const char **line,
             continue;
         /* Input is idle: let records already made reach the reader now
          * rather than when the buffer fills (tail -f | hscan-cli). */
-        fflush(G.out);
+        out_flush(&G.out);
         in->waiting = 1;
         return HSCAN_NEXT_LATER;
     }
@@ -264,6 +277,7 @@ static int next_target(hscan_t *scan, void *arg, const char **line,
 /* ---- output ---- */
 
 static void on_closed(hscan_t *scan, void *arg);
+static void out_failed(hscan_t *scan);
 
 static void count_error(int code)
 {
@@ -285,7 +299,7 @@ static void on_result(hscan_t *scan, const hscan_result_t *r, void *arg)
     (void)arg;
     if (r->error)
         count_error(r->error);
-    if (G.out_failed)
+    if (G.out.failed)
         return;
     n = hscan_result_to_json(r, G.jbuf, G.jcap);
     if (n >= G.jcap) {
@@ -298,16 +312,33 @@ static void on_result(hscan_t *scan, const hscan_result_t *r, void *arg)
         G.jcap = n + 1024;
         hscan_result_to_json(r, G.jbuf, G.jcap);
     }
-    G.jbuf[n] = '\n';
-    if (fwrite(G.jbuf, 1, n + 1, G.out) != n + 1 ||
-        (G.in.waiting && fflush(G.out) != 0)) {
-        G.out_failed = 1;
-        if (errno != EPIPE) {
-            fprintf(stderr, "hscan-cli: writing output: %s\n",
-                    strerror(errno));
-            G.exit_code = EXIT_IO;
-        }
+    if (out_put(&G.out, G.jbuf, n) != 0 ||
+        (G.in.waiting && out_flush(&G.out) != 0))
+        out_failed(scan);
+}
+
+/* Writing failed: a reader that went away (EPIPE: `| head`) ends the scan
+ * quietly; anything else (a full disk) is an error. */
+static void out_failed(hscan_t *scan)
+{
+    if (G.out_reported++)
+        return;
+    if (G.out.err != EPIPE) {
+        fprintf(stderr, "hscan-cli: writing %s: %s\n",
+                G.out_path ? G.out_path : "output", strerror(G.out.err));
+        G.exit_code = EXIT_IO;
+    }
+    if (scan)
         hscan_close(scan, on_closed);
+}
+
+static void on_out_drain(void)
+{
+    if (G.out.failed)
+        out_failed(G.scan);
+    else if (G.scan && G.in.waiting) {
+        G.in.waiting = 0;
+        hscan_feed(G.scan);
     }
 }
 
@@ -321,6 +352,8 @@ static void on_signal(uv_signal_t *h, int sig)
 {
     (void)h;
     if (G.exit_code >= EXIT_INTERRUPTED) {
+        /* at once, but the line being written is finished first */
+        out_emergency(&G.out, 1000);
         signal(sig, SIG_DFL);
         raise(sig);
     }
@@ -452,6 +485,11 @@ static void usage(void)
 "      --max-headers N      response header fields (default 256)\n"
 "Output:\n"
 "  -o, --output FILE        write records to FILE instead of stdout\n"
+"      --resume FILE        continue an interrupted run (stopped, killed\n"
+"                           or crashed) whose records are in FILE: skip\n"
+"                           the inputs recorded there, scan again those\n"
+"                           recorded as canceled, append to FILE (same\n"
+"                           input and options; no -o needed)\n"
 "  -q, --quiet              no summary on stderr\n"
 "  -h, --help               this help;  -V, --version  the version\n"
 "\n"
@@ -495,6 +533,7 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         { "insecure", 0, 0, 'k' }, { "rate", 1, 0, 13 },
         { "burst", 1, 0, 14 }, { "max-per-ip", 1, 0, 15 },
         { "dns-rate", 1, 0, 16 }, { "dns-cache", 1, 0, 17 },
+        { "resume", 1, 0, 18 },
         { 0, 0, 0, 0 }
     };
     static const char *headers[256];
@@ -563,6 +602,7 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         case 17: cfg->dns_cache = (unsigned)parse_num("--dns-cache", optarg, 0,
                                                       10000000);
                  break;
+        case 18: G.resume_path = optarg; break;
         case 'q': G.quiet = 1; break;
         case '4':
         case '6':
@@ -647,6 +687,9 @@ static void summary(void)
     if (st.ip_waits)
         fprintf(stderr, ", %llu waited for --max-per-ip",
                 (unsigned long long)st.ip_waits);
+    if (G.resuming)
+        fprintf(stderr, ", %llu inputs already done in %s",
+                (unsigned long long)G.done.skipped, G.resume_path);
     fputc('\n', stderr);
 }
 
@@ -654,6 +697,9 @@ static void on_closed(hscan_t *scan, void *arg)
 {
     (void)arg;
     (void)scan;
+    if (out_finish(&G.out) != 0)
+        out_failed(NULL);
+    out_close(&G.out);
     if (!G.quiet)
         summary();
     G.scan = NULL;
@@ -670,8 +716,7 @@ int main(int argc, char **argv)
     static char *stdin_only[] = { "-" };
     hscan_config_t cfg;
     const char *out_path = NULL;
-    static char obuf[1 << 20];
-    int rc;
+    int rc, fd = 1;
 
     signal(SIGPIPE, SIG_IGN);
     hscan_config_init(&cfg);
@@ -681,15 +726,36 @@ int main(int argc, char **argv)
     G.in.fd = -1;
     G.in.files = optind < argc ? argv + optind : stdin_only;
     G.in.n_files = optind < argc ? argc - optind : 1;
-    G.out = stdout;
-    if (out_path && !(G.out = fopen(out_path, "w"))) {
+    if (G.resume_path) {
+        if (out_path && strcmp(out_path, G.resume_path) != 0)
+            die_usage("--resume %s: it appends to that file; -o %s "
+                      "names another", G.resume_path, out_path);
+        out_path = G.resume_path;
+        if (resume_load(&G.done, out_path,
+                        cfg.scheme == HSCAN_SCHEME_BOTH ? 2 : 1) != 0) {
+            free((char *)cfg.resolvers);
+            return EXIT_IO;
+        }
+        G.resuming = 1;
+        if (!G.quiet && (G.done.kept || G.done.dropped))
+            fprintf(stderr, "hscan-cli: resuming %s: %llu records kept, "
+                    "%llu dropped (canceled, incomplete or cut short)\n",
+                    out_path, (unsigned long long)G.done.kept,
+                    (unsigned long long)G.done.dropped);
+    }
+    G.out_path = out_path;
+    if (out_path && (fd = open(out_path, O_WRONLY | O_CREAT | O_CLOEXEC |
+                               (G.resuming ? O_APPEND : O_TRUNC), 0666)) < 0) {
         fprintf(stderr, "hscan-cli: cannot write %s: %s\n", out_path,
                 strerror(errno));
         free((char *)cfg.resolvers);
         return EXIT_IO;
     }
-    setvbuf(G.out, obuf, isatty(fileno(G.out)) ? _IOLBF : _IOFBF,
-            sizeof(obuf));
+    if (out_init(&G.out, G.loop, fd) != 0) {
+        fprintf(stderr, "hscan-cli: out of memory\n");
+        return EXIT_IO;
+    }
+    G.out.on_drain = on_out_drain;
     fit_concurrency(&cfg);
     cfg.next_target = next_target;
     cfg.on_result = on_result;
@@ -712,12 +778,12 @@ int main(int argc, char **argv)
     uv_run(G.loop, UV_RUN_DEFAULT);
     if (G.scan)
         return EXIT_IO;      /* the loop ended without our close: a bug */
-    if (fflush(G.out) != 0 && errno != EPIPE && !G.out_failed) {
-        fprintf(stderr, "hscan-cli: writing output: %s\n", strerror(errno));
+    if (fd != 1 && close(fd) != 0) {
+        fprintf(stderr, "hscan-cli: writing %s: %s\n", out_path,
+                strerror(errno));
         G.exit_code = EXIT_IO;
     }
-    if (G.out != stdout)
-        fclose(G.out);
+    resume_free(&G.done);
     uv_loop_close(G.loop);
     free(G.jbuf);
     free((char *)cfg.resolvers);

@@ -12,7 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 want="gcc g++ meson ninja-build pkg-config libuv1-dev libc-ares-dev \
-libssl-dev ca-certificates python3 util-linux"
+libssl-dev ca-certificates python3 util-linux valgrind iproute2"
 
 missing=
 for p in $want; do
