@@ -130,9 +130,11 @@ typedef struct hscan_tls {
     const char *issuer;
     const char *const *san;   /* DNS names and IP addresses */
     size_t n_san;
-    const char *serial;       /* lowercase hex */
-    const char *not_before;   /* RFC 3339 UTC, "2026-01-31T12:00:00Z" */
-    const char *not_after;
+    const char *serial;       /* lowercase hex, "-" first when negative;
+                                 NULL when over 64 bytes */
+    const char *not_before;   /* RFC 3339 UTC, "2026-01-31T12:00:00Z";
+                                 NULL when unreadable */
+    const char *not_after;    /* likewise (then days_left is 0) */
     long days_left;           /* whole days until not_after; negative
                                  once expired */
     const char *sha256;       /* leaf certificate DER, lowercase hex */

@@ -41,6 +41,7 @@ struct hscan__dns {
     uv_timer_t timer;
     uv_timer_t pace;            /* --dns-rate: next token due */
     struct dns_sock *socks;
+    struct dns_sock *spare;     /* opened by sock_open, not yet watched */
     unsigned handles;           /* open uv handles: timers + polls */
     int closing;
     int sock_errno;             /* last local failure to open a socket */
@@ -85,6 +86,7 @@ struct lookup {
     char *cnames;
     size_t cname_len;
     unsigned n_cnames;
+    int cname_oom;                  /* a CNAME could not be kept */
     char name[];
 };
 
@@ -177,6 +179,19 @@ static void arm_timer(struct hscan__dns *d)
     uv_timer_start(&d->timer, on_timer, ms, 0);
 }
 
+/* The watcher made for `fd` when it was opened, taken off the spare
+ * list; NULL if there is none. */
+static struct dns_sock *take_spare(struct hscan__dns *d, ares_socket_t fd)
+{
+    struct dns_sock **pp, *s;
+
+    for (pp = &d->spare; *pp && (*pp)->fd != fd; pp = &(*pp)->next)
+        ;
+    if ((s = *pp) != NULL)
+        *pp = s->next;
+    return s;
+}
+
 static void sock_state_cb(void *data, ares_socket_t fd, int readable,
                           int writable)
 {
@@ -195,8 +210,7 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable,
         return;
     }
     if (!s) {
-        s = calloc(1, sizeof(*s));
-        if (!s)
+        if (!(s = take_spare(d, fd)) && !(s = calloc(1, sizeof(*s))))
             return;     /* the query times out; nothing leaks */
         if (uv_poll_init_socket(d->loop, &s->poll, fd) != 0) {
             free(s);
@@ -231,10 +245,23 @@ static ares_socket_t sock_open(int af, int type, int proto, void *arg)
     struct hscan__dns *d = arg;
     int fd = socket(af, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
     int one = 1, rcvbuf = RCVBUF_SIZE;
+    struct dns_sock *s;
 
     d->sock_errno = fd < 0 ? errno : 0;
     if (fd < 0)
         return ARES_SOCKET_BAD;
+    /* Its watcher now: a socket c-ares uses but nobody watches would
+     * leave every query on it to time out as dns_timeout.  Without the
+     * memory, the socket is not opened at all: resource_exhausted. */
+    if (!(s = calloc(1, sizeof(*s)))) {
+        close(fd);
+        d->sock_errno = ENOMEM;
+        return ARES_SOCKET_BAD;
+    }
+    s->fd = fd;
+    s->d = d;
+    s->next = d->spare;
+    d->spare = s;
     /* c-ares configures no option on sockets it did not open itself, so
      * non-blocking mode (above) and these are ours to set. */
     /* FORCE passes rmem_max when privileged (CAP_NET_ADMIN). */
@@ -249,7 +276,7 @@ static ares_socket_t sock_open(int af, int type, int proto, void *arg)
 
 static int sock_close(ares_socket_t fd, void *arg)
 {
-    (void)arg;
+    free(take_spare(arg, fd));  /* closed before it was ever watched */
     return close(fd);
 }
 
@@ -438,7 +465,11 @@ void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg)
     d->done = done;
     d->done_arg = arg;
     d->closing = 1;
-    ares_destroy(d->channel);
+    ares_destroy(d->channel);       /* closes its sockets: sock_close() */
+    while ((s = d->spare) != NULL) {
+        d->spare = s->next;
+        free(s);
+    }
     for (i = 0; i < d->nbuckets; i++) {
         while ((l = d->table[i]) != NULL) {
             d->table[i] = l->hnext;
@@ -528,7 +559,14 @@ static void answer_from(const struct lookup *l, hscan__dns_cb cb, void *ctx)
     if (l->n_addrs)             /* addrs is NULL for a failure */
         memcpy(ans.addrs, l->addrs, l->n_addrs * sizeof(*l->addrs));
     ans.n_addrs = l->n_addrs;
-    if (l->cname_len && (ans.cnames = malloc(l->cname_len)) != NULL) {
+    if (l->cname_len) {
+        /* The caller's own copy; without it the record would lose the
+         * chain silently. */
+        if (!(ans.cnames = malloc(l->cname_len))) {
+            ans.n_addrs = 0;
+            cb(ctx, HSCAN_ERESOURCE_EXHAUSTED, "out of memory", &ans);
+            return;
+        }
         memcpy(ans.cnames, l->cnames, l->cname_len);
         ans.n_cnames = l->n_cnames;
     }
@@ -596,7 +634,8 @@ static void finish_lookup(struct lookup *l)
                      strerror(d->sock_errno));
         }
     } else {
-        l->addrs = malloc(n * sizeof(*l->addrs));
+        /* A chain with a hole is no answer: not kept either. */
+        l->addrs = l->cname_oom ? NULL : malloc(n * sizeof(*l->addrs));
         if (!l->addrs) {
             n = 0;
             err = HSCAN_ERESOURCE_EXHAUSTED;
@@ -729,39 +768,43 @@ static void add_cname(struct lookup *l, const char *name)
     if (l->n_cnames >= HSCAN__MAX_CNAMES)
         return;
     b = realloc(l->cnames, l->cname_len + n);
-    if (!b)
+    if (!b) {
+        l->cname_oom = 1;           /* see finish_lookup() */
         return;
+    }
     memcpy(b + l->cname_len, name, n);
     l->cnames = b;
     l->cname_len += n;
     l->n_cnames++;
 }
 
-static void add_addr(struct work *w, int v6, const unsigned char *rd)
+static void add_addr(struct hscan__addr *addrs, unsigned *n, int v6,
+                     const unsigned char *rd)
 {
     struct hscan__addr *ad;
 
-    if (v6 ? w->n_v6 >= HSCAN__MAX_ADDRS : w->n_v4 >= HSCAN__MAX_ADDRS)
+    if (*n >= HSCAN__MAX_ADDRS)
         return;
-    ad = v6 ? &w->v6[w->n_v6++] : &w->v4[w->n_v4++];
+    ad = &addrs[(*n)++];
     ad->family = v6 ? 6 : 4;
     memcpy(ad->bytes, rd, v6 ? 16 : 4);
 }
 
-static void parse_reply(struct lookup *l, int v6,
-                        const unsigned char *abuf, int alen)
+/* No lookup state in here: test/fuzz/fuzz-dns.c feeds it any bytes. */
+int hscan__dns_walk(const unsigned char *abuf, int alen, int v6,
+                    struct hscan__addr *addrs, unsigned *n, uint32_t *ttl_min,
+                    void (*on_cname)(void *arg, const char *name), void *arg)
 {
     struct walk wk = { abuf, alen, abuf + 12, "" };
-    struct work *w = l->w;
     const unsigned char *end = abuf + alen;
     char name[256];
-    int an, i, found = 0, chain = !l->cnames;
+    int an, i, found = 0, used = 0;
 
     if (alen < 12 || rd16(abuf + 4) != 1)
-        return;
+        return -1;
     an = rd16(abuf + 6);
     if (skip_name(&wk, wk.owner, sizeof(wk.owner)) != 0 || wk.p + 4 > end)
-        return;
+        return -1;
     wk.p += 4;
     for (i = 0; i < an; i++) {
         int type, rdlen;
@@ -779,25 +822,52 @@ static void parse_reply(struct lookup *l, int v6,
         if (strcasecmp(name, wk.owner) == 0) {
             if (type == T_CNAME && skip_name(&wk, wk.owner,
                                              sizeof(wk.owner)) == 0) {
-                if (chain)          /* the A and AAAA chains are equal */
-                    add_cname(l, wk.owner);
-                if (ttl < w->ttl)
-                    w->ttl = ttl;
+                if (on_cname)
+                    on_cname(arg, wk.owner);
+                if (ttl < *ttl_min)
+                    *ttl_min = ttl;
+                used = 1;
             } else if ((type == T_A && !v6 && rdlen == 4) ||
                        (type == T_AAAA && v6 && rdlen == 16)) {
-                add_addr(w, v6, rd);
-                if (ttl < w->ttl)
-                    w->ttl = ttl;
+                add_addr(addrs, n, v6, rd);
+                if (ttl < *ttl_min)
+                    *ttl_min = ttl;
                 found = 1;
             }
         }
         wk.p = rd + rdlen;
     }
-    if (!found) {
+    /* Records cut short or names that never end (a pointer loop) before
+     * anything usable: the reply is malformed, which is not the same as
+     * a name without addresses. */
+    if (i < an && !found && !used)
+        return -1;
+    return found;
+}
+
+static void on_cname(void *arg, const char *name)
+{
+    add_cname(arg, name);
+}
+
+static void parse_reply(struct lookup *l, int v6,
+                        const unsigned char *abuf, int alen)
+{
+    struct work *w = l->w;
+    int found;
+
+    /* The A and AAAA chains are equal: the first answer records it. */
+    found = hscan__dns_walk(abuf, alen, v6, v6 ? w->v6 : w->v4,
+                            v6 ? &w->n_v6 : &w->n_v4, &w->ttl,
+                            l->cnames ? NULL : on_cname, l);
+    if (found <= 0) {
+        /* A malformed reply is dns_failed ("Misformatted DNS reply"),
+         * never cached, rather than a cached dns_no_address. */
+        int st = found < 0 ? ARES_EBADRESP : ARES_ENODATA;
         if (v6)
-            w->status_aaaa = ARES_ENODATA;
+            w->status_aaaa = st;
         else
-            w->status_a = ARES_ENODATA;
+            w->status_a = st;
     }
 }
 
@@ -807,6 +877,13 @@ static void on_answer(void *arg, int status, int timeouts,
     struct lookup *l = arg;
 
     (void)timeouts;
+    /* c-ares 1.18 matches a reply by ID and question only, so a query
+     * that comes back as it went (a reflecting peer; a UDP socket the
+     * kernel connected to itself while the resolver's port was free)
+     * reads as an empty answer and would be cached as dns_no_address.
+     * A reply has QR set (RFC 1035 4.1.1). */
+    if (abuf && alen >= 3 && !(abuf[2] & 0x80))
+        status = ARES_EBADRESP;
     if (v6)
         l->w->status_aaaa = status;
     else

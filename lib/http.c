@@ -24,6 +24,8 @@ static struct hscan__resp *resp_of(llhttp_t *p)
 /* Append to the arena, growing by doubling up to the limit. */
 static int arena_put(struct hscan__resp *r, const char *at, size_t n)
 {
+    if (n == 0)         /* an empty name (": v"): buf may still be NULL */
+        return 0;
     if (n > r->limit - r->len) {
         r->err = HSCAN_EHEADER_TOO_LARGE;
         return -1;
@@ -201,6 +203,14 @@ int hscan__resp_feed(struct hscan__resp *r, const char *data, size_t len,
         r->head_bytes += (uint64_t)(llhttp_get_error_pos(&r->parser) - data);
         if (r->head_bytes > r->limit)
             return limit_detail(r, HSCAN_EHEADER_TOO_LARGE, detail, dsize);
+        /* llhttp 8 takes one or two digits ("HTTP/1.1 0 OK") as a status
+         * code; RFC 9110 (15) wants three.  A record without an error
+         * always has a status (docs/results.md). */
+        if (r->status < 100) {
+            snprintf(detail, dsize, "HPE_INVALID_STATUS: status code %d "
+                     "is below 100", r->status);
+            return HSCAN_EHTTP_PARSE;
+        }
         return 1;
     }
     if (e == HPE_OK) {

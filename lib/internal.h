@@ -124,6 +124,17 @@ uint64_t hscan__dns_sent_ms(const struct hscan__dnsq *q);
 /* Destroy the channel and close every handle; `done(arg)` runs from the
  * last close callback. */
 void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg);
+/* Walk the answer section of one A (or, `v6`, AAAA) reply of `alen`
+ * bytes: follow the CNAME chain from the question name, calling
+ * `on_cname` (unless NULL) with each target in presentation form, and
+ * append the addresses owned by the end of the chain to `addrs` (`*n`
+ * used, at most HSCAN__MAX_ADDRS kept), lowering `*ttl_min` to the
+ * smallest TTL used.  Returns 1 when an address was found, 0 when none,
+ * -1 when the header, the question or the answer records up to the first
+ * one used (a CNAME of the chain or an address) cannot be read. */
+int hscan__dns_walk(const unsigned char *abuf, int alen, int v6,
+                    struct hscan__addr *addrs, unsigned *n, uint32_t *ttl_min,
+                    void (*on_cname)(void *arg, const char *name), void *arg);
 
 /* ---- http.c: request bytes and response parsing ---- */
 
@@ -193,21 +204,26 @@ void hscan__tls_free(struct hscan__tls *t);
 /* Hand received ciphertext to OpenSSL. */
 int hscan__tls_feed(struct hscan__tls *t, const char *in, size_t n);
 /* Advance the handshake: 1 done, 0 wants more bytes, or a negative
- * HSCAN_ETLS_* with `detail`.  Send hscan__tls_take_out() after it. */
+ * HSCAN_ETLS_* (HSCAN_ERESOURCE_EXHAUSTED when OpenSSL ran out of
+ * memory) with `detail`.  Send hscan__tls_take_out() after it. */
 int hscan__tls_handshake(struct hscan__tls *t, char *detail, size_t dsize);
 /* 1 (with `detail` saying what was sent) when the server's first bytes
  * were plain text rather than TLS. */
 int hscan__tls_plaintext(const struct hscan__tls *t, char *detail,
                          size_t dsize);
+/* 0, HSCAN_EWRITE_FAILED or HSCAN_ERESOURCE_EXHAUSTED. */
 int hscan__tls_encrypt(struct hscan__tls *t, const char *buf, size_t n);
 /* Decrypt into `out`: bytes (>0), 0 when more ciphertext is needed,
  * HSCAN_EREAD_CLOSED at close_notify, or another negative error. */
 int hscan__tls_read(struct hscan__tls *t, char *out, size_t size,
                     char *detail, size_t dsize);
-/* Ciphertext to send (malloc'd, caller frees), or NULL. */
+/* Ciphertext to send (malloc'd, caller frees), or NULL: nothing to send
+ * when `*len` is left alone, out of memory when it was set (the bytes
+ * stay in OpenSSL's buffer). */
 char *hscan__tls_take_out(struct hscan__tls *t, size_t *len);
 /* Certificate and session facts as one malloc'd block, or NULL when no
- * certificate arrived. */
+ * certificate arrived or memory ran out (SSL_get0_peer_certificate()
+ * tells which). */
 struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t);
 
 /* ---- result.c ---- */

@@ -40,7 +40,7 @@ static int flush(struct probe *p)
     int rc;
 
     if (!data)
-        return 0;
+        return len ? HSCAN_ERESOURCE_EXHAUSTED : 0;
     if (!(w = malloc(sizeof(*w)))) {
         free(data);
         return HSCAN_ERESOURCE_EXHAUSTED;
@@ -73,7 +73,10 @@ static void tls_failed(struct probe *p, int err, const char *detail)
 }
 
 /* Decrypt and parse whatever is buffered.  One SSL_read may leave data
- * behind, so read until OpenSSL wants more. */
+ * behind, so read until OpenSSL wants more.  SSL_read writes too: the
+ * ClientHello of a renegotiation the server asked for (TLS 1.2
+ * HelloRequest), the answer to a TLS 1.3 KeyUpdate; unsent, a server
+ * that waits for them never answers. */
 static void drain(struct probe *p)
 {
     char d[HSCAN__DETAIL_SIZE];
@@ -94,15 +97,27 @@ static void drain(struct probe *p)
         }
         hscan__p_got_bytes(p, out, (size_t)n);
     }
+    if (p->state == PROBE_READ && (n = flush(p)) != 0)
+        hscan__p_finish(p, n, "cannot send TLS data");
 }
 
 static void handshake_done(struct probe *p)
 {
     const struct hscan__limits *lim = hscan__scan_limits(p->scan);
     char d[HSCAN__DETAIL_SIZE];
+    int rc;
 
     p->t_tls = uv_hrtime();
     keep_facts(p);
+    /* No facts for a certificate that arrived: memory ran out, and its
+     * verification result is gone with them.  A chain check that could
+     * not run for lack of memory is no verdict on the certificate. */
+    if ((!p->facts && SSL_get0_peer_certificate(p->tls.ssl)) ||
+        (p->facts && p->facts->v.verify_code == X509_V_ERR_OUT_OF_MEM)) {
+        hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED,
+                        "out of memory checking the certificate");
+        return;
+    }
     if (p->facts && !p->facts->v.verified && !lim->insecure) {
         snprintf(d, sizeof(d), "%ld: %s", p->facts->v.verify_code,
                  p->facts->v.verify_error);
@@ -112,10 +127,13 @@ static void handshake_done(struct probe *p)
     /* HTTPS answered: a later failure is the site's, not a reason to try
      * plain HTTP. */
     p->may_fall_back = 0;
-    if (hscan__p_build_request(p) != 0 ||
-        hscan__tls_encrypt(&p->tls, p->req, p->req_len) != 0 ||
-        flush(p) != 0) {
-        hscan__p_finish(p, HSCAN_EWRITE_FAILED, "cannot send the request");
+    rc = hscan__p_build_request(p) != 0
+             ? HSCAN_ERESOURCE_EXHAUSTED
+             : hscan__tls_encrypt(&p->tls, p->req, p->req_len);
+    if (rc == 0)
+        rc = flush(p);
+    if (rc != 0) {
+        hscan__p_finish(p, rc, "cannot send the request");
         return;
     }
     p->t_sent = uv_hrtime();
@@ -127,9 +145,10 @@ static void step_handshake(struct probe *p)
 {
     char d[HSCAN__DETAIL_SIZE];
     int rc = hscan__tls_handshake(&p->tls, d, sizeof(d));
+    int sent = flush(p);
 
-    if (flush(p) != 0 && rc >= 0) {
-        rc = HSCAN_ETLS_HANDSHAKE;
+    if (sent != 0 && rc >= 0) {
+        rc = sent == HSCAN_ERESOURCE_EXHAUSTED ? sent : HSCAN_ETLS_HANDSHAKE;
         snprintf(d, sizeof(d), "cannot send handshake data");
     }
     if (rc < 0)

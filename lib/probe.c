@@ -15,6 +15,7 @@
  * the state check at the top of each callback turns those into no-ops.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,6 +253,22 @@ void hscan__p_got_bytes(struct probe *p, const char *buf, size_t n)
         hscan__p_finish(p, 0, NULL);
 }
 
+/* An EOF that was an RST.  When bytes and the peer's RST arrive in one
+ * poll, libuv reports EOF after the partial read without reading again
+ * (POLLHUP, uv__stream_io), so the reset is still pending in SO_ERROR:
+ * without this look it would be read_closed, depending on timing. */
+static int eof_was_reset(struct probe *p)
+{
+    uv_os_fd_t fd;
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    if (uv_fileno((uv_handle_t *)&p->tcp, &fd) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        return 0;
+    return err == ECONNRESET;
+}
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     struct probe *p = st->data;
@@ -265,6 +282,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
          p->state != PROBE_WRITE) || nread == 0)
         return;                  /* 0 is EAGAIN, not EOF */
     if (nread < 0) {
+        if (nread == UV_EOF && eof_was_reset(p))
+            nread = UV_ECONNRESET;
         if (p->state == PROBE_TLS) {
             hscan__p_tls_eof(p, nread != UV_EOF);
         } else if (nread == UV_EOF) {

@@ -9,6 +9,7 @@
  * U+0080..U+00FF characters appear as literal UTF-8.  Control characters
  * (U+0000..U+001F, U+007F) are always escaped.
  */
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,12 +223,13 @@ static void jms(struct hscan__jbuf *j, const char *key, double ms)
     size_t n;
 
     jlit(j, key);
-    if (ms < 0) {
+    if (!(ms >= 0) || ms > DBL_MAX) {   /* NaN and infinity: no JSON form */
         jlit(j, "null");
         return;
     }
     if (ms >= 1e12) {           /* not a real duration; never the hot path */
-        n = (size_t)snprintf(t, sizeof(t), "%.3f", ms);
+        /* "%.3f" of a huge double runs to 300 digits, past `t`. */
+        n = (size_t)snprintf(t, sizeof(t), "%.17g", ms);
         jput(j, t, n);
         return;
     }

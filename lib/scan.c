@@ -219,8 +219,10 @@ static void start_target(hscan_t *s, const char *line, size_t len,
                               : t.port == 443 ? HSCAN__HTTPS : HSCAN__HTTP;
         launch(s, line, len, &t, scheme, 0, udata);
     } else if (mode == HSCAN_SCHEME_BOTH) {
-        if (launch(s, line, len, &t, HSCAN__HTTPS, 0, udata) == 0)
-            launch(s, line, len, &t, HSCAN__HTTP, 0, udata);
+        /* two records whatever happens: one that cannot start gets its
+         * resource_exhausted record and the other is still tried */
+        launch(s, line, len, &t, HSCAN__HTTPS, 0, udata);
+        launch(s, line, len, &t, HSCAN__HTTP, 0, udata);
     } else {
         launch(s, line, len, &t, mode == HSCAN_SCHEME_HTTP ? HSCAN__HTTP
                                                           : HSCAN__HTTPS,

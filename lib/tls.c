@@ -17,6 +17,7 @@
  *   (literals, which get no SNI: RFC 6066 3 forbids addresses there).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,23 @@
 
 static const unsigned char alpn_http11[] = { 8, 'h', 't', 't', 'p', '/',
                                              '1', '.', '1' };
+
+/* Empty the thread's error queue.  Returns 1 when an entry in it says
+ * memory ran out: OpenSSL 3.0 raises ERR_R_MALLOC_FAILURE where an
+ * allocation fails, often below a more generic error of the caller, so
+ * the whole queue is looked at.  Local shortage is resource_exhausted,
+ * never a failure of the peer (docs/results.md). */
+static int errors_say_oom(void)
+{
+    unsigned long e;
+    int oom = 0;
+
+    while ((e = ERR_get_error()) != 0)
+        if (ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE ||
+            (ERR_SYSTEM_ERROR(e) && ERR_GET_REASON(e) == ENOMEM))
+            oom = 1;
+    return oom;
+}
 
 /* Load the system bundle into memory once, at scanner creation.  The
  * default paths would also add the hashed certificate directory, which
@@ -58,7 +76,7 @@ int hscan__tls_ctx_new(SSL_CTX **out, const char *ca_file, char *detail,
     ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) {
         snprintf(detail, dsize, "SSL_CTX_new failed");
-        return HSCAN_EINIT;
+        return errors_say_oom() ? HSCAN_ENOMEM : HSCAN_EINIT;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
     /* Thousands of idle handshakes: give buffers back between records. */
@@ -72,12 +90,14 @@ int hscan__tls_ctx_new(SSL_CTX **out, const char *ca_file, char *detail,
     if (load_system_roots(ctx) != 1 ||
         (ca_file && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1)) {
         unsigned long e = ERR_peek_last_error();
+        int rc;
+
         snprintf(detail, dsize, "cannot load CA certificates%s%s: %s",
                  ca_file ? " from " : "", ca_file ? ca_file : "",
                  e ? ERR_reason_error_string(e) : "unknown error");
-        ERR_clear_error();
+        rc = errors_say_oom() ? HSCAN_ENOMEM : HSCAN_EINVAL;
         SSL_CTX_free(ctx);
-        return HSCAN_EINVAL;
+        return rc;
     }
     if (hscan__vcache_install(ctx) != 0) {
         SSL_CTX_free(ctx);
@@ -103,7 +123,11 @@ int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
     t->rbio = BIO_new(BIO_s_mem());
     t->wbio = BIO_new(BIO_s_mem());
     if (!t->ssl || !t->rbio || !t->wbio) {
-        hscan__tls_free(t);
+        SSL_free(t->ssl);           /* owns neither BIO yet */
+        BIO_free(t->rbio);
+        BIO_free(t->wbio);
+        memset(t, 0, sizeof(*t));
+        ERR_clear_error();
         return HSCAN_ERESOURCE_EXHAUSTED;
     }
     /* An empty rbio means "no data yet", not end of file. */
@@ -111,12 +135,22 @@ int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
     SSL_set0_rbio(t->ssl, t->rbio);
     SSL_set0_wbio(t->ssl, t->wbio);
     SSL_set_connect_state(t->ssl);
-    SSL_set_alpn_protos(t->ssl, alpn_http11, sizeof(alpn_http11));
-    if (family == 0) {
-        SSL_set_tlsext_host_name(t->ssl, host);
-        SSL_set1_host(t->ssl, host);
-    } else {
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host);
+    /* With SSL_VERIFY_NONE, a chain check that could not even start
+     * (no memory for its X509_STORE_CTX) leaves the result as it was:
+     * X509_V_OK after SSL_new().  Start from "not verified" instead; a
+     * check that runs overwrites it. */
+    SSL_set_verify_result(t->ssl, X509_V_ERR_OUT_OF_MEM);
+    /* Each of these copies its argument and fails only without memory
+     * (names and literals were validated): an unset host or address
+     * would let any certificate pass the name check. */
+    if (SSL_set_alpn_protos(t->ssl, alpn_http11, sizeof(alpn_http11)) != 0 ||
+        (family == 0 ? SSL_set_tlsext_host_name(t->ssl, host) != 1 ||
+                           SSL_set1_host(t->ssl, host) != 1
+                     : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl),
+                                                     host) != 1)) {
+        hscan__tls_free(t);
+        ERR_clear_error();
+        return HSCAN_ERESOURCE_EXHAUSTED;
     }
     return 0;
 }
@@ -200,7 +234,7 @@ int hscan__tls_handshake(struct hscan__tls *t, char *detail, size_t dsize)
         ERR_clear_error();
         return HSCAN_ETLS_PLAINTEXT_REPLY;
     }
-    err = ERR_get_error();
+    err = ERR_peek_error();
     if (err) {
         char buf[160];
         ERR_error_string_n(err, buf, sizeof(buf));
@@ -208,8 +242,8 @@ int hscan__tls_handshake(struct hscan__tls *t, char *detail, size_t dsize)
     } else {
         snprintf(detail, dsize, "handshake failed (SSL error %d)", e);
     }
-    ERR_clear_error();
-    return HSCAN_ETLS_HANDSHAKE;
+    return errors_say_oom() ? HSCAN_ERESOURCE_EXHAUSTED
+                            : HSCAN_ETLS_HANDSHAKE;
 }
 
 int hscan__tls_encrypt(struct hscan__tls *t, const char *buf, size_t n)
@@ -218,10 +252,9 @@ int hscan__tls_encrypt(struct hscan__tls *t, const char *buf, size_t n)
 
     ERR_clear_error();
     /* Memory BIOs take everything: one call writes it all. */
-    if (SSL_write_ex(t->ssl, buf, n, &written) != 1 || written != n) {
-        ERR_clear_error();
-        return HSCAN_EWRITE_FAILED;
-    }
+    if (SSL_write_ex(t->ssl, buf, n, &written) != 1 || written != n)
+        return errors_say_oom() ? HSCAN_ERESOURCE_EXHAUSTED
+                                : HSCAN_EWRITE_FAILED;
     return 0;
 }
 
@@ -245,8 +278,7 @@ int hscan__tls_read(struct hscan__tls *t, char *out, size_t size,
              ERR_reason_error_string(ERR_peek_error())
                  ? ERR_reason_error_string(ERR_peek_error())
                  : "read failed");
-    ERR_clear_error();
-    return HSCAN_EREAD_RESET;
+    return errors_say_oom() ? HSCAN_ERESOURCE_EXHAUSTED : HSCAN_EREAD_RESET;
 }
 
 char *hscan__tls_take_out(struct hscan__tls *t, size_t *len)
@@ -256,10 +288,10 @@ char *hscan__tls_take_out(struct hscan__tls *t, size_t *len)
 
     if (n <= 0)
         return NULL;
-    if ((copy = malloc((size_t)n)) != NULL) {
-        memcpy(copy, data, (size_t)n);
-        *len = (size_t)n;
-    }
+    *len = (size_t)n;
+    if ((copy = malloc((size_t)n)) == NULL)
+        return NULL;            /* the bytes stay; *len says so */
+    memcpy(copy, data, (size_t)n);
     (void)BIO_reset(t->wbio);
     return copy;
 }
@@ -269,6 +301,7 @@ char *hscan__tls_take_out(struct hscan__tls *t, size_t *len)
 struct sbuf {
     char *buf;
     size_t len, cap;
+    int oom;                /* an append failed: the facts are incomplete */
 };
 
 static const char *sbuf_add(struct sbuf *s, const char *str, size_t n)
@@ -278,13 +311,16 @@ static const char *sbuf_add(struct sbuf *s, const char *str, size_t n)
     if (s->len + n + 1 > s->cap) {
         size_t cap = (s->cap ? s->cap : 512) * 2 + n;
         char *b = realloc(s->buf, cap);
-        if (!b)
+        if (!b) {
+            s->oom = 1;
             return NULL;
+        }
         s->buf = b;
         s->cap = cap;
     }
     at = s->buf + s->len;
-    memcpy(at, str, n);
+    if (n > 0)              /* an empty name's BIO data may be NULL */
+        memcpy(at, str, n);
     at[n] = '\0';
     s->len += n + 1;
     return at;
@@ -300,8 +336,10 @@ static size_t add_name(struct sbuf *s, const X509_NAME *name)
     long n;
     size_t off = 0;
 
-    if (!b)
+    if (!b) {
+        s->oom = 1;
         return 0;
+    }
     X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
     n = BIO_get_mem_data(b, &data);
     if (n >= 0) {
@@ -315,12 +353,16 @@ static size_t add_name(struct sbuf *s, const X509_NAME *name)
 static size_t add_time(struct sbuf *s, const ASN1_TIME *t)
 {
     struct tm tm;
-    char buf[32];
+    char buf[64];
     const char *p;
 
     if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
         return 0;
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* Not strftime's %Y, which writes year 1 as "1": RFC 3339 wants four
+     * digits, and an ASN.1 time goes down to year 0. */
+    snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec);
     p = sbuf_add(s, buf, strlen(buf));
     return OFF(s, p);
 }
@@ -339,16 +381,26 @@ static size_t add_hex(struct sbuf *s, const unsigned char *d, size_t n)
     return OFF(s, p);
 }
 
+/* The magnitude in hex; a negative serial (RFC 5280 forbids them, a few
+ * exist and OpenSSL accepts them) is stored as its magnitude, so it gets
+ * a '-' in front: otherwise -1 and 1 would read alike. */
 static size_t add_serial(struct sbuf *s, const X509 *x)
 {
     const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
-    unsigned char buf[64];
-    int n = sn ? ASN1_STRING_length(sn) : 0;
+    const unsigned char *d;
+    char hex[1 + 2 * 64 + 1];
+    int n = sn ? ASN1_STRING_length(sn) : 0, i, k = 0;
+    const char *p;
 
-    if (n <= 0 || n > (int)sizeof(buf))
+    if (n <= 0 || n > 64)
         return 0;
-    memcpy(buf, ASN1_STRING_get0_data(sn), (size_t)n);
-    return add_hex(s, buf, (size_t)n);
+    d = ASN1_STRING_get0_data(sn);
+    if (ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER)
+        hex[k++] = '-';
+    for (i = 0; i < n; i++, k += 2)
+        snprintf(hex + k, 3, "%02x", d[i]);
+    p = sbuf_add(s, hex, (size_t)k);
+    return OFF(s, p);
 }
 
 static size_t add_spki(struct sbuf *s, X509 *x)
@@ -419,7 +471,7 @@ struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
     size_t o_ser = 0, sans[MAX_SANS], san_lens[MAX_SANS], n_sans = 0, i;
     size_t o_err, *lenv;
     struct hscan__tls_facts *f;
-    struct sbuf s = { NULL, 0, 0 };
+    struct sbuf s = { NULL, 0, 0, 0 };
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     STACK_OF(X509) *chain;
@@ -429,6 +481,7 @@ struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
 
     if (!x)
         return NULL;
+    ERR_clear_error();
     vr = SSL_get_verify_result(t->ssl);
     o_err = OFF(&s, sbuf_add(&s, X509_verify_cert_error_string(vr),
                              strlen(X509_verify_cert_error_string(vr))));
@@ -441,6 +494,12 @@ struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
         o_sha = add_hex(&s, md, mdlen);
     o_spki = add_spki(&s, x);
     add_sans(&s, x, sans, san_lens, &n_sans);
+    /* Facts with a hole that memory made (a name, a digest, the SANs
+     * left out) would pass for the certificate's own: none at all. */
+    if (errors_say_oom() || s.oom) {
+        free(s.buf);
+        return NULL;
+    }
     f = calloc(1, sizeof(*f) + n_sans * (sizeof(char *) + sizeof(size_t)) +
                       s.len);
     if (!f) {

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -149,18 +150,25 @@ static int verify_cb(X509_STORE_CTX *xs, void *arg)
     unsigned char key[32];
     struct vc_entry *e = NULL;
     time_t now = time(NULL);
-    int err, depth, ok;
+    int err, depth, ok, transient = 0;
 
+    /* Every SSL of ours asks for a host name or an address (tls.c).
+     * Neither here means memory ran out: libssl's copy of them into
+     * `param` failed and was ignored (3.0 ssl_verify_cert_chain() does
+     * not check X509_VERIFY_PARAM_set1()), or get1_ip_asc() could not
+     * copy the address.  Any check from here would pass any
+     * certificate. */
+    ip = X509_VERIFY_PARAM_get1_ip_asc(param);
+    if (!h0 && !ip) {
+        X509_STORE_CTX_set_error(xs, X509_V_ERR_OUT_OF_MEM);
+        return 0;
+    }
     /* Only the plain case is cached: one host or one IP, nothing else
      * that OpenSSL's check_id() would look at. */
     if (X509_VERIFY_PARAM_get0_host(param, 1) != NULL ||
         X509_VERIFY_PARAM_get0_email(param) != NULL || !leaf ||
-        !chain_key(vc, sk, key))
-        return X509_verify_cert(xs);
-    if (h0 && !(host = OPENSSL_strdup(h0)))
-        return X509_verify_cert(xs);
-    ip = X509_VERIFY_PARAM_get1_ip_asc(param);
-    if (host && ip) {
+        (h0 && ip) || (h0 && !(host = OPENSSL_strdup(h0))) ||
+        !chain_key(vc, sk, key)) {
         OPENSSL_free(host);
         OPENSSL_free(ip);
         return X509_verify_cert(xs);
@@ -175,20 +183,31 @@ static int verify_cb(X509_STORE_CTX *xs, void *arg)
         time_t until = now + VC_TTL;
         int i;
 
+        unsigned long q0 = ERR_peek_last_error();
+
         X509_VERIFY_PARAM_set1_host(param, NULL, 0);
         X509_VERIFY_PARAM_set1_ip(param, NULL, 0);
         X509_verify_cert(xs);
         err = X509_STORE_CTX_get_error(xs);
+        /* A verdict is not kept when OpenSSL hit trouble of its own on
+         * the way (an entry in the error queue: verify errors do not go
+         * there).  Out of memory, 3.0 may still name a verify error
+         * ("EE certificate key too weak" when the key size could not be
+         * computed); kept, it would stick to this chain for VC_TTL. */
+        transient = ERR_peek_last_error() != q0;
         depth = X509_STORE_CTX_get_error_depth(xs);
         chain = X509_STORE_CTX_get0_chain(xs);
         for (i = 0; i < sk_X509_num(sk); i++)
             bound_by(&until, now, sk_X509_value(sk, i));
         for (i = 0; chain && i < sk_X509_num(chain); i++)
             bound_by(&until, now, sk_X509_value(chain, i));
-        memcpy(e->key, key, 32);
-        e->err = err;
-        e->depth = depth;
-        e->expires = until;
+        if (!transient && err != X509_V_ERR_OUT_OF_MEM &&
+            err != X509_V_ERR_UNSPECIFIED) {
+            memcpy(e->key, key, 32);
+            e->err = err;
+            e->depth = depth;
+            e->expires = until;
+        }
     }
     if (!name_matches(leaf, host, ip, flags) &&
         (err == X509_V_OK || after_host_check(err))) {
@@ -214,13 +233,14 @@ int hscan__vcache_install(SSL_CTX *ctx)
         return HSCAN_ENOMEM;
     vc->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     vc->md = EVP_MD_CTX_new();
-    if (!vc->sha256 || !vc->md) {
+    /* Setting the app data allocates too: unset, hscan__vcache_free()
+     * would not find `vc`. */
+    if (!vc->sha256 || !vc->md || !SSL_CTX_set_app_data(ctx, vc)) {
         EVP_MD_free(vc->sha256);
         EVP_MD_CTX_free(vc->md);
         OPENSSL_free(vc);
         return HSCAN_ENOMEM;
     }
-    SSL_CTX_set_app_data(ctx, vc);
     SSL_CTX_set_cert_verify_callback(ctx, verify_cb, vc);
     return 0;
 }
