@@ -31,6 +31,37 @@ if ! pkg-config --exists libllhttp 2>/dev/null &&
     missing="$missing $llhttp"
 fi
 
+# Fuzzing (test/fuzz, a clang build with -Dfuzz=true): clang and its
+# libFuzzer/sanitizer runtime, unless clang can already link a fuzzer.
+# Debian 12 ships the runtime as libclang-rt-14-dev, pulled in by the
+# unversioned libclang-rt-dev; where neither name exists (Ubuntu 22.04)
+# clang's own dependencies carry it.
+fuzz_links() {
+    t=$(mktemp -d) || return 1
+    printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+        'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)' \
+        '{ (void)d; (void)n; return 0; }' >"$t/f.c"
+    clang -fsanitize=fuzzer,address,undefined -o "$t/f" "$t/f.c" \
+        >/dev/null 2>&1
+    rc=$?
+    rm -rf "$t"
+    return $rc
+}
+if ! command -v clang >/dev/null 2>&1 || ! fuzz_links; then
+    $SUDO apt-get update -qq
+    fuzz=clang
+    rt=libclang-rt-dev
+    if ! apt-cache show "$rt" >/dev/null 2>&1; then
+        v=$(apt-cache depends clang 2>/dev/null |
+            sed -n 's/^ *Depends: clang-\([0-9][0-9]*\)$/\1/p' | head -n 1)
+        rt=libclang-rt-$v-dev
+    fi
+    if apt-cache show "$rt" >/dev/null 2>&1; then
+        fuzz="$fuzz $rt"
+    fi
+    missing="$missing $fuzz"
+fi
+
 if [ -n "$missing" ]; then
     echo "install-deps: installing:$missing" >&2
     $SUDO apt-get update -qq

@@ -1,0 +1,223 @@
+/* The response path of a probe (lib/http.c): bytes as the socket
+ * delivers them, split where the first input bytes say, fed through
+ * hscan__resp_feed() exactly as probe.c does (stop at the first non-zero
+ * answer; EOF when the bytes run out), under the default header limits or
+ * small ones.
+ *
+ * Input: [mode] [limit hi] [limit lo] [count] [k | ...] [k chunk sizes]
+ * then the response bytes.  Checked after every call: the arena never
+ * holds more than the byte cap, the header count stays under its cap,
+ * every offset points inside the arena, a header block ends with a final
+ * status, errors are the documented ones.  The same bytes in one piece
+ * must give the same outcome and facts (limit errors may come earlier
+ * when split: the cap counts whole reads).  A complete response, shown
+ * as report.c shows it, serialises to valid JSON whose strings are the
+ * bytes received. */
+#include <string.h>
+
+#include "fuzz.h"
+#include "json-check.h"
+
+struct outcome {
+    int rc;
+    char detail[HSCAN__DETAIL_SIZE];
+};
+
+/* The caps hold always; the spans only while the response is alive
+ * (after an error the callback that failed has counted bytes the arena
+ * refused, and nothing reads them: report.c shows no headers then). */
+static void check_state(const struct hscan__resp *r, int alive)
+{
+    unsigned i;
+
+    FUZZ_CHECK(r->len <= r->limit && r->len <= r->cap);
+    FUZZ_CHECK(r->cap <= r->limit);
+    FUZZ_CHECK(r->n_hdrs <= r->max_hdrs && r->hdr_cap <= r->max_hdrs);
+    FUZZ_CHECK(r->n_hdrs <= r->hdr_cap);
+    if (!alive)
+        return;
+    FUZZ_CHECK((uint64_t)r->reason_off + r->reason_len <= r->len);
+    for (i = 0; i < r->n_hdrs; i++) {
+        const struct hscan__hdr *h = &r->hdrs[i];
+        FUZZ_CHECK((uint64_t)h->name_off + h->name_len <= r->len);
+        FUZZ_CHECK((uint64_t)h->value_off + h->value_len <= r->len);
+    }
+}
+
+static void check_rc(struct hscan__resp *r, const struct outcome *o)
+{
+    if (o->rc >= 0) {
+        FUZZ_CHECK(o->rc <= 1);
+        FUZZ_CHECK(r->head_bytes <= r->limit);
+    } else {
+        FUZZ_CHECK(o->rc == HSCAN_EHTTP_PARSE ||
+                   o->rc == HSCAN_EHEADER_TOO_LARGE ||
+                   o->rc == HSCAN_ETOO_MANY_HEADERS ||
+                   o->rc == HSCAN_ERESOURCE_EXHAUSTED ||
+                   o->rc == HSCAN_EREAD_CLOSED);
+        FUZZ_CHECK(memchr(o->detail, '\0', sizeof(o->detail)) != NULL);
+        FUZZ_CHECK(o->detail[0] != '\0');
+    }
+    if (o->rc == 1) {
+        FUZZ_CHECK(r->done);
+        FUZZ_CHECK(r->status >= 100 && r->status <= 999);
+        FUZZ_CHECK(r->status >= 200 || r->status == 101);
+        FUZZ_CHECK(r->status == (int)llhttp_get_status_code(&r->parser));
+    }
+}
+
+/* Feed `body` in chunks of the sizes given (cycled; none: one piece),
+ * each an exactly sized copy so an over-read is an ASan report. */
+static struct outcome run(struct hscan__resp *r, size_t max_bytes,
+                          unsigned max_hdrs, const uint8_t *body, size_t n,
+                          const uint8_t *sizes, size_t k)
+{
+    struct outcome o;
+    size_t off = 0, i = 0;
+
+    memset(&o, 0, sizeof(o));
+    hscan__resp_init(r, max_bytes, max_hdrs);
+    while (off < n && o.rc == 0) {
+        size_t c = k ? (size_t)sizes[i++ % k] + 1 : n;
+        char *piece;
+        if (c > n - off)
+            c = n - off;
+        piece = fz_dup(body + off, c);
+        o.rc = hscan__resp_feed(r, piece, c, o.detail, sizeof(o.detail));
+        free(piece);
+        off += c;
+        check_state(r, o.rc >= 0);
+        check_rc(r, &o);
+    }
+    if (o.rc == 0) {
+        o.rc = hscan__resp_eof(r, o.detail, sizeof(o.detail));
+        FUZZ_CHECK(o.rc == HSCAN_EREAD_CLOSED);
+        check_rc(r, &o);
+    }
+    return o;
+}
+
+static int is_limit(int rc)
+{
+    return rc == HSCAN_EHEADER_TOO_LARGE || rc == HSCAN_ETOO_MANY_HEADERS;
+}
+
+static int same_span(const struct hscan__resp *a, uint32_t aoff,
+                     uint32_t alen, const struct hscan__resp *b,
+                     uint32_t boff, uint32_t blen)
+{
+    return alen == blen &&
+           (alen == 0 || memcmp(a->buf + aoff, b->buf + boff, alen) == 0);
+}
+
+static void compare(struct hscan__resp *a, const struct outcome *oa,
+                    struct hscan__resp *b, const struct outcome *ob)
+{
+    unsigned i;
+
+    if (is_limit(oa->rc) || is_limit(ob->rc))
+        return;
+    FUZZ_CHECK(oa->rc == ob->rc);
+    if (oa->rc != 1)
+        return;
+    FUZZ_CHECK(a->status == b->status);
+    FUZZ_CHECK(llhttp_get_http_major(&a->parser) ==
+               llhttp_get_http_major(&b->parser));
+    FUZZ_CHECK(llhttp_get_http_minor(&a->parser) ==
+               llhttp_get_http_minor(&b->parser));
+    FUZZ_CHECK(same_span(a, a->reason_off, a->reason_len,
+                         b, b->reason_off, b->reason_len));
+    FUZZ_CHECK(a->n_hdrs == b->n_hdrs);
+    for (i = 0; i < a->n_hdrs; i++) {
+        const struct hscan__hdr *x = &a->hdrs[i], *y = &b->hdrs[i];
+        FUZZ_CHECK(same_span(a, x->name_off, x->name_len,
+                             b, y->name_off, y->name_len));
+        FUZZ_CHECK(same_span(a, x->value_off, x->value_len,
+                             b, y->value_off, y->value_len));
+    }
+}
+
+static int same_bytes(const struct jdoc *d, size_t i, const char *s,
+                      size_t n)
+{
+    return i < d->n_vals && d->vals[i].len == n &&
+           (n == 0 || memcmp(d->dec + d->vals[i].off, s, n) == 0);
+}
+
+/* The response part of a record, filled as report.c fill_response()
+ * does, through hscan_result_to_json() and back. */
+static void check_record(struct hscan__resp *r)
+{
+    hscan_result_t res;
+    hscan_header_t *hv = malloc((r->n_hdrs + 1) * sizeof(*hv));
+    struct jdoc d;
+    char *json;
+    size_t n, i;
+
+    FUZZ_CHECK(hv != NULL);
+    memset(&res, 0, sizeof(res));
+    res.input = "x";
+    res.input_len = 1;
+    res.status = r->status;
+    res.reason = r->buf ? r->buf + r->reason_off : "";
+    res.reason_len = r->reason_len;
+    res.http_major = llhttp_get_http_major(&r->parser);
+    res.http_minor = llhttp_get_http_minor(&r->parser);
+    for (i = 0; i < r->n_hdrs; i++) {
+        hv[i].name = r->buf + r->hdrs[i].name_off;
+        hv[i].name_len = r->hdrs[i].name_len;
+        hv[i].value = r->buf + r->hdrs[i].value_off;
+        hv[i].value_len = r->hdrs[i].value_len;
+    }
+    res.headers = hv;
+    res.n_headers = r->n_hdrs;
+    res.dns_ms = res.connect_ms = res.tls_ms = res.ttfb_ms = -1;
+    res.total_ms = 1;
+    n = hscan_result_to_json(&res, NULL, 0);
+    json = malloc(n + 1);
+    FUZZ_CHECK(json != NULL);
+    FUZZ_CHECK(hscan_result_to_json(&res, json, n + 1) == n);
+    FUZZ_CHECK(json_check(json, n, &d));
+    /* "x", the reason, "HTTP/M.m", then each name and value */
+    FUZZ_CHECK(d.n_vals == 3 + 2 * (size_t)r->n_hdrs);
+    FUZZ_CHECK(same_bytes(&d, 1, res.reason, res.reason_len));
+    for (i = 0; i < r->n_hdrs; i++) {
+        FUZZ_CHECK(same_bytes(&d, 3 + 2 * i, hv[i].name, hv[i].name_len));
+        FUZZ_CHECK(same_bytes(&d, 4 + 2 * i, hv[i].value,
+                              hv[i].value_len));
+    }
+    jdoc_free(&d);
+    free(json);
+    free(hv);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct fz f = { data, size };
+    hscan_config_t cfg;
+    struct hscan__resp whole, split;
+    struct outcome ow, os;
+    const uint8_t *sizes, *body;
+    unsigned mode, small_bytes, small_hdrs, k;
+    size_t max_bytes, n;
+    unsigned max_hdrs;
+
+    hscan_config_init(&cfg);
+    mode = fz_u8(&f);
+    small_bytes = 1 + (fz_u8(&f) << 8 | fz_u8(&f)) % 4096;
+    small_hdrs = 1 + fz_u8(&f) % 32;
+    max_bytes = (mode & 1) ? small_bytes : cfg.max_header_bytes;
+    max_hdrs = (mode & 2) ? small_hdrs : cfg.max_headers;
+    k = fz_u8(&f) & 15;
+    k = (unsigned)fz_take(&f, k, &sizes);
+    n = fz_take(&f, f.n, &body);
+
+    ow = run(&whole, max_bytes, max_hdrs, body, n, NULL, 0);
+    os = run(&split, max_bytes, max_hdrs, body, n, sizes, k);
+    compare(&whole, &ow, &split, &os);
+    if (os.rc == 1)
+        check_record(&split);
+    hscan__resp_free(&whole);
+    hscan__resp_free(&split);
+    return 0;
+}

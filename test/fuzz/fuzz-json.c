@@ -1,0 +1,361 @@
+/* The JSON Lines record (lib/result.c hscan_result_to_json): a result
+ * view built from the input (strings of any bytes, headers, DNS lists,
+ * redirect hops, TLS facts, timings, any error code), serialised.
+ * Checked here, not by a later reader: the text is strict RFC 8259 JSON
+ * (json-check.c), the top-level keys are the documented ones in order,
+ * every string decodes back to exactly the bytes that went in, and the
+ * snprintf contract holds (a short buffer gets the same length back, a
+ * NUL-terminated prefix, and no byte written past its end). */
+#include <string.h>
+
+#include "fuzz.h"
+#include "json-check.h"
+
+#define POOL_MAX 1024
+#define LIST_MAX 8
+
+struct pool {
+    void *p[POOL_MAX];
+    size_t n;
+};
+
+/* The string values the record must hold, in document order. */
+struct want {
+    const char *s[POOL_MAX];
+    size_t len[POOL_MAX];
+    size_t n;
+};
+
+static void *keep(struct pool *pl, void *x)
+{
+    FUZZ_CHECK(pl->n < POOL_MAX);
+    pl->p[pl->n++] = x;
+    return x;
+}
+
+static void want(struct want *w, const char *s, size_t n)
+{
+    FUZZ_CHECK(w->n < POOL_MAX);
+    w->s[w->n] = s;
+    w->len[w->n++] = n;
+}
+
+static void want_opt(struct want *w, const char *s)
+{
+    if (s)
+        want(w, s, strlen(s));
+}
+
+/* Any bytes, exactly sized (NUL bytes included). */
+static const char *gen_bytes(struct fz *f, struct pool *pl, size_t *len)
+{
+    const uint8_t *p;
+    size_t n = fz_take(f, fz_u8(f), &p);
+
+    *len = n;
+    return keep(pl, fz_dup(p, n));
+}
+
+/* A C string (it ends at its first NUL), or NULL when the selector's low
+ * bit says so. */
+static const char *gen_cstr(struct fz *f, struct pool *pl)
+{
+    const uint8_t *p;
+    size_t n;
+    char *s;
+
+    if (fz_u8(f) & 1)
+        return NULL;
+    n = fz_take(f, fz_u8(f), &p);
+    s = keep(pl, malloc(n + 1));
+    FUZZ_CHECK(s != NULL);
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+static const char *gen_text(struct fz *f, struct pool *pl)
+{
+    const char *s = gen_cstr(f, pl);
+    return s ? s : "";
+}
+
+/* Any double: -1 (phase skipped), a plausible duration, or raw bits
+ * (huge, tiny, negative, infinite, NaN). */
+static double gen_ms(struct fz *f)
+{
+    uint64_t bits;
+    double d;
+
+    switch (fz_u8(f) & 3) {
+    case 0:
+        return -1;
+    case 1:
+        return fz_u32(f) / 1000.0;
+    case 2:
+        return (double)fz_u32(f) * 1e6;
+    }
+    bits = (uint64_t)fz_u32(f) << 32 | fz_u32(f);
+    memcpy(&d, &bits, sizeof(d));
+    return d;
+}
+
+static int gen_int(struct fz *f)
+{
+    return (int)fz_u32(f);
+}
+
+static int gen_error(struct fz *f)
+{
+    static const int known[] = {
+#define XX(c, id, name, msg) c,
+        HSCAN_ERRNO_MAP(XX)
+#undef XX
+    };
+    unsigned sel = fz_u8(f);
+
+    if (sel < 64)
+        return 0;
+    if (sel < 192)
+        return known[sel % (sizeof(known) / sizeof(known[0]))];
+    return gen_int(f);
+}
+
+static const char *const *gen_list(struct fz *f, struct pool *pl,
+                                   size_t *n)
+{
+    const char **v;
+    size_t i;
+
+    *n = fz_u8(f) % (LIST_MAX + 1);
+    v = keep(pl, malloc((*n ? *n : 1) * sizeof(*v)));
+    FUZZ_CHECK(v != NULL);
+    for (i = 0; i < *n; i++)
+        v[i] = gen_text(f, pl);
+    return v;
+}
+
+static hscan_tls_t *gen_tls(struct fz *f, struct pool *pl)
+{
+    hscan_tls_t *t;
+    size_t i, *lens;
+    const char **san;
+
+    if (fz_u8(f) & 1)
+        return NULL;
+    t = keep(pl, calloc(1, sizeof(*t)));
+    FUZZ_CHECK(t != NULL);
+    t->version = gen_cstr(f, pl);
+    t->cipher = gen_cstr(f, pl);
+    t->alpn = gen_cstr(f, pl);
+    t->verified = fz_u8(f) & 1;
+    t->verify_code = (long)(int32_t)fz_u32(f) * 65537L;
+    t->verify_error = gen_cstr(f, pl);
+    t->subject = gen_cstr(f, pl);
+    t->issuer = gen_cstr(f, pl);
+    t->n_san = fz_u8(f) % (LIST_MAX + 1);
+    san = keep(pl, malloc((t->n_san + 1) * sizeof(*san)));
+    lens = keep(pl, malloc((t->n_san + 1) * sizeof(*lens)));
+    FUZZ_CHECK(san != NULL && lens != NULL);
+    for (i = 0; i < t->n_san; i++)
+        san[i] = gen_bytes(f, pl, &lens[i]);
+    t->san = san;
+    t->san_len = (fz_u8(f) & 1) ? NULL : lens;
+    if (!t->san_len)                /* then they are C strings */
+        for (i = 0; i < t->n_san; i++)
+            san[i] = gen_text(f, pl);
+    t->serial = gen_cstr(f, pl);
+    t->not_before = gen_cstr(f, pl);
+    t->not_after = gen_cstr(f, pl);
+    t->days_left = (long)(int32_t)fz_u32(f) * 4099L;
+    t->sha256 = gen_cstr(f, pl);
+    t->spki_sha256 = gen_cstr(f, pl);
+    t->chain_len = gen_int(f);
+    return t;
+}
+
+static void gen_result(struct fz *f, struct pool *pl, hscan_result_t *r)
+{
+    hscan_header_t *h;
+    hscan_hop_t *hops;
+    size_t i;
+
+    memset(r, 0, sizeof(*r));
+    r->input = gen_bytes(f, pl, &r->input_len);
+    r->url = gen_cstr(f, pl);
+    r->scheme = gen_cstr(f, pl);
+    r->host = gen_cstr(f, pl);
+    r->ip = gen_cstr(f, pl);
+    r->port = gen_int(f);
+    r->status = gen_int(f);
+    r->reason = (fz_u8(f) & 1) ? NULL : gen_bytes(f, pl, &r->reason_len);
+    r->http_major = gen_int(f);
+    r->http_minor = gen_int(f);
+    r->n_headers = fz_u8(f) % (LIST_MAX * 2 + 1);
+    h = keep(pl, malloc((r->n_headers + 1) * sizeof(*h)));
+    FUZZ_CHECK(h != NULL);
+    for (i = 0; i < r->n_headers; i++) {
+        h[i].name = gen_bytes(f, pl, &h[i].name_len);
+        h[i].value = gen_bytes(f, pl, &h[i].value_len);
+    }
+    r->headers = h;
+    r->addresses = gen_list(f, pl, &r->n_addresses);
+    r->cnames = gen_list(f, pl, &r->n_cnames);
+    r->dns_ms = gen_ms(f);
+    r->connect_ms = gen_ms(f);
+    r->tls_ms = gen_ms(f);
+    r->ttfb_ms = gen_ms(f);
+    r->total_ms = gen_ms(f);
+    r->tls = gen_tls(f, pl);
+    r->n_redirects = fz_u8(f) % (LIST_MAX + 1);
+    hops = keep(pl, malloc((r->n_redirects + 1) * sizeof(*hops)));
+    FUZZ_CHECK(hops != NULL);
+    for (i = 0; i < r->n_redirects; i++) {
+        hops[i].url = gen_cstr(f, pl);
+        hops[i].status = gen_int(f);
+        hops[i].location = gen_bytes(f, pl, &hops[i].location_len);
+        hops[i].ip = gen_cstr(f, pl);
+        hops[i].total_ms = gen_ms(f);
+    }
+    r->redirects = hops;
+    r->error = gen_error(f);
+    r->error_detail = gen_cstr(f, pl);
+    r->fallback_error = gen_error(f);
+    r->fallback_detail = gen_cstr(f, pl);
+}
+
+/* Every string value of the record, in the order the schema puts them
+ * (docs/results.md). */
+static void expect(const hscan_result_t *r, struct want *w, char *ver,
+                   size_t vsize)
+{
+    const hscan_tls_t *t = r->tls;
+    size_t i;
+
+    want(w, r->input, r->input_len);
+    want_opt(w, r->url);
+    want_opt(w, r->scheme);
+    want_opt(w, r->host);
+    want_opt(w, r->ip);
+    if (r->reason)
+        want(w, r->reason, r->reason_len);
+    if (r->http_major >= 0) {
+        snprintf(ver, vsize, "HTTP/%u.%u", (unsigned)r->http_major,
+                 r->http_minor > 0 ? (unsigned)r->http_minor : 0u);
+        want_opt(w, ver);
+    }
+    for (i = 0; i < r->n_headers; i++) {
+        want(w, r->headers[i].name, r->headers[i].name_len);
+        want(w, r->headers[i].value, r->headers[i].value_len);
+    }
+    if (r->dns_ms >= 0) {
+        for (i = 0; i < r->n_addresses; i++)
+            want_opt(w, r->addresses[i]);
+        for (i = 0; i < r->n_cnames; i++)
+            want_opt(w, r->cnames[i]);
+    }
+    for (i = 0; i < r->n_redirects; i++) {
+        want_opt(w, r->redirects[i].url);
+        want(w, r->redirects[i].location, r->redirects[i].location_len);
+        want_opt(w, r->redirects[i].ip);
+    }
+    if (t) {
+        want_opt(w, t->version);
+        want_opt(w, t->cipher);
+        want_opt(w, t->alpn);
+        if (!t->verified)
+            want_opt(w, t->verify_error);
+        want_opt(w, t->subject);
+        want_opt(w, t->issuer);
+        for (i = 0; i < t->n_san; i++)
+            want(w, t->san[i], t->san_len ? t->san_len[i]
+                                          : strlen(t->san[i]));
+        want_opt(w, t->serial);
+        want_opt(w, t->not_before);
+        want_opt(w, t->not_after);
+        want_opt(w, t->sha256);
+        want_opt(w, t->spki_sha256);
+    }
+    if (r->error) {
+        want_opt(w, hscan_err_name(r->error));
+        want_opt(w, r->error_detail);
+    }
+    if (r->fallback_error) {
+        want_opt(w, "https");
+        want_opt(w, hscan_err_name(r->fallback_error));
+        want_opt(w, r->fallback_detail);
+    }
+}
+
+static void check_keys(const struct jdoc *d)
+{
+    static const char *const keys[] = {
+        "schema", "input", "url", "scheme", "host", "ip", "port", "status",
+        "reason", "http_version", "headers", "dns", "redirects", "tls",
+        "timing_ms", "error", "error_detail", "fallback"
+    };
+    size_t i, n = sizeof(keys) / sizeof(keys[0]);
+
+    FUZZ_CHECK(d->n_top_keys == n);
+    for (i = 0; i < n; i++)
+        FUZZ_CHECK(d->top_keys[i].len == strlen(keys[i]) &&
+                   memcmp(d->dec + d->top_keys[i].off, keys[i],
+                          strlen(keys[i])) == 0);
+}
+
+static void check_json(const hscan_result_t *r, const char *text,
+                       size_t len)
+{
+    static struct want w;
+    struct jdoc d;
+    char ver[48];
+    size_t i;
+
+    if (!json_check(text, len, &d)) {
+        fprintf(stderr, "invalid JSON: %.*s\n", (int)len, text);
+        FUZZ_CHECK(!"the record is valid JSON");
+    }
+    check_keys(&d);
+    w.n = 0;
+    expect(r, &w, ver, sizeof(ver));
+    FUZZ_CHECK(d.n_vals == w.n);
+    for (i = 0; i < w.n; i++) {
+        FUZZ_CHECK(d.vals[i].len == w.len[i]);
+        FUZZ_CHECK(memcmp(d.dec + d.vals[i].off, w.s[i], w.len[i]) == 0);
+    }
+    jdoc_free(&d);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct fz f = { data, size };
+    static struct pool pl;
+    hscan_result_t r;
+    size_t n, m, cut, i;
+    char *full, *part;
+    unsigned sel = fz_u8(&f);
+
+    pl.n = 0;
+    gen_result(&f, &pl, &r);
+    n = hscan_result_to_json(&r, NULL, 0);
+    full = malloc(n + 1);
+    FUZZ_CHECK(full != NULL);
+    m = hscan_result_to_json(&r, full, n + 1);
+    FUZZ_CHECK(m == n && full[n] == '\0' && strlen(full) == n);
+    check_json(&r, full, n);
+
+    /* A buffer `cut` bytes long (1..n): same length back, a prefix, a NUL
+     * in its last byte; ASan sees any write past it. */
+    cut = 1 + (n ? (sel * 2654435761u) % n : 0);
+    part = malloc(cut);
+    FUZZ_CHECK(part != NULL);
+    m = hscan_result_to_json(&r, part, cut);
+    FUZZ_CHECK(m == n);
+    FUZZ_CHECK(part[cut - 1] == '\0' && memcmp(part, full, cut - 1) == 0);
+    free(part);
+
+    free(full);
+    for (i = 0; i < pl.n; i++)
+        free(pl.p[i]);
+    return 0;
+}

@@ -1,0 +1,430 @@
+#!/usr/bin/env python3
+"""Write the seed corpora of test/fuzz/corpus/<harness>/.
+
+Run from anywhere: python3 test/fuzz/gen-seeds.py.  The seeds are small,
+meaningful inputs in each harness's input layout (see the comment at the
+top of each fuzz-*.c).  Files named regress-* are crash or invariant
+reproducers found by fuzzing; this script never touches them.
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, 'corpus')
+
+
+def write(harness, name, data):
+    d = os.path.join(CORPUS, harness)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), 'wb') as f:
+        f.write(data)
+
+
+# ---- input lines (fuzz-target.c: the bytes are the line) ----
+
+def target_seeds():
+    lines = {
+        'name': b'example.com',
+        'name-space': b'  example.com\t\r\n',
+        'name-port': b'example.com:8080',
+        'url-path': b'http://example.com/some/path?q',
+        'url-case-frag': b'HTTP://Example.COM:81/x#frag',
+        'https': b'https://example.com:8443/a/b',
+        'query-only': b'example.com?q=1',
+        'ipv4': b'192.0.2.1',
+        'ipv4-port': b'192.0.2.1:65535',
+        'ipv6-port': b'[2001:db8::1]:8080',
+        'ipv6-url': b'http://[::1]/p',
+        'ipv6-mapped': b'[::ffff:192.0.2.1]',
+        'ipv6-zone': b'[fe80::1%eth0]',
+        'ipv6-open': b'[::1',
+        'ipv6-junk': b'[::1]x',
+        'underscore': b'_dmarc.example.com',
+        'trailing-dot': b'example.com.',
+        'comment': b'# a comment line',
+        'blank': b' \t \r\n',
+        'scheme-ftp': b'ftp://example.com/',
+        'creds': b'http://user:pw@example.com/',
+        'port-0': b'example.com:0',
+        'port-big': b'example.com:65536',
+        'port-empty': b'example.com:',
+        'nul': b'exa\x00mple.com',
+        'utf8': b'ex\xc3\xa4mple.com',
+        'bom': b'\xef\xbb\xbfexample.com',
+        'label-64': b'a' * 64 + b'.com',
+        'name-254': (b'a' * 63 + b'.') * 3 + b'a' * 62 + b'.',
+        'all-num': b'1.2.3',
+        'ipv4-leading0': b'01.2.3.4',
+        'empty-label': b'a..b',
+        'path-del': b'http://x/\x7f',
+        'path-space': b'http://x/a path',
+        'path-8bit': b'http://x/\xff',
+        'scheme-only': b'https://',
+        'no-host': b'http://:80/',
+        'frag-ctl': b'http://a/b?c#d\x01 e',
+        'punycode': b'xn--bcher-kva.example',
+        'colon-slashes': b'a/x://y',
+        'long-line': b'http://example.com/' + b'a' * 8180,
+    }
+    for name, line in lines.items():
+        write('target', name, line)
+
+
+# ---- HTTP responses (fuzz-http.c: mode, limit hi, limit lo, count, k,
+#      k chunk sizes, then the bytes) ----
+
+def http(mode=0, limit=0, count=0, sizes=b''):
+    return bytes([mode, limit >> 8 & 255, limit & 255, count,
+                  len(sizes)]) + sizes
+
+
+def http_seeds():
+    ok = (b'HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/html'
+          b'\r\nContent-Length: 5\r\n\r\nhello')
+    seeds = {
+        'ok': http() + ok,
+        'ok-1byte': http(sizes=b'\x00') + ok,
+        'ok-splits': http(sizes=b'\x02\x06\x0c') + ok,
+        'ok-small-limits': http(3, 40, 2) + ok,
+        'chunked': http(sizes=b'\x07') + (
+            b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'
+            b'5\r\nhello\r\n0\r\n\r\n'),
+        'interim': http(sizes=b'\x10\x03') + (
+            b'HTTP/1.1 100 Continue\r\n\r\n'
+            b'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n'
+            b'\r\nHTTP/1.1 103 Early Hints\r\nLink: </b.js>\r\n\r\n'
+            b'HTTP/1.1 200 OK\r\nX-Final: yes\r\n\r\n'),
+        'switching': http() + (
+            b'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n'
+            b'Connection: Upgrade\r\n\r\n\x81\x05hello'),
+        'no-content': http() + b'HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n',
+        'not-modified': http() + b'HTTP/1.1 304 Not Modified\r\n\r\n',
+        'http10-noreason': http() + b'HTTP/1.0 200\r\nA: b\r\n\r\n',
+        'lf-only': http() + b'HTTP/1.1 200 OK\nServer: x\nA: b\n\n',
+        'obs-fold': http() + (
+            b'HTTP/1.1 200 OK\r\nX-Long: part one\r\n  part two\r\n\r\n'),
+        'empty-values': http() + (
+            b'HTTP/1.1 200 OK\r\nX-Empty:\r\nX-Sp: \r\nY:z\r\n\r\n'),
+        'odd-bytes': http(sizes=b'\x04') + (
+            b'HTTP/1.1 200 \x80\xffOk\x01\r\nX-B\xe9: v\x00al\xc3\xa4\x7f'
+            b'\r\nX-Esc: \x1b[31m\r\n\r\n'),
+        'dup-cl': http() + (
+            b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6'
+            b'\r\n\r\nhello'),
+        'cl-te': http() + (
+            b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n'
+            b'Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n'),
+        'chunk-huge': http() + (
+            b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'
+            b'ffffffffffffffffff\r\n'),
+        'space-in-name': http() + b'HTTP/1.1 200 OK\r\nFoo Bar: x\r\n\r\n',
+        'no-colon': http() + b'HTTP/1.1 200 OK\r\nJustAName\r\n\r\n',
+        'status-2000': http() + b'HTTP/1.1 2000 OK\r\n\r\n',
+        'ssh-banner': http() + b'SSH-2.0-OpenSSH_8.9p1 Debian\r\n',
+        'tls-alert': http() + b'\x15\x03\x03\x00\x02\x02\x28',
+        'http09': http() + b'<html><body>hi</body></html>\n',
+        'truncated': http(sizes=b'\x05') + b'HTTP/1.1 200 OK\r\nServer: ng',
+        'empty': http(),
+        'status-split': http(sizes=b'\x00') + b'HTTP/1.1 302 Found\r\n'
+                        b'Location: /next\r\n\r\n',
+        # 300 tiny headers: past the default 256
+        'many-headers': http(sizes=b'\xff') + b'HTTP/1.1 200 OK\r\n' +
+                        b''.join(b'h%d:v\r\n' % i for i in range(300)) +
+                        b'\r\n',
+        'many-headers-small': http(2, 0, 7) + b'HTTP/1.1 200 OK\r\n' +
+                              b'a:1\r\n' * 9 + b'\r\n',
+        # one header larger than the default 64 KiB block
+        'huge-header': http(sizes=b'\xff\x40') + b'HTTP/1.1 200 OK\r\n'
+                       b'X-Big: ' + b'x' * 66000 + b'\r\n\r\n',
+        'big-header-small': http(1, 300, 0, b'\x20') + b'HTTP/1.1 200 OK'
+                            b'\r\nX-Big: ' + b'y' * 600 + b'\r\n\r\n',
+        'spaces-small': http(1, 64, 0) + b'HTTP/1.1 200 OK\r\nA:' +
+                        b' ' * 100 + b'b\r\n\r\n',
+    }
+    for name, data in seeds.items():
+        write('http', name, data)
+
+
+# ---- DNS replies (fuzz-dns.c: flags, then the message) ----
+
+def dns_name(name):
+    out = b''
+    for label in name.split(b'.'):
+        if label:
+            out += bytes([len(label)]) + label
+    return out + b'\x00'
+
+
+def dns_msg(qname, qtype, answers, qd=1, an=None, flags=0x8180):
+    """answers: list of (owner bytes already encoded, type, ttl, rdata)."""
+    if an is None:
+        an = len(answers)
+    msg = struct.pack('>HHHHHH', 0x1234, flags, qd, an, 0, 0)
+    msg += dns_name(qname) + struct.pack('>HH', qtype, 1)
+    for owner, rtype, ttl, rdata in answers:
+        msg += owner + struct.pack('>HHIH', rtype, 1, ttl, len(rdata)) + rdata
+    return msg
+
+
+PTR_Q = b'\xc0\x0c'         # the question name
+A, AAAA, CNAME = 1, 28, 5
+
+
+def dns_seeds():
+    q = b'www.example.com'
+    cname_target = dns_name(b'edge.cdn.example.net')
+    seeds = {
+        'a': (0, dns_msg(q, A, [(PTR_Q, A, 300, bytes([192, 0, 2, 1]))])),
+        'a-two': (0, dns_msg(q, A, [(PTR_Q, A, 300, bytes([192, 0, 2, 1])),
+                                    (PTR_Q, A, 60, bytes([192, 0, 2, 2]))])),
+        'aaaa': (1, dns_msg(q, AAAA, [(PTR_Q, AAAA, 300,
+                                      bytes(range(16)))])),
+        'cname-chain': (0, dns_msg(q, A, [
+            (PTR_Q, CNAME, 600, cname_target),
+            (cname_target, A, 30, bytes([198, 51, 100, 7]))])),
+        'cname-compressed': (0, dns_msg(q, A, [
+            (PTR_Q, CNAME, 600, b'\x04edge\xc0\x10'),   # edge.example.com
+            (b'\x04edge\xc0\x10', A, 30, bytes([198, 51, 100, 8]))])),
+        'cname-loop': (0, dns_msg(b'a.test', A, [
+            (PTR_Q, CNAME, 5, dns_name(b'b.test')),
+            (dns_name(b'b.test'), CNAME, 5, dns_name(b'a.test')),
+            (dns_name(b'a.test'), CNAME, 5, dns_name(b'b.test'))])),
+        'wrong-owner': (0, dns_msg(q, A, [
+            (dns_name(b'evil.test'), A, 300, bytes([6, 6, 6, 6]))])),
+        'wrong-rdlen': (0, dns_msg(q, A, [(PTR_Q, A, 300, bytes(16))])),
+        'aaaa-in-a': (0, dns_msg(q, A, [(PTR_Q, AAAA, 300, bytes(16))])),
+        'many-a': (0, dns_msg(q, A, [(PTR_Q, A, 100 + i, bytes([10, 0, 0, i]))
+                                    for i in range(20)])),
+        'cap-shared': (2 * 14, dns_msg(q, A, [
+            (PTR_Q, A, 1, bytes([10, 0, 0, i])) for i in range(4)])),
+        'an-count-lies': (0, dns_msg(q, A, [(PTR_Q, A, 300, bytes(4))],
+                                     an=500)),
+        'qd-2': (0, dns_msg(q, A, [], qd=2)),
+        'header-only': (0, struct.pack('>HHHHHH', 1, 0x8180, 1, 1, 0, 0)),
+        'short': (0, b'\x12\x34\x81'),
+        'empty': (0, b''),
+        'nodata': (0, dns_msg(q, A, [])),
+        'ttl-zero-max': (0, dns_msg(q, A, [
+            (PTR_Q, A, 0, bytes(4)), (PTR_Q, A, 0xffffffff, bytes(4))])),
+    }
+    # A question name that points at itself, and one that points ahead.
+    hdr = struct.pack('>HHHHHH', 1, 0x8180, 1, 0, 0, 0)
+    seeds['ptr-self'] = (0, hdr + b'\xc0\x0c' + struct.pack('>HH', 1, 1))
+    seeds['ptr-forward'] = (0, hdr + b'\xc0\x0e\x01a\x00' +
+                            struct.pack('>HH', 1, 1))
+    # A pointer back into its own label bytes: bounded by the name size.
+    seeds['ptr-into-label'] = (0, hdr + b'\x02ab\xc0\x0c\x00' +
+                               struct.pack('>HH', 1, 1))
+    seeds['label-reserved'] = (0, hdr + b'\x41abc\x00' +
+                               struct.pack('>HH', 1, 1))
+    # Labels with '.', '\\', space, 0xff and a 255-byte name.
+    odd = b'\x05a.b\\ \x01\xff\x03com\x00'
+    seeds['odd-label'] = (0, struct.pack('>HHHHHH', 1, 0x8180, 1, 1, 0, 0) +
+                          odd + struct.pack('>HH', 1, 1) + PTR_Q +
+                          struct.pack('>HHIH', A, 1, 9, 4) + bytes(4))
+    long_name = b'.'.join([b'x' * 63] * 3 + [b'y' * 61])
+    seeds['name-255'] = (0, dns_msg(long_name, A, [(PTR_Q, A, 1, bytes(4))]))
+    seeds['name-escaped-long'] = (0, dns_msg(b'\xff' * 63 + b'.' +
+                                             b'\x00' * 63, A,
+                                             [(PTR_Q, A, 1, bytes(4))]))
+    seeds['truncated-rdata'] = (0, dns_msg(q, A, [(PTR_Q, A, 300,
+                                                   bytes(4))])[:-2])
+    for name, (flags, msg) in seeds.items():
+        write('dns', name, bytes([flags]) + msg)
+
+
+# ---- result views (fuzz-json.c reads its fields in this order) ----
+
+class Json:
+    def __init__(self):
+        self.b = b''
+
+    def u8(self, v):
+        self.b += bytes([v & 255])
+
+    def u32(self, v):
+        self.b += struct.pack('>I', v & 0xffffffff)
+
+    def bytes_(self, s):            # gen_bytes
+        self.u8(len(s))
+        self.b += s
+
+    def cstr(self, s):              # gen_cstr; None for NULL
+        if s is None:
+            self.u8(1)
+        else:
+            self.u8(0)
+            self.bytes_(s)
+
+    def ms(self, v):                # gen_ms
+        if v is None:
+            self.u8(0)
+        elif isinstance(v, bytes):  # raw double bits
+            self.u8(3)
+            self.b += v
+        else:
+            self.u8(1)
+            self.u32(int(v * 1000))
+
+    def error(self, sel=0, raw=None):
+        # gen_error: < 64 none, < 192 a code of the table, else raw
+        if raw is not None:
+            self.u8(200)
+            self.u32(raw)
+        else:
+            self.u8(sel)
+
+
+def json_result(headers=(), tls=None, hops=(), error=None, fallback=None,
+                reason=b'OK', inp=b'example.com', dns=True, ms=1.5,
+                raw_ms=None):
+    j = Json()
+    j.u8(0x55)                      # sel: the short-buffer cut
+    j.bytes_(inp)
+    j.cstr(b'https://example.com/')
+    j.cstr(b'https')
+    j.cstr(b'example.com')
+    j.cstr(b'192.0.2.1')
+    j.u32(443)
+    j.u32(200)
+    if reason is None:
+        j.u8(1)
+    else:
+        j.u8(0)
+        j.bytes_(reason)
+    j.u32(1)
+    j.u32(1)
+    j.u8(len(headers))
+    for n, v in headers:
+        j.bytes_(n)
+        j.bytes_(v)
+    j.u8(2)
+    j.cstr(b'192.0.2.1')
+    j.cstr(b'2001:db8::1')
+    j.u8(1)
+    j.cstr(b'cdn.example.net')
+    j.ms(ms if dns else None)
+    j.ms(raw_ms if raw_ms is not None else ms)
+    j.ms(ms)
+    j.ms(ms)
+    j.ms(ms)
+    if tls is None:
+        j.u8(1)
+    else:
+        j.u8(0)
+        j.cstr(b'TLSv1.3')
+        j.cstr(b'TLS_AES_128_GCM_SHA256')
+        j.cstr(b'h2')
+        j.u8(tls.get('verified', 0))
+        j.u32(tls.get('code', 18))
+        j.cstr(b'self-signed certificate')
+        j.cstr(tls.get('subject', b'CN=example.com'))
+        j.cstr(b'CN=Test CA')
+        san = tls.get('san', [b'example.com'])
+        j.u8(len(san))
+        for s in san:
+            j.bytes_(s)
+        j.u8(0)                     # san_len given
+        j.cstr(b'0a1b2c')
+        j.cstr(b'2026-01-01T00:00:00Z')
+        j.cstr(b'2027-01-01T00:00:00Z')
+        j.u32(tls.get('days', 120))
+        j.cstr(b'ab' * 32)
+        j.cstr(b'cd' * 32)
+        j.u32(2)
+    j.u8(len(hops))
+    for url, status, loc in hops:
+        j.cstr(url)
+        j.u32(status)
+        j.bytes_(loc)
+        j.cstr(b'192.0.2.1')
+        j.ms(ms)
+    if error is None:
+        j.error()
+        j.cstr(None)
+    else:
+        j.error(*error)
+        j.cstr(b'detail with "quotes" and \\ and \x01')
+    if fallback is None:
+        j.error()
+        j.cstr(None)
+    else:
+        j.error(fallback)
+        j.cstr(b'connection refused')
+    return j.b
+
+
+def json_seeds():
+    seeds = {
+        'plain': json_result(headers=[(b'Server', b'nginx'),
+                                      (b'Content-Type', b'text/html')]),
+        'odd-bytes': json_result(
+            inp=b'ex\x00am\xffple\x1b',
+            reason=b'\x80\xc3\xa4\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82',
+            headers=[(b'X-Nul', b'a\x00b'), (b'\xff\xfe', b'\x7f\t\r\n"\\'),
+                     (b'', b''), (b'U', b'\xf0\x9f\x98\x80\xc0\xaf')]),
+        'tls': json_result(tls={'san': [b'a.test', b'b\x00.test', b'\xff'],
+                                'subject': b'CN=\xc3\xa4,O="x"'}),
+        'tls-verified': json_result(tls={'verified': 1, 'days': -5}),
+        'hops': json_result(hops=[(b'http://a/', 301, b'https://a/'),
+                                  (None, 302, b'/\x00\xff')]),
+        'error': json_result(error=(70,), reason=None, dns=False),
+        'unknown-error': json_result(error=(None, 0xdeadbeef)),
+        'fallback': json_result(fallback=100),
+        'no-dns': json_result(dns=False),
+        'big-ms': json_result(raw_ms=struct.pack('>d', 1e300)),
+        'nan-ms': json_result(raw_ms=b'\x7f\xf8' + bytes(6)),
+        'inf-ms': json_result(raw_ms=b'\x7f\xf0' + bytes(6)),
+        'zeros': bytes(600),
+        'ones': b'\xff' * 600,
+    }
+    for name, data in seeds.items():
+        write('json', name, data)
+
+
+# ---- redirects (fuzz-redirect.c: sel, base line, '\n', Location) ----
+
+def redirect_seeds():
+    rfc_base = b'http://a/b/c/d;p?q'
+    refs = [b'g', b'./g', b'g/', b'/g', b'//g', b'?y', b'g?y', b'#s',
+            b'g#s', b';x', b'.', b'./', b'..', b'../', b'../g', b'../..',
+            b'../../g', b'../../../g', b'/./g', b'/../g', b'g.', b'.g',
+            b'g..', b'..g', b'./../g', b'./g/.', b'g/./h', b'g/../h',
+            b'g;x=1/./y', b'g;x=1/../y', b'g?y/./x', b'g#s/../x']
+    for i, ref in enumerate(refs):
+        write('redirect', 'rfc-%02d' % i, b'\x00' + rfc_base + b'\n' + ref)
+    others = {
+        'abs-https': (0, b'example.com', b'https://other.example/x'),
+        'abs-ftp': (0, b'example.com', b'ftp://example.com/'),
+        'javascript': (0, b'example.com', b'javascript:alert(1)'),
+        'net-path': (1, b'example.com', b'//evil.example/x'),
+        'userinfo': (0, b'example.com', b'http://user@evil.example/'),
+        'upper-scheme': (0, b'example.com', b'HTTP://X.EXAMPLE'),
+        'ipv6-abs': (0, b'example.com', b'http://[::1]:99/p'),
+        'ipv6-base': (0, b'[::1]:8080/p?q', b'../x'),
+        'https-base': (0, b'https://h/x?y', b'?z'),
+        'port-base': (1, b'h:443', b'x/y'),
+        'query-base': (0, b'h?q', b'g'),
+        'one-slash': (0, b'example.com', b'http:/x'),
+        'backslashes': (0, b'example.com', b'\\\\evil.example\\x'),
+        'slash-backslash': (0, b'example.com', b'/\\evil.example'),
+        'spaces': (0, b'example.com', b'/a b c'),
+        'nul': (0, b'example.com', b'/a\x00b'),
+        'utf8': (0, b'example.com', b'/\xc3\xa4\xff'),
+        'empty': (0, b'example.com', b''),
+        'long': (0, b'example.com', b'/' + b'a' * 5000),
+        'small-buffer': (40, b'example.com', b'../very/long/path/here'),
+        'tiny-buffer': (2, b'example.com', b'g'),
+        'dot-frag': (0, b'http://a/b/c/d', b'./.#x'),
+        'bad-base': (0, b'not a target', b'g'),
+    }
+    for name, (sel, base, ref) in others.items():
+        write('redirect', name, bytes([sel]) + base + b'\n' + ref)
+
+
+if __name__ == '__main__':
+    target_seeds()
+    http_seeds()
+    dns_seeds()
+    json_seeds()
+    redirect_seeds()
