@@ -2,6 +2,7 @@
 #include "certs.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -170,6 +171,44 @@ int tcerts_ca(struct tcert *ca)
     return finish(ca, key, x, key, rc);
 }
 
+/* A Netscape comment of `len` 'x's: bulk that every verifier ignores. */
+static int add_comment(X509 *x, X509 *issuer, size_t len)
+{
+    char *v = malloc(len + 1);
+    int rc;
+
+    if (!v)
+        return -1;
+    memset(v, 'x', len);
+    v[len] = '\0';
+    rc = add_ext(x, issuer, NID_netscape_comment, v);
+    free(v);
+    return rc;
+}
+
+int tcerts_sub_ca(struct tcert *out, const struct tcert *issuer,
+                  const char *cn, size_t comment_len)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = key ? cert_new(key, cn, issuer->cert, CA_FROM_DAYS,
+                             CA_TO_DAYS)
+                  : NULL;
+    int rc = x ? 0 : -1;
+
+    if (rc == 0 && comment_len > 0)
+        rc = add_comment(x, issuer->cert, comment_len);
+
+    if (rc == 0)
+        rc = add_ext(x, issuer->cert, NID_basic_constraints,
+                     "critical,CA:TRUE");
+    if (rc == 0)
+        rc = add_ext(x, issuer->cert, NID_key_usage,
+                     "critical,keyCertSign,cRLSign");
+    if (rc == 0)
+        rc = add_key_ids(x, issuer->cert);
+    return finish(out, key, x, issuer->key, rc);
+}
+
 int tcerts_leaf(struct tcert *out, const struct tcert *ca, const char *cn,
                 const char *const *dns_sans, int n_dns,
                 const char *const *ip_sans, int n_ip, int from_days,
@@ -192,6 +231,23 @@ int tcerts_leaf(struct tcert *out, const struct tcert *ca, const char *cn,
     if (rc == 0)
         rc = add_sans(x, dns_sans, n_dns, ip_sans, n_ip);
     return finish(out, key, x, ca ? ca->key : key, rc);
+}
+
+int tcerts_rekey(struct tcert *c, EVP_PKEY *key, const struct tcert *issuer)
+{
+    int idx = X509_get_ext_by_NID(c->cert, NID_subject_key_identifier, -1);
+
+    if (X509_set_pubkey(c->cert, key) != 1)
+        return -1;
+    if (idx >= 0)
+        X509_EXTENSION_free(X509_delete_ext(c->cert, idx));
+    if (add_ext(c->cert, issuer ? issuer->cert : NULL,
+                NID_subject_key_identifier, "hash") != 0 ||
+        X509_sign(c->cert, issuer ? issuer->key : key, EVP_sha256()) <= 0)
+        return -1;
+    EVP_PKEY_free(c->key);
+    c->key = key;
+    return 0;
 }
 
 int tcerts_write_pem(const struct tcert *c, const char *path)

@@ -12,6 +12,8 @@
 #ifndef HSCAN_TEST_CERTS_H
 #define HSCAN_TEST_CERTS_H
 
+#include <stddef.h>
+
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -24,6 +26,13 @@ struct tcert {
  * failure `*ca` is zeroed. */
 int tcerts_ca(struct tcert *ca);
 
+/* An intermediate CA with common name `cn` signed by `issuer` (a CA or
+ * another intermediate), with the CA's extensions and validity, plus,
+ * if `comment_len` > 0, a Netscape comment of that many bytes (bulk
+ * that verification ignores). 0 or -1; on failure `*out` is zeroed. */
+int tcerts_sub_ca(struct tcert *out, const struct tcert *issuer,
+                  const char *cn, size_t comment_len);
+
 /* A leaf with common name `cn`, DNS SANs `dns_sans`[0..n_dns) (may
  * include wildcards such as "*.wild.test") and IP SANs
  * `ip_sans`[0..n_ip) ("127.0.0.1", "::1"), valid from now + `from_days`
@@ -33,6 +42,13 @@ int tcerts_leaf(struct tcert *out, const struct tcert *ca, const char *cn,
                 const char *const *dns_sans, int n_dns,
                 const char *const *ip_sans, int n_ip, int from_days,
                 int to_days);
+
+/* Give `c` the key pair `key` (a fixed RSA-8192 key, say, too slow to
+ * generate per test): new public key and subjectKeyIdentifier, signed
+ * again by `issuer` or, if `issuer` is NULL, by `key` itself. On
+ * success `c` owns `key` and its old key is freed. 0 or -1; on failure
+ * `c` is unusable (free it) and `key` is still the caller's. */
+int tcerts_rekey(struct tcert *c, EVP_PKEY *key, const struct tcert *issuer);
 
 /* Write the certificate (not the key) as PEM to `path`. 0 or -1. */
 int tcerts_write_pem(const struct tcert *c, const char *path);

@@ -22,6 +22,8 @@
 #include "server-http.h"
 #include "server-tls.h"
 
+/* env_scan() fails a scan still running after this long (times
+ * slow_factor()). */
 #define DEADLINE_MS 20000
 
 /* 1 when `s` is exactly one valid JSON object (RFC 8259, UTF-8
@@ -116,9 +118,20 @@ struct env {
     void *stop_arg;
 };
 
+/* How many times slower than a plain build everything runs: 10 under
+ * valgrind (`meson test --setup valgrind` sets HSCAN_UNDER_VALGRIND),
+ * else 1.  Tests multiply by it the limits that must not fire (a
+ * handshake, a reply they wait for) and the wall-time upper bounds they
+ * check; a limit a test waits to fire may stay as it is, and so may
+ * lower bounds and error names. */
+unsigned slow_factor(void);
+
 /* A loop with the DNS and HTTP servers, and a config for plain HTTP
  * through that DNS server with short timeouts. */
 void env_init(struct env *e);
+
+/* Multiply every timeout in e->cfg by slow_factor(). */
+void env_stretch(struct env *e);
 
 /* env_init() plus the TLS server; cfg.ca_file is its CA. */
 void env_init_tls(struct env *e);

@@ -1,46 +1,28 @@
-/* server-dns.c: UDP DNS test server (see server-dns.h). */
-#include "server-dns.h"
-#include "tsrv-net.h"
+/* server-dns.c: the DNS test server's answers (see server-dns.h): a
+ * query is parsed and classified by its behaviour label, and the reply
+ * is built, independent of the transport; server-dns-net.c does the
+ * sockets. */
+#include "server-dns-int.h"
 
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#define MAX_LABELS 128
-#define REPLY_MAX 1024
 #define TTL 60
 
 #define T_A 1
 #define T_CNAME 5
 #define T_AAAA 28
+#define T_PRIVATE 65280         /* RFC 6895 private use: filler */
 
 #define RC_NOERROR 0
 #define RC_SERVFAIL 2
 #define RC_NXDOMAIN 3
 #define RC_REFUSED 5
 
-struct tsrv_dns {
-    uv_udp_t udp;
-    unsigned long queries;
-    int port;
-    char rbuf[4096];
-};
-
-/* A parsed query: the question is pkt[12 .. qend). */
-struct query {
-    const unsigned char *pkt;
-    size_t qend;
-    unsigned qtype;
-    int nlabels;
-    size_t loff[MAX_LABELS];    /* offset of each label's first byte */
-    unsigned char llen[MAX_LABELS];
-    unsigned char a[4];         /* the A answer that stands for 127.0.0.1 */
-};
-
-enum behaviour {
-    B_DEFAULT, B_LOCALHOST, B_NX, B_SERVFAIL, B_REFUSED, B_DROP, B_NODATA,
-    B_CNAME, B_MULTI, B_V6, B_BOTH
-};
+#define BIG_COUNT 1000          /* A records of `big` */
+#define CHAIN_HOPS 20           /* CNAMEs of `deep` */
+#define LOOP_ROUNDS 10          /* pairs of CNAMEs of `cloop` */
 
 static const struct {
     const char *name;
@@ -49,30 +31,33 @@ static const struct {
     { "nx", B_NX }, { "servfail", B_SERVFAIL }, { "refused", B_REFUSED },
     { "drop", B_DROP }, { "nodata", B_NODATA }, { "cname", B_CNAME },
     { "multi", B_MULTI }, { "v6", B_V6 }, { "both", B_BOTH },
-};
-
-/* Reply under construction. */
-struct reply {
-    unsigned char buf[REPLY_MAX];
-    size_t len;
-    unsigned ancount;
-};
-
-struct send_req {
-    uv_udp_send_t req;
-    size_t len;
-    char data[];
+    { "tc", B_TC }, { "tcclose", B_TCCLOSE }, { "big", B_BIG },
+    { "huge", B_HUGE }, { "cut", B_CUT }, { "cut2", B_CUT2 },
+    { "badid", B_BADID }, { "badid-only", B_BADID_ONLY },
+    { "wrongname", B_WRONGNAME }, { "wrongname-only", B_WRONGNAME_ONLY },
+    { "spoof", B_SPOOF }, { "ptrloop", B_PTRLOOP },
+    { "ptrloop2", B_PTRLOOP2 }, { "empty", B_EMPTY },
+    { "empty-only", B_EMPTY_ONLY }, { "deep", B_DEEP },
+    { "cloop", B_CLOOP }, { "zero", B_ZERO }, { "meta", B_META },
+    { "mapped", B_MAPPED }, { "echo", B_ECHO },
 };
 
 static const unsigned char ip4_lo[4] = { 127, 0, 0, 1 };
+static const unsigned char ip4_2[4] = { 127, 0, 0, 2 };
 static const unsigned char ip4_3[4] = { 127, 0, 0, 3 };
+static const unsigned char ip4_fake[4] = { 127, 0, 0, 66 };
+static const unsigned char ip4_zero[4] = { 0, 0, 0, 0 };
+static const unsigned char ip4_meta[4] = { 169, 254, 169, 254 };
 static const unsigned char ip6_lo[16] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1
 };
+static const unsigned char ip6_mapped[16] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1
+};
 
 /* Parse header + exactly one uncompressed question. 0 or -1. */
-static int parse_query(const unsigned char *pkt, size_t len,
-                       struct query *q)
+int tsrv__dns_parse_query(const unsigned char *pkt, size_t len,
+                          struct query *q)
 {
     size_t off = 12;
 
@@ -132,7 +117,7 @@ static size_t parse_octet(const char *p, size_t n, unsigned char *out)
 /* `ip-127-B-C-D` as the first label: q->a becomes 127.B.C.D, so one
  * server (and one wildcard listener) can stand for many hosts; any other
  * first label leaves q->a at 127.0.0.1. */
-static void parse_ip_label(struct query *q)
+void tsrv__dns_parse_ip_label(struct query *q)
 {
     const char *p;
     size_t n, used;
@@ -165,7 +150,7 @@ static void parse_ip_label(struct query *q)
         memcpy(q->a, a, 4);
 }
 
-static enum behaviour classify(const struct query *q)
+enum behaviour tsrv__dns_classify(const struct query *q)
 {
     size_t i;
     int n = q->nlabels;
@@ -180,31 +165,52 @@ static enum behaviour classify(const struct query *q)
     return B_DEFAULT;
 }
 
-static void put16(struct reply *r, unsigned v)
-{
-    r->buf[r->len++] = (unsigned char)(v >> 8);
-    r->buf[r->len++] = (unsigned char)v;
-}
+/* ---- reply building ---- */
 
 static void put_bytes(struct reply *r, const void *p, size_t n)
 {
+    if (r->len + n > r->cap) {
+        r->len = r->cap;
+        return;
+    }
     memcpy(r->buf + r->len, p, n);
     r->len += n;
+}
+
+static void put16(struct reply *r, unsigned v)
+{
+    unsigned char b[2];
+
+    b[0] = (unsigned char)(v >> 8);
+    b[1] = (unsigned char)v;
+    put_bytes(r, b, 2);
 }
 
 /* Write a dotted name as uncompressed labels. */
 static void put_name(struct reply *r, const char *name)
 {
-    while (*name) {
-        size_t n = strcspn(name, ".");
+    unsigned char n;
 
-        r->buf[r->len++] = (unsigned char)n;
+    while (*name) {
+        n = (unsigned char)strcspn(name, ".");
+        put_bytes(r, &n, 1);
         put_bytes(r, name, n);
         name += n;
         if (*name == '.')
             name++;
     }
-    r->buf[r->len++] = 0;
+    n = 0;
+    put_bytes(r, &n, 1);
+}
+
+/* Type, class IN and TTL after an owner name already written. */
+static void put_rr_tail(struct reply *r, unsigned type)
+{
+    put16(r, type);
+    put16(r, 1);
+    put16(r, TTL >> 16);
+    put16(r, TTL & 0xffff);
+    r->ancount++;
 }
 
 /* Owner (NULL: pointer to the question name), type, class IN, TTL. */
@@ -214,11 +220,7 @@ static void put_rr_head(struct reply *r, const char *owner, unsigned type)
         put_name(r, owner);
     else
         put16(r, 0xc00c);
-    put16(r, type);
-    put16(r, 1);
-    put16(r, TTL >> 16);
-    put16(r, TTL & 0xffff);
-    r->ancount++;
+    put_rr_tail(r, type);
 }
 
 static void put_addr(struct reply *r, const char *owner, unsigned type,
@@ -231,6 +233,17 @@ static void put_addr(struct reply *r, const char *owner, unsigned type,
     put_bytes(r, addr, n);
 }
 
+/* Fill in the RDLENGTH field at `at` for the rdata written since. */
+static void set_rdlen(struct reply *r, size_t at)
+{
+    size_t n = r->len - at - 2;
+
+    if (at + 2 <= r->len) {
+        r->buf[at] = (unsigned char)(n >> 8);
+        r->buf[at + 1] = (unsigned char)n;
+    }
+}
+
 static void put_cname(struct reply *r, const char *owner,
                       const char *target)
 {
@@ -240,15 +253,121 @@ static void put_cname(struct reply *r, const char *owner,
     at = r->len;
     put16(r, 0);
     put_name(r, target);
-    r->buf[at] = (unsigned char)((r->len - at - 2) >> 8);
-    r->buf[at + 1] = (unsigned char)(r->len - at - 2);
+    set_rdlen(r, at);
+}
+
+/* A CNAME owned by the name at `owner` (a compression pointer).  Its
+ * target is `label` before the question's final `test` label, or with
+ * no label the name at `ptr`.  Returns the target's offset.  Compressed
+ * so that a long chain still fits a 512-byte UDP reply. */
+static size_t put_cname_ptr(struct reply *r, const struct query *q,
+                            size_t owner, const char *label, size_t ptr)
+{
+    size_t at, target;
+    unsigned char n;
+
+    put16(r, 0xc000 | (unsigned)owner);
+    put_rr_tail(r, T_CNAME);
+    at = r->len;
+    put16(r, 0);
+    target = r->len;
+    if (label) {
+        n = (unsigned char)strlen(label);
+        put_bytes(r, &n, 1);
+        put_bytes(r, label, n);
+        ptr = q->loff[q->nlabels - 1] - 1;
+    }
+    put16(r, 0xc000 | (unsigned)ptr);
+    set_rdlen(r, at);
+    return label ? target : ptr;
+}
+
+/* `deep`: the question name -> h1.test -> ... -> h20.test, then A
+ * 127.0.0.1 for the last; `cloop`: the question name -> l1.test -> the
+ * question name, LOOP_ROUNDS times over, and no address. */
+static void put_chain(struct reply *r, const struct query *q, int loop)
+{
+    char label[8];
+    size_t owner = 12, l1 = 0;
+    int i;
+
+    if (loop) {
+        for (i = 0; i < LOOP_ROUNDS; i++) {
+            l1 = put_cname_ptr(r, q, 12, i ? NULL : "l1", l1);
+            put_cname_ptr(r, q, l1, NULL, 12);
+        }
+        return;
+    }
+    for (i = 1; i <= CHAIN_HOPS; i++) {
+        snprintf(label, sizeof(label), "h%d", i);
+        owner = put_cname_ptr(r, q, owner, label, 0);
+    }
+    if (q->qtype == T_A) {
+        put16(r, 0xc000 | (unsigned)owner);
+        put_rr_tail(r, T_A);
+        put16(r, 4);
+        put_bytes(r, ip4_lo, 4);
+    }
+}
+
+/* An A record whose owner name never ends: a pointer to itself
+ * (`ptrloop`), or a label followed by a pointer back to that label
+ * (`ptrloop2`, the classic "a.a.a.a..."). */
+static void put_ptr_loop(struct reply *r, int with_label)
+{
+    size_t at = r->len;
+
+    if (with_label)
+        put_bytes(r, "\001a", 2);
+    put16(r, 0xc000 | (unsigned)at);
+    put_rr_tail(r, T_A);
+    put16(r, 4);
+    put_bytes(r, ip4_lo, 4);
+}
+
+/* `big`: BIG_COUNT A records, 127.0.0.1 first, then 127.1.x.y. */
+static void put_big(struct reply *r)
+{
+    unsigned char a[4] = { 127, 1, 0, 0 };
+    unsigned i;
+
+    put_addr(r, NULL, T_A, ip4_lo);
+    for (i = 1; i < BIG_COUNT; i++) {
+        a[2] = (unsigned char)(i >> 8);
+        a[3] = (unsigned char)i;
+        put_addr(r, NULL, T_A, a);
+    }
+}
+
+/* `huge`: A 127.0.0.1, then A 127.2.x.y records and one private-type
+ * filler record, so that the reply is exactly REPLY_MAX bytes. */
+static void put_huge(struct reply *r)
+{
+    unsigned char a[4] = { 127, 2, 0, 0 };
+    size_t left, k, i;
+
+    put_addr(r, NULL, T_A, ip4_lo);
+    left = REPLY_MAX - r->len - 12;     /* 12: the filler's own head */
+    k = left / 16;
+    for (i = 0; i < k; i++) {
+        a[2] = (unsigned char)(i >> 8);
+        a[3] = (unsigned char)i;
+        put_addr(r, NULL, T_A, a);
+    }
+    put_rr_head(r, NULL, T_PRIVATE);
+    put16(r, (unsigned)(left % 16));
+    while (r->len < REPLY_MAX)
+        put_bytes(r, "x", 1);
 }
 
 /* Answer section for a NOERROR behaviour; `a` replaces 127.0.0.1 in
- * answers for the question name itself. */
-static void put_answers(struct reply *r, enum behaviour b, unsigned qtype,
-                        const unsigned char *a)
+ * answers for the question name itself.  `tcp`: the reply goes over
+ * TCP, where `huge` is whole. */
+static void put_answers(struct reply *r, const struct query *q,
+                        enum behaviour b, int tcp)
 {
+    unsigned qtype = q->qtype;
+
     switch (b) {
     case B_CNAME:
         put_cname(r, NULL, "hop1.cnamed.test");
@@ -259,7 +378,7 @@ static void put_answers(struct reply *r, enum behaviour b, unsigned qtype,
     case B_MULTI:
         if (qtype == T_A) {
             put_addr(r, NULL, T_A, ip4_3);
-            put_addr(r, NULL, T_A, a);
+            put_addr(r, NULL, T_A, q->a);
         }
         break;
     case B_V6:
@@ -269,13 +388,39 @@ static void put_answers(struct reply *r, enum behaviour b, unsigned qtype,
     case B_BOTH:
         if (qtype == T_AAAA)
             put_addr(r, NULL, T_AAAA, ip6_lo);
-        /* fall through */
-    case B_DEFAULT:
-    case B_LOCALHOST:
         if (qtype == T_A)
-            put_addr(r, NULL, T_A, a);
+            put_addr(r, NULL, T_A, q->a);
+        break;
+    case B_DEEP:
+    case B_CLOOP:
+        put_chain(r, q, b == B_CLOOP);
+        break;
+    case B_MAPPED:
+        if (qtype == T_AAAA)
+            put_addr(r, NULL, T_AAAA, ip6_mapped);
+        break;
+    case B_NODATA:
         break;
     default:
+        if (qtype != T_A)
+            break;
+        if (b == B_BIG)
+            put_big(r);
+        else if (b == B_HUGE && tcp)
+            put_huge(r);
+        else if (b == B_HUGE)
+            ;                   /* UDP: TC=1 and nothing */
+        else if (b == B_PTRLOOP || b == B_PTRLOOP2)
+            put_ptr_loop(r, b == B_PTRLOOP2);
+        else if (b == B_FAKE || (!tcp && (b == B_TC || b == B_TCCLOSE)))
+            put_addr(r, NULL, T_A, ip4_fake);
+        else if (b == B_ZERO || b == B_META)
+            put_addr(r, NULL, T_A, b == B_ZERO ? ip4_zero : ip4_meta);
+        else if (b == B_CUT2) {
+            put_addr(r, NULL, T_A, ip4_lo);
+            put_addr(r, NULL, T_A, ip4_2);
+        } else
+            put_addr(r, NULL, T_A, q->a);
         break;
     }
 }
@@ -294,159 +439,28 @@ static unsigned rcode_of(enum behaviour b)
     }
 }
 
-static void build_reply(const struct query *q, enum behaviour b,
-                        struct reply *r)
+void tsrv__dns_build_reply(unsigned char *buf, const struct query *q,
+                           enum behaviour b, int tcp, struct reply *r)
 {
     unsigned rcode = rcode_of(b);
+    int trunc = !tcp && (b == B_TC || b == B_TCCLOSE || b == B_HUGE);
 
+    r->buf = buf;
+    r->cap = REPLY_MAX;
     r->len = 0;
     r->ancount = 0;
     put_bytes(r, q->pkt, 2);                    /* ID */
-    r->buf[r->len++] = (unsigned char)(0x84 | (q->pkt[2] & 0x01));
+    r->buf[r->len++] = (unsigned char)(0x84 | (trunc ? 0x02 : 0) |
+                                       (q->pkt[2] & 0x01));
     r->buf[r->len++] = (unsigned char)(0x80 | rcode);
     put16(r, 1);
     put16(r, 0);                                /* ANCOUNT, set below */
     put16(r, 0);
     put16(r, 0);
     put_bytes(r, q->pkt + 12, q->qend - 12);
+    r->an_off = r->len;
     if (rcode == RC_NOERROR)
-        put_answers(r, b, q->qtype, q->a);
+        put_answers(r, q, b, tcp);
     r->buf[6] = (unsigned char)(r->ancount >> 8);
     r->buf[7] = (unsigned char)r->ancount;
-}
-
-static void on_sent(uv_udp_send_t *req, int status)
-{
-    (void)status;
-    free(req);
-}
-
-static void send_reply(struct tsrv_dns *s, const struct reply *r,
-                       const struct sockaddr *addr)
-{
-    uv_buf_t buf = uv_buf_init((char *)r->buf, (unsigned)r->len);
-    struct send_req *sr;
-    int rc;
-
-    rc = uv_udp_try_send(&s->udp, &buf, 1, addr);
-    if (rc != UV_EAGAIN && rc != UV_ENOSYS)
-        return;
-    sr = malloc(sizeof(*sr) + r->len);
-    if (!sr)
-        return;
-    memcpy(sr->data, r->buf, r->len);
-    buf = uv_buf_init(sr->data, (unsigned)r->len);
-    if (uv_udp_send(&sr->req, &s->udp, &buf, 1, addr, on_sent) != 0)
-        free(sr);
-}
-
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-    struct tsrv_dns *s = h->data;
-
-    (void)hint;
-    *buf = uv_buf_init(s->rbuf, sizeof(s->rbuf));
-}
-
-static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
-                    const struct sockaddr *addr, unsigned flags)
-{
-    struct tsrv_dns *s = udp->data;
-    struct query q;
-    struct reply r;
-    enum behaviour b;
-
-    if (nread < 0 || addr == NULL)
-        return;
-    s->queries++;
-    if ((flags & UV_UDP_PARTIAL) ||
-        parse_query((const unsigned char *)buf->base, (size_t)nread, &q))
-        return;
-    b = classify(&q);
-    parse_ip_label(&q);
-    if (b == B_DROP)
-        return;
-    build_reply(&q, b, &r);
-    send_reply(s, &r, addr);
-}
-
-static void on_close(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static int bind_and_read(struct tsrv_dns *s, const struct sockaddr *sa)
-{
-    struct sockaddr_storage got;
-    int len = sizeof(got);
-    int rc;
-
-    rc = uv_udp_bind(&s->udp, sa, 0);
-    if (rc == 0) {
-        /* A scan at concurrency 2,000 sends ~4,000 queries in a burst;
-         * the default receive buffer holds a few hundred. */
-        int size = 4 << 20;
-        uv_os_fd_t fd;
-        if (uv_fileno((uv_handle_t *)&s->udp, &fd) != 0 ||
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
-                       sizeof(size)) != 0)
-            uv_recv_buffer_size((uv_handle_t *)&s->udp, &size);
-    }
-    if (rc == 0)
-        rc = uv_udp_getsockname(&s->udp, (struct sockaddr *)&got, &len);
-    if (rc == 0)
-        rc = uv_udp_recv_start(&s->udp, on_alloc, on_recv);
-    if (rc != 0)
-        return rc;
-    if (got.ss_family == AF_INET6)
-        s->port = ntohs(((struct sockaddr_in6 *)&got)->sin6_port);
-    else
-        s->port = ntohs(((struct sockaddr_in *)&got)->sin_port);
-    return 0;
-}
-
-int tsrv_dns_start(uv_loop_t *loop, const char *ip, int port,
-                   struct tsrv_dns **out)
-{
-    struct sockaddr_storage ss;
-    struct tsrv_dns *s;
-    int rc;
-
-    if (port < 0 || port > 65535)
-        return UV_EINVAL;
-    memset(&ss, 0, sizeof(ss));
-    rc = tsrv_addr(ip, port, &ss);
-    if (rc != 0)
-        return rc;
-    s = calloc(1, sizeof(*s));
-    if (!s)
-        return UV_ENOMEM;
-    rc = uv_udp_init(loop, &s->udp);
-    if (rc != 0) {
-        free(s);
-        return rc;
-    }
-    s->udp.data = s;
-    rc = bind_and_read(s, (const struct sockaddr *)&ss);
-    if (rc != 0) {
-        uv_close((uv_handle_t *)&s->udp, on_close);
-        return rc;
-    }
-    *out = s;
-    return 0;
-}
-
-int tsrv_dns_port(const struct tsrv_dns *s)
-{
-    return s->port;
-}
-
-unsigned long tsrv_dns_queries(const struct tsrv_dns *s)
-{
-    return s->queries;
-}
-
-void tsrv_dns_stop(struct tsrv_dns *s)
-{
-    uv_close((uv_handle_t *)&s->udp, on_close);
 }

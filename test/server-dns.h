@@ -1,4 +1,5 @@
-/* server-dns.h: a UDP DNS test server on a caller's uv loop.
+/* server-dns.h: a DNS test server (UDP, and TCP on the same port) on a
+ * caller's uv loop.
  *
  * Answers one-question queries for names under `.test` according to the
  * "behaviour label", the label just before the final `test` label
@@ -11,6 +12,40 @@
  *   multi     A 127.0.0.3 then A 127.0.0.1
  *   cname     QNAME -> hop1.cnamed.test -> hop2.fast.test (A 127.0.0.1)
  *   other     A 127.0.0.1, no AAAA
+ *
+ * Hostile resolvers (A answers; AAAA queries get no records unless
+ * said).  "Decoy" below is a reply carrying A 127.0.0.66, so a record
+ * that shows that address took a reply it should have ignored:
+ *
+ *   tc        UDP: TC=1 with the decoy; TCP: A 127.0.0.1
+ *   tcclose   UDP: TC=1 with the decoy; TCP: closes without answering
+ *   big       1,000 A records (127.0.0.1, then 127.1.0.1 ...) in one
+ *             16 KB datagram without TC, and the same over TCP
+ *   huge      UDP: TC=1, no records; TCP: a 65,535-byte reply, A
+ *             127.0.0.1 then ~4,090 A 127.2.x.y and a filler record
+ *   cut       A 127.0.0.1, the datagram cut inside that record, no TC
+ *   cut2      A 127.0.0.1 and A 127.0.0.2, cut inside the second
+ *   badid     the decoy with a wrong query ID, then the right reply
+ *   badid-only      the decoy with a wrong query ID only
+ *   wrongname the decoy for another question name, then the right reply
+ *   wrongname-only  the decoy for another question name only
+ *   spoof     the decoy from another UDP port, then the right reply
+ *   ptrloop   one A record whose owner is a pointer to itself
+ *   ptrloop2  one A record whose owner is label "a" then a pointer back
+ *             to that label (a.a.a.a...)
+ *   empty     a 0-byte datagram, then the right reply
+ *   empty-only      a 0-byte datagram only
+ *   deep      QNAME -> h1.test -> ... -> h20.test, A 127.0.0.1 (names
+ *             compressed: the reply fits 512 bytes)
+ *   cloop     QNAME -> l1.test -> QNAME, ten times over (20 CNAMEs), no
+ *             address
+ *   zero      A 0.0.0.0           meta   A 169.254.169.254
+ *   mapped    AAAA ::ffff:127.0.0.1 only
+ *   echo      the query sent back as it came (QR=0, no answers), as a
+ *             UDP socket connected to itself would
+ *
+ * Over TCP every label answers as over UDP without the hostile part
+ * (except `tcclose` and `huge`, above).
  *
  * `localhost` gets A 127.0.0.1; every other name gets NXDOMAIN.
  *
@@ -33,9 +68,9 @@
 
 struct tsrv_dns;
 
-/* Start a server bound to `ip`:`port` (UDP) on `loop`; port 0 picks a
- * free port. `*out` stays valid until tsrv_dns_stop()'s close callback
- * has run. Loop thread only.
+/* Start a server bound to `ip`:`port` (UDP and TCP) on `loop`; port 0
+ * picks a port free for both. `*out` stays valid until tsrv_dns_stop()'s
+ * close callbacks have run. Loop thread only.
  * Returns 0 or a negative uv error; then `*out` is untouched (a handle
  * that was already initialised is closed and freed once the loop runs). */
 int tsrv_dns_start(uv_loop_t *loop, const char *ip, int port,
@@ -47,9 +82,27 @@ int tsrv_dns_port(const struct tsrv_dns *s);
 /* How many datagrams the server has received (well-formed or not). */
 unsigned long tsrv_dns_queries(const struct tsrv_dns *s);
 
-/* Close the socket; `s` frees itself in the close callback, so it must
- * not be used after this call. Once the loop has run the close
- * callbacks, uv_loop_close() returns 0. */
+/* How many TCP queries the server has received. */
+unsigned long tsrv_dns_tcp_queries(const struct tsrv_dns *s);
+
+/* Hold every UDP reply back `ms` milliseconds (0: send at once), as a
+ * slow resolver would.  Replies held back when the server stops are
+ * dropped. */
+void tsrv_dns_set_delay(struct tsrv_dns *s, unsigned ms);
+
+/* While `on`, count queries but answer none (a resolver gone silent). */
+void tsrv_dns_set_silent(struct tsrv_dns *s, int on);
+
+/* Close the sockets (queries to the port are then refused by the
+ * kernel) until tsrv_dns_resume() opens them again on the same port.
+ * Returns 0, UV_EBUSY while the close callbacks have not run yet, or a
+ * uv error (the port was taken meanwhile). */
+void tsrv_dns_suspend(struct tsrv_dns *s);
+int tsrv_dns_resume(struct tsrv_dns *s);
+
+/* Close the sockets and drop held-back replies; `s` frees itself in the
+ * close callbacks, so it must not be used after this call. Once the loop
+ * has run the close callbacks, uv_loop_close() returns 0. */
 void tsrv_dns_stop(struct tsrv_dns *s);
 
 #endif

@@ -1,11 +1,9 @@
-/* server-http.c: HTTP/1.1 test server with named misbehaviours (see
- * server-http.h). One request per connection.
- *
- * The first half turns a request head into a plan and the plan into
- * reply bytes, independent of the transport (server-tls.c uses it too);
- * the second half is the plain TCP server. */
+/* server-http.c: the replies of the HTTP/1.1 test servers (see
+ * server-http.h). A request head becomes a plan, and a plan becomes
+ * reply bytes, independent of the transport: server-http-tcp.c (the
+ * plain TCP server) and server-tls.c both use it. */
 #include "server-http.h"
-#include "tsrv-net.h"
+#include "server-http-int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,26 +12,14 @@
 #include <strings.h>
 
 #define HEAD_MIN 1024
-#define RBUF_SIZE 65536
-/* The kernel caps it at net.core.somaxconn; a benchmark opening 20,000
- * connections in a burst raises that, and then needs the room. */
-#define BACKLOG 65535
 #define MANY_MAX 100000
 #define HUGE_FIELDS 3000
 #define HUGE_LINE 100
+#define EARLY_MAX 10000
+#define BIGLOC_MAX 10000000
 
 #define FAST_BODY "<html><title>fast</title></html>"
-#define SERVER_NAME "hscan-test"
 #define R(str) str, sizeof(str) - 1
-
-enum beh {
-    B_FAST, B_DELAY, B_R301, B_R302, B_NOTFOUND, B_ERROR, B_HTTP10,
-    B_CHUNKED, B_MANY, B_HUGE, B_TRICKLE, B_HANG, B_CLOSE, B_RESET,
-    B_GARBAGE, B_BADSTATUS, B_CTL, B_LF, B_STATUS, B_EARLY,
-    B_REDIR,                /* a redirect route on the path */
-    B_431,                  /* the head did not end within HEAD_MAX */
-    B_400                   /* not HTTP at all (say a TLS ClientHello) */
-};
 
 static const struct {
     const char *name;
@@ -49,7 +35,19 @@ static const struct {
     { "close", B_CLOSE, 0 }, { "reset", B_RESET, 0 },
     { "garbage", B_GARBAGE, 0 }, { "badstatus", B_BADSTATUS, 0 },
     { "ctl", B_CTL, 0 }, { "lf", B_LF, 0 }, { "status", B_STATUS, 200 },
-    { "early", B_EARLY, 0 },
+    { "early", B_EARLY, 1 },
+    { "endless", B_ENDLESS, 8 }, { "longline", B_LONGLINE, 1048576 },
+    { "tiny", B_TINY, 100000 }, { "split", B_SPLIT, 10000 },
+    { "drip", B_DRIP, 900 }, { "rstmid", B_RSTMID, 50 },
+    { "finmid", B_FINMID, 0 }, { "shortbody", B_SHORTBODY, 0 },
+    { "nobody", B_NOBODY, 200 }, { "upgrade", B_UPGRADE, 0 },
+    { "h09", B_H09, 0 }, { "dupcl", B_DUPCL, 0 },
+    { "conflictcl", B_CONFLICTCL, 0 }, { "clte", B_CLTE, 0 },
+    { "chunkovf", B_CHUNKOVF, 0 }, { "binval", B_BINVAL, 0 },
+    { "binname", B_BINNAME, 0 }, { "nulname", B_NULNAME, 0 },
+    { "spacename", B_SPACENAME, 0 }, { "obsfold", B_OBSFOLD, 0 },
+    { "bigloc", B_BIGLOC, 102400 }, { "endbody", B_ENDBODY, 0 },
+    { "longstatus", B_LONGSTATUS, 0 }, { "tlsalert", B_TLSALERT, 0 },
 };
 
 /* Fixed replies: `status` (if any), a Server field, then `rest`. */
@@ -82,6 +80,40 @@ static const struct {
                   "Content-Length: 0\r\n\r\n") },
     [B_LF] = { NULL, R("HTTP/1.1 200 OK\nServer: lf\nContent-Length: 0"
                        "\n\n") },
+    /* the head cut short: an RST (rstmid) or a FIN (finmid) follows */
+    [B_RSTMID] = { "HTTP/1.1 200 OK\r\n", R("X-Partial: cut he") },
+    [B_FINMID] = { "HTTP/1.1 200 OK\r\n", R("X-Partial: cut he") },
+    [B_SHORTBODY] = { "HTTP/1.1 200 OK\r\n",
+                      R("Content-Length: 100\r\n\r\n0123456789") },
+    [B_UPGRADE] = { "HTTP/1.1 101 Switching Protocols\r\n",
+                    R("Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+                      "\x81\x05hello") },
+    [B_H09] = { NULL, R("<html><body>HTTP/0.9 style</body></html>\n") },
+    [B_DUPCL] = { "HTTP/1.1 200 OK\r\n",
+                  R("Content-Length: 5\r\nContent-Length: 5\r\n\r\n"
+                    "hello") },
+    [B_CONFLICTCL] = { "HTTP/1.1 200 OK\r\n",
+                       R("Content-Length: 5\r\nContent-Length: 6\r\n\r\n"
+                         "hello!") },
+    [B_CLTE] = { "HTTP/1.1 200 OK\r\n",
+                 R("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"
+                   "\r\n5\r\nhello\r\n0\r\n\r\n") },
+    [B_CHUNKOVF] = { "HTTP/1.1 200 OK\r\n",
+                     R("Transfer-Encoding: chunked\r\n\r\n"
+                       "ffffffffffffffffff\r\nhello\r\n0\r\n\r\n") },
+    [B_BINNAME] = { "HTTP/1.1 200 OK\r\n",
+                    R("X-\x80\xff: v\r\nContent-Length: 0\r\n\r\n") },
+    [B_NULNAME] = { "HTTP/1.1 200 OK\r\n",
+                    R("X-\0: v\r\nContent-Length: 0\r\n\r\n") },
+    [B_SPACENAME] = { "HTTP/1.1 200 OK\r\n",
+                      R("X Bad Name: 1\r\nContent-Length: 0\r\n\r\n") },
+    [B_LONGSTATUS] = { NULL, R("HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n"
+                               "\r\n") },
+    /* a TLS alert record (handshake_failure) where HTTP was expected */
+    [B_TLSALERT] = { NULL, R("\x15\x03\x03\x00\x02\x02\x28") },
+    [B_OBSFOLD] = { "HTTP/1.1 200 OK\r\n",
+                    R("X-Fold: a\r\n b\r\n\tc\r\nContent-Length: 0\r\n"
+                      "\r\n") },
 };
 
 /* Redirect routes on the path (the query is ignored): the whole path,
@@ -97,27 +129,9 @@ static const struct {
     { "/r307", 307, "/chain-0", 0 }, { "/r308", 308, "/chain-0", 0 },
 };
 
-static const char trickle_bytes[] = "X-T: t\r\n";
-
-/* What to do for one request. */
-struct plan {
-    enum beh beh;
-    long arg;               /* count, status or redirect code, delay */
-    const char *loc;        /* B_REDIR: the Location value */
-    size_t loc_len;
-    char loc_buf[32];       /* storage for computed Locations */
-};
-
-/* A growable output buffer; `failed` sticks after an allocation error. */
-struct obuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
 /* ---- reply bytes ---- */
 
-static int ob_reserve(struct obuf *b, size_t more)
+int tsrv__ob_reserve(struct obuf *b, size_t more)
 {
     size_t cap = b->cap ? b->cap : 512;
     char *p;
@@ -138,15 +152,15 @@ static int ob_reserve(struct obuf *b, size_t more)
     return 0;
 }
 
-static void ob_mem(struct obuf *b, const void *data, size_t n)
+void tsrv__ob_mem(struct obuf *b, const void *data, size_t n)
 {
-    if (ob_reserve(b, n) != 0)
+    if (tsrv__ob_reserve(b, n) != 0)
         return;
     memcpy(b->p + b->len, data, n);
     b->len += n;
 }
 
-static void ob_fmt(struct obuf *b, const char *fmt, ...)
+void tsrv__ob_fmt(struct obuf *b, const char *fmt, ...)
 {
     va_list ap, ap2;
     int n;
@@ -154,7 +168,7 @@ static void ob_fmt(struct obuf *b, const char *fmt, ...)
     va_start(ap, fmt);
     va_copy(ap2, ap);
     n = vsnprintf(NULL, 0, fmt, ap);
-    if (n >= 0 && ob_reserve(b, (size_t)n + 1) == 0) {
+    if (n >= 0 && tsrv__ob_reserve(b, (size_t)n + 1) == 0) {
         vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap2);
         b->len += (size_t)n;
     }
@@ -162,21 +176,24 @@ static void ob_fmt(struct obuf *b, const char *fmt, ...)
     va_end(ap);
 }
 
-static void ob_server(struct obuf *b, const char *server)
+void tsrv__ob_server(struct obuf *b, const char *server)
 {
-    ob_fmt(b, "Server: %s\r\n", server);
+    tsrv__ob_fmt(b, "Server: %s\r\n", server);
 }
 
-/* The fast reply, optionally after a 103 interim response. */
-static void build_fast(struct obuf *b, const char *server, int early)
+/* The fast reply, after `early` 103 interim responses. */
+static void build_fast(struct obuf *b, const char *server, long early)
 {
-    if (early)
-        ob_fmt(b, "HTTP/1.1 103 Early Hints\r\n"
-               "Link: </a.css>; rel=preload\r\n\r\n");
-    ob_fmt(b, "HTTP/1.1 200 OK\r\n");
-    ob_server(b, server);
-    ob_fmt(b, "Content-Type: text/html\r\nX-Dup: 1\r\nX-Dup: 2\r\n"
-           "Content-Length: %zu\r\n\r\n%s", strlen(FAST_BODY), FAST_BODY);
+    if (early > EARLY_MAX)
+        early = EARLY_MAX;
+    for (; early > 0; early--)
+        tsrv__ob_fmt(b, "HTTP/1.1 103 Early Hints\r\n"
+                     "Link: </a.css>; rel=preload\r\n\r\n");
+    tsrv__ob_fmt(b, "HTTP/1.1 200 OK\r\n");
+    tsrv__ob_server(b, server);
+    tsrv__ob_fmt(b, "Content-Type: text/html\r\nX-Dup: 1\r\nX-Dup: 2\r\n"
+                 "Content-Length: %zu\r\n\r\n%s", strlen(FAST_BODY),
+                 FAST_BODY);
 }
 
 static void build_many(struct obuf *b, const char *server, long count)
@@ -185,12 +202,12 @@ static void build_many(struct obuf *b, const char *server, long count)
 
     if (count > MANY_MAX)
         count = MANY_MAX;
-    ob_reserve(b, 128 + (size_t)count * 32);
-    ob_fmt(b, "HTTP/1.1 200 OK\r\n");
-    ob_server(b, server);
+    tsrv__ob_reserve(b, 128 + (size_t)count * 32);
+    tsrv__ob_fmt(b, "HTTP/1.1 200 OK\r\n");
+    tsrv__ob_server(b, server);
     for (i = 0; i < count; i++)
-        ob_fmt(b, "X-H-%ld: v%ld\r\n", i, i);
-    ob_fmt(b, "Content-Length: 0\r\n\r\n");
+        tsrv__ob_fmt(b, "X-H-%ld: v%ld\r\n", i, i);
+    tsrv__ob_fmt(b, "Content-Length: 0\r\n\r\n");
 }
 
 /* ~300 KB of header fields and no end of head; the peer closes. */
@@ -200,18 +217,62 @@ static void build_huge(struct obuf *b, const char *server)
     int i;
 
     memset(pad, 'a', sizeof(pad));
-    ob_reserve(b, 64 + (size_t)HUGE_FIELDS * HUGE_LINE);
-    ob_fmt(b, "HTTP/1.1 200 OK\r\n");
-    ob_server(b, server);
+    tsrv__ob_reserve(b, 64 + (size_t)HUGE_FIELDS * HUGE_LINE);
+    tsrv__ob_fmt(b, "HTTP/1.1 200 OK\r\n");
+    tsrv__ob_server(b, server);
     for (i = 0; i < HUGE_FIELDS; i++)
-        ob_fmt(b, "X-Huge-%04d: %.*s\r\n", i, HUGE_LINE - 15, pad);
+        tsrv__ob_fmt(b, "X-Huge-%04d: %.*s\r\n", i, HUGE_LINE - 15, pad);
+}
+
+/* Status `code` announcing a body that never comes; the connection
+ * stays open (what a HEAD, 204 or 304 reply looks like). */
+static void build_nobody(struct obuf *b, const char *server, long code)
+{
+    if (code < 100 || code > 999)
+        code = 200;
+    tsrv__ob_fmt(b, "HTTP/1.1 %03ld No Body\r\n", code);
+    tsrv__ob_server(b, server);
+    tsrv__ob_fmt(b, "Content-Length: 1000\r\n\r\n");
+}
+
+/* NUL and every byte 0x80-0xFF in the reason phrase and in a value. */
+static void build_binval(struct obuf *b, const char *server)
+{
+    unsigned char high[128];
+    int i;
+
+    for (i = 0; i < 128; i++)
+        high[i] = (unsigned char)(0x80 + i);
+    tsrv__ob_mem(b, R("HTTP/1.1 200 OK\0"));
+    tsrv__ob_mem(b, high, sizeof(high));
+    tsrv__ob_fmt(b, "\r\n");
+    tsrv__ob_server(b, server);
+    tsrv__ob_mem(b, R("X-Bin: v\0"));
+    tsrv__ob_mem(b, high, sizeof(high));
+    tsrv__ob_fmt(b, "\r\nContent-Length: 0\r\n\r\n");
+}
+
+/* 302 with a relative Location of `len` bytes: "/lll...". */
+static void build_bigloc(struct obuf *b, const char *server, long len)
+{
+    if (len < 1 || len > BIGLOC_MAX)
+        len = 1;
+    tsrv__ob_fmt(b, "HTTP/1.1 302 Found\r\n");
+    tsrv__ob_server(b, server);
+    tsrv__ob_fmt(b, "Location: /");
+    if (tsrv__ob_reserve(b, (size_t)len) == 0) {
+        memset(b->p + b->len, 'l', (size_t)len - 1);
+        b->len += (size_t)len - 1;
+    }
+    tsrv__ob_fmt(b, "\r\nContent-Length: 0\r\n\r\n");
 }
 
 static void build_status(struct obuf *b, long code)
 {
     if (code < 0 || code > 999)
         code = 200;
-    ob_fmt(b, "HTTP/1.1 %03ld Status\r\nContent-Length: 0\r\n\r\n", code);
+    tsrv__ob_fmt(b, "HTTP/1.1 %03ld Status\r\nContent-Length: 0\r\n\r\n",
+                 code);
 }
 
 static const char *reason(long code)
@@ -228,17 +289,17 @@ static const char *reason(long code)
 static void build_redir(struct obuf *b, const char *server,
                         const struct plan *p)
 {
-    ob_fmt(b, "HTTP/1.1 %ld %s\r\n", p->arg, reason(p->arg));
-    ob_server(b, server);
-    ob_fmt(b, "Location: %.*s\r\nContent-Length: 0\r\n\r\n",
-           (int)p->loc_len, p->loc);
+    tsrv__ob_fmt(b, "HTTP/1.1 %ld %s\r\n", p->arg, reason(p->arg));
+    tsrv__ob_server(b, server);
+    tsrv__ob_fmt(b, "Location: %.*s\r\nContent-Length: 0\r\n\r\n",
+                 (int)p->loc_len, p->loc);
 }
 
 static void build_431(struct obuf *b, const char *server)
 {
-    ob_fmt(b, "HTTP/1.1 431 Request Header Fields Too Large\r\n");
-    ob_server(b, server);
-    ob_fmt(b, "Content-Length: 0\r\nConnection: close\r\n\r\n");
+    tsrv__ob_fmt(b, "HTTP/1.1 431 Request Header Fields Too Large\r\n");
+    tsrv__ob_server(b, server);
+    tsrv__ob_fmt(b, "Content-Length: 0\r\nConnection: close\r\n\r\n");
 }
 
 /* Like nginx, answer bytes that cannot start a request line at once,
@@ -246,28 +307,38 @@ static void build_431(struct obuf *b, const char *server)
  * a scanner sees when it speaks TLS to a plain HTTP port. */
 static void build_400(struct obuf *b, const char *server)
 {
-    ob_fmt(b, "HTTP/1.1 400 Bad Request\r\n");
-    ob_server(b, server);
-    ob_fmt(b, "Content-Length: 0\r\nConnection: close\r\n\r\n");
+    tsrv__ob_fmt(b, "HTTP/1.1 400 Bad Request\r\n");
+    tsrv__ob_server(b, server);
+    tsrv__ob_fmt(b, "Content-Length: 0\r\nConnection: close\r\n\r\n");
 }
 
 static void build_canned(struct obuf *b, const char *server, enum beh beh)
 {
     if (canned[beh].status) {
-        ob_fmt(b, "%s", canned[beh].status);
-        ob_server(b, server);
+        tsrv__ob_fmt(b, "%s", canned[beh].status);
+        tsrv__ob_server(b, server);
     }
-    ob_mem(b, canned[beh].rest, canned[beh].rest_len);
+    tsrv__ob_mem(b, canned[beh].rest, canned[beh].rest_len);
 }
 
 /* Reply bytes for a plan whose reply is a byte string (not delay,
  * trickle, hang, close or reset). */
-static void build(struct obuf *b, const char *server, const struct plan *p)
+void tsrv__http_build(struct obuf *b, const char *server,
+                      const struct plan *p)
 {
     switch (p->beh) {
     case B_FAST:
     case B_EARLY:
-        build_fast(b, server, p->beh == B_EARLY);
+        build_fast(b, server, p->beh == B_EARLY ? p->arg : 0);
+        break;
+    case B_NOBODY:
+        build_nobody(b, server, p->arg);
+        break;
+    case B_BINVAL:
+        build_binval(b, server);
+        break;
+    case B_BIGLOC:
+        build_bigloc(b, server, p->arg);
         break;
     case B_MANY:
         build_many(b, server, p->arg);
@@ -323,7 +394,7 @@ static long parse_arg(const char *p, size_t n)
 }
 
 /* Set p->beh and p->arg from a label such as `delay-1500`. */
-static void choose(struct plan *pl, const char *p, size_t n)
+void tsrv__http_choose(struct plan *pl, const char *p, size_t n)
 {
     const char *dash = n ? memrchr(p, '-', n) : NULL;
     long arg = -1;
@@ -396,7 +467,7 @@ static void plan_chain(struct plan *p, long n)
     int len;
 
     if (n == 0) {
-        choose(p, "fast", 4);
+        tsrv__http_choose(p, "fast", 4);
         return;
     }
     len = snprintf(p->loc_buf, sizeof(p->loc_buf), "/chain-%ld", n - 1);
@@ -433,7 +504,7 @@ static int plan_route(struct plan *p, const char *t, size_t tn)
         if (!route_match(i, t, pn))
             continue;
         if (routes[i].code == 0)
-            choose(p, "fast", 4);
+            tsrv__http_choose(p, "fast", 4);
         else
             plan_redirect(p, routes[i].code, routes[i].location,
                           strlen(routes[i].location));
@@ -471,7 +542,7 @@ static int head_complete(const char *h, size_t len)
 
 /* Routes first, then `/b/NAME`, then the Host label, then fast. A
  * plan's Location may point into `h`. */
-static void plan_request(struct plan *p, const char *h, size_t len)
+void tsrv__http_plan(struct plan *p, const char *h, size_t len)
 {
     const char *t, *lab;
     size_t tn, n;
@@ -489,9 +560,9 @@ static void plan_request(struct plan *p, const char *h, size_t len)
         return;
     if ((request_target(h, len, &t, &tn) && path_label(t, tn, &lab, &n)) ||
         host_label(h, len, &lab, &n))
-        choose(p, lab, n);
+        tsrv__http_choose(p, lab, n);
     else
-        choose(p, "fast", 4);
+        tsrv__http_choose(p, "fast", 4);
 }
 
 /* ---- shared interface ---- */
@@ -557,14 +628,31 @@ void tsrv_head_free(struct tsrv_head *h)
     memset(h, 0, sizeof(*h));
 }
 
-static int action_of(enum beh beh)
+int tsrv__http_action(enum beh beh)
 {
     switch (beh) {
-    case B_HUGE: return TSRV_HTTP_SEND_OPEN;
+    case B_HUGE:
+    case B_NOBODY:
+    case B_UPGRADE: return TSRV_HTTP_SEND_OPEN;
+    case B_RSTMID: return TSRV_HTTP_RESET;
     case B_HANG: return TSRV_HTTP_HANG;
     case B_CLOSE: return TSRV_HTTP_CLOSE;
     case B_RESET: return TSRV_HTTP_RESET;
     default: return TSRV_HTTP_SEND;
+    }
+}
+
+/* Behaviours paced by the TCP server's timers or write completions;
+ * other transports get the fast reply instead. */
+static int needs_timer(enum beh beh)
+{
+    switch (beh) {
+    case B_DELAY: case B_TRICKLE: case B_DRIP:
+    case B_ENDLESS: case B_LONGLINE: case B_TINY: case B_SPLIT:
+    case B_ENDBODY:
+        return 1;
+    default:
+        return 0;
     }
 }
 
@@ -575,12 +663,13 @@ int tsrv_http_response(const char *head, size_t len, const char *server,
     struct plan p;
     int act;
 
-    plan_request(&p, head, len);
-    if (p.beh == B_DELAY || p.beh == B_TRICKLE)
-        choose(&p, "fast", 4);
-    act = action_of(p.beh);
-    if (act == TSRV_HTTP_SEND || act == TSRV_HTTP_SEND_OPEN)
-        build(&b, server, &p);
+    tsrv__http_plan(&p, head, len);
+    if (needs_timer(p.beh))
+        tsrv__http_choose(&p, "fast", 4);
+    act = tsrv__http_action(p.beh);
+    if (act == TSRV_HTTP_SEND || act == TSRV_HTTP_SEND_OPEN ||
+        p.beh == B_RSTMID)
+        tsrv__http_build(&b, server, &p);
     if (b.failed) {
         free(b.p);
         return -1;
@@ -588,375 +677,4 @@ int tsrv_http_response(const char *head, size_t len, const char *server,
     *out = b.p;
     *out_len = b.len;
     return act;
-}
-
-/* ---- the plain TCP server ---- */
-
-struct tsrv_http {
-    uv_tcp_t listener;
-    uv_loop_t *loop;
-    struct conn *conns;     /* every connection not yet freed */
-    unsigned long requests;
-    int port;
-    int stopping;
-    int listening;          /* listener close callback not yet run */
-    int wildcard;           /* bound to 0.0.0.0 or ::: loopback only */
-    char rbuf[RBUF_SIZE];   /* shared: reads are consumed at once */
-};
-
-struct conn {
-    uv_tcp_t tcp;
-    uv_timer_t timer;       /* initialised only if has_timer */
-    uv_shutdown_t shut;
-    struct tsrv_http *srv;
-    struct conn *prev, *next;
-    struct tsrv_head head;  /* request head until it is complete */
-    unsigned char trickle_pos, pending;
-    unsigned char has_timer, closing, answered, open_ended;
-};
-
-struct wreq {
-    uv_write_t req;
-    char *data;
-};
-
-static void maybe_free_server(struct tsrv_http *s)
-{
-    if (s->stopping && !s->listening && !s->conns)
-        free(s);
-}
-
-static void on_conn_closed(uv_handle_t *h)
-{
-    struct conn *c = h->data;
-    struct tsrv_http *s = c->srv;
-
-    if (--c->pending > 0)
-        return;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    tsrv_head_free(&c->head);
-    free(c);
-    maybe_free_server(s);
-}
-
-/* Close the connection, its timer, and free it; `reset` sends an RST. */
-static void conn_close_how(struct conn *c, int reset)
-{
-    if (c->closing)
-        return;
-    c->closing = 1;
-    c->pending = 1 + c->has_timer;
-    if (c->has_timer)
-        uv_close((uv_handle_t *)&c->timer, on_conn_closed);
-    if (!reset || uv_tcp_close_reset(&c->tcp, on_conn_closed) != 0)
-        uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-}
-
-static void conn_close(struct conn *c)
-{
-    conn_close_how(c, 0);
-}
-
-static void on_written(uv_write_t *req, int status)
-{
-    struct wreq *w = (struct wreq *)req;
-    struct conn *c = req->handle->data;
-
-    free(w->data);
-    free(w);
-    if (status < 0)
-        conn_close(c);
-}
-
-/* Queue data[0..len), a malloc'd block this takes over. 0 or an error;
- * on error the connection is closing. */
-static int conn_send_owned(struct conn *c, char *data, size_t len)
-{
-    uv_buf_t buf = uv_buf_init(data, (unsigned)len);
-    struct wreq *w;
-    int rc;
-
-    if (c->closing) {
-        free(data);
-        return UV_ECANCELED;
-    }
-    w = malloc(sizeof(*w));
-    if (!w) {
-        free(data);
-        conn_close(c);
-        return UV_ENOMEM;
-    }
-    w->data = data;
-    rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written);
-    if (rc != 0) {
-        free(data);
-        free(w);
-        conn_close(c);
-    }
-    return rc;
-}
-
-static int conn_send(struct conn *c, const char *data, size_t len)
-{
-    char *copy = malloc(len);
-
-    if (!copy) {
-        conn_close(c);
-        return UV_ENOMEM;
-    }
-    memcpy(copy, data, len);
-    return conn_send_owned(c, copy, len);
-}
-
-static void on_shutdown(uv_shutdown_t *req, int status)
-{
-    (void)status;
-    conn_close(req->handle->data);
-}
-
-/* Send FIN after the queued writes, then close. */
-static void conn_finish(struct conn *c)
-{
-    if (c->closing)
-        return;
-    if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
-        conn_close(c);
-}
-
-/* Send the plan's bytes; then FIN, or stay open for an open-ended one. */
-static void send_plan(struct conn *c, const struct plan *p)
-{
-    struct obuf b = { NULL, 0, 0, 0 };
-
-    build(&b, SERVER_NAME, p);
-    if (b.failed) {
-        free(b.p);
-        conn_close(c);
-        return;
-    }
-    c->open_ended = action_of(p->beh) == TSRV_HTTP_SEND_OPEN;
-    if (conn_send_owned(c, b.p, b.len) == 0 && !c->open_ended)
-        conn_finish(c);
-}
-
-static void on_delay(uv_timer_t *t)
-{
-    struct plan p;
-
-    memset(&p, 0, sizeof(p));
-    choose(&p, "fast", 4);
-    send_plan(t->data, &p);
-}
-
-static void on_trickle(uv_timer_t *t)
-{
-    struct conn *c = t->data;
-
-    conn_send(c, &trickle_bytes[c->trickle_pos], 1);
-    c->trickle_pos = (c->trickle_pos + 1) % (sizeof(trickle_bytes) - 1);
-}
-
-static void start_timer(struct conn *c, uv_timer_cb cb, long ms, long rep)
-{
-    if (uv_timer_init(c->srv->loop, &c->timer) != 0) {
-        conn_close(c);
-        return;
-    }
-    c->has_timer = 1;
-    c->timer.data = c;
-    uv_timer_start(&c->timer, cb, (uint64_t)ms, (uint64_t)rep);
-}
-
-static void start_trickle(struct conn *c, long ms)
-{
-    static const char line[] = "HTTP/1.1 200 OK\r\n";
-
-    if (ms < 1)
-        ms = 1;
-    c->open_ended = 1;
-    if (conn_send(c, line, sizeof(line) - 1) == 0)
-        start_timer(c, on_trickle, ms, ms);
-}
-
-/* Act on the plan once the request head is in. */
-static void respond(struct conn *c, const struct plan *p)
-{
-    switch (p->beh) {
-    case B_DELAY:
-        start_timer(c, on_delay, p->arg, 0);
-        break;
-    case B_TRICKLE:
-        start_trickle(c, p->arg);
-        break;
-    case B_HANG:
-        c->open_ended = 1;
-        break;
-    case B_CLOSE:
-        conn_finish(c);
-        break;
-    case B_RESET:
-        conn_close_how(c, 1);
-        break;
-    default:
-        send_plan(c, p);
-        break;
-    }
-}
-
-static void on_request(struct conn *c)
-{
-    struct plan p;
-
-    c->answered = 1;
-    c->srv->requests++;
-    plan_request(&p, c->head.buf, c->head.len);
-    respond(c, &p);         /* before the head goes: p may point in it */
-    tsrv_head_free(&c->head);
-}
-
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-    struct conn *c = h->data;
-
-    (void)hint;
-    *buf = uv_buf_init(c->srv->rbuf, sizeof(c->srv->rbuf));
-}
-
-static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
-{
-    struct conn *c = st->data;
-    int rc;
-
-    if (n == UV_EOF && c->answered && !c->open_ended) {
-        uv_read_stop(st);   /* let the reply in progress finish */
-        return;
-    }
-    if (n < 0) {
-        conn_close(c);
-        return;
-    }
-    if (n == 0 || c->answered || c->closing)
-        return;
-    rc = tsrv_head_add(&c->head, buf->base, (size_t)n);
-    if (rc < 0)
-        conn_close(c);
-    else if (rc > 0)
-        on_request(c);
-}
-
-static struct conn *conn_new(struct tsrv_http *s)
-{
-    struct conn *c = calloc(1, sizeof(*c));
-
-    if (!c)
-        return NULL;
-    if (uv_tcp_init(s->loop, &c->tcp) != 0) {
-        free(c);
-        return NULL;
-    }
-    c->srv = s;
-    c->tcp.data = c;
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
-    return c;
-}
-
-static void on_connection(uv_stream_t *server, int status)
-{
-    struct tsrv_http *s = server->data;
-    struct conn *c;
-
-    if (status < 0 || s->stopping)
-        return;
-    c = conn_new(s);
-    if (!c)
-        return;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
-        (s->wildcard && !tsrv_tcp_local_is_loopback(&c->tcp))) {
-        conn_close(c);
-        return;
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
-    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
-        conn_close(c);
-}
-
-static void on_listener_closed(uv_handle_t *h)
-{
-    struct tsrv_http *s = h->data;
-
-    s->listening = 0;
-    maybe_free_server(s);
-}
-
-static int bind_and_listen(struct tsrv_http *s, const struct sockaddr *sa)
-{
-    int rc = tsrv_tcp_listen(&s->listener, sa, BACKLOG, on_connection);
-
-    if (rc < 0)
-        return rc;
-    s->port = rc;
-    s->wildcard = tsrv_tcp_is_wildcard(&s->listener);
-    return 0;
-}
-
-int tsrv_http_start(uv_loop_t *loop, const char *ip, int port,
-                    struct tsrv_http **out)
-{
-    struct sockaddr_storage ss;
-    struct tsrv_http *s;
-    int rc;
-
-    if (port < 0 || port > 65535)
-        return UV_EINVAL;
-    memset(&ss, 0, sizeof(ss));
-    rc = tsrv_addr(ip, port, &ss);
-    if (rc != 0)
-        return rc;
-    s = calloc(1, sizeof(*s));
-    if (!s)
-        return UV_ENOMEM;
-    s->loop = loop;
-    rc = uv_tcp_init(loop, &s->listener);
-    if (rc != 0) {
-        free(s);
-        return rc;
-    }
-    s->listener.data = s;
-    s->listening = 1;
-    rc = bind_and_listen(s, (const struct sockaddr *)&ss);
-    if (rc != 0) {
-        s->stopping = 1;
-        uv_close((uv_handle_t *)&s->listener, on_listener_closed);
-        return rc;
-    }
-    *out = s;
-    return 0;
-}
-
-int tsrv_http_port(const struct tsrv_http *s)
-{
-    return s->port;
-}
-
-unsigned long tsrv_http_requests(const struct tsrv_http *s)
-{
-    return s->requests;
-}
-
-void tsrv_http_stop(struct tsrv_http *s)
-{
-    struct conn *c;
-
-    s->stopping = 1;
-    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
-    for (c = s->conns; c; c = c->next)
-        conn_close(c);
 }

@@ -19,7 +19,47 @@
  *   reset     sends an RST           garbage non-HTTP bytes, then close
  *   badstatus "HTTP/1.1 2x0 OK"      ctl     control/invalid bytes
  *   lf        bare-LF line endings   status-NNN  status NNN, no body
- *   early     103 Early Hints, then fast
+ *   early[-N]  N 103 Early Hints (default 1, at most 10000), then fast
+ *
+ * Hostile servers (test-hostile-http.c; reliability.md section 2):
+ *
+ *   endless[-V]  fields "X-E-<i>: " + V bytes (default 8) forever, the
+ *             head never ends; written 16 KiB at a time as the peer
+ *             reads, until it goes away
+ *   longline[-N]  "X-Long: " + N bytes of 'a' (default 1 MiB), no CRLF,
+ *             then silence with the connection open
+ *   tiny[-N]  N fields "a:b" (default 100,000), then the end of the head
+ *   split[-N]  a status line of N bytes (default 10,000; a long reason
+ *             phrase) sent one byte per write, one write per loop turn
+ *             (a uv_check_t), then Content-Length: 0
+ *   drip[-MS]  one byte every MS ms (default 900), from the status line
+ *             on, forever
+ *   rstmid[-MS]  part of a header block, then an RST (SO_LINGER 0) MS
+ *             ms later (default 50); rstmid-0: right behind the bytes
+ *   finmid    part of a header block, then a FIN
+ *   shortbody Content-Length: 100 with 10 body bytes, then a FIN
+ *   nobody[-NNN]  status NNN (default 200) with Content-Length: 1000 and
+ *             no body; stays open
+ *   upgrade   an unsolicited 101 Switching Protocols (websocket), a
+ *             frame, and stays open
+ *   h09       HTTP/0.9 style: body bytes without a status line
+ *   dupcl, conflictcl  Content-Length twice, same / different values
+ *   clte      Content-Length and Transfer-Encoding: chunked together
+ *   chunkovf  chunked, first chunk size ffffffffffffffffff
+ *   binval    NUL and every byte 0x80-0xFF in the reason phrase and in
+ *             the value of X-Bin
+ *   binname, nulname  0x80 0xFF / a NUL in a header name
+ *   spacename a header name with spaces ("X Bad Name")
+ *   obsfold   X-Fold's value continued on two obs-fold lines
+ *   bigloc[-N]  302 with a relative Location of N bytes (default
+ *             102,400)
+ *   endbody   200 without a length, then body bytes forever
+ *   longstatus  "HTTP/1.1 2000 OK"
+ *   tlsalert  a TLS alert record (handshake_failure) instead of HTTP
+ *
+ * Over other transports (server-tls.c) the streamed and timed ones
+ * (delay, trickle, drip, endless, longline, tiny, split, endbody) give
+ * the fast reply.
  *
  * A request whose first byte is not an upper-case letter (a TLS
  * ClientHello, binary junk) gets "400 Bad Request" at once, as nginx
@@ -97,15 +137,17 @@ void tsrv_head_free(struct tsrv_head *h);
 enum tsrv_http_action {
     TSRV_HTTP_SEND,         /* send the bytes, then end the connection */
     TSRV_HTTP_SEND_OPEN,    /* send the bytes, stay open until the peer
-                             * closes (huge) */
+                             * closes (huge, nobody, upgrade) */
     TSRV_HTTP_HANG,         /* send nothing, stay open (hang) */
     TSRV_HTTP_CLOSE,        /* end the connection, no reply (close) */
-    TSRV_HTTP_RESET         /* reset the connection (reset) */
+    TSRV_HTTP_RESET         /* reset the connection (reset); after
+                             * the bytes, if any (rstmid) */
 };
 
 /* The reply to the request head `head`[0..len) (a head that has not
  * ended gets 431), with `Server: <server>` where the behaviour has one.
- * Behaviours that need timers (delay, trickle) get the fast reply.
+ * Behaviours that need timers or streaming (delay, trickle, drip,
+ * endless, longline, tiny, split, endbody) get the fast reply.
  * Returns an enum tsrv_http_action, with `*out` a malloc'd block of
  * `*out_len` bytes (NULL and 0 for no bytes) that the caller frees;
  * or -1 when out of memory. Redirect Locations come from `head`. */

@@ -556,9 +556,9 @@ static void scan_starved(struct bare *b, const char *fmt_line, size_t n,
     cfg.resolvers = resolvers;
     cfg.concurrency = 50;
     cfg.timeout_ms = starved_timeout_ms;
-    cfg.read_timeout_ms = 300;
-    cfg.dns_timeout_ms = 1000;
-    cfg.connect_timeout_ms = 1000;
+    cfg.read_timeout_ms = 300;      /* how long a hang target holds on */
+    cfg.dns_timeout_ms = 1000 * slow_factor();
+    cfg.connect_timeout_ms = 1000 * slow_factor();
     cfg.on_result = bare_result;
     cfg.on_drained = bare_drained;
     cfg.arg = b;
@@ -625,6 +625,7 @@ TEST_T(scan_fd_exhaustion_literal, 20)
     struct bare b;
     unsigned exhausted;
 
+    starved_timeout_ms = 3000 * slow_factor();
     scan_starved(&b, "127.0.0.1:%d/b/hang", 50, 8);
     /* more targets got through than there were descriptors: retried */
     CHECK(check_starved(&b, &exhausted) > 16);
@@ -636,6 +637,7 @@ TEST_T(scan_fd_exhaustion_name, 20)
     struct bare b;
     unsigned exhausted;
 
+    starved_timeout_ms = 3000 * slow_factor();
     scan_starved(&b, "hang.test:%d", 50, 8);
     CHECK(check_starved(&b, &exhausted) > 16);
     bare_free(&b);
@@ -674,22 +676,26 @@ TEST_T(scan_fd_exhaustion_dns, 20)
 
 /* --max-per-ip: 12 targets on one address answering after 200 ms, 3 at
  * a time, take four rounds; the wait is not charged to the 500 ms
- * timeout, so every one answers. */
+ * timeout, so every one answers.  (Under valgrind every time here is
+ * ten times longer, so that the rounds still outlast the timeout.) */
 TEST_T(scan_max_per_ip, 20)
 {
     enum { N = 12 };
     static char bufs[N][64];
     const char *lines[N];
+    unsigned f = slow_factor();
     struct env e;
     uint64_t t0;
     double secs;
     size_t i;
 
     env_init(&e);
+    env_stretch(&e);
     e.cfg.max_per_ip = 3;
-    e.cfg.timeout_ms = 500;
+    e.cfg.timeout_ms = 500 * f;
     for (i = 0; i < N; i++) {
-        snprintf(bufs[i], sizeof(bufs[i]), "d%zu.delay.test:%d", i, e.hport);
+        snprintf(bufs[i], sizeof(bufs[i]), "d%zu.delay-%u.test:%d", i,
+                 200 * f, e.hport);
         lines[i] = bufs[i];
     }
     t0 = uv_hrtime();
@@ -697,11 +703,11 @@ TEST_T(scan_max_per_ip, 20)
     secs = (double)(uv_hrtime() - t0) / 1e9;
     for (i = 0; i < N; i++) {
         EXPECT_STATUS(&e.recs[i], 200);
-        CHECK(e.recs[i].total_ms >= 190);
+        CHECK(e.recs[i].total_ms >= 190.0 * f);
     }
     CHECK_INT(e.stats.ip_waits, N - 3);
-    if (secs < 0.78)
+    if (secs < 0.78 * f)
         fprintf(stderr, "  took %.3f s\n", secs);
-    CHECK(secs >= 0.78);    /* four rounds of 200 ms */
+    CHECK(secs >= 0.78 * f);    /* four rounds of 200 ms */
     env_done(&e);
 }

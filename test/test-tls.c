@@ -121,6 +121,14 @@ static void check_unverified(const struct rec *r, long code)
     CHECK(strstr(r->json, "\"verified\":false") != NULL);
 }
 
+/* env_init_tls(), its limits stretched under valgrind: every test here
+ * waits for handshakes, which valgrind makes take seconds. */
+static void tls_env(struct env *e)
+{
+    env_init_tls(e);
+    env_stretch(e);
+}
+
 /* ---- the tls object ---- */
 
 TEST_T(tls_valid_facts, 30)
@@ -132,7 +140,7 @@ TEST_T(tls_valid_facts, 30)
     struct rec *r;
     const struct tls_rec *t;
 
-    env_init_tls(&e);
+    tls_env(&e);
     get_prints(&e, "valid", &pr);
     lines[0] = fmt(line, sizeof(line), "https://valid.test:%d/", e.tport);
     env_scan(&e, lines, 1);
@@ -192,7 +200,7 @@ TEST_T(tls_expired, 30)
     struct env e;
     struct rec *r;
 
-    env_init_tls(&e);
+    tls_env(&e);
     get_prints(&e, "expired", &pr);
     lines[0] = fmt(line, sizeof(line), "https://expired.test:%d/", e.tport);
     env_scan(&e, lines, 1);
@@ -221,7 +229,7 @@ TEST_T(tls_expired_insecure, 30)
     struct env e;
     struct rec *r;
 
-    env_init_tls(&e);
+    tls_env(&e);
     e.cfg.insecure = 1;
     lines[0] = fmt(line, sizeof(line), "https://expired.test:%d/", e.tport);
     env_scan(&e, lines, 1);
@@ -242,7 +250,7 @@ TEST_T(tls_verify_errors, 30)
     struct env e;
     struct rec *r;
 
-    env_init_tls(&e);
+    tls_env(&e);
     lines[0] = fmt(l0, sizeof(l0), "https://wrongname.test:%d/", e.tport);
     lines[1] = fmt(l1, sizeof(l1), "https://selfsigned.test:%d/", e.tport);
     env_scan(&e, lines, 2);
@@ -273,7 +281,7 @@ TEST_T(tls_unknown_ca, 30)
     struct env e;
     struct rec *r;
 
-    env_init_tls(&e);
+    tls_env(&e);
     e.cfg.ca_file = NULL;
     lines[0] = fmt(line, sizeof(line), "https://valid.test:%d/", e.tport);
     env_scan(&e, lines, 1);
@@ -292,7 +300,7 @@ TEST_T(tls_insecure_reports, 30)
     const char *lines[2];
     struct env e;
 
-    env_init_tls(&e);
+    tls_env(&e);
     e.cfg.insecure = 1;
     lines[0] = fmt(l0, sizeof(l0), "https://wrongname.test:%d/", e.tport);
     lines[1] = fmt(l1, sizeof(l1), "https://selfsigned.test:%d/", e.tport);
@@ -313,9 +321,9 @@ TEST_T(tls_facts_after_http_failure, 30)
     struct env e;
     int i;
 
-    env_init_tls(&e);
+    tls_env(&e);
     e.cfg.scheme = HSCAN_SCHEME_HTTPS_FIRST;
-    e.cfg.read_timeout_ms = 500;
+    e.cfg.read_timeout_ms = 500 * slow_factor();
     lines[0] = fmt(l[0], sizeof(l[0]), "valid.test:%d/b/close", e.tport);
     lines[1] = fmt(l[1], sizeof(l[1]), "valid.test:%d/b/garbage", e.tport);
     lines[2] = fmt(l[2], sizeof(l[2]), "valid.test:%d/b/hang", e.tport);
@@ -347,10 +355,10 @@ TEST_T(tls_handshake_failures, 30)
     struct env e;
     struct rec *r;
 
-    env_init_tls(&e);
+    tls_env(&e);
     e.cfg.scheme = HSCAN_SCHEME_HTTPS;
-    e.cfg.tls_timeout_ms = 500;
-    e.cfg.read_timeout_ms = 5000;
+    e.cfg.tls_timeout_ms = 500 * slow_factor();
+    e.cfg.read_timeout_ms = 5000 * slow_factor();
     lines[0] = fmt(l0, sizeof(l0), "hang.test:%d", e.tport);
     lines[1] = fmt(l1, sizeof(l1), "reset.test:%d", e.tport);
     lines[2] = fmt(l2, sizeof(l2), "https://fast.test:%d/", e.hport);
@@ -363,7 +371,8 @@ TEST_T(tls_handshake_failures, 30)
     CHECK(r->tls_ms == -1);
     CHECK(r->connect_ms >= 0);
     CHECK(r->total_ms >= 400);
-    CHECK(r->total_ms < 2500);      /* the TLS limit, not the read one */
+    /* the TLS limit, not the read one */
+    CHECK(r->total_ms < 2500.0 * slow_factor());
     CHECK_STR(r->scheme, "https");
     CHECK_INT(r->fallback_error, 0);
     CHECK(r->detail != NULL);
@@ -395,7 +404,7 @@ TEST_T(tls_alpn_version_ip, 30)
     struct rec *r;
     int i;
 
-    env_init_tls(&e);
+    tls_env(&e);
     lines[0] = fmt(l[0], sizeof(l[0]), "https://alpn-none.test:%d/", e.tport);
     lines[1] = fmt(l[1], sizeof(l[1]), "https://tls12.test:%d/", e.tport);
     lines[2] = fmt(l[2], sizeof(l[2]), "https://127.0.0.1:%d/", e.tport);
@@ -446,7 +455,7 @@ TEST_T(scheme_https_first, 30)
     struct rec *r;
     int rport;
 
-    env_init_tls(&e);
+    tls_env(&e);
     env_extra(&e, &x);
     rport = extra_refused(&e, &x, "127.0.0.1", 0);
     CHECK(rport > 0);
@@ -507,10 +516,11 @@ TEST_T(scheme_https_first_handshake_fallback, 30)
     struct env e;
     int i;
 
-    env_init_tls(&e);
+    tls_env(&e);
     e.cfg.scheme = HSCAN_SCHEME_HTTPS_FIRST;
-    e.cfg.tls_timeout_ms = 500;
-    e.cfg.read_timeout_ms = 800;
+    /* hang.test's limit, which reset.test's RST must beat */
+    e.cfg.tls_timeout_ms = 500 * slow_factor();
+    e.cfg.read_timeout_ms = 800;    /* plain HTTP to TLS: any error */
     lines[0] = fmt(l0, sizeof(l0), "hang.test:%d", e.tport);
     lines[1] = fmt(l1, sizeof(l1), "reset.test:%d", e.tport);
     env_scan(&e, lines, 2);
@@ -537,7 +547,7 @@ TEST_T(scheme_https_only, 30)
     const char *lines[2];
     struct env e;
 
-    env_init_tls(&e);
+    tls_env(&e);
     e.cfg.scheme = HSCAN_SCHEME_HTTPS;
     lines[0] = fmt(l0, sizeof(l0), "fast.test:%d", e.hport);
     lines[1] = fmt(l1, sizeof(l1), "valid.test:%d", e.tport);
@@ -558,7 +568,7 @@ TEST_T(scheme_http_on_tls_port, 30)
     struct env e;
     struct rec *r;
 
-    env_init_tls(&e);
+    tls_env(&e);
     e.cfg.scheme = HSCAN_SCHEME_HTTP;
     e.cfg.read_timeout_ms = 800;
     lines[0] = fmt(line, sizeof(line), "valid.test:%d", e.tport);
@@ -585,7 +595,7 @@ TEST_T(scheme_both, 30)
     struct env e;
     struct rec *r;
 
-    env_init_tls(&e);
+    tls_env(&e);
     e.cfg.scheme = HSCAN_SCHEME_BOTH;
     e.per_line = 2;
     lines[0] = fmt(l0, sizeof(l0), "fast.test:%d", e.hport);
@@ -623,10 +633,10 @@ TEST_T(scheme_both_exactly_once, 60)
     struct env e;
     size_t i;
 
-    env_init_tls(&e);
+    tls_env(&e);
     e.cfg.scheme = HSCAN_SCHEME_BOTH;
     e.cfg.concurrency = 16;
-    e.cfg.timeout_ms = 8000;
+    e.cfg.timeout_ms = 8000 * slow_factor();
     e.per_line = 2;
     for (i = 0; i < N; i++) {
         if (i % 2)
@@ -669,7 +679,7 @@ TEST_T(scheme_default_ports, 30)
     struct env e;
     int rc;
 
-    env_init_tls(&e);
+    tls_env(&e);
     env_extra(&e, &x);
     /* Its own CA replaces the PEM the scanner is to trust. */
     rc = tsrv_tls_start(&e.loop, "127.0.0.1", 443, e.ca_path, &x.tls);
@@ -727,7 +737,7 @@ TEST_T(tls_verify_reused_per_name, 30)
     struct env e;
     size_t i;
 
-    env_init_tls(&e);
+    tls_env(&e);
     e.cfg.concurrency = 1;          /* in order: first miss, then hits */
     e.cfg.insecure = 1;             /* every record gets its response */
     for (i = 0; i < N; i++)
