@@ -131,6 +131,22 @@ static void on_writable(uv_poll_t *p, int status, int events)
         if (o->on_drain)
             o->on_drain();
     }
+    if (o->on_done && (o->failed || o->off == o->len)) {
+        void (*done)(void) = o->on_done;
+        o->on_done = NULL;
+        done();
+    }
+}
+
+void out_drain(struct out *o, void (*done)(void))
+{
+    if (!o->failed)
+        pump(o);            /* files and terminals: all of it, blocking */
+    if (o->failed || o->off == o->len || !o->polling) {
+        done();
+        return;
+    }
+    o->on_done = done;      /* the rest as the reader takes it */
 }
 
 int out_put(struct out *o, const char *rec, size_t n)

@@ -41,6 +41,7 @@ struct out {
     size_t len, off, cap;   /* buf[off..len) is pending */
     uv_poll_t poll;
     void (*on_drain)(void); /* pending fell below OUT_LOW after full */
+    void (*on_done)(void);  /* out_drain() finished */
     int full;
 };
 
@@ -53,6 +54,10 @@ int out_put(struct out *o, const char *rec, size_t n);
 int out_flush(struct out *o);
 /* Whether the reader is behind by more than OUT_HIGH. */
 int out_full(const struct out *o);
+/* Write what is pending, then call `done` (maybe from inside): a pipe is
+ * written as its reader takes it, the loop still running, so that a
+ * second Ctrl-C is still heard while a slow reader holds the rest. */
+void out_drain(struct out *o, void (*done)(void));
 /* Write everything, blocking; restore the descriptor's flags and stop
  * polling.  0 or -errno. */
 int out_finish(struct out *o);

@@ -693,22 +693,29 @@ static void summary(void)
     fputc('\n', stderr);
 }
 
+/* The records are all out (or writing failed): release the rest. */
+static void on_out_done(void)
+{
+    if (out_finish(&G.out) != 0)
+        out_failed(NULL);
+    out_close(&G.out);
+    uv_close((uv_handle_t *)&G.sigint, NULL);
+    uv_close((uv_handle_t *)&G.sigterm, NULL);
+}
+
 static void on_closed(hscan_t *scan, void *arg)
 {
     (void)arg;
     (void)scan;
-    if (out_finish(&G.out) != 0)
-        out_failed(NULL);
-    out_close(&G.out);
     if (!G.quiet)
         summary();
     G.scan = NULL;
-    uv_close((uv_handle_t *)&G.sigint, NULL);
-    uv_close((uv_handle_t *)&G.sigterm, NULL);
     if (G.in.stream) {
         uv_close((uv_handle_t *)G.in.stream, stream_closed);
         G.in.stream = NULL;
     }
+    /* signal handles stay open until the output is out */
+    out_drain(&G.out, on_out_done);
 }
 
 int main(int argc, char **argv)

@@ -25,7 +25,27 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --print-errorlogs --num-processes 2 || rc=1
 
-python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
+# memcheck: the `valgrind` suite (everything that runs the library in-process
+# and keeps its time bounds under valgrind's slowness; docs/robustness.md).
+meson test -C build --no-rebuild --setup valgrind --suite valgrind \
+    --print-errorlogs --num-processes 2 --logbase valgrind || rc=1
+
+# Fuzzing (test/fuzz): a clang build with libFuzzer.  Each harness replays
+# its seed corpus, then fuzzes for fuzz_seconds; only the harnesses are
+# built there.  Hours-long runs: test/fuzz/run-long.sh.
+if [ ! -f build-fuzz/build.ninja ]; then
+    CC=clang CXX=clang++ meson setup build-fuzz -Dfuzz=true \
+        -Dfuzz_seconds=30 -Db_sanitize=address,undefined \
+        -Db_lundef=false >/dev/null || exit 1
+fi
+ninja -C build-fuzz test/fuzz/fuzz-target test/fuzz/fuzz-http \
+    test/fuzz/fuzz-dns test/fuzz/fuzz-json test/fuzz/fuzz-redirect \
+    >/dev/null || exit 1
+meson test -C build-fuzz --no-rebuild --suite fuzz --print-errorlogs \
+    --num-processes 2 || rc=1
+
+python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
+    build/meson-logs/valgrind.json build-fuzz/meson-logs/testlog.json <<'PY'
 import json, sys
 ok = bad = 0
 for path in sys.argv[1:]:
