@@ -131,7 +131,8 @@ static int on_headers_complete(llhttp_t *p)
     if (status >= 100 && status < 200 && status != 101) {
         r->len = 0;
         r->n_hdrs = 0;
-        r->reason_len = 0;
+        r->reason_off = r->reason_len = 0;  /* a final status line without
+                                               a reason sets neither */
         r->in_value = 0;
         return 0;
     }

@@ -46,22 +46,26 @@ static void fill_response(struct probe *p, hscan_result_t *r,
                           struct hscan__scratch *s)
 {
     struct hscan__resp *rs = &p->resp;
+    const char *base;
     size_t i;
 
     /* A record with an error reports no response, even when one was
      * parsed (too_many_redirects: the last redirect is in `redirects`). */
     if (!rs->done || r->error)
         return;
+    /* Nothing stored (no reason, every field ": "): no arena at all, and
+     * every offset is 0. */
+    base = rs->buf ? rs->buf : "";
     r->status = rs->status;
-    r->reason = rs->buf ? rs->buf + rs->reason_off : "";
+    r->reason = base + rs->reason_off;
     r->reason_len = rs->reason_len;
     r->http_major = llhttp_get_http_major(&rs->parser);
     r->http_minor = llhttp_get_http_minor(&rs->parser);
     for (i = 0; i < rs->n_hdrs; i++) {
         const struct hscan__hdr *h = &rs->hdrs[i];
-        s->hv[i].name = rs->buf + h->name_off;
+        s->hv[i].name = base + h->name_off;
         s->hv[i].name_len = h->name_len;
-        s->hv[i].value = rs->buf + h->value_off;
+        s->hv[i].value = base + h->value_off;
         s->hv[i].value_len = h->value_len;
     }
     r->headers = s->hv;

@@ -150,6 +150,7 @@ static void check_record(struct hscan__resp *r)
 {
     hscan_result_t res;
     hscan_header_t *hv = malloc((r->n_hdrs + 1) * sizeof(*hv));
+    const char *base = r->buf ? r->buf : "";
     struct jdoc d;
     char *json;
     size_t n, i;
@@ -159,14 +160,14 @@ static void check_record(struct hscan__resp *r)
     res.input = "x";
     res.input_len = 1;
     res.status = r->status;
-    res.reason = r->buf ? r->buf + r->reason_off : "";
+    res.reason = base + r->reason_off;     /* as report.c does */
     res.reason_len = r->reason_len;
     res.http_major = llhttp_get_http_major(&r->parser);
     res.http_minor = llhttp_get_http_minor(&r->parser);
     for (i = 0; i < r->n_hdrs; i++) {
-        hv[i].name = r->buf + r->hdrs[i].name_off;
+        hv[i].name = base + r->hdrs[i].name_off;
         hv[i].name_len = r->hdrs[i].name_len;
-        hv[i].value = r->buf + r->hdrs[i].value_off;
+        hv[i].value = base + r->hdrs[i].value_off;
         hv[i].value_len = r->hdrs[i].value_len;
     }
     res.headers = hv;
