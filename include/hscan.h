@@ -47,6 +47,8 @@ extern "C" {
     XX(-3, EBUSY, "busy", "operation not allowed in this state")             \
     XX(-4, ECLOSED, "closed", "scanner is closing")                          \
     XX(-5, EINIT, "init_failed", "library initialisation failed")            \
+    XX(-6, ENOTFOUND, "not_found",                                           \
+       "no such target queued or in flight")                                 \
     XX(-10, EINVALID_TARGET, "invalid_target", "input is not a valid target") \
     XX(-20, EDNS_NXDOMAIN, "dns_nxdomain", "domain does not exist")          \
     XX(-21, EDNS_SERVFAIL, "dns_servfail", "DNS server failure")             \
@@ -206,6 +208,11 @@ struct hscan_result {
      * NULL when there was no fallback. */
     int fallback_error;
     const char *fallback_detail;
+
+    /* The target's number: from 1, in the order targets were submitted
+     * (hscan_submit*()) or pulled, unique within the scanner.  Both
+     * records of HSCAN_SCHEME_BOTH carry the same id. */
+    uint64_t id;
 };
 
 /* Pull callback: the scanner calls it on the loop thread whenever a slot is
@@ -224,8 +231,11 @@ typedef int (*hscan_next_cb)(hscan_t *scan, void *arg, const char **line,
                              size_t *len, void **udata);
 
 /* Result callback: called once per target, on the loop thread.  `r` and
- * everything it points to are valid only during the call.  You may call
- * hscan_submit(), hscan_feed() and hscan_close() from inside it. */
+ * everything it points to are valid only during the call.  You may
+ * call every hscan function from inside it (on this scanner or another):
+ * hscan_submit*(), hscan_cancel(), hscan_pause(), hscan_stats(),
+ * hscan_close() and the rest; none of them runs a callback before it
+ * returns. */
 typedef void (*hscan_result_cb)(hscan_t *scan, const hscan_result_t *r,
                                 void *arg);
 
@@ -297,6 +307,13 @@ struct hscan_config {
                                   4096; 0 keeps none (lookups of one name
                                   in flight together are still shared) */
 
+    unsigned shard_index;      /* with shard_count > 1, scan only the  */
+    unsigned shard_count;      /* pulled lines for which hscan_shard_of()
+                                  returns shard_index; the others get no
+                                  record (they are another shard's).
+                                  Submitted targets are never skipped.
+                                  0 or 1 (default): no sharding */
+
     hscan_next_cb next_target; /* may be NULL when only hscan_submit() */
     hscan_result_cb on_result; /* required */
     hscan_drained_cb on_drained; /* may be NULL */
@@ -322,6 +339,65 @@ HSCAN_EXPORT int hscan_new(hscan_t **out, uv_loop_t *loop,
 HSCAN_EXPORT int hscan_submit(hscan_t *scan, const char *line, size_t len,
                               void *udata);
 
+/* Per-target settings for hscan_submit_ex(), overriding the scanner's
+ * for one target.  Fill with hscan_target_opts_init() (everything
+ * "use the scanner's"), then edit.  Strings and arrays are copied by
+ * hscan_submit_ex(). */
+typedef struct hscan_target_opts {
+    const char *method;        /* NULL: the scanner's */
+    const char *path;          /* used when the input names none; NULL:
+                                  the scanner's */
+    const char *const *headers; /* "Name: value" lines applied after the
+                                  scanner's: one naming a header the
+                                  scanner sends (its own or a default)
+                                  replaces it, "Name:" removes it */
+    size_t n_headers;
+    uint64_t timeout_ms;       /* total per target; 0: the scanner's */
+} hscan_target_opts_t;
+
+/* Fill `opts` with "no override".  Never fails. */
+HSCAN_EXPORT void hscan_target_opts_init(hscan_target_opts_t *opts);
+
+/* hscan_submit() with per-target settings (`opts` may be NULL) and the
+ * target's id written to `*id` (may be NULL), for hscan_cancel() and
+ * the result's `id`.  Returns 0, HSCAN_EINVAL when an override is not
+ * valid (a method that is not a token, a path not starting with '/', a
+ * header line without a colon or with CR/LF), HSCAN_ECLOSED or
+ * HSCAN_ENOMEM; on error nothing is queued and `*id` is untouched. */
+HSCAN_EXPORT int hscan_submit_ex(hscan_t *scan, const char *line,
+                                 size_t len, void *udata,
+                                 const hscan_target_opts_t *opts,
+                                 uint64_t *id);
+
+/* Cancel one target by id, whether still queued or in flight: its
+ * result (both, for HSCAN_SCHEME_BOTH) is HSCAN_ECANCELED, delivered on
+ * a later loop iteration, never from inside this call.  Returns 0, or
+ * HSCAN_ENOTFOUND when no target with that id is queued or in flight
+ * (never submitted, already delivered, or already being canceled).
+ * Costs a walk of the queue and the in-flight list.  Legal inside any
+ * hscan callback. */
+HSCAN_EXPORT int hscan_cancel(hscan_t *scan, uint64_t id);
+
+/* Stop starting targets: nothing is pulled or dequeued until
+ * hscan_resume(); targets in flight run on to their results.  Submitting
+ * while paused queues.  Idempotent.  Returns 0 or HSCAN_ECLOSED. */
+HSCAN_EXPORT int hscan_pause(hscan_t *scan);
+
+/* Start targets again after hscan_pause().  Idempotent.  Returns 0 or
+ * HSCAN_ECLOSED. */
+HSCAN_EXPORT int hscan_resume(hscan_t *scan);
+
+/* The shard, in [0, count), that an input line belongs to: the line is
+ * trimmed like any input and parsed; a valid target is placed by its
+ * host (lowercase, without a trailing dot or IPv6 brackets), so every
+ * URL, port and scheme of one host lands in the same shard, and an
+ * invalid line by its whole trimmed text.  The hash is 64-bit FNV-1a,
+ * then the value modulo `count`: stable across versions and machines,
+ * so N scanners given the same list and shard_index 0..N-1 cover it
+ * exactly once.  Returns 0 when `count` is 0 or 1. */
+HSCAN_EXPORT unsigned hscan_shard_of(const char *line, size_t len,
+                                     unsigned count);
+
 /* Tell the scanner that the pull callback has input again after it
  * returned HSCAN_NEXT_LATER.  Cheap and idempotent.  Returns 0 or
  * HSCAN_ECLOSED. */
@@ -333,7 +409,20 @@ HSCAN_EXPORT int hscan_feed(hscan_t *scan);
  * not called again).  Returns 0 or HSCAN_ECLOSED. */
 HSCAN_EXPORT int hscan_end_input(hscan_t *scan);
 
-/* Counters since hscan_new().  Filled by hscan_stats(). */
+/* A latency summary in milliseconds.  Percentiles come from a
+ * log-linear histogram and are within 3% of the exact value (clamped to
+ * [min, max]); everything is 0 while count is 0. */
+typedef struct hscan_latency {
+    uint64_t count;
+    double min_ms, mean_ms, p50_ms, p90_ms, p99_ms, max_ms;
+} hscan_latency_t;
+
+/* Room in hscan_stats_t for per-error counts: more than the error table
+ * holds. */
+#define HSCAN_STATS_MAX_ERRORS 64
+
+/* Counters since hscan_new() (or the last hscan_stats_reset()).  Filled
+ * by hscan_stats(). */
 typedef struct hscan_stats {
     uint64_t started;      /* targets taken from the input */
     uint64_t finished;     /* results delivered */
@@ -345,10 +434,40 @@ typedef struct hscan_stats {
     uint64_t dns_cache_hits; /* lookups answered from the cache */
     uint64_t dns_shared;   /* lookups that joined one already in flight */
     uint64_t ip_waits;     /* connections that waited for max_per_ip */
+
+    uint64_t submitted;    /* targets handed in: accepted hscan_submit*()
+                              calls plus lines pulled (blank and comment
+                              lines and other shards' lines included) */
+    uint64_t queued;       /* submitted lines waiting to start (now) */
+    uint64_t errors;       /* results with an error (finished - ok) */
+    uint64_t shard_skipped; /* pulled lines left to other shards */
+    uint64_t bytes_sent;   /* bytes written to sockets (TLS included) */
+    uint64_t bytes_received; /* bytes read from sockets */
+    int paused;            /* hscan_pause() in effect */
+
+    /* Results per error code, codes with a count only, in table order
+     * (-1 first); name them with hscan_err_name(). */
+    size_t n_errors;
+    struct hscan_stats_error {
+        int code;
+        uint64_t count;
+    } by_error[HSCAN_STATS_MAX_ERRORS];
+
+    /* Durations of delivered results (the result's *_ms fields), each
+     * over the results where that phase happened; `total` over every
+     * target that reached a probe (invalid lines excluded). */
+    hscan_latency_t total, dns, connect, tls, ttfb;
 } hscan_stats_t;
 
-/* Copy the scanner's counters into `*out`.  Returns 0. */
+/* Copy the scanner's counters into `*out`.  Returns 0.  Costs a walk of
+ * the latency histograms (a few microseconds): fine a few times a
+ * second, not per result. */
 HSCAN_EXPORT int hscan_stats(const hscan_t *scan, hscan_stats_t *out);
+
+/* Zero the counters, the error counts and the latency histograms (for
+ * per-round figures); in_flight, queued, concurrency and paused are
+ * states and stay.  Returns 0. */
+HSCAN_EXPORT int hscan_stats_reset(hscan_t *scan);
 
 /* Cancel and release.  Every target in flight or queued gets a result with
  * HSCAN_ECANCELED, delivered on the next loop iteration (never from inside

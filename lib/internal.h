@@ -237,6 +237,7 @@ void hscan__json_str(struct hscan__jbuf *j, const char *s, size_t n);
 /* ---- scan.c <-> probe.c ---- */
 
 struct probe;
+struct hscan__over;
 
 struct hscan__limits {
     uint64_t timeout_ms, dns_timeout_ms, connect_timeout_ms, read_timeout_ms;
@@ -274,13 +275,17 @@ void hscan__scan_probe_freed(hscan_t *scan, struct probe *p);
 struct probe *hscan__probe_start(hscan_t *scan, const char *input,
                                  size_t input_len,
                                  const struct hscan__target *t, int scheme,
-                                 int fall_back, void *udata);
+                                 int fall_back, void *udata, uint64_t id,
+                                 struct hscan__over *over);
 /* Begin the work of a started, linked probe; its result may be emitted
  * from inside this call (never inside a user call: the scanner runs it
  * from its own timer). */
 void hscan__probe_run(struct probe *p);
 /* Finish a probe with HSCAN_ECANCELED. */
 void hscan__probe_cancel(struct probe *p);
+/* hscan_cancel(): if `p` is target `id` and not yet asked to stop, ask
+ * it (it finishes canceled on a later loop iteration) and return 1. */
+int hscan__probe_cancel_id(struct probe *p, uint64_t id);
 /* Intrusive list links for the scanner's in-flight list. */
 struct probe **hscan__probe_next(struct probe *p);
 struct probe **hscan__probe_prev(struct probe *p);
@@ -301,5 +306,49 @@ int hscan__scratch_reserve(struct hscan__scratch *s, size_t bytes,
                            size_t headers, size_t strings, size_t hops);
 void hscan__scratch_free(struct hscan__scratch *s);
 struct hscan__scratch *hscan__scan_scratch(hscan_t *scan);
+
+/* Count bytes handed to (`tx`) and read from (`rx`) sockets. */
+void hscan__scan_bytes(hscan_t *scan, uint64_t rx, uint64_t tx);
+
+/* Per-target overrides (hscan_submit_ex), shared by the probes of one
+ * target (two under HSCAN_SCHEME_BOTH): reference-counted. */
+struct hscan__over {
+    unsigned refs;
+    char *method;             /* NULL: the scanner's */
+    char *path;               /* NULL: the scanner's */
+    char *reqtail;            /* NULL: the scanner's */
+    size_t reqtail_len;
+    int user_host;            /* reqtail carries a Host line */
+    uint64_t timeout_ms;      /* 0: the scanner's */
+};
+struct hscan__over *hscan__over_ref(struct hscan__over *o);
+void hscan__over_unref(struct hscan__over *o);
+
+/* ---- stats.c: counters behind hscan_stats() ---- */
+
+#define HSCAN__HIST_MAX_LOG2 40     /* microseconds: 12 days */
+#define HSCAN__HIST_BUCKETS (32 + (HSCAN__HIST_MAX_LOG2 - 5) * 32)
+#define HSCAN__ERR_SLOTS 128        /* -code; the table stays above -128 */
+
+struct hscan__hist {
+    uint64_t count;
+    double sum, min, max;
+    uint64_t b[HSCAN__HIST_BUCKETS];
+};
+
+struct hscan__counts {
+    uint64_t by_err[HSCAN__ERR_SLOTS];
+    struct hscan__hist total, dns, connect, tls, ttfb;
+};
+
+/* Add one duration (negative: the phase did not happen, ignored). */
+void hscan__hist_add(struct hscan__hist *h, double ms);
+void hscan__hist_summary(const struct hscan__hist *h, hscan_latency_t *out);
+/* Count a delivered result; `probed`: it reached a probe (its phase
+ * durations are real). */
+void hscan__counts_add(struct hscan__counts *c, const hscan_result_t *r,
+                       int probed);
+/* by_error, n_errors and the latency summaries of `st`. */
+void hscan__counts_fill(const struct hscan__counts *c, hscan_stats_t *st);
 
 #endif /* HSCAN_INTERNAL_H */

@@ -54,6 +54,7 @@ static int flush(struct probe *p)
         free(w);
         return HSCAN_EWRITE_FAILED;
     }
+    hscan__scan_bytes(p->scan, 0, len);
     return 0;
 }
 

@@ -46,6 +46,8 @@ void hscan__p_arm(struct probe *p, uint64_t phase_ms)
 
     p->phase_deadline = now + phase_ms;
     due = p->phase_deadline < p->deadline ? p->phase_deadline : p->deadline;
+    if (p->cancel_req)              /* a new phase must not delay it */
+        due = now;
     uv_timer_start(&p->timer, on_timer, due > now ? due - now : 0, 0);
 }
 
@@ -96,13 +98,17 @@ static void on_timer(uv_timer_t *t)
     uint64_t now = uv_now(hscan__loop(p->scan));
     char d[HSCAN__DETAIL_SIZE];
 
+    if (p->cancel_req) {
+        hscan__p_finish(p, HSCAN_ECANCELED, "target canceled");
+        return;
+    }
     if (now >= p->deadline) {
         if (p->fd_wait) {           /* never got to try: a local cause */
             hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED, p->detail);
             return;
         }
         snprintf(d, sizeof(d), "no result within %llu ms",
-                 (unsigned long long)lim->timeout_ms);
+                 (unsigned long long)p->timeout_ms);
         hscan__p_finish(p, HSCAN_ETIMEOUT, d);
         return;
     }
@@ -183,6 +189,7 @@ static void on_closed(uv_handle_t *h)
     free(p->dns.cnames);
     free(p->req);
     free(p->hop_mem);
+    hscan__over_unref(p->over);
     hscan__scan_probe_freed(p->scan, p);
     free(p);
 }
@@ -209,6 +216,12 @@ void hscan__p_finish(struct probe *p, int err, const char *detail)
 
     if (p->state == PROBE_CLOSING)
         return;
+    /* Canceled is what hscan_cancel() promised, whatever else happened
+     * in this loop iteration before its timer ran. */
+    if (p->cancel_req) {
+        err = HSCAN_ECANCELED;
+        detail = "target canceled";
+    }
     hscan__p_set_state(p, PROBE_CLOSING);
     uv_timer_stop(&p->timer);
     if (p->dnsq) {
@@ -227,6 +240,31 @@ void hscan__p_finish(struct probe *p, int err, const char *detail)
 void hscan__probe_cancel(struct probe *p)
 {
     hscan__p_finish(p, HSCAN_ECANCELED, "scan closed while in flight");
+}
+
+/* The timer is the probe's one way in from the loop, so finishing from
+ * it keeps the result out of the hscan_cancel() call. */
+int hscan__probe_cancel_id(struct probe *p, uint64_t id)
+{
+    if (p->id != id || p->cancel_req || p->state == PROBE_CLOSING)
+        return 0;
+    p->cancel_req = 1;
+    uv_timer_start(&p->timer, on_timer, 0, 0);
+    return 1;
+}
+
+const char *hscan__p_method(const struct probe *p)
+{
+    if (p->over && p->over->method)
+        return p->over->method;
+    return hscan__scan_method(p->scan);
+}
+
+const char *hscan__p_default_path(const struct probe *p)
+{
+    if (p->over && p->over->path)
+        return p->over->path;
+    return hscan__scan_path(p->scan);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -298,6 +336,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     p->last_read = uv_now(hscan__loop(p->scan));
+    hscan__scan_bytes(p->scan, (uint64_t)nread, 0);
     if (p->tls.ssl)
         hscan__p_tls_bytes(p, buf->base, (size_t)nread);
     else
@@ -355,6 +394,8 @@ static void send_plain(struct probe *p)
     /* A request is a few hundred bytes into an empty socket buffer: it
      * nearly always goes out at once, without a write request. */
     n = uv_try_write((uv_stream_t *)&p->tcp, &b, 1);
+    if (n > 0)
+        hscan__scan_bytes(p->scan, 0, (uint64_t)n);
     if (n == (int)p->req_len) {
         p->t_sent = uv_hrtime();
         hscan__p_start_read(p);
@@ -369,6 +410,8 @@ static void send_plain(struct probe *p)
     rc = uv_write(&p->wreq, (uv_stream_t *)&p->tcp, &b, 1, on_written);
     if (rc != 0)
         on_written(&p->wreq, rc);
+    else
+        hscan__scan_bytes(p->scan, 0, b.len);
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -459,8 +502,10 @@ static void connect_next(struct probe *p)
     if (gate && !p->gate_held &&
         !hscan__gate_enter(gate, p, &p->dns.addrs[p->cur_addr])) {
         /* Queued behind other connections to this address: no timer
-         * runs meanwhile, see hscan__p_gate_open(). */
-        uv_timer_stop(&p->timer);
+         * runs meanwhile, see hscan__p_gate_open(); but a cancel
+         * request's does. */
+        if (!p->cancel_req)
+            uv_timer_stop(&p->timer);
         p->gate_t0 = uv_now(loop);
         return;
     }
@@ -569,7 +614,7 @@ void hscan__p_start_resolve(struct probe *p)
 size_t hscan__p_url(const struct probe *p, char *out, size_t size)
 {
     int dflt = p->scheme == HSCAN__HTTPS ? 443 : 80;
-    const char *path = p->path_len ? p->path : hscan__scan_path(p->scan);
+    const char *path = p->path_len ? p->path : hscan__p_default_path(p);
     struct hscan__sb b = { out, size, 0 };
 
     hscan__sb_str(&b, p->scheme == HSCAN__HTTPS ? "https://" : "http://");
@@ -590,10 +635,17 @@ size_t hscan__p_url(const struct probe *p, char *out, size_t size)
 
 int hscan__p_build_request(struct probe *p)
 {
-    const char *method = hscan__scan_method(p->scan);
-    const char *path = p->path_len ? p->path : hscan__scan_path(p->scan);
+    const char *method = hscan__p_method(p);
+    const char *path = p->path_len ? p->path : hscan__p_default_path(p);
     size_t tail_len, n;
     const char *tail = hscan__scan_reqtail(p->scan, &tail_len);
+    int user_host = hscan__scan_user_host(p->scan);
+
+    if (p->over && p->over->reqtail) {
+        tail = p->over->reqtail;
+        tail_len = p->over->reqtail_len;
+        user_host = p->over->user_host;
+    }
     int dflt = p->scheme == HSCAN__HTTPS ? 443 : 80;
     struct hscan__sb b;
 
@@ -612,7 +664,7 @@ int hscan__p_build_request(struct probe *p)
     hscan__sb_put(&b, " HTTP/1.1\r\n", 11);
     /* Host carries the port only when it is not the scheme's default
      * (RFC 9110 7.2); an IPv6 literal keeps its brackets. */
-    if (!hscan__scan_user_host(p->scan)) {
+    if (!user_host) {
         hscan__sb_put(&b, "Host: ", 6);
         if (p->family == 6)
             hscan__sb_put(&b, "[", 1);
@@ -655,7 +707,8 @@ static struct probe *probe_alloc(const char *input, size_t input_len,
 struct probe *hscan__probe_start(hscan_t *scan, const char *input,
                                  size_t input_len,
                                  const struct hscan__target *t, int scheme,
-                                 int fall_back, void *udata)
+                                 int fall_back, void *udata, uint64_t id,
+                                 struct hscan__over *over)
 {
     const struct hscan__limits *lim = hscan__scan_limits(scan);
     uv_loop_t *loop = hscan__loop(scan);
@@ -665,12 +718,16 @@ struct probe *hscan__probe_start(hscan_t *scan, const char *input,
         return NULL;
     p->scan = scan;
     p->udata = udata;
+    p->id = id;
+    p->over = over ? hscan__over_ref(over) : NULL;
+    p->timeout_ms = over && over->timeout_ms ? over->timeout_ms
+                                              : lim->timeout_ms;
     p->scheme = scheme;
     p->port_given = t->port != 0;
     p->port = t->port ? t->port : scheme == HSCAN__HTTPS ? 443 : 80;
     p->may_fall_back = fall_back;
     p->t_start = p->t_hop = uv_hrtime();
-    p->deadline = uv_now(loop) + lim->timeout_ms;
+    p->deadline = uv_now(loop) + p->timeout_ms;
     hscan__resp_init(&p->resp, lim->max_header_bytes, lim->max_headers);
     uv_timer_init(loop, &p->timer);
     p->timer.data = p;

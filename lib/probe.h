@@ -69,6 +69,10 @@ struct probe {
     uint64_t t_dns0, t_dns, t_conn0, t_conn, t_tls0, t_tls, t_sent, t_first;
 
     void *udata;
+    uint64_t id;                    /* the target's, see hscan_result_t */
+    struct hscan__over *over;       /* hscan_submit_ex() settings, or NULL */
+    uint64_t timeout_ms;            /* total for the target */
+    int cancel_req;                 /* hscan_cancel(): finish canceled */
     char *req;
     size_t req_len;
     char *host;                     /* NUL-terminated */
@@ -97,6 +101,10 @@ int hscan__p_build_request(struct probe *p);
 /* Start reading the socket (the TLS leg reads before any request). */
 int hscan__p_read_start(struct probe *p);
 void hscan__p_addr_str(const struct hscan__addr *a, char *out, size_t size);
+/* The method, and the path used when the input names none: the
+ * target's overrides or the scanner's. */
+const char *hscan__p_method(const struct probe *p);
+const char *hscan__p_default_path(const struct probe *p);
 /* "http://host[:port]/path" of the current hop into `out`. */
 size_t hscan__p_url(const struct probe *p, char *out, size_t size);
 

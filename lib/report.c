@@ -101,13 +101,14 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     r->error = err;
     r->error_detail = err ? detail : NULL;
     r->udata = p->udata;
+    r->id = p->id;
     r->input = p->input;
     r->input_len = p->input_len;
     r->scheme = p->scheme == HSCAN__HTTPS ? "https" : "http";
     r->host = p->host;
     r->port = p->port;
     r->http_major = r->http_minor = -1;
-    need = p->host_len + p->path_len + strlen(hscan__scan_path(p->scan)) +
+    need = p->host_len + p->path_len + strlen(hscan__p_default_path(p)) +
            64 + 48 * (p->dns.n_addrs + 1);
     if (hscan__scratch_reserve(s, need, p->resp.n_hdrs, nstr,
                                p->n_hops) != 0) {

@@ -21,6 +21,8 @@
 struct subq {
     struct subq *next;
     void *udata;
+    uint64_t id;
+    struct hscan__over *over;       /* hscan_submit_ex() settings or NULL */
     size_t len;
     char line[];
 };
@@ -32,6 +34,9 @@ struct hscan {
     char *method, *path, *ua, *reqtail;
     size_t reqtail_len;
     int user_host;
+    char **hdrs;                    /* cfg.headers, kept for overrides */
+    size_t n_hdrs;
+    unsigned shard_index, shard_count;
     hscan_next_cb next;
     hscan_result_cb on_result;
     hscan_drained_cb on_drained;
@@ -51,10 +56,18 @@ struct hscan {
     unsigned n_active;
     unsigned n_alloc;               /* probes not yet freed */
     struct subq *q_head, *q_tail;
+    struct subq *c_head, *c_tail;   /* canceled before they started */
+    uint64_t n_queued;
+    uint64_t next_id;
+    int paused;
     int input_end, want_feed, drained_fired;
     int closing, handles;
     hscan_closed_cb closed_cb;
     hscan_stats_t st;
+    uint64_t bytes_rx, bytes_tx;
+    struct hscan__dns_stats dns_base; /* at the last hscan_stats_reset() */
+    uint64_t waits_base;
+    struct hscan__counts counts;
     struct hscan__scratch scratch;
     char rbuf[RBUF_SIZE];
     char pbuf[PBUF_SIZE];
@@ -130,18 +143,26 @@ static void schedule(hscan_t *s)
     uv_timer_start(&s->pump, on_pump, 0, 0);
 }
 
-static void deliver(hscan_t *s, const hscan_result_t *r)
+void hscan__scan_bytes(hscan_t *s, uint64_t rx, uint64_t tx)
+{
+    s->bytes_rx += rx;
+    s->bytes_tx += tx;
+}
+
+static void deliver(hscan_t *s, const hscan_result_t *r, int probed)
 {
     s->st.finished++;
     if (r->error == 0)
         s->st.ok++;
+    hscan__counts_add(&s->counts, r, probed);
     s->on_result(s, r, s->arg);
 }
 
 /* A record for a target that never became a probe: invalid input, or a
  * queued submission cancelled by hscan_close(). */
 static void emit_simple(hscan_t *s, const char *line, size_t len,
-                        void *udata, int err, const char *detail)
+                        void *udata, uint64_t id, int err,
+                        const char *detail)
 {
     hscan_result_t r;
 
@@ -149,12 +170,13 @@ static void emit_simple(hscan_t *s, const char *line, size_t len,
     r.error = err;
     r.error_detail = detail;
     r.udata = udata;
+    r.id = id;
     r.input = line;
     r.input_len = len;
     r.http_major = r.http_minor = -1;
     r.dns_ms = r.connect_ms = r.tls_ms = r.ttfb_ms = -1;
     r.total_ms = 0;
-    deliver(s, &r);
+    deliver(s, &r, 0);
 }
 
 void hscan__scan_emit(hscan_t *s, struct probe *p, hscan_result_t *r)
@@ -172,17 +194,24 @@ void hscan__scan_emit(hscan_t *s, struct probe *p, hscan_result_t *r)
     s->st.in_flight = s->n_active;
     if (!s->closing)
         schedule(s);
-    deliver(s, r);
+    deliver(s, r, 1);
 }
+
+struct launch {
+    void *udata;
+    uint64_t id;
+    struct hscan__over *over;
+};
 
 static int launch(hscan_t *s, const char *line, size_t len,
                   const struct hscan__target *t, int scheme, int fall_back,
-                  void *udata)
+                  const struct launch *l)
 {
     struct probe *p = hscan__probe_start(s, line, len, t, scheme, fall_back,
-                                         udata);
+                                         l->udata, l->id, l->over);
     if (!p) {
-        emit_simple(s, line, len, udata, HSCAN_ERESOURCE_EXHAUSTED,
+        emit_simple(s, line, len, l->udata, l->id,
+                    HSCAN_ERESOURCE_EXHAUSTED,
                     "out of memory starting the probe");
         return -1;
     }
@@ -198,18 +227,66 @@ static int launch(hscan_t *s, const char *line, size_t len,
     return 0;
 }
 
+/* 64-bit FNV-1a of the lowercase host without a trailing dot, or of
+ * the whole line when it is not a valid target: see hscan_shard_of(). */
+static uint64_t shard_hash(const char *line, size_t len,
+                           const struct hscan__target *t)
+{
+    uint64_t h = 14695981039346656037ULL;
+    const char *b = t ? t->host : line;
+    size_t i, n = t ? t->host_len : len;
+
+    if (t && n > 1 && b[n - 1] == '.')
+        n--;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)b[i];
+        if (t && c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + ('a' - 'A'));
+        h ^= c;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+unsigned hscan_shard_of(const char *line, size_t len, unsigned count)
+{
+    struct hscan__target t;
+    const char *why;
+    int ok;
+
+    if (count <= 1 || (!line && len))
+        return 0;
+    hscan__target_skip(&line, &len);
+    ok = len > 0 && hscan__target_parse(line, len, &t, &why) == 0;
+    return (unsigned)(shard_hash(line, len, ok ? &t : NULL) % count);
+}
+
+/* `l->id` 0: a pulled line, which gets its id here (if it is a target
+ * of this shard). */
 static void start_target(hscan_t *s, const char *line, size_t len,
-                         void *udata)
+                         struct launch *l)
 {
     struct hscan__target t;
     const char *why;
     int mode = s->mode;
+    int bad;
 
     if (hscan__target_skip(&line, &len))
         return;
+    bad = hscan__target_parse(line, len, &t, &why) != 0;
+    if (l->id == 0) {
+        if (s->shard_count > 1 &&
+            shard_hash(line, len, bad ? NULL : &t) % s->shard_count !=
+                s->shard_index) {
+            s->st.shard_skipped++;
+            return;
+        }
+        l->id = ++s->next_id;
+    }
     s->st.started++;
-    if (hscan__target_parse(line, len, &t, &why) != 0) {
-        emit_simple(s, line, len, udata, HSCAN_EINVALID_TARGET, why);
+    if (bad) {
+        emit_simple(s, line, len, l->udata, l->id, HSCAN_EINVALID_TARGET,
+                    why);
         return;
     }
     /* The input's own scheme wins; then the well-known ports; then the
@@ -217,16 +294,16 @@ static void start_target(hscan_t *s, const char *line, size_t len,
     if (t.scheme || t.port == 80 || t.port == 443) {
         int scheme = t.scheme ? t.scheme
                               : t.port == 443 ? HSCAN__HTTPS : HSCAN__HTTP;
-        launch(s, line, len, &t, scheme, 0, udata);
+        launch(s, line, len, &t, scheme, 0, l);
     } else if (mode == HSCAN_SCHEME_BOTH) {
         /* two records whatever happens: one that cannot start gets its
          * resource_exhausted record and the other is still tried */
-        launch(s, line, len, &t, HSCAN__HTTPS, 0, udata);
-        launch(s, line, len, &t, HSCAN__HTTP, 0, udata);
+        launch(s, line, len, &t, HSCAN__HTTPS, 0, l);
+        launch(s, line, len, &t, HSCAN__HTTP, 0, l);
     } else {
         launch(s, line, len, &t, mode == HSCAN_SCHEME_HTTP ? HSCAN__HTTP
                                                           : HSCAN__HTTPS,
-               mode == HSCAN_SCHEME_HTTPS_FIRST, udata);
+               mode == HSCAN_SCHEME_HTTPS_FIRST, l);
     }
 }
 
@@ -235,7 +312,7 @@ static int take_one(hscan_t *s)
 {
     const char *line;
     size_t len;
-    void *udata = NULL;
+    struct launch l = { NULL, 0, NULL };
     struct subq *q = s->q_head;
     int rc;
 
@@ -243,13 +320,18 @@ static int take_one(hscan_t *s)
         s->q_head = q->next;
         if (!s->q_head)
             s->q_tail = NULL;
-        start_target(s, q->line, q->len, q->udata);
+        s->n_queued--;
+        l.udata = q->udata;
+        l.id = q->id;
+        l.over = q->over;
+        start_target(s, q->line, q->len, &l);
+        hscan__over_unref(q->over);     /* the probes hold their own */
         free(q);
         return 1;
     }
     if (!s->next || s->input_end || s->want_feed)
         return 0;
-    rc = s->next(s, s->arg, &line, &len, &udata);
+    rc = s->next(s, s->arg, &line, &len, &l.udata);
     if (rc == HSCAN_NEXT_END) {
         s->input_end = 1;
         return 0;
@@ -258,18 +340,49 @@ static int take_one(hscan_t *s)
         s->want_feed = 1;
         return 0;
     }
-    start_target(s, line, len, udata);
+    s->st.submitted++;
+    start_target(s, line, len, &l);
     return 1;
 }
 
 static void check_drained(hscan_t *s)
 {
     if (s->drained_fired || s->closing || !s->input_end || s->q_head ||
-        s->n_active > 0)
+        s->c_head || s->n_active > 0)
         return;
     s->drained_fired = 1;
     if (s->on_drained)
         s->on_drained(s, s->arg);
+}
+
+static void free_headers(hscan_t *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->n_hdrs; i++)
+        free(s->hdrs[i]);
+    free(s->hdrs);
+}
+
+/* Give queued entries canceled by hscan_cancel() their records. */
+static void emit_canceled(hscan_t *s)
+{
+    struct subq *q;
+
+    while ((q = s->c_head) != NULL) {
+        const char *line = q->line;
+        size_t len = q->len;
+        s->c_head = q->next;
+        if (!s->c_head)
+            s->c_tail = NULL;
+        if (!hscan__target_skip(&line, &len)) {
+            s->st.started++;
+            emit_simple(s, line, len, q->udata, q->id, HSCAN_ECANCELED,
+                        "target canceled before it started");
+        }
+        hscan__over_unref(q->over);
+        free(q);
+    }
 }
 
 static void scan_free(hscan_t *s)
@@ -283,6 +396,7 @@ static void scan_free(hscan_t *s)
     free(s->path);
     free(s->ua);
     free(s->reqtail);
+    free_headers(s);
     hscan__tls_ctx_free(s->ssl_ctx);
     hscan__gate_free(s->gate);
     free(s->ca_file);
@@ -317,16 +431,18 @@ static void on_dns_closed(void *arg)
     maybe_closed(s);
 }
 
-static void dns_stats_into(const struct hscan__dns *d, hscan_stats_t *st)
+/* Counters since the last reset; after close the DNS channel is gone
+ * and the values saved by close_now() stay. */
+static void dns_stats_into(const hscan_t *s, hscan_stats_t *st)
 {
     struct hscan__dns_stats ds;
 
-    if (!d)
+    if (!s->dns)
         return;
-    hscan__dns_stats(d, &ds);
-    st->dns_lookups = ds.lookups;
-    st->dns_cache_hits = ds.cache_hits;
-    st->dns_shared = ds.coalesced;
+    hscan__dns_stats(s->dns, &ds);
+    st->dns_lookups = ds.lookups - s->dns_base.lookups;
+    st->dns_cache_hits = ds.cache_hits - s->dns_base.cache_hits;
+    st->dns_shared = ds.coalesced - s->dns_base.coalesced;
 }
 
 /* Cancel everything, then release handles.  Runs from the pump, so the
@@ -335,22 +451,25 @@ static void close_now(hscan_t *s)
 {
     struct subq *q;
 
+    emit_canceled(s);
     while ((q = s->q_head) != NULL) {
         s->q_head = q->next;
         const char *line = q->line;
         size_t len = q->len;
         if (!hscan__target_skip(&line, &len)) {
             s->st.started++;
-            emit_simple(s, line, len, q->udata, HSCAN_ECANCELED,
+            emit_simple(s, line, len, q->udata, q->id, HSCAN_ECANCELED,
                         "scan closed before the target started");
         }
+        hscan__over_unref(q->over);
         free(q);
     }
     s->q_tail = NULL;
+    s->n_queued = 0;
     while (s->active)
         hscan__probe_cancel(s->active);
     s->closing = 2;
-    dns_stats_into(s->dns, &s->st);  /* hscan_stats() tells them after */
+    dns_stats_into(s, &s->st);      /* hscan_stats() tells them after */
     hscan__dns_close(s->dns, on_dns_closed, s);
     s->dns = NULL;
     uv_close((uv_handle_t *)&s->pump, on_pump_closed);
@@ -389,7 +508,8 @@ static void on_pump(uv_timer_t *t)
         close_now(s);
         return;
     }
-    while (s->n_active < s->concurrency && !s->closing) {
+    emit_canceled(s);
+    while (s->n_active < s->concurrency && !s->closing && !s->paused) {
         if (budget-- == 0) {
             schedule(s);
             break;
@@ -435,7 +555,8 @@ static int check_config(const hscan_config_t *c)
                                      c->family != 6) ||
         !c->tls_timeout_ms || c->follow > 100 ||
         c->scheme < HSCAN_SCHEME_HTTPS_FIRST ||
-        c->scheme > HSCAN_SCHEME_BOTH)
+        c->scheme > HSCAN_SCHEME_BOTH ||
+        (c->shard_count > 1 && c->shard_index >= c->shard_count))
         return HSCAN_EINVAL;
     if ((c->method && !valid_token(c->method)) ||
         (c->path && (c->path[0] != '/' || strpbrk(c->path, " \t\r\n"))) ||
@@ -471,6 +592,15 @@ static int copy_config(hscan_t *s, const hscan_config_t *c)
     s->on_result = c->on_result;
     s->on_drained = c->on_drained;
     s->arg = c->arg;
+    s->shard_index = c->shard_index;
+    s->shard_count = c->shard_count;
+    if (c->n_headers) {
+        if (!(s->hdrs = calloc(c->n_headers, sizeof(*s->hdrs))))
+            return HSCAN_ENOMEM;
+        for (s->n_hdrs = 0; s->n_hdrs < c->n_headers; s->n_hdrs++)
+            if (!(s->hdrs[s->n_hdrs] = strdup(c->headers[s->n_hdrs])))
+                return HSCAN_ENOMEM;
+    }
     snprintf(ua, sizeof(ua), "hscan/%s", HSCAN_VERSION_STRING);
     s->method = strdup(c->method ? c->method : "GET");
     s->path = strdup(c->path ? c->path : "/");
@@ -518,6 +648,7 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
             free(s->path);
             free(s->ua);
             free(s->reqtail);
+            free_headers(s);
             free(s);
         }
         ares_library_cleanup();
@@ -534,19 +665,136 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
     return 0;
 }
 
-int hscan_submit(hscan_t *s, const char *line, size_t len, void *udata)
+void hscan_target_opts_init(hscan_target_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+}
+
+struct hscan__over *hscan__over_ref(struct hscan__over *o)
+{
+    o->refs++;
+    return o;
+}
+
+void hscan__over_unref(struct hscan__over *o)
+{
+    if (!o || --o->refs > 0)
+        return;
+    free(o->method);
+    free(o->path);
+    free(o->reqtail);
+    free(o);
+}
+
+static int check_opts(const hscan_target_opts_t *o)
+{
+    size_t i;
+
+    if ((o->method && !valid_token(o->method)) ||
+        (o->path && (o->path[0] != '/' || strpbrk(o->path, " \t\r\n"))) ||
+        (o->n_headers && !o->headers))
+        return HSCAN_EINVAL;
+    for (i = 0; i < o->n_headers; i++)
+        if (!valid_line(o->headers[i], 1))
+            return HSCAN_EINVAL;
+    return 0;
+}
+
+/* The name of header line `line` ("Name: value") into `out`. */
+static void header_name(const char *line, char *out, size_t size)
+{
+    size_t n = strcspn(line, ":");
+
+    while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+        n--;
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, line, n);
+    out[n] = '\0';
+}
+
+/* The request tail for the scanner's headers overridden by the target's:
+ * the scanner's lines the target does not name, then the target's. */
+static int over_tail(hscan_t *s, struct hscan__over *ov,
+                     const hscan_target_opts_t *o)
+{
+    hscan_config_t tgt, merged;
+    const char **lines;
+    size_t i, n = 0;
+    char name[256];
+
+    lines = malloc((s->n_hdrs + o->n_headers) * sizeof(*lines));
+    if (!lines)
+        return HSCAN_ENOMEM;
+    memset(&tgt, 0, sizeof(tgt));
+    tgt.headers = o->headers;
+    tgt.n_headers = o->n_headers;
+    for (i = 0; i < s->n_hdrs; i++) {
+        header_name(s->hdrs[i], name, sizeof(name));
+        if (!hscan__user_overrides(&tgt, name))
+            lines[n++] = s->hdrs[i];
+    }
+    for (i = 0; i < o->n_headers; i++)
+        lines[n++] = o->headers[i];
+    memset(&merged, 0, sizeof(merged));
+    merged.headers = lines;
+    merged.n_headers = n;
+    ov->user_host = hscan__user_overrides(&merged, "Host");
+    ov->reqtail = hscan__request_tail(&merged, s->ua, &ov->reqtail_len);
+    free(lines);
+    return ov->reqtail ? 0 : HSCAN_ENOMEM;
+}
+
+static int over_new(hscan_t *s, const hscan_target_opts_t *o,
+                    struct hscan__over **out)
+{
+    struct hscan__over *ov;
+    int rc = 0;
+
+    *out = NULL;
+    if (!o || (!o->method && !o->path && !o->n_headers && !o->timeout_ms))
+        return 0;
+    if ((rc = check_opts(o)) != 0)
+        return rc;
+    if (!(ov = calloc(1, sizeof(*ov))))
+        return HSCAN_ENOMEM;
+    ov->refs = 1;
+    ov->timeout_ms = o->timeout_ms;
+    if ((o->method && !(ov->method = strdup(o->method))) ||
+        (o->path && !(ov->path = strdup(o->path))))
+        rc = HSCAN_ENOMEM;
+    if (rc == 0 && o->n_headers)
+        rc = over_tail(s, ov, o);
+    if (rc != 0) {
+        hscan__over_unref(ov);
+        return rc;
+    }
+    *out = ov;
+    return 0;
+}
+
+int hscan_submit_ex(hscan_t *s, const char *line, size_t len, void *udata,
+                    const hscan_target_opts_t *opts, uint64_t *id)
 {
     struct subq *q;
+    struct hscan__over *ov;
+    int rc;
 
     if (!s || (!line && len))
         return HSCAN_EINVAL;
     if (s->closing)
         return HSCAN_ECLOSED;
+    if ((rc = over_new(s, opts, &ov)) != 0)
+        return rc;
     q = malloc(sizeof(*q) + len + 1);
-    if (!q)
+    if (!q) {
+        hscan__over_unref(ov);
         return HSCAN_ENOMEM;
+    }
     q->next = NULL;
     q->udata = udata;
+    q->id = ++s->next_id;
+    q->over = ov;
     q->len = len;
     if (len)
         memcpy(q->line, line, len);
@@ -556,8 +804,70 @@ int hscan_submit(hscan_t *s, const char *line, size_t len, void *udata)
     else
         s->q_head = q;
     s->q_tail = q;
+    s->n_queued++;
+    s->st.submitted++;
     s->drained_fired = 0;
     schedule(s);
+    if (id)
+        *id = q->id;
+    return 0;
+}
+
+int hscan_submit(hscan_t *s, const char *line, size_t len, void *udata)
+{
+    return hscan_submit_ex(s, line, len, udata, NULL, NULL);
+}
+
+int hscan_cancel(hscan_t *s, uint64_t id)
+{
+    struct subq *q, *prev = NULL;
+    struct probe *p;
+    int found = 0;
+
+    if (!s)
+        return HSCAN_EINVAL;
+    if (s->closing)
+        return HSCAN_ECLOSED;
+    for (q = s->q_head; q; prev = q, q = q->next) {
+        if (q->id != id)
+            continue;
+        if (prev)
+            prev->next = q->next;
+        else
+            s->q_head = q->next;
+        if (s->q_tail == q)
+            s->q_tail = prev;
+        s->n_queued--;
+        q->next = NULL;
+        if (s->c_tail)
+            s->c_tail->next = q;
+        else
+            s->c_head = q;
+        s->c_tail = q;
+        schedule(s);
+        return 0;
+    }
+    for (p = s->active; p; p = *hscan__probe_next(p))
+        found |= hscan__probe_cancel_id(p, id);
+    return found ? 0 : HSCAN_ENOTFOUND;
+}
+
+int hscan_pause(hscan_t *s)
+{
+    if (s->closing)
+        return HSCAN_ECLOSED;
+    s->paused = 1;
+    return 0;
+}
+
+int hscan_resume(hscan_t *s)
+{
+    if (s->closing)
+        return HSCAN_ECLOSED;
+    if (s->paused) {
+        s->paused = 0;
+        schedule(s);
+    }
     return 0;
 }
 
@@ -582,8 +892,29 @@ int hscan_end_input(hscan_t *s)
 int hscan_stats(const hscan_t *s, hscan_stats_t *out)
 {
     *out = s->st;
-    dns_stats_into(s->dns, out);
-    out->ip_waits = hscan__gate_waits(s->gate);
+    dns_stats_into(s, out);
+    out->ip_waits = hscan__gate_waits(s->gate) - s->waits_base;
+    out->queued = s->n_queued;
+    out->errors = s->st.finished - s->st.ok;
+    out->bytes_sent = s->bytes_tx;
+    out->bytes_received = s->bytes_rx;
+    out->paused = s->paused;
+    hscan__counts_fill(&s->counts, out);
+    return 0;
+}
+
+int hscan_stats_reset(hscan_t *s)
+{
+    unsigned in_flight = s->st.in_flight, conc = s->st.concurrency;
+
+    memset(&s->st, 0, sizeof(s->st));
+    s->st.in_flight = in_flight;
+    s->st.concurrency = conc;
+    memset(&s->counts, 0, sizeof(s->counts));
+    s->bytes_rx = s->bytes_tx = 0;
+    if (s->dns)
+        hscan__dns_stats(s->dns, &s->dns_base);
+    s->waits_base = hscan__gate_waits(s->gate);
     return 0;
 }
 
