@@ -6,7 +6,6 @@
  * few instructions on the per-result path; percentiles walk the buckets
  * only when asked.
  */
-#include <math.h>
 #include <string.h>
 
 #include "internal.h"
@@ -37,7 +36,7 @@ static double bucket_mid(unsigned i)
         return i;
     e = SUB_BITS + (i - SUB) / SUB;
     sub = (i - SUB) % SUB;
-    width = ldexp(1.0, (int)(e - SUB_BITS));
+    width = (double)((uint64_t)1 << (e - SUB_BITS));
     low = (double)(SUB + sub) * width;
     return low + width / 2;
 }
@@ -66,9 +65,12 @@ static double clamp(double v, double lo, double hi)
 /* The value at rank ceil(q * count), 1-based. */
 static double quantile(const struct hscan__hist *h, double q)
 {
-    uint64_t rank = (uint64_t)ceil(q * (double)h->count), seen = 0;
-    unsigned i;
+    double want = q * (double)h->count;
+    uint64_t rank = (uint64_t)want, seen = 0;   /* then rounded up: */
+    unsigned i;                                 /* no libm needed */
 
+    if ((double)rank < want)
+        rank++;
     if (rank == 0)
         rank = 1;
     for (i = 0; i < HSCAN__HIST_BUCKETS; i++) {

@@ -54,6 +54,7 @@ struct cli {
     size_t jcap;
     int quiet;
     int exit_code;
+    unsigned shard_index, shard_count;   /* --shard K/N; count 0: none */
     uv_signal_t sigint, sigterm;
     uint64_t t0;
     uint64_t err_count[128];
@@ -420,6 +421,34 @@ static int parse_scheme(const char *v)
     return 0;
 }
 
+/* --shard K/N: two plain decimal numbers (no sign, no spaces), K < N.
+ * N = 1 is accepted (the whole list) so a script can run N = 1..M
+ * without a special case. */
+static void parse_shard(const char *v)
+{
+    const char *slash = strchr(v, '/');
+    unsigned long k = 0, n = 0;
+    char *kend = NULL, *nend = NULL;
+
+    if (slash && v[0] >= '0' && v[0] <= '9' && slash[1] >= '0' &&
+        slash[1] <= '9') {
+        k = strtoul(v, &kend, 10);    /* ULONG_MAX on overflow: >= N */
+        errno = 0;
+        n = strtoul(slash + 1, &nend, 10);
+    }
+    if (!kend || kend != slash || *nend)
+        die_usage("--shard: \"%s\": %s", v,
+                  "not K/N (two whole numbers, e.g. 0/4)");
+    if (errno || n > 1000000)
+        die_usage("--shard: \"%s\": %s", v, "N must be at most 1000000");
+    if (n < 1)
+        die_usage("--shard: \"%s\": %s", v, "N must be at least 1");
+    if (k >= n)
+        die_usage("--shard: \"%s\": %s", v, "K must be below N");
+    G.shard_index = (unsigned)k;
+    G.shard_count = (unsigned)n;
+}
+
 static unsigned parse_follow(const char *v)
 {
     char *end;
@@ -452,6 +481,9 @@ static void usage(void)
 "      --max-per-ip N       connections open at once to one address\n"
 "                           (default 4; 0: no limit); the wait is not\n"
 "                           charged to the target's timeouts\n"
+"      --shard K/N          scan only shard K (0 to N-1) of N: the lines\n"
+"                           whose host hashes to K, so N runs over the\n"
+"                           same list cover it once (docs/scaling.md)\n"
 "DNS:\n"
 "      --resolver IP[:PORT] DNS server (repeatable; default resolv.conf);\n"
 "                           several share the queries, and a SERVFAIL or\n"
@@ -501,6 +533,7 @@ static void usage(void)
 "  hscan-cli --follow 5 domains.txt |\\\n"
 "    jq -r '[.input, .url, .tls.not_after // \"-\"] | @tsv'\n"
 "  hscan-cli -c 5000 --timeout 3 --resolver 1.1.1.1 big.txt -o out.jsonl\n"
+"  hscan-cli --shard 2/8 big.txt -o shard-2.jsonl    # one of 8 machines\n"
 "  jq -r 'select(.status==200) | .host' out.jsonl\n"
 "See hscan-cli(1) and docs/results.md for every field.\n",
            hscan_version());
@@ -533,7 +566,7 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         { "insecure", 0, 0, 'k' }, { "rate", 1, 0, 13 },
         { "burst", 1, 0, 14 }, { "max-per-ip", 1, 0, 15 },
         { "dns-rate", 1, 0, 16 }, { "dns-cache", 1, 0, 17 },
-        { "resume", 1, 0, 18 },
+        { "resume", 1, 0, 18 }, { "shard", 1, 0, 19 },
         { 0, 0, 0, 0 }
     };
     static const char *headers[256];
@@ -603,6 +636,7 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
                                                       10000000);
                  break;
         case 18: G.resume_path = optarg; break;
+        case 19: parse_shard(optarg); break;
         case 'q': G.quiet = 1; break;
         case '4':
         case '6':
@@ -616,6 +650,8 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         }
     }
     cfg->resolvers = resolvers;
+    cfg->shard_index = G.shard_index;
+    cfg->shard_count = G.shard_count;
 }
 
 /* Each probe holds one socket: raise the soft descriptor limit as far as
@@ -687,6 +723,10 @@ static void summary(void)
     if (st.ip_waits)
         fprintf(stderr, ", %llu waited for --max-per-ip",
                 (unsigned long long)st.ip_waits);
+    if (G.shard_count > 1)
+        fprintf(stderr, ", shard %u/%u: %llu lines left to other shards",
+                G.shard_index, G.shard_count,
+                (unsigned long long)st.shard_skipped);
     if (G.resuming)
         fprintf(stderr, ", %llu inputs already done in %s",
                 (unsigned long long)G.done.skipped, G.resume_path);
