@@ -13,6 +13,9 @@ fi
 
 want="gcc g++ meson ninja-build pkg-config libuv1-dev libc-ares-dev \
 libssl-dev ca-certificates python3 util-linux valgrind iproute2"
+# test/check-install.sh: the CMake package (cmake), the man page lint
+# (groff-base) and the link checks (readelf, in binutils).
+want="$want cmake groff-base binutils"
 
 missing=
 for p in $want; do
