@@ -156,6 +156,51 @@ typedef struct hscan_hop {
     double total_ms;          /* from the start of this hop to its answer */
 } hscan_hop_t;
 
+/* Security-header audit of a response (cfg.audit): what a browser would
+ * enforce from its headers.  Each check is one of: */
+enum hscan_audit_state {
+    HSCAN_AUDIT_MISSING = 0,  /* header absent */
+    HSCAN_AUDIT_OK = 1,       /* present and valid */
+    HSCAN_AUDIT_INVALID = 2   /* present, but a browser would ignore it or
+                                 it protects nothing (e.g. max-age=0) */
+};
+
+typedef struct hscan_audit {
+    int hsts;                 /* Strict-Transport-Security; on a plain
+                                 http:// response browsers ignore it, so
+                                 it is INVALID there */
+    long long hsts_max_age;   /* seconds, -1 when absent or unreadable */
+    int hsts_include_subdomains;
+    int hsts_preload;
+    int csp;                  /* Content-Security-Policy (enforced, not
+                                 Report-Only) */
+    int csp_frame_ancestors;  /* the CSP has a frame-ancestors directive */
+    int x_content_type_options; /* OK only for "nosniff" */
+    int x_frame_options;      /* OK for DENY or SAMEORIGIN */
+    int framing;              /* OK when X-Frame-Options is OK or the CSP
+                                 has frame-ancestors: clickjacking
+                                 protection either way */
+    int referrer_policy;      /* OK when a token browsers know is given */
+    int permissions_policy;   /* OK when it parses as a structured-field
+                                 dictionary */
+    unsigned cookies;         /* Set-Cookie headers */
+    unsigned cookies_secure;  /* ... with Secure */
+    unsigned cookies_httponly; /* ... with HttpOnly */
+    unsigned cookies_samesite; /* ... with a valid SameSite */
+    const char *weak_cookies; /* names of cookies missing Secure,
+                                 HttpOnly or SameSite, comma-separated,
+                                 NUL-terminated; "" when none */
+    const char *missing;      /* names of the checks that are not OK,
+                                 comma-separated ("hsts,csp,..."; the
+                                 JSON key names); "" when all pass */
+    int passed;               /* checks OK out of `checks` */
+    int checks;               /* hsts, csp, x_content_type_options,
+                                 framing, referrer_policy,
+                                 permissions_policy, cookies (OK when
+                                 every cookie has all three flags or
+                                 there is none): 7 */
+} hscan_audit_t;
+
 /* Read-only view of one finished target.  Every pointer in it is owned by
  * the scanner and valid only until the result callback returns; copy what
  * you keep.  Strings are NUL-terminated unless a length is given with them
@@ -213,6 +258,32 @@ struct hscan_result {
      * (hscan_submit*()) or pulled, unique within the scanner.  Both
      * records of HSCAN_SCHEME_BOTH carry the same id. */
     uint64_t id;
+
+    /* From the final response's headers (any request): the first
+     * Content-Type value, NULL when absent; Content-Length, -1 when
+     * absent or not a number. */
+    const char *content_type;
+    size_t content_type_len;
+    long long content_length;
+    /* With cfg.body_bytes > 0 and a response: the start of the body as
+     * received after the header block, decoded from chunked transfer
+     * coding but not decompressed, at most body_bytes (NULL, 0 when
+     * nothing was read).  `body_truncated` is 1 when the body went on
+     * past what was read.  `body_sha256` is the hex SHA-256 of those
+     * bytes (of the empty string when the body was empty), NULL when no
+     * body was read for lack of a response or body_bytes is 0.  `title`
+     * is the text of the first HTML <title> element in those bytes with
+     * character references decoded and white space collapsed, NULL when
+     * there is none (its bytes are UTF-8 where the page's are). */
+    const char *body;
+    size_t body_len;
+    int body_truncated;
+    const char *body_sha256;
+    const char *title;
+    size_t title_len;
+    /* With cfg.audit and a response: the final response's security
+     * headers; NULL otherwise. */
+    const hscan_audit_t *audit;
 };
 
 /* Pull callback: the scanner calls it on the loop thread whenever a slot is
@@ -307,6 +378,15 @@ struct hscan_config {
                                   4096; 0 keeps none (lookups of one name
                                   in flight together are still shared) */
 
+    size_t body_bytes;         /* read up to this many bytes of the body
+                                  after the header block (r->body, title,
+                                  body_sha256); 0 (default): stop at the
+                                  end of the header block.  At most
+                                  16 MiB.  The deadlines still hold: a
+                                  body that stops coming gives what
+                                  arrived, with body_truncated */
+    int audit;                 /* fill r->audit */
+
     unsigned shard_index;      /* with shard_count > 1, scan only the  */
     unsigned shard_count;      /* pulled lines for which hscan_shard_of()
                                   returns shard_index; the others get no
@@ -373,9 +453,9 @@ HSCAN_EXPORT int hscan_submit_ex(hscan_t *scan, const char *line,
  * result (both, for HSCAN_SCHEME_BOTH) is HSCAN_ECANCELED, delivered on
  * a later loop iteration, never from inside this call.  Returns 0, or
  * HSCAN_ENOTFOUND when no target with that id is queued or in flight
- * (never submitted, already delivered, or already being canceled).
- * Costs a walk of the queue and the in-flight list.  Legal inside any
- * hscan callback. */
+ * (never submitted, already delivered, or already being canceled), or
+ * HSCAN_ECLOSED after hscan_close().  Costs a walk of the queue and the
+ * in-flight list.  Legal inside any hscan callback. */
 HSCAN_EXPORT int hscan_cancel(hscan_t *scan, uint64_t id);
 
 /* Stop starting targets: nothing is pulled or dequeued until
@@ -485,6 +565,40 @@ HSCAN_EXPORT int hscan_close(hscan_t *scan, hscan_closed_cb cb);
  * again with a bigger buffer. */
 HSCAN_EXPORT size_t hscan_result_to_json(const hscan_result_t *r, char *buf,
                                          size_t size);
+
+/* Field names for hscan_result_field() and the CSV writer, in a
+ * sensible column order.  A field may also be "header:NAME": the values
+ * of response header NAME (any case), several joined by ", ". */
+#define HSCAN_FIELDS                                                         \
+    "id,input,url,scheme,host,ip,port,status,reason,http_version,"           \
+    "content_type,content_length,title,body_sha256,server,location,"         \
+    "redirects,final_url,tls_version,tls_cipher,tls_verified,tls_subject,"   \
+    "tls_issuer,tls_san,tls_not_after,tls_days_left,tls_sha256,"             \
+    "addresses,cnames,dns_ms,connect_ms,tls_ms,ttfb_ms,total_ms,error,"      \
+    "error_detail,fallback_error,audit_passed,audit_missing"
+
+/* One field of `r` as text into `buf` (NUL-terminated when `size` > 0),
+ * snprintf style: `*len` gets the full length.  A value the record does
+ * not have is the empty string; lists are joined with ","; numbers as
+ * in JSON; booleans "true"/"false"; bytes are copied as received.
+ * Returns 0, or HSCAN_EINVAL for a name that is not a field. */
+HSCAN_EXPORT int hscan_result_field(const hscan_result_t *r,
+                                    const char *name, char *buf,
+                                    size_t size, size_t *len);
+
+/* One CSV row (RFC 4180: every value that holds a comma, quote, CR or LF
+ * is quoted, quotes doubled; rows end with CRLF) with the `n` fields
+ * named in `fields`, snprintf style like hscan_result_to_json().  With
+ * `r` NULL, the header row of those names.  Returns the full length, or
+ * 0 when a name is not a field (check them first with
+ * hscan_result_field() on any result, or hscan_field_valid()). */
+HSCAN_EXPORT size_t hscan_result_to_csv(const hscan_result_t *r,
+                                        const char *const *fields,
+                                        size_t n, char *buf, size_t size);
+
+/* 1 when `name` is a field name (or "header:NAME" with a valid token
+ * NAME), else 0. */
+HSCAN_EXPORT int hscan_field_valid(const char *name);
 
 #ifdef __cplusplus
 }

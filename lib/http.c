@@ -141,12 +141,61 @@ static int on_headers_complete(llhttp_t *p)
     return HPE_PAUSED;
 }
 
+/* Body bytes arrive only after hscan__resp_body_start() resumed the
+ * parser.  Kept up to body_max; a byte past that means the body goes
+ * on: the parser pauses there, which is where reading stops. */
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+    struct hscan__resp *r = resp_of(p);
+    size_t room = r->body_max - r->body_len;
+
+    if (!r->body_on || r->body_done)
+        return 0;
+    if (n > room) {
+        n = room;
+        r->body_truncated = 1;
+        r->body_done = 1;
+    }
+    if (r->body_len + n > r->body_cap) {
+        uint32_t cap = r->body_cap ? r->body_cap : 4096;
+        char *b;
+        while (cap < r->body_len + n)
+            cap *= 2;
+        if (cap > r->body_max)
+            cap = r->body_max;
+        if (!(b = realloc(r->body, cap))) {
+            r->body_truncated = 1;      /* keep what we have */
+            r->body_done = 1;
+            return HPE_PAUSED;
+        }
+        r->body = b;
+        r->body_cap = cap;
+    }
+    if (n)
+        memcpy(r->body + r->body_len, at, n);
+    r->body_len += (uint32_t)n;
+    return r->body_done ? HPE_PAUSED : 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    struct hscan__resp *r = resp_of(p);
+
+    if (r->body_on) {
+        r->body_done = 1;
+        return HPE_PAUSED;
+    }
+    return 0;
+}
+
 static const llhttp_settings_t settings = {
     .on_status = on_status,
     .on_header_field = on_header_field,
     .on_header_value = on_header_value,
     .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
 };
 
 void hscan__resp_init(struct hscan__resp *r, size_t max_bytes,
@@ -171,8 +220,10 @@ void hscan__resp_free(struct hscan__resp *r)
 {
     free(r->buf);
     free(r->hdrs);
+    free(r->body);
     r->buf = NULL;
     r->hdrs = NULL;
+    r->body = NULL;
 }
 
 static void parse_detail(struct hscan__resp *r, llhttp_errno_t e,
@@ -201,7 +252,8 @@ int hscan__resp_feed(struct hscan__resp *r, const char *data, size_t len,
     llhttp_errno_t e = llhttp_execute(&r->parser, data, len);
 
     if (e == HPE_PAUSED && r->done) {
-        r->head_bytes += (uint64_t)(llhttp_get_error_pos(&r->parser) - data);
+        r->rest = (size_t)(llhttp_get_error_pos(&r->parser) - data);
+        r->head_bytes += (uint64_t)r->rest;
         if (r->head_bytes > r->limit)
             return limit_detail(r, HSCAN_EHEADER_TOO_LARGE, detail, dsize);
         /* llhttp 8 takes one or two digits ("HTTP/1.1 0 OK") as a status
@@ -227,14 +279,68 @@ int hscan__resp_feed(struct hscan__resp *r, const char *data, size_t len,
     if (e == HPE_PAUSED_UPGRADE) {
         r->status = llhttp_get_status_code(&r->parser);
         r->done = 1;
+        r->rest = len;          /* no body on a 101 */
         return 1;
     }
     parse_detail(r, e, detail, dsize);
     return HSCAN_EHTTP_PARSE;
 }
 
+void hscan__resp_body_start(struct hscan__resp *r, size_t max)
+{
+    r->body_on = 1;
+    r->body_max = max > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)max;
+    /* no body on a 1xx (101), 204 or 304 (RFC 9110 6.4.1) */
+    if (r->status < 200 || r->status == 204 || r->status == 304 ||
+        r->body_max == 0) {
+        r->body_done = 1;
+        return;
+    }
+    llhttp_resume(&r->parser);
+}
+
+int hscan__resp_body_feed(struct hscan__resp *r, const char *data,
+                          size_t len)
+{
+    llhttp_errno_t e;
+
+    if (r->body_done)
+        return 1;
+    if (len == 0)
+        return 0;
+    e = llhttp_execute(&r->parser, data, len);
+    if (e == HPE_OK && r->body_len < r->body_max)
+        return 0;
+    /* Paused at the end of the message or past body_max; or full with
+     * the end not seen yet (it may never come: stop); or a body that
+     * cannot be parsed (it ends here). */
+    if (e != HPE_PAUSED || !r->body_done)
+        r->body_truncated = 1;
+    r->body_done = 1;
+    return 1;
+}
+
+void hscan__resp_body_cut(struct hscan__resp *r, int closed)
+{
+    if (r->body_done)
+        return;
+    /* A body without length or chunking ends with the connection:
+     * llhttp_finish() then calls on_message_complete (which pauses). */
+    if (closed && llhttp_message_needs_eof(&r->parser)) {
+        llhttp_errno_t e = llhttp_finish(&r->parser);
+        if (r->body_done && (e == HPE_OK || e == HPE_PAUSED))
+            return;
+    }
+    r->body_done = 1;
+    r->body_truncated = 1;
+}
+
 int hscan__resp_eof(struct hscan__resp *r, char *detail, size_t dsize)
 {
+    if (r->done && r->body_on) {
+        hscan__resp_body_cut(r, 1);
+        return 0;
+    }
     if (r->head_bytes == 0) {
         snprintf(detail, dsize, "closed before any response byte");
     } else {

@@ -18,6 +18,8 @@
 #define HSCAN__MAX_CNAMES 16    /* CNAME hops kept per lookup */
 #define HSCAN__MAX_LINE 8192    /* longest input line accepted */
 #define HSCAN__DETAIL_SIZE 192
+#define HSCAN__MAX_BODY (16u << 20) /* cfg.body_bytes at most */
+#define HSCAN__AUDIT_STRBUF 600     /* see audit.c below */
 
 /* ---- result.c: small formatting by hand, for the per-host path ---- */
 
@@ -154,6 +156,13 @@ struct hscan__resp {
     int in_value;
     int done;             /* the final header block is complete */
     int err;              /* HSCAN_E* set by a callback */
+    size_t rest;          /* where in the buffer last fed the head ended */
+    /* The start of the body (cfg.body_bytes), decoded from chunked */
+    char *body;
+    uint32_t body_len, body_cap, body_max;
+    int body_on;          /* reading the body */
+    int body_done;        /* the message ended (or body_max was reached) */
+    int body_truncated;   /* more body than kept, or its end not seen */
 };
 
 void hscan__resp_init(struct hscan__resp *r, size_t max_bytes,
@@ -163,8 +172,38 @@ void hscan__resp_free(struct hscan__resp *r);
  * is complete, or a negative HSCAN_E* with `detail` filled. */
 int hscan__resp_feed(struct hscan__resp *r, const char *data, size_t len,
                      char *detail, size_t dsize);
-/* The peer closed.  Returns a negative HSCAN_E* with `detail`. */
+/* The peer closed.  Returns a negative HSCAN_E* with `detail`, or 0
+ * while reading the body (the response stands; see
+ * hscan__resp_body_cut()). */
 int hscan__resp_eof(struct hscan__resp *r, char *detail, size_t dsize);
+
+/* After hscan__resp_feed() returned 1: read up to `max` body bytes from
+ * here on.  Feed the rest of that buffer (from r->rest) and what follows
+ * with hscan__resp_body_feed(), which returns 1 once the body is done
+ * (the message ended, or `max` bytes are kept), else 0.  Never fails: a
+ * body that cannot be parsed ends there, truncated. */
+void hscan__resp_body_start(struct hscan__resp *r, size_t max);
+int hscan__resp_body_feed(struct hscan__resp *r, const char *data,
+                          size_t len);
+/* The body stops here (timeout, reset, close): keep what arrived.  A
+ * body delimited by the close is complete; others are truncated. */
+void hscan__resp_body_cut(struct hscan__resp *r, int closed);
+
+/* The text of the first HTML <title> element in `html`, character
+ * references decoded, runs of white space collapsed to one space and
+ * trimmed, into `out` (at most `size` bytes; a title never decodes to
+ * more bytes than it had).  Returns its length, or -1 when there is no
+ * <title> start tag. */
+long hscan__html_title(const char *html, size_t n, char *out, size_t size);
+/* Hex SHA-256 of data[0..n) into out[65], with the digest fetched once
+ * per scanner and its context reused (`md`, `ctx`: NULL at first;
+ * freed by hscan__scratch_free()): a fresh EVP_Digest() per result
+ * costs some 8,000 instructions, mostly the algorithm fetch.  Returns 0
+ * or -1. */
+int hscan__sha256_hex(EVP_MD **md, EVP_MD_CTX **ctx, const char *data,
+                      size_t n, char *out);
+/* A Content-Length value as a number, -1 when it is not one. */
+long long hscan__content_length(const char *v, size_t n);
 
 /* Build the part of every request after the Host line, from the config:
  * default headers, user headers, the blank line.  Returns a malloc'd
@@ -247,6 +286,8 @@ struct hscan__limits {
     size_t max_header_bytes;
     unsigned max_headers;
     int family;
+    size_t body_bytes;        /* cfg.body_bytes */
+    int audit;                /* cfg.audit */
 };
 
 /* Scanner services used by probes. */
@@ -301,6 +342,10 @@ struct hscan__scratch {
     size_t sv_cap;
     hscan_hop_t *hops;
     size_t hops_cap;
+    hscan_audit_t audit;        /* cfg.audit: r->audit */
+    EVP_MD *sha256;             /* fetched once: body_sha256 */
+    EVP_MD_CTX *mdctx;
+    char audit_str[HSCAN__AUDIT_STRBUF]; /* its strings */
 };
 int hscan__scratch_reserve(struct hscan__scratch *s, size_t bytes,
                            size_t headers, size_t strings, size_t hops);
@@ -350,5 +395,37 @@ void hscan__counts_add(struct hscan__counts *c, const hscan_result_t *r,
                        int probed);
 /* by_error, n_errors and the latency summaries of `st`. */
 void hscan__counts_fill(const struct hscan__counts *c, hscan_stats_t *st);
+
+/* ---- audit.c, audit-list.c: security-header audit (docs/audit.md) ---- */
+
+/* HSCAN__AUDIT_STRBUF (defined at the top, for struct hscan__scratch):
+ * the bytes of `strbuf` hscan__audit() needs, for weak_cookies (at most
+ * 512 bytes, then cut with "...") and missing, each NUL-terminated;
+ * audit.c asserts that they fit. */
+
+/* Fill `*out` from the final response's `n` headers (any bytes; never
+ * read past their lengths); `https`: the response came over TLS.
+ * out->weak_cookies and out->missing point into `strbuf` (`size` >=
+ * HSCAN__AUDIT_STRBUF), so it must live as long as `*out`.  Pure: no
+ * allocation, work linear in the header bytes.  Returns 0, or
+ * HSCAN_EINVAL (a NULL pointer or a short `strbuf`; `*out` untouched). */
+int hscan__audit(const hscan_header_t *h, size_t n, int https,
+                 hscan_audit_t *out, char *strbuf, size_t size);
+/* The value of the record's "audit" key: an object, or null when `a` is
+ * NULL.  Valid JSON for any bytes in the names it lists. */
+void hscan__audit_json(struct hscan__jbuf *j, const hscan_audit_t *a);
+/* Between audit.c and audit-list.c: the header's name is `lower` (a
+ * lowercase literal) in any case; its value as [*s, *e) without HTTP
+ * white space at the ends (a NULL value reads as empty). */
+int hscan__audit_field_is(const hscan_header_t *h, const char *lower);
+void hscan__audit_value(const hscan_header_t *h, const unsigned char **s,
+                        const unsigned char **e);
+/* audit-list.c: the state (HSCAN_AUDIT_*) of X-Content-Type-Options,
+ * X-Frame-Options, Referrer-Policy and Permissions-Policy, each read
+ * across all lines of the field. */
+int hscan__audit_xcto(const hscan_header_t *h, size_t n);
+int hscan__audit_xfo(const hscan_header_t *h, size_t n);
+int hscan__audit_referrer(const hscan_header_t *h, size_t n);
+int hscan__audit_permissions(const hscan_header_t *h, size_t n);
 
 #endif /* HSCAN_INTERNAL_H */

@@ -93,12 +93,14 @@ static void drain(struct probe *p)
             return;
         }
         if (n < 0) {
-            hscan__p_finish(p, n, d);
+            if (!hscan__p_body_cut(p))
+                hscan__p_finish(p, n, d);
             return;
         }
         hscan__p_got_bytes(p, out, (size_t)n);
     }
-    if (p->state == PROBE_READ && (n = flush(p)) != 0)
+    if (p->state == PROBE_READ && (n = flush(p)) != 0 &&
+        !hscan__p_body_cut(p))
         hscan__p_finish(p, n, "cannot send TLS data");
 }
 

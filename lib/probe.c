@@ -103,6 +103,8 @@ static void on_timer(uv_timer_t *t)
         return;
     }
     if (now >= p->deadline) {
+        if (hscan__p_body_cut(p))
+            return;
         if (p->fd_wait) {           /* never got to try: a local cause */
             hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED, p->detail);
             return;
@@ -157,6 +159,8 @@ static void on_timer(uv_timer_t *t)
             hscan__p_arm(p, p->last_read + lim->read_timeout_ms - now);
             break;
         }
+        if (hscan__p_body_cut(p))
+            break;
         snprintf(d, sizeof(d), "no data for %llu ms",
                  (unsigned long long)lim->read_timeout_ms);
         hscan__p_finish(p, HSCAN_EREAD_TIMEOUT, d);
@@ -277,6 +281,13 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = size;
 }
 
+/* cfg.body_bytes, and a method whose response has a body. */
+static int want_body(const struct probe *p)
+{
+    return hscan__scan_limits(p->scan)->body_bytes > 0 &&
+           strcmp(hscan__p_method(p), "HEAD") != 0;
+}
+
 void hscan__p_got_bytes(struct probe *p, const char *buf, size_t n)
 {
     char d[HSCAN__DETAIL_SIZE];
@@ -284,11 +295,36 @@ void hscan__p_got_bytes(struct probe *p, const char *buf, size_t n)
 
     if (!p->t_first)
         p->t_first = uv_hrtime();
+    if (p->resp.body_on) {
+        if (hscan__resp_body_feed(&p->resp, buf, n))
+            hscan__p_finish(p, 0, NULL);
+        return;
+    }
     rc = hscan__resp_feed(&p->resp, buf, n, d, sizeof(d));
-    if (rc < 0)
+    if (rc < 0) {
         hscan__p_finish(p, rc, d);
-    else if (rc > 0 && !hscan__p_redirect(p))
-        hscan__p_finish(p, 0, NULL);
+    } else if (rc > 0 && !hscan__p_redirect(p)) {
+        if (!want_body(p)) {
+            hscan__p_finish(p, 0, NULL);
+            return;
+        }
+        hscan__resp_body_start(&p->resp,
+                               hscan__scan_limits(p->scan)->body_bytes);
+        if (hscan__resp_body_feed(&p->resp, buf + p->resp.rest,
+                                  n - p->resp.rest))
+            hscan__p_finish(p, 0, NULL);
+    }
+}
+
+/* The body stops coming (timeout, reset, TLS failure): the response
+ * stands with what arrived.  Returns 1 when that applied. */
+int hscan__p_body_cut(struct probe *p)
+{
+    if (!p->resp.body_on || p->state == PROBE_CLOSING)
+        return 0;
+    hscan__resp_body_cut(&p->resp, 0);
+    hscan__p_finish(p, 0, NULL);
+    return 1;
 }
 
 /* An EOF that was an RST.  When bytes and the peer's RST arrive in one
@@ -322,6 +358,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         if (nread == UV_EOF && eof_was_reset(p))
             nread = UV_ECONNRESET;
+        if (nread != UV_EOF && hscan__p_body_cut(p))
+            return;
         if (p->state == PROBE_TLS) {
             hscan__p_tls_eof(p, nread != UV_EOF);
         } else if (nread == UV_EOF) {

@@ -97,6 +97,9 @@ void hscan__p_start_read(struct probe *p);
 /* Feed response bytes (plain text) to the parser; finishes or redirects
  * the probe when the header block is complete. */
 void hscan__p_got_bytes(struct probe *p, const char *buf, size_t n);
+/* While reading the body: end it here, keep the response (finish with
+ * no error) and return 1; else 0. */
+int hscan__p_body_cut(struct probe *p);
 int hscan__p_build_request(struct probe *p);
 /* Start reading the socket (the TLS leg reads before any request). */
 int hscan__p_read_start(struct probe *p);

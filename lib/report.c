@@ -3,6 +3,7 @@
  * a result costs no allocation in the steady state. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "probe.h"
 
@@ -72,6 +73,52 @@ static void fill_response(struct probe *p, hscan_result_t *r,
     r->n_headers = rs->n_hdrs;
 }
 
+static int named(const hscan_header_t *h, const char *name)
+{
+    return h->name_len == strlen(name) &&
+           strncasecmp(h->name, name, h->name_len) == 0;
+}
+
+/* Content-Type and Content-Length of the final response, and what was
+ * read of its body: title and SHA-256 written at `*w`. */
+static void fill_body(struct probe *p, hscan_result_t *r,
+                      struct hscan__scratch *s, char **w)
+{
+    struct hscan__resp *rs = &p->resp;
+    size_t i;
+    long t;
+
+    r->content_length = -1;
+    for (i = r->n_headers; i-- > 0;) {      /* the first one wins */
+        const hscan_header_t *h = &r->headers[i];
+        if (named(h, "Content-Type")) {
+            r->content_type = h->value;
+            r->content_type_len = h->value_len;
+        } else if (named(h, "Content-Length")) {
+            r->content_length = hscan__content_length(h->value,
+                                                      h->value_len);
+        }
+    }
+    if (!r->status || !rs->body_on)
+        return;
+    r->body = rs->body_len ? rs->body : NULL;
+    r->body_len = rs->body_len;
+    r->body_truncated = rs->body_truncated;
+    if (hscan__sha256_hex(&s->sha256, &s->mdctx, rs->body ? rs->body : "",
+                          rs->body_len, *w) == 0) {
+        r->body_sha256 = *w;
+        *w += 65;
+    }
+    if (rs->body_len &&
+        (t = hscan__html_title(rs->body, rs->body_len, *w,
+                               rs->body_len)) >= 0) {
+        r->title = *w;
+        r->title_len = (size_t)t;
+        (*w)[t] = '\0';
+        *w += t + 1;
+    }
+}
+
 static void fill_hops(struct probe *p, hscan_result_t *r,
                       struct hscan__scratch *s)
 {
@@ -109,7 +156,8 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     r->port = p->port;
     r->http_major = r->http_minor = -1;
     need = p->host_len + p->path_len + strlen(hscan__p_default_path(p)) +
-           64 + 48 * (p->dns.n_addrs + 1);
+           64 + 48 * (p->dns.n_addrs + 1) +
+           65 + p->resp.body_len + 1;     /* body_sha256, title */
     if (hscan__scratch_reserve(s, need, p->resp.n_hdrs, nstr,
                                p->n_hops) != 0) {
         r->error = HSCAN_ERESOURCE_EXHAUSTED;
@@ -126,6 +174,11 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     }
     fill_dns(p, r, s, &w);
     fill_response(p, r, s);
+    fill_body(p, r, s, &w);
+    if (r->status && hscan__scan_limits(p->scan)->audit &&
+        hscan__audit(r->headers, r->n_headers, p->scheme == HSCAN__HTTPS,
+                     &s->audit, s->audit_str, sizeof(s->audit_str)) == 0)
+        r->audit = &s->audit;
     fill_hops(p, r, s);
     r->tls = p->facts ? &p->facts->v : NULL;
     r->fallback_error = p->fallback_err;

@@ -372,6 +372,28 @@ static void json_hops(struct hscan__jbuf *j, const hscan_result_t *r)
     jlit(j, "]");
 }
 
+/* "body": what was read of it (cfg.body_bytes), or null. */
+static void json_body(struct hscan__jbuf *j, const hscan_result_t *r)
+{
+    jkey(j, "title");
+    if (r->title)
+        hscan__json_str(j, r->title, r->title_len);
+    else
+        jlit(j, "null");
+    jkey(j, "body");
+    if (!r->body_sha256) {
+        jlit(j, "null");
+        return;
+    }
+    jlit(j, "{\"bytes\":");
+    jnum(j, (long long)r->body_len);
+    jlit(j, r->body_truncated ? ",\"truncated\":true"
+                              : ",\"truncated\":false");
+    jlit(j, ",\"sha256\":");
+    hscan__json_str(j, r->body_sha256, strlen(r->body_sha256));
+    jlit(j, "}");
+}
+
 size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
 {
     struct hscan__jbuf j = { buf, size, 0 };
@@ -404,6 +426,19 @@ size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
     } else {
         jlit(&j, "null");
     }
+    jkey(&j, "content_type");
+    if (r->content_type)
+        hscan__json_str(&j, r->content_type, r->content_type_len);
+    else
+        jlit(&j, "null");
+    jkey(&j, "content_length");
+    if (r->content_length >= 0)
+        jnum(&j, r->content_length);
+    else
+        jlit(&j, "null");
+    json_body(&j, r);
+    jkey(&j, "audit");
+    hscan__audit_json(&j, r->audit);
     jkey(&j, "redirects");
     json_hops(&j, r);
     jkey(&j, "tls");
@@ -478,5 +513,7 @@ void hscan__scratch_free(struct hscan__scratch *s)
     free(s->hv);
     free(s->sv);
     free(s->hops);
+    EVP_MD_CTX_free(s->mdctx);
+    EVP_MD_free(s->sha256);
     memset(s, 0, sizeof(*s));
 }

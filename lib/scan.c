@@ -174,6 +174,7 @@ static void emit_simple(hscan_t *s, const char *line, size_t len,
     r.input = line;
     r.input_len = len;
     r.http_major = r.http_minor = -1;
+    r.content_length = -1;
     r.dns_ms = r.connect_ms = r.tls_ms = r.ttfb_ms = -1;
     r.total_ms = 0;
     deliver(s, &r, 0);
@@ -556,7 +557,8 @@ static int check_config(const hscan_config_t *c)
         !c->tls_timeout_ms || c->follow > 100 ||
         c->scheme < HSCAN_SCHEME_HTTPS_FIRST ||
         c->scheme > HSCAN_SCHEME_BOTH ||
-        (c->shard_count > 1 && c->shard_index >= c->shard_count))
+        (c->shard_count > 1 && c->shard_index >= c->shard_count) ||
+        c->body_bytes > HSCAN__MAX_BODY)
         return HSCAN_EINVAL;
     if ((c->method && !valid_token(c->method)) ||
         (c->path && (c->path[0] != '/' || strpbrk(c->path, " \t\r\n"))) ||
@@ -583,6 +585,8 @@ static int copy_config(hscan_t *s, const hscan_config_t *c)
     s->lim.tls_timeout_ms = c->tls_timeout_ms;
     s->lim.follow = c->follow;
     s->lim.insecure = c->insecure;
+    s->lim.body_bytes = c->body_bytes;
+    s->lim.audit = c->audit;
     s->mode = c->scheme;
     s->rate = c->rate;
     s->burst = c->burst ? c->burst : c->rate / 50 > 1 ? c->rate / 50 : 1;

@@ -308,6 +308,14 @@ void rec_free(struct rec *r)
     hops_free(r->hops, r->n_hops);
     free(r->fallback_detail);
     free(r->json);
+    free(r->ctype);
+    free(r->body);
+    free(r->body_sha256);
+    free(r->title);
+    free(r->audit_missing);
+    free(r->audit_weak);
+    r->ctype = r->body = r->body_sha256 = r->title = NULL;
+    r->audit_missing = r->audit_weak = NULL;
     r->tls = NULL;
     r->hops = NULL;
     r->n_hops = 0;
@@ -399,6 +407,35 @@ static void json_copy(struct rec *d, const hscan_result_t *r)
         fprintf(stderr, "  %s\n", d->json);
 }
 
+/* Content and body facts, and the audit, with their documented
+ * invariants. */
+static void body_copy(struct rec *d, const hscan_result_t *r)
+{
+    d->id = r->id;
+    d->ctype = r->content_type ? dup_mem(r->content_type,
+                                         r->content_type_len) : NULL;
+    d->clen = r->content_length;
+    CHECK(r->content_length >= -1);
+    CHECK((r->body == NULL) == (r->body_len == 0));
+    d->body = r->body ? dup_mem(r->body, r->body_len) : NULL;
+    d->body_len = r->body_len;
+    d->body_truncated = r->body_truncated;
+    d->body_sha256 = dup_str(r->body_sha256);
+    CHECK(r->body_sha256 == NULL || strlen(r->body_sha256) == 64);
+    CHECK(r->body_sha256 != NULL || r->body == NULL);
+    CHECK(r->title == NULL || r->body != NULL);
+    CHECK(r->title == NULL || r->title_len <= r->body_len);
+    d->title = r->title ? dup_mem(r->title, r->title_len) : NULL;
+    d->title_len = r->title_len;
+    d->has_audit = r->audit != NULL;
+    if (r->audit) {
+        d->audit = *r->audit;
+        d->audit_missing = dup_str(r->audit->missing);
+        d->audit_weak = dup_str(r->audit->weak_cookies);
+        d->audit.missing = d->audit.weak_cookies = NULL;
+    }
+}
+
 void rec_copy(struct rec *d, const hscan_result_t *r)
 {
     size_t i;
@@ -450,6 +487,7 @@ void rec_copy(struct rec *d, const hscan_result_t *r)
     CHECK(r->fallback_error <= 0);
     CHECK(r->fallback_error == 0 || r->n_redirects > 0 ||
           (r->scheme && strcmp(r->scheme, "http") == 0));
+    body_copy(d, r);
     json_copy(d, r);
 }
 

@@ -81,6 +81,18 @@ struct rec {
     int fallback_error;
     char *fallback_detail;
     char *json;
+    /* content and body facts (cfg.body_bytes), audit (cfg.audit) */
+    char *ctype;            /* NULL when absent */
+    long long clen;
+    char *body;             /* body_len bytes + NUL; NULL when none */
+    size_t body_len;
+    int body_truncated;
+    char *body_sha256, *title;
+    size_t title_len;
+    int has_audit;
+    hscan_audit_t audit;    /* its strings: */
+    char *audit_missing, *audit_weak;
+    uint64_t id;
 };
 
 char *dup_mem(const char *p, size_t n);

@@ -223,3 +223,61 @@ TEST(request_tail)
     CHECK_STR(t, "User-Agent: ua\r\nAccept: text/html\r\nX-A: 1\r\n\r\n");
     free(t);
 }
+
+/* ---- HTML title (cfg.body_bytes) ---- */
+
+static void title_is(const char *html, const char *want)
+{
+    char out[256];
+    long n = hscan__html_title(html, strlen(html), out, sizeof(out));
+
+    if (!want) {
+        CHECK_INT(n, -1);
+        return;
+    }
+    CHECK(n >= 0);
+    CHECK((size_t)n <= strlen(html));
+    out[n] = '\0';
+    CHECK_STR(out, want);
+}
+
+TEST(html_title)
+{
+    title_is("<html><title>fast</title></html>", "fast");
+    title_is("<HTML><TITLE lang=en>\n  A  &amp;\tB \n</Title>", "A & B");
+    title_is("<head><title></title></head>", "");
+    title_is("<titles>no</titles><title>yes</title>", "yes");
+    title_is("<html><body>none</body></html>", NULL);
+    title_is("", NULL);
+    title_is("<title>&lt;b&gt; &quot;q&quot; &#39;s&apos;</title>",
+             "<b> \"q\" 's'");
+    title_is("<title>caf&#233; &#xE9; &#x1F600;</title>",
+             "caf\xc3\xa9 \xc3\xa9 \xf0\x9f\x98\x80");
+    title_is("<title>&#0; &#xD800; &#99999999;</title>",
+             "\xef\xbf\xbd \xef\xbf\xbd \xef\xbf\xbd");
+    title_is("<title>a&nbsp;&nbsp;b&unknown;c &amp</title>",
+             "a b&unknown;c &amp");
+    title_is("<title>cut short by body_bytes", "cut short by body_bytes");
+    title_is("<title>\xff\xfe raw</title>", "\xff\xfe raw");
+    title_is("<title>a</title><title>b</title>", "a");
+    title_is("<title/>x", "x");
+}
+
+TEST(html_title_small_buffer)
+{
+    char out[4];
+    long n = hscan__html_title("<title>abcdef</title>", 21, out, 4);
+
+    CHECK_INT(n, 4);
+    CHECK(memcmp(out, "abcd", 4) == 0);
+}
+
+TEST(content_length_values)
+{
+    CHECK_INT(hscan__content_length("123", 3), 123);
+    CHECK_INT(hscan__content_length(" 42 ", 4), 42);
+    CHECK_INT(hscan__content_length("", 0), -1);
+    CHECK_INT(hscan__content_length("1,2", 3), -1);
+    CHECK_INT(hscan__content_length("-1", 2), -1);
+    CHECK_INT(hscan__content_length("99999999999999999999", 20), -1);
+}

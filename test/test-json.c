@@ -88,6 +88,7 @@ TEST(record_layout_and_truncation)
     r.tls_ms = -1;
     r.ttfb_ms = 2;
     r.total_ms = 4;
+    r.content_length = -1;
     need = hscan_result_to_json(&r, big, sizeof(big));
     CHECK(need < sizeof(big));
     CHECK_INT(strlen(big), need);
@@ -98,6 +99,8 @@ TEST(record_layout_and_truncation)
         "\"status\":200,\"reason\":\"OK\",\"http_version\":\"HTTP/1.1\","
         "\"headers\":[[\"Server\",\"x\\u0001y\"],[\"X-Dup\",\"\"]],"
         "\"dns\":{\"addresses\":[\"127.0.0.1\"],\"cname\":[]},"
+        "\"content_type\":null,\"content_length\":null,\"title\":null,"
+        "\"body\":null,\"audit\":null,"
         "\"redirects\":[],\"tls\":null,\"timing_ms\":{\"dns\":1.500,"
         "\"connect\":0.250,\"tls\":null,\"ttfb\":2.000,\"total\":4.000},"
         "\"error\":null,\"error_detail\":null,\"fallback\":null}");
@@ -106,6 +109,43 @@ TEST(record_layout_and_truncation)
     CHECK_INT(strlen(small), sizeof(small) - 1);
     CHECK(memcmp(small, big, sizeof(small) - 1) == 0);
     CHECK_INT(hscan_result_to_json(&r, NULL, 0), need);
+}
+
+/* cfg.body_bytes facts: content type and length, title, body. */
+TEST(record_body_fields)
+{
+    hscan_result_t r;
+    char buf[2048];
+    const char *p;
+
+    memset(&r, 0, sizeof(r));
+    r.input = "x";
+    r.input_len = 1;
+    r.status = 200;
+    r.http_major = r.http_minor = 1;
+    r.dns_ms = r.connect_ms = r.tls_ms = r.ttfb_ms = r.total_ms = -1;
+    r.content_type = "text/html; charset=\"utf-8\"";
+    r.content_type_len = strlen(r.content_type);
+    r.content_length = 1234;
+    r.title = "A \"t\xc3\xa9st\" \x01";
+    r.title_len = strlen(r.title);
+    r.body = "<html>";
+    r.body_len = 6;
+    r.body_truncated = 1;
+    r.body_sha256 = "00ff";
+    CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
+    p = strstr(buf, "\"content_type\"");
+    CHECK(p != NULL);
+    CHECK(strncmp(p, "\"content_type\":\"text/html; charset=\\\"utf-8\\\"\","
+                     "\"content_length\":1234,"
+                     "\"title\":\"A \\\"t\xc3\xa9st\\\" \\u0001\","
+                     "\"body\":{\"bytes\":6,\"truncated\":true,"
+                     "\"sha256\":\"00ff\"},\"audit\":null,\"redirects\"",
+                  strlen("\"content_type\":\"text/html; charset=\\\"utf-8\\\"\","
+                         "\"content_length\":1234,"
+                         "\"title\":\"A \\\"t\xc3\xa9st\\\" \\u0001\","
+                         "\"body\":{\"bytes\":6,\"truncated\":true,"
+                         "\"sha256\":\"00ff\"},\"audit\":null,\"redirects\"")) == 0);
 }
 
 TEST(error_names)

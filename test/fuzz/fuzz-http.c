@@ -66,11 +66,46 @@ static void check_rc(struct hscan__resp *r, const struct outcome *o)
     }
 }
 
+/* Body capture (bmax > 0): after the head, as probe.c does: the rest
+ * of the piece, then each next piece, until done; then the close. */
+static void check_body(const struct hscan__resp *r)
+{
+    FUZZ_CHECK(r->body_len <= r->body_max && r->body_len <= r->body_cap);
+    FUZZ_CHECK(r->body_cap <= r->body_max);
+    FUZZ_CHECK(r->body_len == 0 || r->body != NULL);
+}
+
+static void body_run(struct hscan__resp *r, size_t bmax, const char *rest,
+                     size_t rest_n, const uint8_t *body, size_t n,
+                     size_t off, const uint8_t *sizes, size_t k, size_t i)
+{
+    int done;
+
+    hscan__resp_body_start(r, bmax);
+    done = hscan__resp_body_feed(r, rest, rest_n);
+    check_body(r);
+    while (!done && off < n) {
+        size_t c = k ? (size_t)sizes[i++ % k] + 1 : n;
+        char *piece;
+        if (c > n - off)
+            c = n - off;
+        piece = fz_dup(body + off, c);
+        done = hscan__resp_body_feed(r, piece, c);
+        free(piece);
+        off += c;
+        check_body(r);
+    }
+    if (!done)
+        hscan__resp_body_cut(r, 1);
+    FUZZ_CHECK(r->body_done);
+    check_body(r);
+}
+
 /* Feed `body` in chunks of the sizes given (cycled; none: one piece),
  * each an exactly sized copy so an over-read is an ASan report. */
 static struct outcome run(struct hscan__resp *r, size_t max_bytes,
                           unsigned max_hdrs, const uint8_t *body, size_t n,
-                          const uint8_t *sizes, size_t k)
+                          const uint8_t *sizes, size_t k, size_t bmax)
 {
     struct outcome o;
     size_t off = 0, i = 0;
@@ -84,10 +119,15 @@ static struct outcome run(struct hscan__resp *r, size_t max_bytes,
             c = n - off;
         piece = fz_dup(body + off, c);
         o.rc = hscan__resp_feed(r, piece, c, o.detail, sizeof(o.detail));
-        free(piece);
         off += c;
         check_state(r, o.rc >= 0);
         check_rc(r, &o);
+        if (o.rc == 1 && bmax) {
+            FUZZ_CHECK(r->rest <= c);
+            body_run(r, bmax, piece + r->rest, c - r->rest, body, n, off,
+                     sizes, k, i);
+        }
+        free(piece);
     }
     if (o.rc == 0) {
         o.rc = hscan__resp_eof(r, o.detail, sizeof(o.detail));
@@ -200,7 +240,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct outcome ow, os;
     const uint8_t *sizes, *body;
     unsigned mode, small_bytes, small_hdrs, k;
-    size_t max_bytes, n;
+    size_t max_bytes, n, bmax;
     unsigned max_hdrs;
 
     hscan_config_init(&cfg);
@@ -209,13 +249,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     small_hdrs = 1 + fz_u8(&f) % 32;
     max_bytes = (mode & 1) ? small_bytes : cfg.max_header_bytes;
     max_hdrs = (mode & 2) ? small_hdrs : cfg.max_headers;
+    bmax = (mode & 4) ? 1 + (small_bytes * 7) % 3000 : 0;
     k = fz_u8(&f) & 15;
     k = (unsigned)fz_take(&f, k, &sizes);
     n = fz_take(&f, f.n, &body);
 
-    ow = run(&whole, max_bytes, max_hdrs, body, n, NULL, 0);
-    os = run(&split, max_bytes, max_hdrs, body, n, sizes, k);
+    ow = run(&whole, max_bytes, max_hdrs, body, n, NULL, 0, bmax);
+    os = run(&split, max_bytes, max_hdrs, body, n, sizes, k, bmax);
     compare(&whole, &ow, &split, &os);
+    /* the same bytes kept however the stream was split */
+    if (bmax && ow.rc == 1 && os.rc == 1) {
+        FUZZ_CHECK(whole.body_len == split.body_len);
+        FUZZ_CHECK(whole.body_len == 0 ||
+                   memcmp(whole.body, split.body, whole.body_len) == 0);
+    }
     if (os.rc == 1)
         check_record(&split);
     hscan__resp_free(&whole);

@@ -222,6 +222,13 @@ static void gen_result(struct fz *f, struct pool *pl, hscan_result_t *r)
     r->error_detail = gen_cstr(f, pl);
     r->fallback_error = gen_error(f);
     r->fallback_detail = gen_cstr(f, pl);
+    r->content_type = (fz_u8(f) & 1) ? NULL
+                      : gen_bytes(f, pl, &r->content_type_len);
+    r->content_length = (long long)(int32_t)fz_u32(f) * 1000003LL;
+    r->title = (fz_u8(f) & 1) ? NULL : gen_bytes(f, pl, &r->title_len);
+    r->body_sha256 = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
+    r->body_len = fz_u32(f);
+    r->body_truncated = fz_u8(f) & 1;
 }
 
 /* Every string value of the record, in the order the schema puts them
@@ -254,6 +261,11 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
         for (i = 0; i < r->n_cnames; i++)
             want_opt(w, r->cnames[i]);
     }
+    if (r->content_type)
+        want(w, r->content_type, r->content_type_len);
+    if (r->title)
+        want(w, r->title, r->title_len);
+    want_opt(w, r->body_sha256);
     for (i = 0; i < r->n_redirects; i++) {
         want_opt(w, r->redirects[i].url);
         want(w, r->redirects[i].location, r->redirects[i].location_len);
@@ -291,7 +303,8 @@ static void check_keys(const struct jdoc *d)
 {
     static const char *const keys[] = {
         "schema", "input", "url", "scheme", "host", "ip", "port", "status",
-        "reason", "http_version", "headers", "dns", "redirects", "tls",
+        "reason", "http_version", "headers", "dns", "content_type",
+        "content_length", "title", "body", "audit", "redirects", "tls",
         "timing_ms", "error", "error_detail", "fallback"
     };
     size_t i, n = sizeof(keys) / sizeof(keys[0]);

@@ -422,9 +422,78 @@ def redirect_seeds():
         write('redirect', name, bytes([sel]) + base + b'\n' + ref)
 
 
+# ---- security-header audit (fuzz-audit.c: flags, then per header a
+# selector, a 2-byte value length, the value) ----
+
+AUDIT_NAMES = ['Strict-Transport-Security', 'Content-Security-Policy',
+               'Content-Security-Policy-Report-Only',
+               'X-Content-Type-Options', 'X-Frame-Options',
+               'Referrer-Policy', 'Permissions-Policy', 'Set-Cookie',
+               'Server']
+
+
+def audit(headers, https=1):
+    b = bytes([https])
+    for name, value in headers:
+        upper = name.startswith('^')
+        name = name.lstrip('^')
+        if name in AUDIT_NAMES:
+            b += bytes([AUDIT_NAMES.index(name) | (16 if upper else 0)])
+        else:
+            raw = name.encode('latin-1')
+            b += bytes([15, len(raw)]) + raw
+        b += struct.pack('>H', len(value)) + value
+    return b
+
+
+def audit_seeds():
+    hsts, csp = 'Strict-Transport-Security', 'Content-Security-Policy'
+    xcto, xfo = 'X-Content-Type-Options', 'X-Frame-Options'
+    rp, pp, ck = 'Referrer-Policy', 'Permissions-Policy', 'Set-Cookie'
+    seeds = {
+        'all-ok': [(hsts, b'max-age=31536000; includeSubDomains; preload'),
+                   (csp, b"default-src 'self'; frame-ancestors 'none'"),
+                   (xcto, b'nosniff'), (xfo, b'DENY'),
+                   (rp, b'strict-origin-when-cross-origin'),
+                   (pp, b'geolocation=(), camera=(self "https://a.example")'),
+                   (ck, b'sid=1; Secure; HttpOnly; SameSite=Lax')],
+        'none': [('Server', b'x')],
+        'hsts-quoted': [('^' + hsts, b'MAX-AGE="31536000"')],
+        'hsts-dup': [(hsts, b'max-age=1; max-age=2')],
+        'hsts-zero': [(hsts, b'max-age=0'), (hsts, b'max-age=5')],
+        'hsts-odd': [(hsts, b'max-age=1; x="a;\\"b"; \x00\xff')],
+        'csp-multi': [(csp, b'default-src a, frame-ancestors b'),
+                      (csp, b''), (csp + '-Report-Only', b'x')],
+        'xfo-conflict': [(xfo, b'DENY'), (xfo, b'SAMEORIGIN')],
+        'xfo-quoted': [(xfo, b'"DENY, x'), (xfo, b'y"')],
+        'xfo-allow-from': [(xfo, b'ALLOW-FROM https://a.example')],
+        'rp-list': [(rp, b'foo, no-referrer, , unsafe-url'),
+                    (rp, b'origin')],
+        'rp-bad-token': [(rp, b'no-referrer, a_b')],
+        'pp-all-types': [(pp, b'a=1, b=-1.5, c="s\\"", d=tok:/x, '
+                              b'e=:aGk=:, f=?1, g=(1 "x" y);p=1, h;q=?0')],
+        'pp-split-lines': [(pp, b'a=("x'), (pp, b'y")')],
+        'pp-open': [(pp, b'geolocation=(')],
+        'pp-long-number': [(pp, b'a=1234567890123456, b=1.2345')],
+        'cookies': [(ck, b'a=1'), (ck, b'b=1; HttpOnly; SameSite=None'),
+                    (ck, b'c=1; Secure; HttpOnly; SameSite=None'),
+                    (ck, b'novalue'), (ck, b'\x01,\xff"\\=1; secure'),
+                    (ck, b'x' * 100 + b'=1')],
+        'cookies-many': [(ck, b'cookie%02d%s=v' % (i, b'0' * 30))
+                         for i in range(30)],
+        'raw-names': [('strict-transport-security\x00', b'max-age=1'),
+                      ('', b''), ('set-cookie ', b'a=1')],
+    }
+    for name, headers in seeds.items():
+        write('audit', name, audit(headers))
+    write('audit', 'over-http', audit([(hsts, b'max-age=10')], https=0))
+    write('audit', 'empty', b'')
+
+
 if __name__ == '__main__':
     target_seeds()
     http_seeds()
     dns_seeds()
     json_seeds()
     redirect_seeds()
+    audit_seeds()

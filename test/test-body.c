@@ -1,0 +1,218 @@
+/* Integration tests of body capture (cfg.body_bytes): title, SHA-256,
+ * content type and length, truncation, and the deadlines that still
+ * hold while a body is read, against the loopback test servers.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <uv.h>
+
+#include "hscan.h"
+#include "scan-env.h"
+#include "test-runner.h"
+
+#define FAST_BODY "<html><title>fast</title></html>"
+
+static void sha_hex(const char *data, size_t n, char out[65])
+{
+    unsigned char md[32];
+    unsigned int len = 0, i;
+
+    CHECK(EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) == 1);
+    for (i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+/* One target scanned with body capture of `bytes`; the record in *e. */
+static struct rec *scan_one(struct env *e, const char *fmtline,
+                            size_t bytes)
+{
+    static char line[128];
+    const char *lines[1];
+
+    snprintf(line, sizeof(line), fmtline, e->hport);
+    lines[0] = line;
+    e->cfg.body_bytes = bytes;
+    env_scan(e, lines, 1);
+    return &e->recs[0];
+}
+
+static void check_body(const struct rec *r, const char *want, int trunc)
+{
+    char sha[65];
+
+    if (r->body_len != strlen(want) || r->body_truncated != trunc)
+        fprintf(stderr, "  %s: %zu bytes, truncated %d\n", r->input,
+                r->body_len, r->body_truncated);
+    CHECK_INT(r->body_len, strlen(want));
+    CHECK(r->body_len == 0 || memcmp(r->body, want, r->body_len) == 0);
+    CHECK_INT(r->body_truncated, trunc);
+    sha_hex(want, strlen(want), sha);
+    CHECK(r->body_sha256 != NULL);
+    CHECK_STR(r->body_sha256, sha);
+}
+
+TEST_T(body_fast, 20)
+{
+    struct env e;
+    struct rec *r;
+
+    env_init(&e);
+    r = scan_one(&e, "fast.test:%d", 4096);
+    EXPECT_STATUS(r, 200);
+    check_body(r, FAST_BODY, 0);
+    CHECK_STR(r->title, "fast");
+    CHECK_STR(r->ctype, "text/html");
+    CHECK_INT(r->clen, strlen(FAST_BODY));
+    CHECK(strstr(r->json, "\"title\":\"fast\",\"body\":{\"bytes\":32,"
+                          "\"truncated\":false,\"sha256\":\"") != NULL);
+    env_done(&e);
+}
+
+TEST_T(body_off_by_default, 20)
+{
+    struct env e;
+    struct rec *r;
+
+    env_init(&e);
+    r = scan_one(&e, "fast.test:%d", 0);
+    EXPECT_STATUS(r, 200);
+    CHECK(r->body == NULL && r->body_sha256 == NULL && r->title == NULL);
+    CHECK_STR(r->ctype, "text/html");          /* from the headers */
+    CHECK_INT(r->clen, strlen(FAST_BODY));
+    CHECK(strstr(r->json, "\"title\":null,\"body\":null,") != NULL);
+    env_done(&e);
+}
+
+TEST_T(body_framings, 20)
+{
+    struct env e;
+    struct rec *r;
+
+    env_init(&e);
+    r = scan_one(&e, "chunked.test:%d", 4096);     /* decoded */
+    EXPECT_STATUS(r, 200);
+    check_body(r, "hello world", 0);
+    CHECK(r->title == NULL);
+    CHECK_INT(r->clen, -1);
+    env_done(&e);
+
+    env_init(&e);                                   /* ends with close */
+    r = scan_one(&e, "http10.test:%d", 4096);
+    EXPECT_STATUS(r, 200);
+    check_body(r, "<html><title>http10</title></html>\n", 0);
+    CHECK_STR(r->title, "http10");
+    env_done(&e);
+
+    env_init(&e);                                   /* exactly full */
+    r = scan_one(&e, "fast.test:%d", strlen(FAST_BODY));
+    check_body(r, FAST_BODY, 0);
+    env_done(&e);
+
+    env_init(&e);                                   /* cut */
+    r = scan_one(&e, "fast.test:%d", 10);
+    EXPECT_STATUS(r, 200);
+    check_body(r, "<html><tit", 1);
+    CHECK(r->title == NULL);
+    env_done(&e);
+}
+
+/* Bodies that never end or stop coming: the response stands, with what
+ * arrived, within the deadlines. */
+TEST_T(body_hostile, 30)
+{
+    struct env e;
+    struct rec *r;
+
+    env_init(&e);                   /* forever: stops at body_bytes */
+    r = scan_one(&e, "endbody.test:%d", 2000);
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(r->body_len, 2000);
+    CHECK_INT(r->body_truncated, 1);
+    CHECK(r->total_ms < 2000.0 * slow_factor());
+    env_done(&e);
+
+    env_init(&e);                   /* Content-Length, no body, open */
+    e.cfg.read_timeout_ms = 300;
+    r = scan_one(&e, "nobody.test:%d", 4096);
+    EXPECT_STATUS(r, 200);
+    check_body(r, "", 1);
+    CHECK(r->total_ms >= 250 && r->total_ms < 3000.0 * slow_factor());
+    env_done(&e);
+
+    env_init(&e);                   /* the same, the total deadline */
+    e.cfg.timeout_ms = 400;
+    r = scan_one(&e, "nobody.test:%d", 4096);
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(r->body_truncated, 1);
+    CHECK(r->total_ms >= 350 && r->total_ms < 3000.0 * slow_factor());
+    env_done(&e);
+
+    env_init(&e);                   /* 10 of 100 bytes, then FIN */
+    r = scan_one(&e, "shortbody.test:%d", 4096);
+    EXPECT_STATUS(r, 200);
+    check_body(r, "0123456789", 1);
+    env_done(&e);
+
+    env_init(&e);                   /* a chunk size that overflows */
+    r = scan_one(&e, "chunkovf.test:%d", 4096);
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(r->body_truncated, 1);
+    env_done(&e);
+}
+
+/* No body to read: HEAD, 204, a 101 upgrade. */
+TEST_T(body_none, 20)
+{
+    struct env e;
+    struct rec *r;
+
+    env_init(&e);
+    e.cfg.method = "HEAD";
+    r = scan_one(&e, "nobody.test:%d", 4096);   /* would hang otherwise */
+    EXPECT_STATUS(r, 200);
+    CHECK(r->body == NULL && r->body_sha256 == NULL);
+    CHECK(r->total_ms < 1000.0 * slow_factor());
+    env_done(&e);
+
+    env_init(&e);
+    r = scan_one(&e, "status-204.test:%d", 4096);
+    EXPECT_STATUS(r, 204);
+    check_body(r, "", 0);
+    env_done(&e);
+
+    env_init(&e);
+    r = scan_one(&e, "upgrade.test:%d", 4096);
+    EXPECT_STATUS(r, 101);
+    check_body(r, "", 0);
+    env_done(&e);
+}
+
+/* Over TLS, and only the final response of a redirect chain. */
+TEST_T(body_tls_and_redirect, 30)
+{
+    struct env e;
+    char line[128];
+    const char *lines[1];
+    struct rec *r;
+
+    env_init_tls(&e);
+    snprintf(line, sizeof(line), "https://fast.test:%d/", e.tport);
+    lines[0] = line;
+    e.cfg.body_bytes = 4096;
+    env_scan(&e, lines, 1);
+    r = &e.recs[0];
+    EXPECT_STATUS(r, 200);
+    CHECK_STR(r->title, "fast");
+    check_body(r, FAST_BODY, 0);
+    env_done(&e);
+
+    env_init(&e);
+    e.cfg.follow = 3;
+    r = scan_one(&e, "http://127.0.0.1:%d/chain-2", 4096);
+    EXPECT_STATUS(r, 200);
+    CHECK_INT(r->n_hops, 2);
+    CHECK_STR(r->title, "fast");
+    env_done(&e);
+}
