@@ -854,6 +854,736 @@ def test_shard_resume(t):
           f"resumed to exactly {len(mine)}")
 
 
+# ---- live progress and the summary table (docs/cli.md "Progress",
+# "Summary") ----
+
+# one redraw on a terminal: "\r" DONE/TOTAL PCT% | RATE hosts/s | ...
+PROGRESS_RE = re.compile(rb"\r(\d+)/(\d+) \d+% \| \d+ hosts/s \|[^\r]*?"
+                         rb"\x1b\[K")
+ERASE = b"\r\x1b[K"
+
+
+def run_pty(args, cols=80, stdout=None, timeout=60):
+    """Run the CLI with stderr (and with stdout=None also stdout) on a
+    new pseudo-terminal of `cols` columns, read it until the CLI exits.
+    Returns (exit status, the bytes the terminal got)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+    p = subprocess.Popen([CLI, *PLAIN, *args], stdin=subprocess.DEVNULL,
+                         stdout=slave if stdout is None else stdout,
+                         stderr=slave)
+    os.close(slave)
+    got = b""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if not select.select([master], [], [], 0.1)[0]:
+            continue
+        try:
+            data = os.read(master, 65536)
+        except OSError:         # EIO: the last writer closed the slave
+            break
+        if not data:
+            break
+        got += data
+    else:
+        p.kill()
+    os.close(master)
+    p.wait(timeout=10)
+    return p.returncode, got
+
+
+def progress_list(t, name, n_fast=240, n_404=30, n_slow=30):
+    """n_fast + n_404 + n_slow targets; the slow ones answer one after
+    another over 0.3 to 1.5 s, so the status line is redrawn a few
+    times with different counts."""
+    lines = [f"f{i}.fast.test:{t.http}" for i in range(n_fast)]
+    lines += [f"n{i}.notfound.test:{t.http}" for i in range(n_404)]
+    lines += [f"s{i}.delay-{300 + 1200 * i // max(1, n_slow)}.test:"
+              f"{t.http}" for i in range(n_slow)]
+    return write_list(name, lines), len(lines)
+
+
+def test_progress_pty(t):
+    """stderr on a pseudo-terminal, records to a file: the status line
+    is drawn there with done/total, never in the records, cut to the
+    terminal's width, and erased before the summary."""
+    lst, n = progress_list(t, "progress-pty.txt")
+    out_path = os.path.join(TMP, "progress-pty.jsonl")
+    with open(out_path, "wb") as out:
+        rc, tty = run_pty(["--resolver", t.dns, lst], cols=100, stdout=out)
+    check(rc == 0, f"exit {rc}: {tty[-2000:]!r}")
+    raw = open(out_path, "rb").read()
+    check(b"\r" not in raw and b"\x1b" not in raw and b"hosts/s" not in raw,
+          "progress bytes in the records")
+    check(len(records(raw.decode())) == n, "one record per target")
+    draws = list(PROGRESS_RE.finditer(tty))
+    done = [int(m.group(1)) for m in draws]
+    check(len(draws) >= 3, f"{len(draws)} redraws: {tty[:2000]!r}")
+    check(all(int(m.group(2)) == n for m in draws),
+          f"total is not {n}: {[m.group(0) for m in draws]}")
+    check(done == sorted(done) and done[-1] <= n and done[-1] >= n - 30,
+          f"done counts {done}")
+    check(all(len(m.group(0)) - 4 <= 99 for m in draws),
+          "a status line wider than the terminal")
+    summary = tty.find(b"hscan: %d targets" % n)
+    check(summary > draws[-1].end(), "no summary after the status line")
+    check(tty[summary - len(ERASE):summary] == ERASE,
+          f"status not erased before the summary: "
+          f"{tty[draws[-1].start():summary + 20]!r}")
+    check(b"hosts/s |" not in tty[summary:], "status after the summary")
+    # Narrow terminal: cut to 39 columns, so it never wraps.
+    rc, tty = run_pty(["--resolver", t.dns, lst], cols=40,
+                      stdout=subprocess.DEVNULL)
+    cut = [m for m in re.finditer(rb"\r(\d+)/\d+ [^\r\x1b]*\x1b\[K", tty)]
+    check(rc == 0 and cut and all(len(m.group(0)) - 4 <= 39 for m in cut),
+          f"40 columns: {tty[:600]!r}")
+    # Records to the same terminal: each stays a whole line (the status
+    # is erased before a record and drawn again after).  JSON, not the
+    # terminal's default table, so that each line can be parsed.
+    rc, tty = run_pty(["--format", "json", "--resolver", t.dns, lst],
+                      cols=100)
+    recs = 0
+    for m in re.finditer(rb'\{"schema"', tty):
+        before = tty[max(0, m.start() - 4):m.start()]
+        check(m.start() == 0 or before.endswith(b"\n") or before == ERASE,
+              f"a record shares a line: {tty[m.start() - 120:m.start()]!r}")
+        json.loads(tty[m.start():tty.index(b"\r\n", m.start())])
+        recs += 1
+    check(rc == 0 and recs == n, f"{recs} records on the terminal")
+    check(len(PROGRESS_RE.findall(tty)) >= 3, "no status beside records")
+    print(f"{len(draws)} redraws of {n} targets: "
+          f"{draws[-1].group(0)[1:-3].decode()}")
+
+
+def test_progress_pipe(t):
+    """No status line on a pipe; --progress forces whole lines there;
+    --no-progress and -q keep a terminal clean."""
+    lines = [f"f{i}.fast.test:{t.http}" for i in range(20)]
+    lines += [f"s{i}.delay-2300.test:{t.http}" for i in range(5)]
+    lst = write_list("progress-pipe.txt", lines)
+    r = run(["--resolver", t.dns, lst], timeout=60)
+    check(r.returncode == 0 and r.stderr.startswith("hscan: 25 targets, "),
+          f"pipe: {r.stderr}")
+    check("progress" not in r.stderr and "\r" not in r.stderr and
+          "\x1b" not in r.stderr, f"status on a pipe: {r.stderr!r}")
+    r = run(["--progress", "--resolver", t.dns, lst], timeout=60)
+    first = r.stderr.splitlines()[0] if r.stderr else ""
+    check(re.match(r"hscan: progress 20/25 80% \| \d+ hosts/s \| 0:02, "
+                   r"ETA .* \| ok 20, errors 0 \| 5 in flight \| avg ", first)
+          is not None, f"--progress on a pipe: {r.stderr!r}")
+    check("\r" not in r.stderr and "\x1b" not in r.stderr and
+          "hscan: 25 targets, 25 ok" in r.stderr, f"{r.stderr!r}")
+    check(len(records(r.stdout)) == 25, "records with --progress")
+    short = write_list("progress-short.txt", lines[:20] + [
+        f"s.delay-700.test:{t.http}"])
+    rc, tty = run_pty(["--no-progress", "--resolver", t.dns, short],
+                      stdout=subprocess.DEVNULL)
+    check(rc == 0 and tty.startswith(b"hscan: 21 targets, 21 ok") and
+          b"\x1b" not in tty, f"--no-progress on a terminal: {tty!r}")
+    rc, tty = run_pty(["-q", "--resolver", t.dns, short],
+                      stdout=subprocess.DEVNULL)
+    check(rc == 0 and tty == b"", f"-q on a terminal: {tty!r}")
+    rc, tty = run_pty(["--resolver", t.dns, short],
+                      stdout=subprocess.DEVNULL)
+    check(rc == 0 and PROGRESS_RE.search(tty), f"default: {tty!r}")
+    r = run(["--progress", "--no-progress", lst])
+    check(r.returncode == 2 and "--progress and --no-progress" in r.stderr,
+          f"both: {r.returncode} {r.stderr}")
+    # From a pipe the total is unknown: done only; -q keeps the status
+    # that --progress asks for, not the summary.
+    r = run(["-q", "--progress", "--resolver", t.dns, "-"], timeout=60,
+            input="\n".join(lines) + "\n")
+    check(r.stderr.startswith("hscan: progress 20 done | ") and
+          "targets" not in r.stderr and len(records(r.stdout)) == 25,
+          f"-q --progress, stdin pipe: {r.stderr!r}")
+
+
+def table_rows(err):
+    """The table under the summary line: {label: [cells]}."""
+    rows = {}
+    for line in err.splitlines()[1:]:
+        label, _, rest = line.strip().partition(" ")
+        if label == "timing":
+            label, rest = "timing", rest.replace("ms", "", 1)
+        rows[label] = rest.split()
+    return rows
+
+
+def test_summary_table(t):
+    """A known mix: the table's status classes, errors and timing counts
+    are exact; the one-line summary above it is unchanged."""
+    lines = ([f"ok{i}.fast.test:{t.http}" for i in range(7)] +
+             [f"nf{i}.notfound.test:{t.http}" for i in range(4)] +
+             [f"e{i}.error.test:{t.http}" for i in range(2)] +
+             [f"m{i}.r301.test:{t.http}" for i in range(3)] +
+             [f"i.status-101.test:{t.http}", f"o.status-650.test:{t.http}"] +
+             [f"x{i}.nx.test:{t.http}" for i in range(5)] +
+             ["bad host!", f"h.delay-1000.test:{t.http}"])
+    lst = write_list("table.txt", lines)
+    r = run(["--resolver", t.dns, "--read-timeout", "0.3", lst])
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    first = r.stderr.splitlines()[0]
+    check(re.match(r"hscan: 25 targets, 18 ok, errors: .*, [0-9.]+ s, \d+ "
+                   r"hosts/s, peak RSS [0-9.]+ MiB, DNS \d+ lookups", first)
+          is not None, f"summary line: {first}")
+    rows = table_rows(r.stderr)
+    classes = dict(zip(rows["status"], map(int, rows["records"])))
+    check(classes == {"1xx": 1, "2xx": 7, "3xx": 3, "4xx": 4, "5xx": 2,
+                      "other": 1, "none": 7}, f"status classes: {classes}")
+    errs = dict(re.findall(r"(\w+) (\d+)", " ".join(rows["errors"])))
+    check(errs == {"dns_nxdomain": "5", "invalid_target": "1",
+                   "read_timeout": "1"}, f"errors: {errs}")
+    check(rows["timing"] == ["p50", "p90", "p99", "max", "count"],
+          f"timing header {rows['timing']}")
+    # total: every target that reached a probe (not the invalid line);
+    # dns: those looked up; tls: none over plain HTTP
+    for phase, count in (("total", 24), ("dns", 24), ("connect", 19),
+                         ("tls", 0), ("ttfb", 18)):
+        row = rows[phase]
+        check(len(row) == 5 and int(row[4]) == count,
+              f"{phase}: {row}, want count {count}")
+    check(rows["tls"][:4] == ["-"] * 4, "tls percentiles without TLS")
+    p50, p90, p99, mx = map(float, rows["total"][:4])
+    check(0 <= p50 <= p90 <= p99 <= mx and mx >= 250,
+          f"total percentiles {rows['total']}")
+    check(re.match(r"\d+ \(25 records in [0-9.]+ s\)",
+                   " ".join(rows["hosts/s"])) is not None, "hosts/s row")
+    check(re.match(r"[0-9.]+ s user \+ [0-9.]+ s sys, \d+% of one core, "
+                   r"[0-9.]+ ms/record", " ".join(rows["CPU"])) is not None,
+          f"CPU row {rows['CPU']}")
+    m = re.search(r"peak RSS ([0-9.]+) MiB", first)
+    check(rows["memory"] == [m.group(1), "MiB", "peak", "RSS"],
+          f"memory row {rows['memory']}")
+    check(all(len(x) <= 80 for x in r.stderr.splitlines()[1:]),
+          "a table line wider than 80 columns")
+    r = run(["-q", "--resolver", t.dns, lst])
+    check(r.stderr == "", f"-q: {r.stderr!r}")
+
+
+# ---- output formats: -f json|csv|table, --fields, --header NAME
+# (docs/cli.md "Output formats") ----
+
+def run_bytes(args, timeout=60, env=None):
+    return subprocess.run([CLI] + PLAIN + args, capture_output=True,
+                          timeout=timeout, env=env)
+
+
+def csv_rows(raw):
+    """Parse CSV output (bytes as received: surrogateescape) with
+    Python's csv module; every physical line must end in CRLF."""
+    import csv
+    import io
+    check(raw.endswith(b"\r\n"), f"CSV does not end in CRLF: {raw[-40:]!r}")
+    check(b"\n" not in raw.replace(b"\r\n", b""), "a bare LF in the CSV")
+    text = raw.decode("utf-8", "surrogateescape")
+    return list(csv.reader(io.StringIO(text, newline=""), strict=True))
+
+
+def raw_bytes(s):
+    return s.encode("utf-8", "surrogateescape")
+
+
+def format_list(t):
+    return write_list("format.txt", [
+        f"fast.test:{t.http}", "nx.test", "bad host!",
+        f'127.0.0.1:{t.http}/r?to=a,"b"', f"127.0.0.1:{t.http}/b/ctl",
+        f"http://notfound.test:{t.http}/"])
+
+
+CSV_DEFAULT = ["input", "url", "status", "title", "server", "content_type",
+               "content_length", "tls_not_after", "total_ms", "error"]
+
+
+def test_format_csv(t):
+    """-f csv: a header row, then one RFC 4180 row per target that
+    Python's csv module reads back to the values the JSON record has."""
+    lst = format_list(t)
+    r = run_bytes(["-q", "--resolver", t.dns, "-f", "csv", lst])
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr!r}")
+    check(r.stdout.startswith(b",".join(x.encode() for x in CSV_DEFAULT) +
+                              b"\r\n"), f"header row: {r.stdout[:200]!r}")
+    rows = csv_rows(r.stdout)
+    check(rows[0] == CSV_DEFAULT, f"header {rows[0]}")
+    check(all(len(x) == len(CSV_DEFAULT) for x in rows), "ragged rows")
+    got = {x[0]: dict(zip(CSV_DEFAULT, x)) for x in rows[1:]}
+    check(len(rows) == 7 and len(got) == 6, f"{len(rows)} rows")
+    fast = got[f"fast.test:{t.http}"]
+    want = {"url": f"http://fast.test:{t.http}/", "status": "200",
+            "title": "fast", "server": "hscan-test",
+            "content_type": "text/html", "content_length": "32",
+            "tls_not_after": "", "error": ""}
+    check({k: fast[k] for k in want} == want, f"fast row {fast}")
+    check(re.fullmatch(r"\d+\.\d{3}", fast["total_ms"]), "total_ms")
+    nx = got["nx.test"]
+    check(nx["url"] == "http://nx.test/" and nx["status"] == "" and
+          nx["error"] == "dns_nxdomain" and nx["server"] == "", f"nx {nx}")
+    bad = got["bad host!"]
+    check(bad["url"] == "" and bad["total_ms"] == "0.000" and
+          bad["error"] == "invalid_target", f"invalid {bad}")
+    # a comma and quotes in the input and URL: quoted, quotes doubled
+    red = f'127.0.0.1:{t.http}/r?to=a,"b"'
+    check(got[red]["status"] == "302", f"302 row {got[red]}")
+    check(f'"127.0.0.1:{t.http}/r?to=a,""b"""'.encode() in r.stdout,
+          "quoting")
+    # the same values as the JSON records
+    j = {x["input"]: x for x in records(run(["-q", "--resolver", t.dns,
+                                                "-f", "json", lst]).stdout)}
+    for inp, row in got.items():
+        rec = j[inp]
+        server = [v for n, v in rec["headers"] if n.lower() == "server"]
+        check(row["url"] == (rec["url"] or "") and
+              row["status"] == str(rec["status"] or "") and
+              row["server"] == (server[0] if server else "") and
+              row["error"] == (rec["error"] or ""),
+              f"{inp}: CSV {row} vs JSON {rec}")
+    # response-header bytes as received: tab, DEL, invalid UTF-8
+    r = run_bytes(["-q", "--resolver", t.dns, "-f", "csv", "--fields",
+                   "input,location,header:X-Bin", lst])
+    rows = {x[0]: x for x in csv_rows(r.stdout)[1:]}
+    check(rows[red][1] == 'a,"b"', f"Location {rows[red]}")
+    check(raw_bytes(rows[f"127.0.0.1:{t.http}/b/ctl"][2]) ==
+          b"a\tb\x7fc\xff\xfed\xc3\xa9e", f"X-Bin {rows}")
+    # an empty scan still has its header row
+    r = run_bytes(["-q", "-f", "csv", "/dev/null"])
+    check(r.returncode == 0 and r.stdout ==
+          ",".join(CSV_DEFAULT).encode() + b"\r\n", f"empty: {r.stdout!r}")
+
+
+def display_width(s):
+    import unicodedata
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in s)
+
+
+def test_format_table(t):
+    """-f table into a pipe: a header line, then one line per target in
+    fixed columns no wider than COLUMNS, server bytes made harmless,
+    long values cut with an ellipsis, no colour off a terminal."""
+    long_path = "/" + "p" * 300
+    lst = write_list("table.txt", [
+        f"fast.test:{t.http}", "nx.test", f"127.0.0.1:{t.http}/b/ctl",
+        f"127.0.0.1:{t.http}/b/binval", f"127.0.0.1:{t.http}{long_path}",
+        f"https://fast.test:{t.https}/"])
+    for cols in (120, 200):
+        env = dict(os.environ, COLUMNS=str(cols))
+        r = run_bytes(["-q", "--resolver", t.dns, "-f", "table", "--header",
+                       "X-Bin", lst], env=env)
+        check(r.returncode == 0, f"exit {r.returncode}: {r.stderr!r}")
+        text = r.stdout.decode("utf-8")      # valid UTF-8, whatever came
+        lines = text.split("\n")
+        check(lines[-1] == "" and len(lines) == 8, f"{len(lines)} lines")
+        lines = lines[:-1]
+        head = lines[0]
+        labels = ["STATUS", "URL", "SERVER", "TITLE", "TLS EXPIRY", "MS",
+                  "ERROR", "X-Bin"]
+        pos = [head.find(x) for x in labels]
+        check(pos[0] == 0 and pos == sorted(pos) and -1 not in pos,
+              f"header {head!r}")
+        for ln in lines:
+            check(display_width(ln) <= cols, f"wider than {cols}: {ln!r}")
+            check(not any(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f
+                          for c in ln), f"control character: {ln!r}")
+            check(ln == ln.rstrip(), "trailing blanks")
+        by = {}
+        for ln in lines[1:]:
+            by[ln[pos[1]:pos[2]].strip()] = ln   # the URL column
+        fast = by.get(f"http://fast.test:{t.http}/")
+        check(fast is not None, f"no fast line: {lines}")
+        check(fast[:pos[1]].strip() == "200" and
+              fast[pos[2]:pos[3]].strip() == "hscan-test" and
+              fast[pos[3]:pos[4]].strip() == "fast" and
+              re.fullmatch(r"\d+(\.\d)?", fast[pos[4]:pos[6]].strip()) and
+              fast[pos[6]:].strip() == "", f"fast line {fast!r}")
+        nx = by["http://nx.test/"]
+        check(nx[:pos[1]].strip() == "" and
+              nx[pos[6]:pos[7]].strip() == "dns_nxdomain", f"nx {nx!r}")
+        tls = by[f"https://fast.test:{t.https}/"]
+        check(re.fullmatch(r"\d{4}-\d\d-\d\d", tls[pos[4]:pos[4] + 10])
+              and "tls_cert_invalid" in tls, f"tls line {tls!r}")
+        ctl = by[f"http://127.0.0.1:{t.http}/b/ctl"]
+        want = "a b\ufffdc\ufffd\ufffdd\u00e9e"    # tab, DEL, 0xff 0xfe
+        cell = ctl[pos[7]:]
+        check(cell == want or (cols < 200 and cell.endswith("\u2026") and
+                               want.startswith(cell[:-1]) and len(cell) > 4),
+              f"ctl {ctl!r}")
+        cut = [ln for ln in lines if "pppp" in ln][0]
+        url = cut[pos[1]:pos[2]].rstrip()
+        check(url.endswith("\u2026") and len(url) == pos[2] - pos[1] - 2,
+              f"long URL not cut to its column: {cut!r}")
+        check("\x1b" not in text, "colour into a pipe")
+    # --audit adds an AUDIT column before ERROR
+    r = run_bytes(["-q", "--resolver", t.dns, "-f", "table", "--audit",
+                   lst], env=dict(os.environ, COLUMNS="120"))
+    head = r.stdout.decode().split("\n")[0]
+    check(r.returncode == 0 and re.search(r"\bAUDIT +ERROR$", head),
+          f"--audit header {head!r}")
+
+
+def test_format_tty(t):
+    """On a terminal the default is the table, with colour unless
+    NO_COLOR is set; with -o FILE it is JSON again."""
+    lst = write_list("tty.txt", [f"fast.test:{t.http}", "nx.test"])
+    rc, tty = run_pty(["-q", "--resolver", t.dns, lst], cols=120)
+    text = tty.decode("utf-8")
+    check(rc == 0 and "STATUS" in text and "hscan-test" in text,
+          f"exit {rc}: {tty!r}")
+    check("\x1b[32m200\x1b[0m" in text and "\x1b[31mdns_nxdomain" in text,
+          f"colour: {tty!r}")
+    plain = re.sub("\x1b\\[[0-9;]*m", "", text).replace("\r\n", "\n")
+    check(all(display_width(x) <= 120 for x in plain.split("\n")),
+          "wider than the terminal")
+    os.environ["NO_COLOR"] = "1"
+    try:
+        rc, tty = run_pty(["-q", "--resolver", t.dns, lst], cols=90)
+    finally:
+        del os.environ["NO_COLOR"]
+    check(rc == 0 and b"STATUS" in tty and b"\x1b" not in tty,
+          f"NO_COLOR: {tty!r}")
+    out = os.path.join(TMP, "tty.jsonl")
+    rc, tty = run_pty(["-q", "--resolver", t.dns, "-o", out, lst], cols=90)
+    check(rc == 0 and tty == b"" and len(records(open(out).read())) == 2,
+          f"-o on a terminal: {tty!r}")
+
+
+def test_format_fields(t):
+    """--fields picks and orders the columns, --header NAME adds one,
+    -H 'Name: value' is still a request header; bad names and
+    conflicts exit 2 naming the option."""
+    lst = format_list(t)
+    r = run_bytes(["-q", "--resolver", t.dns, "-f", "csv", "--fields",
+                   "status, input,header:x-dup", "--fields", "location",
+                   "--header", "Server", "-H", "X-Req: 1", lst])
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr!r}")
+    rows = csv_rows(r.stdout)
+    check(rows[0] == ["status", "input", "header:x-dup", "location",
+                      "header:Server"], f"header {rows[0]}")
+    by = {x[1]: x for x in rows[1:]}
+    check(by[f"fast.test:{t.http}"] ==
+          ["200", f"fast.test:{t.http}", "1, 2", "", "hscan-test"],
+          f"fast {by[f'fast.test:{t.http}']}")
+    check(by["nx.test"] == ["", "nx.test", "", "", ""], "nx")
+    # without -f, columns on a pipe mean CSV (JSON has every field)
+    r = run_bytes(["-q", "--resolver", t.dns, "--header", "X-Dup", lst])
+    check(r.returncode == 0 and
+          csv_rows(r.stdout)[0] == CSV_DEFAULT + ["header:X-Dup"],
+          f"implicit CSV: {r.stdout[:200]!r}")
+    bad = [
+        (["--fields", "status,nope"], ["--fields", "'nope'", "final_url"]),
+        (["--fields", ","], ["--fields"]),
+        (["--header", "X Y"], ["--header", "'X Y'", "Name: value"]),
+        (["--header", ""], ["--header"]),
+        (["-f", "json", "--fields", "status"], ["--fields", "jq"]),
+        (["-f", "json", "--header", "Server"], ["--header", "jq"]),
+        (["-f", "xml"], ["--format", "'xml'"]),
+        (["--fields", "status", "-H", ": v"], ["-H"]),
+    ]
+    for args, words in bad:
+        r = run(args + ["/dev/null"])
+        check(r.returncode == 2 and all(w in r.stderr for w in words),
+              f"{args}: exit {r.returncode}, {r.stderr!r}")
+    # --resume reads JSON Lines: refused with csv/table, file untouched
+    out = os.path.join(TMP, "resume-fmt.csv")
+    with open(out, "wb") as f:
+        f.write(b"status\r\n200\r\n")
+    for args in (["-f", "csv"], ["-f", "table"], ["--fields", "status"]):
+        r = run(args + ["--resume", out, "/dev/null"])
+        check(r.returncode == 2 and "--resume" in r.stderr and
+              "JSON" in r.stderr, f"{args}: {r.returncode} {r.stderr!r}")
+    check(open(out, "rb").read() == b"status\r\n200\r\n",
+          "--resume touched it")
+    r = run(["--help"])
+    check(all(w in r.stdout for w in ("--format", "--fields",
+                                      "--header NAME")), "--help")
+
+
+def test_format_default(t):
+    """Into a pipe or a file the records are JSON Lines exactly as
+    -f json writes them (and as before formats existed): no header
+    row, nothing else."""
+    lst = format_list(t)
+    mask = re.compile(rb'"timing_ms":\{[^}]*\}')
+
+    def norm(raw):
+        return sorted(mask.sub(b"T", x) for x in raw.split(b"\n") if x)
+    piped = run_bytes(["-q", "--resolver", t.dns, lst])
+    asked = run_bytes(["-q", "--resolver", t.dns, "-f", "json", lst])
+    out = os.path.join(TMP, "default.jsonl")
+    filed = run_bytes(["-q", "--resolver", t.dns, "-o", out, lst])
+    check(piped.returncode == asked.returncode == filed.returncode == 0,
+          "exit")
+    check(piped.stdout.startswith(b'{"schema":1,') and
+          piped.stdout.endswith(b"}\n"), f"not JSON Lines: {piped.stdout!r}")
+    check(len(records(piped.stdout.decode("utf-8"))) == 6, "6 records")
+    check(norm(piped.stdout) == norm(asked.stdout) ==
+          norm(open(out, "rb").read()), "default differs from -f json")
+    check(b"\r" not in piped.stdout, "CR in JSON Lines")
+
+
+# ---- picking out hosts and expanding input (docs/cli.md "Picking out
+# hosts", "Input"): filters, CIDR ranges, --ports ----
+
+def closed_port():
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def written(r):
+    return sorted(x["input"] for x in records(r.stdout))
+
+
+def test_filters(t):
+    """Each filter writes exactly the records it names; the summary
+    still counts all eight targets."""
+    h, closed = t.http, closed_port()
+    fast, nf, err = (f"fast.test:{h}", f"notfound.test:{h}",
+                     f"error.test:{h}")
+    s503, r301, nx = f"status-503.test:{h}", f"r301.test:{h}", "nx.test"
+    ref, bad = f"127.0.0.1:{closed}", "bad host!"
+    lst = write_list("filters.txt", [fast, nf, err, s503, r301, nx, ref,
+                                     bad])
+    cases = [
+        (["--match-status", "200"], [fast]),
+        (["--match-status", "300-399,404"], [nf, r301]),
+        (["--match-status", "5xx"], [err, s503]),
+        (["--match-status", "0"], [bad, nx, ref]),
+        (["--match-status", "200", "--match-status", "0"],
+         [bad, fast, nx, ref]),
+        (["--filter-status", "2xx,0"], [nf, err, s503, r301]),
+        (["--match-status", "200-599", "--filter-status", "404,5xx"],
+         [fast, r301]),
+        # status-NNN replies carry no Server field
+        (["--match-header", "Server: ^hscan-test$"], [fast, nf, err, r301]),
+        # any value of a repeated field; the name in any case
+        (["--match-header", "x-dup: ^2$"], [fast]),
+        (["--match-header", "Location:"], [r301]),
+        (["--match-header", "Server: hscan", "--match-header",
+          "Content-Type: ^text/plain"], [nf, err]),
+        (["--match-error", "dns_nxdomain,connect_refused"], [nx, ref]),
+        (["--match-error", "invalid_target", "--match-error",
+          "dns_nxdomain"], [bad, nx]),
+        (["--only-ok"], [fast, nf, err, s503, r301]),
+        (["--only-ok", "--match-status", "4xx,5xx"], [nf, err, s503]),
+    ]
+    for args, want in cases:
+        r = run(["--resolver", t.dns, *args, lst])
+        check(r.returncode == 0, f"{args}: exit {r.returncode}: {r.stderr}")
+        check(written(r) == sorted(want),
+              f"{args}: wrote {written(r)}, want {sorted(want)}")
+        check("hscan: 8 targets, 5 ok, errors: " in r.stderr and
+              "dns_nxdomain=1" in r.stderr and
+              "connect_refused=1" in r.stderr and
+              "invalid_target=1" in r.stderr,
+              f"{args}: summary must count all: {r.stderr}")
+    bad_args = [
+        (["--match-error", "nope"], ["--match-error", "nope",
+                                     "dns_nxdomain", "canceled"]),
+        (["--match-error", "dns_nxdomain,"], ["--match-error"]),
+        (["--match-error", "invalid_argument"], ["invalid_argument"]),
+        (["--match-status", "5-3"], ["--match-status", "5-3"]),
+        (["--match-status", "1000"], ["--match-status"]),
+        (["--match-status", "2xx,"], ["--match-status"]),
+        (["--match-status", ""], ["--match-status"]),
+        (["--filter-status", "abc"], ["--filter-status", "abc"]),
+        (["--match-header", "nocolon"], ["--match-header", "nocolon"]),
+        (["--match-header", "Bad Name: x"], ["not an HTTP token"]),
+        (["--match-header", "X: ("], ["regular expression"]),
+        (["--only-ok", "--match-error", "timeout"], ["--only-ok",
+                                                     "--match-error"]),
+        (["--match-status", "200", "--filter-status", "2xx"],
+         ["nothing would be written"]),
+        (["--only-ok", "--match-status", "0"], ["--only-ok"]),
+        (["--resume", os.path.join(TMP, "f.jsonl"), "--match-status",
+          "200"], ["--resume", "--match-status"]),
+    ]
+    for args, words in bad_args:
+        r = run([*args, "/dev/null"])
+        check(r.returncode == 2 and r.stdout == "",
+              f"{args}: exit {r.returncode}")
+        check(all(w in r.stderr for w in words),
+              f"{args}: message lacks {words}: {r.stderr}")
+    check(not os.path.exists(os.path.join(TMP, "f.jsonl")),
+          "a refused --resume must not create its file")
+
+
+class AnyLoopback:
+    """hscan-testd with --any-loopback: its HTTP server answers on every
+    127.0.0.0/8 address."""
+    def __init__(self):
+        self.p = subprocess.Popen([TESTD, "--lifetime", "300",
+                                   "--any-loopback"],
+                                  stdout=subprocess.PIPE, text=True)
+        self.dns = self.p.stdout.readline().split()[1]
+        self.http = int(self.p.stdout.readline().split()[1].split(":")[1])
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(timeout=10)
+
+
+def test_cidr(t):
+    """Ranges expand into one target per address, in order; refused
+    ranges give one invalid_target record each and nothing else breaks;
+    --resume matches the expanded targets."""
+    a = AnyLoopback()
+    try:
+        cidr_checks(a, a.http, closed_port())
+    finally:
+        a.stop()
+
+
+def cidr_checks(a, h, closed):
+    lst = write_list("cidr16.txt", ["127.0.0.0/28"])
+    r = run(["-c", "1", "--ports", str(h), lst])
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    recs = records(r.stdout)
+    want = [f"127.0.0.{i}:{h}" for i in range(16)]
+    check([x["input"] for x in recs] == want,
+          f"/28 inputs {[x['input'] for x in recs]}")
+    check([x["ip"] for x in recs] == [f"127.0.0.{i}" for i in range(16)],
+          "each record connected to its own address")
+    check(all(x["status"] == 200 for x in recs), "/28 all answered")
+    check("hscan: 16 targets, 16 ok," in r.stderr, f"summary {r.stderr}")
+    lines = [f"127.0.1.6/30:{h}", f"127.0.2.9/32:{h}", "127.0.0.1/33",
+             "127.0.0.1/8080", f"http://127.0.0.1:{h}/28", "10.0.0.0/7",
+             "2001:db8::/64", "[::1]/200:80", f"127.0.3.1/31:{closed}",
+             "127.0.0.1/24:0", f"fast.test:{h}"]
+    lst = write_list("cidr-mixed.txt", lines)
+    r = run(["--resolver", a.dns, lst])
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    recs = {x["input"]: x for x in records(r.stdout)}
+    big = "CIDR range larger than 2^24 addresses (/8 for IPv4, /104 for IPv6)"
+    refused = {"127.0.0.1/33": "CIDR prefix length above 32",
+               "127.0.0.1/8080": "CIDR prefix length above 32",
+               "10.0.0.0/7": big, "2001:db8::/64": big,
+               "[::1]/200:80": "CIDR prefix length above 128",
+               "127.0.0.1/24:0": "port is not a number from 1 to 65535"}
+    ok = [f"127.0.1.{i}:{h}" for i in range(4, 8)]
+    ok += [f"127.0.2.9:{h}", f"http://127.0.0.1:{h}/28"]
+    want = sorted(ok + list(refused) + [f"127.0.3.0:{closed}",
+                                        f"127.0.3.1:{closed}",
+                                        f"fast.test:{h}"])
+    check(sorted(recs) == want, f"inputs {sorted(recs)}, want {want}")
+    for line, why in refused.items():
+        x = recs[line]
+        check(x["error"] == "invalid_target" and x["error_detail"] == why,
+              f"{line}: {x['error']} {x['error_detail']}")
+    for line in ok:
+        check(recs[line]["status"] == 200, f"{line}: {recs[line]['error']}")
+    check(recs[f"http://127.0.0.1:{h}/28"]["url"].endswith("/28"),
+          "a URL is never a range")
+    check(recs[f"127.0.3.0:{closed}"]["error"] == "connect_refused",
+          "closed port")
+    check(recs[f"fast.test:{h}"]["status"] == 200,
+          "a plain line still goes through")
+    check(f"hscan: {len(want)} targets, 7 ok," in r.stderr and
+          "invalid_target=6" in r.stderr, f"summary {r.stderr}")
+    # --resume: the file holds expanded targets; a second run with one
+    # more range scans only that range
+    out = os.path.join(TMP, "cidr-resume.jsonl")
+    first = write_list("cidr-r1.txt", [f"127.0.4.0/29:{h}", "127.0.0.1/33"])
+    r = run(["--resume", out, first])
+    check(r.returncode == 0 and len(records(open(out).read())) == 9,
+          f"first run: {r.stderr}")
+    second = write_list("cidr-r2.txt", [f"127.0.4.0/29:{h}", "127.0.0.1/33",
+                                        f"127.0.5.0/30:{h}"])
+    r = run(["--resume", out, second])
+    check(r.returncode == 0, f"resume exit {r.returncode}: {r.stderr}")
+    check(", 9 inputs already done in" in r.stderr and
+          "hscan: 4 targets, 4 ok" in r.stderr, f"resume: {r.stderr}")
+    got = sorted(x["input"] for x in records(open(out).read()))
+    check(got == sorted([f"127.0.4.{i}:{h}" for i in range(8)] +
+                        [f"127.0.5.{i}:{h}" for i in range(4)] +
+                        ["127.0.0.1/33"]), f"resumed file: {got}")
+
+
+def test_ports(t):
+    """--ports gives one target per port for every line without one;
+    lines naming a port keep it; the closed port is connect_refused."""
+    h, c = t.http, closed_port()
+    lst = write_list("ports.txt", ["fast.test", "127.0.0.1", "# comment", "",
+                                   f"notfound.test:{h}", "http://fast.test/x",
+                                   "fast.test?q", "bad host!"])
+    r = run(["-c", "1", "--resolver", t.dns, "--ports", f"{h},{c}", lst])
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    recs = records(r.stdout)
+    want = [f"fast.test:{h}", f"fast.test:{c}", f"127.0.0.1:{h}",
+            f"127.0.0.1:{c}", f"notfound.test:{h}",
+            f"http://fast.test:{h}/x", f"http://fast.test:{c}/x",
+            f"fast.test:{h}?q", f"fast.test:{c}?q", f"bad host!:{h}",
+            f"bad host!:{c}"]
+    check([x["input"] for x in recs] == want,
+          f"inputs {[x['input'] for x in recs]}")
+    for x in recs:
+        port = x["input"].split(":")[-1].split("/")[0].split("?")[0]
+        if x["input"].startswith("bad"):
+            check(x["error"] == "invalid_target", x["input"])
+        elif port == str(c):
+            check(x["error"] == "connect_refused" and x["port"] == c,
+                  f"{x['input']}: {x['error']}")
+        else:
+            check(x["status"] in (200, 404) and x["port"] == h,
+                  f"{x['input']}: {x['error']}")
+    check(recs[5]["url"] == f"http://fast.test:{h}/x", "URL keeps its path")
+    check("hscan: 11 targets, 5 ok," in r.stderr, f"summary {r.stderr}")
+    for v in ["0", "65536", "80,80", "80-79", "", "a", "80,", "1-10,5"]:
+        r = run(["--ports", v, "/dev/null"])
+        check(r.returncode == 2 and "--ports" in r.stderr,
+              f"--ports {v!r}: exit {r.returncode}: {r.stderr}")
+    r = run(["--ports", "80", "--ports", "443", "/dev/null"])
+    check(r.returncode == 2 and "twice" in r.stderr, "--ports twice")
+
+
+def peak_rss(err):
+    m = re.search(r"peak RSS ([0-9.]+) MiB", err)
+    check(m is not None, f"no peak RSS in summary: {err}")
+    return float(m.group(1))
+
+
+def test_cidr_rss(t):
+    """A /8 (16,777,216 targets) is an iterator: interrupted after 3 s
+    its peak RSS is that of a run of a small range at the same -c.
+    Loopback only, against a closed port (connect_refused at once)."""
+    c = closed_port()
+    san = os.environ.get("HSCAN_SANITIZE", "none") not in ("none", "")
+    small_len, small_n = (18, 16384) if san else (16, 65536)
+    args = [CLI, *PLAIN, "-c", "2000", "-o", "/dev/null", "--ports", str(c),
+            "-"]
+    r = subprocess.run(args, input=f"127.0.0.0/{small_len}\n",
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0 and
+          f"hscan: {small_n} targets, 0 ok, errors: connect_refused="
+          f"{small_n}," in r.stderr, f"/{small_len}: {r.stderr}")
+    small = peak_rss(r.stderr)
+    p = subprocess.Popen(args, stdin=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    p.stdin.write("127.0.0.0/8\n")
+    p.stdin.close()
+    time.sleep(3)
+    p.send_signal(signal.SIGINT)
+    p.wait(timeout=30)
+    err = p.stderr.read()
+    check(p.returncode == 130, f"/8: exit {p.returncode}: {err}")
+    m = re.search(r"hscan: (\d+) targets", err)
+    check(m is not None and int(m.group(1)) > 2000, f"/8: {err}")
+    big = peak_rss(err)
+    print(f"peak RSS: /{small_len} ({small_n} targets) {small:.1f} MiB, "
+          f"/8 stopped after {m.group(1)} targets {big:.1f} MiB")
+    # ASan's quarantine grows with allocations: no RSS figure there
+    check(san or big <= small * 1.25 + 2,
+          f"/8 grew RSS: {big:.1f} MiB against {small:.1f} MiB")
+
+
 TESTS = {k[5:]: v for k, v in sorted(globals().items())
          if k.startswith("test_")}
 

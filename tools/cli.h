@@ -94,4 +94,182 @@ void resume_free(struct done_set *ds);
 /* The input line as the library trims it (whitespace at both ends). */
 void cli_trim(const char **line, size_t *len);
 
+/* ---- live progress and the summary table (cli-progress.c) ----
+ *
+ * On a terminal (stderr a TTY, not -q) or with --progress, a status line
+ * on stderr: redrawn in place every 250 ms on a terminal, a whole line
+ * every 2 s elsewhere.  Never on stdout.  Anything else written to
+ * stderr while it runs must call progress_clear() first. */
+struct hscan;
+struct hscan_result;
+struct hscan_stats;
+
+enum { PROGRESS_AUTO = 0, PROGRESS_ON = 1, PROGRESS_OFF = 2 };
+
+struct progress_cfg {
+    int mode;               /* PROGRESS_*: --progress / --no-progress */
+    int quiet;              /* -q: no status unless PROGRESS_ON */
+    int out_tty;            /* records go to a terminal */
+    char **files;           /* the inputs ("-": stdin), counted for the */
+    int n_files;            /* total when all are regular files */
+    size_t max_line;        /* longer lines are cut, as take_line() does */
+    unsigned per_input;     /* 2 with --scheme both */
+    unsigned shard_index, shard_count;  /* --shard: count only shard K */
+    uint64_t already_done;  /* --resume: records kept from before */
+};
+
+/* Start the status line (when wanted) on `loop` for `scan`, which must
+ * stay valid until progress_stop().  Returns 1 when it shows, else 0.
+ *
+ * The total is the sum over the input lines that make records (not
+ * blank, not '#') of weight(line) times the records per line (2 with
+ * --scheme both unless the line names its scheme or port 80/443), minus
+ * already_done, plus progress_add_total()'s adjustments; counted lazily
+ * a slice per loop iteration; unknown (done only) when an input is not
+ * a regular file. */
+int progress_start(uv_loop_t *loop, struct hscan *scan,
+                   const struct progress_cfg *cfg);
+/* Replace the weight of a trimmed input line (default 1, or 0 for lines
+ * of other shards: progress_shard_weight()), e.g. the number of targets
+ * a CIDR range and --ports expand it into.  Set before progress_start(). */
+void progress_set_weight(uint64_t (*fn)(const char *line, size_t len));
+/* 1 when this library input line is in our --shard, else 0. */
+uint64_t progress_shard_weight(const char *line, size_t len);
+/* Add `n` (may be negative) to the total. */
+void progress_add_total(int64_t n);
+/* Count a result for the table and keep the status line off a terminal
+ * that records are written to.  Call first thing in on_result, for
+ * every result, filtered or not. */
+void progress_result(const struct hscan_result *r);
+/* Erase the status line if it is shown (it is drawn again at the next
+ * tick).  Safe at any time, also before start and after stop. */
+void progress_clear(void);
+/* Erase the line and close the handles; before the scan is freed. */
+void progress_stop(void);
+/* The table under the one-line summary: status classes, errors, timing
+ * percentiles, rate, CPU time, peak RSS (0: unknown). */
+void progress_table(const struct hscan_stats *st, double secs,
+                    unsigned long rss_kib);
+
+/* ---- which records are written (cli-filter.c) ----
+ *
+ * Filters decide what is written, after the result is counted: every
+ * given test must pass; values inside one list are alternatives.  See
+ * docs/cli.md "Picking out hosts". */
+enum {                      /* getopt codes of the filter and input options */
+    OPT_MATCH_STATUS = 0x400, OPT_FILTER_STATUS, OPT_MATCH_HEADER,
+    OPT_MATCH_ERROR, OPT_ONLY_OK, OPT_PORTS
+};
+#define FILTER_STATUS_MAX 999   /* statuses 0 (no response) to 999 */
+#define FILTER_MAX_ERRORS 64
+
+struct filt_header;
+struct hscan_result;
+
+struct filter {
+    int active;             /* any filter option given */
+    const char *first;      /* the first one, for messages */
+    int has_match, has_drop;
+    unsigned char match[FILTER_STATUS_MAX / 8 + 1];  /* --match-status */
+    unsigned char drop[FILTER_STATUS_MAX / 8 + 1];   /* --filter-status */
+    struct filt_header *hdr;                         /* --match-header */
+    size_t n_hdr;
+    int errors[FILTER_MAX_ERRORS];                   /* --match-error */
+    size_t n_errors;
+    int only_ok;
+    char *scratch;          /* a header value as a C string, for regexec */
+    size_t scratch_cap;
+    uint64_t dropped;       /* records not written */
+};
+
+/* Parse one filter option (OPT_MATCH_STATUS ... OPT_ONLY_OK) with its
+ * argument; a bad value exits 2 with a message naming it. */
+void filter_option(struct filter *f, int opt, const char *v);
+/* After all options: refuse combinations that cannot work (exit 2):
+ * filters with --resume, --only-ok with --match-error, lists that keep
+ * nothing. */
+void filter_check(const struct filter *f, int resuming);
+/* 1 when the record is to be written.  Call after counting it. */
+int filter_pass(struct filter *f, const struct hscan_result *r);
+void filter_free(struct filter *f);
+/* "hscan-cli: OPT: 'V': WHY" and the --help hint on stderr, exit 2. */
+void cli_bad_value(const char *opt, const char *v, const char *why);
+
+/* ---- input lines into targets: CIDR ranges, --ports (cli-input.c) ----
+ *
+ * xin_start() loads a line as take_line() gave it; xin_next() then gives
+ * its targets one by one (a range is never expanded in memory).  A
+ * refused range goes to the library as "[" + the line with *udata set
+ * to the reason; xin_result() turns its record back into the line as
+ * given with that reason.  The CLI's udata is this module's. */
+#define XIN_LINE_MAX 8193       /* take_line(): MAX_LINE + 1 at most */
+#define XIN_PORT_ITEMS 1024     /* items of --ports (each may be a range) */
+#define XIN_HOST_BITS 24        /* at most 2^24 addresses per range */
+
+struct xin_range {
+    int family;             /* 4 or 6 */
+    unsigned char addr[16]; /* network address, host bits cleared */
+    uint64_t n;             /* addresses */
+    int port;               /* ADDR/LEN:PORT, else 0 */
+    const char *why;        /* refused: the error_detail */
+};
+
+struct xin {
+    struct { uint16_t lo, hi; } ports[XIN_PORT_ITEMS];  /* --ports */
+    unsigned n_ports;
+    uint32_t n_port_values;
+    int kind;               /* of the loaded line */
+    char line[XIN_LINE_MAX];   /* the loaded line, trimmed */
+    size_t len;
+    size_t slot;            /* where ":PORT" goes */
+    struct xin_range range;
+    uint64_t k, total;      /* next target, targets of the line */
+    char out[XIN_LINE_MAX + 64];  /* the target handed over */
+};
+
+/* --ports LIST: ports and ranges, 80,443,8000-8010; exits 2 if bad. */
+void xin_ports(struct xin *x, const char *v);
+/* Load one input line (`line` need not outlive the call). */
+void xin_start(struct xin *x, const char *line, size_t len);
+/* The next target of the loaded line into *line, *len (valid until the
+ * next call) and *udata; targets whose record `done` holds are skipped
+ * (done NULL: none).  Returns 1, or 0 when the line has no more. */
+int xin_next(struct xin *x, struct done_set *done, const char **line,
+             size_t *len, void **udata);
+/* How many targets one input line makes: 0 for blank and '#' lines,
+ * addresses x ports for a range, the --ports count for a line without
+ * a port, else 1.  With shard_count > 1, only those of shard
+ * shard_index (a range of more than 4096 targets: its expected share). */
+uint64_t xin_count(const struct xin *x, const char *line, size_t len,
+                   unsigned shard_index, unsigned shard_count);
+/* The record to write for `r`: `r` itself, or for a refused range a
+ * copy in `*tmp` with the line as given and the reason. */
+const struct hscan_result *xin_result(const struct hscan_result *r,
+                                      struct hscan_result *tmp);
+
+/* ---- output formats (cli-format.c) ----
+ *
+ * -f json (the library's record, unchanged), csv (RFC 4180, a header
+ * row first) or table (one line per target for a person; cells cleaned
+ * for the terminal and cut to fixed widths).  The option parsers exit 2
+ * naming the option at fault. */
+struct hscan_config;
+
+void fmt_opt_format(const char *v);     /* -f, --format */
+void fmt_opt_fields(const char *v);     /* --fields a,b,c (repeatable) */
+/* --header NAME without a colon: response header NAME as a column (a
+ * value with a colon is a request header, handled by the caller). */
+void fmt_opt_column(const char *v);
+/* After the options, before --resume reads its file: settle the format
+ * (default: table when stdout is a terminal and `to_file` is 0, else
+ * JSON, or CSV when columns were asked for) and refuse what conflicts
+ * (columns with -f json; `resume` with csv/table). */
+void fmt_choose(const struct hscan_config *cfg, int to_file,
+                const char *resume);
+/* Write the CSV header row or the table's header line.  0 or -errno. */
+int fmt_begin(struct out *o, const struct hscan_config *cfg);
+/* Write one record in the format.  0 or -errno (out_put()). */
+int fmt_record(struct out *o, const struct hscan_result *r);
+void fmt_free(void);
+
 #endif

@@ -50,9 +50,8 @@ struct cli {
     struct done_set done;
     int resuming;
     int out_reported;
-    char *jbuf;
-    size_t jcap;
     int quiet;
+    int progress;            /* PROGRESS_*: --progress, --no-progress */
     int exit_code;
     unsigned shard_index, shard_count;   /* --shard K/N; count 0: none */
     uv_signal_t sigint, sigterm;
@@ -60,6 +59,8 @@ struct cli {
     uint64_t err_count[128];
     int err_code[128];
     int n_err_kinds;
+    struct filter filter;    /* which records are written */
+    struct xin xin;          /* CIDR ranges and --ports */
 };
 
 static struct cli G;   /* the program's one instance: signal handles need it */
@@ -112,9 +113,11 @@ static void on_stream_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         in->end += (size_t)n;
         stream_pause_if_full(in);
     } else if (n < 0) {
-        if (n != UV_EOF)
+        if (n != UV_EOF) {
+            progress_clear();
             fprintf(stderr, "hscan-cli: reading input: %s\n",
                     uv_strerror((int)n));
+        }
         in->eof = 1;
         uv_read_stop(st);
         in->reading = 0;
@@ -145,6 +148,7 @@ static int open_next(struct input *in)
     if (strcmp(name, "-") == 0) {
         in->fd = 0;
     } else if ((in->fd = open(name, O_RDONLY | O_CLOEXEC)) < 0) {
+        progress_clear();
         fprintf(stderr, "hscan-cli: cannot open %s: %s\n", name,
                 strerror(errno));
         G.exit_code = EXIT_IO;
@@ -224,6 +228,7 @@ static void fill_file(struct input *in)
         n = read(in->fd, in->buf + in->end, IBUF_SIZE - in->end);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
+        progress_clear();
         fprintf(stderr, "hscan-cli: reading input: %s\n", strerror(errno));
         G.exit_code = EXIT_IO;
     }
@@ -231,6 +236,13 @@ static void fill_file(struct input *in)
         in->eof = 1;
     else
         in->end += (size_t)n;
+}
+
+/* The progress total counts targets: a range or --ports makes several
+ * of one line. */
+static uint64_t input_weight(const char *line, size_t len)
+{
+    return xin_count(&G.xin, line, len, G.shard_index, G.shard_count);
 }
 
 static int next_target(hscan_t *scan, void *arg, const char **line,
@@ -244,12 +256,13 @@ static int next_target(hscan_t *scan, void *arg, const char **line,
         return HSCAN_NEXT_LATER;
     }
     for (;;) {
+        if (xin_next(&G.xin, G.resuming ? &G.done : NULL, line, len, udata))
+            return HSCAN_NEXT_TARGET;
         if (in->fd < 0 && !open_next(in))
             return HSCAN_NEXT_END;
         if (take_line(in, line, len)) {
-            if (G.resuming && resume_take(&G.done, *line, *len))
-                continue;
-            return HSCAN_NEXT_TARGET;
+            xin_start(&G.xin, *line, *len);     /* one line, n targets */
+            continue;
         }
         if (in->eof) {
             if (!open_next(in))
@@ -296,24 +309,17 @@ static void count_error(int code)
 
 static void on_result(hscan_t *scan, const hscan_result_t *r, void *arg)
 {
-    size_t n;
+    hscan_result_t fixed;
     (void)arg;
+    progress_result(r);     /* every result, before any filter */
+    r = xin_result(r, &fixed);
     if (r->error)
         count_error(r->error);
     if (G.out.failed)
         return;
-    n = hscan_result_to_json(r, G.jbuf, G.jcap);
-    if (n >= G.jcap) {
-        char *b = realloc(G.jbuf, n + 1024);
-        if (!b) {
-            fprintf(stderr, "hscan-cli: out of memory\n");
-            exit(EXIT_IO);
-        }
-        G.jbuf = b;
-        G.jcap = n + 1024;
-        hscan_result_to_json(r, G.jbuf, G.jcap);
-    }
-    if (out_put(&G.out, G.jbuf, n) != 0 ||
+    if (!filter_pass(&G.filter, r))
+        return;             /* counted above, not written */
+    if (fmt_record(&G.out, r) != 0 ||
         (G.in.waiting && out_flush(&G.out) != 0))
         out_failed(scan);
 }
@@ -325,6 +331,7 @@ static void out_failed(hscan_t *scan)
     if (G.out_reported++)
         return;
     if (G.out.err != EPIPE) {
+        progress_clear();
         fprintf(stderr, "hscan-cli: writing %s: %s\n",
                 G.out_path ? G.out_path : "output", strerror(G.out.err));
         G.exit_code = EXIT_IO;
@@ -352,6 +359,7 @@ static void on_drained(hscan_t *scan, void *arg)
 static void on_signal(uv_signal_t *h, int sig)
 {
     (void)h;
+    progress_clear();
     if (G.exit_code >= EXIT_INTERRUPTED) {
         /* at once, but the line being written is finished first */
         out_emergency(&G.out, 1000);
@@ -506,7 +514,8 @@ static void usage(void)
 "  -X, --method NAME        request method (default GET)\n"
 "      --path PATH          path for targets that give none (default /)\n"
 "  -H, --header 'N: v'      add a request header (repeatable; 'N:' removes\n"
-"                           a default one)\n"
+"                           a default one); without a colon, --header NAME\n"
+"                           is a response-header column (Output)\n"
 "  -A, --user-agent STR     User-Agent (default hscan/%s)\n"
 "Limits (durations: seconds, fractions allowed, or NNNms):\n"
 "      --timeout D          whole target (default 15)\n"
@@ -514,15 +523,49 @@ static void usage(void)
 "      --connect-timeout D  each TCP connect attempt (default 5)\n"
 "      --read-timeout D     no byte received for this long (default 10)\n"
 "      --max-header-bytes N response header block (default 65536, min 64)\n"
-"      --max-headers N      response header fields (default 256)\n"
+"      --max-headers N      response header fields (default 256)\n",
+           hscan_version());
+    /* two strings: C11 promises only 4095 bytes in one literal */
+    fputs(
+"Input expansion (a line 192.0.2.0/24[:PORT] or 2001:db8::/120 is one\n"
+"target per address, at most 2^24):\n"
+"      --ports LIST         one target per port for each line (and each\n"
+"                           address) that names no port: 80,443,8000-8010\n"
+"Picking out hosts (what is written; the summary still counts all):\n"
+"      --match-status LIST  only these statuses: 200,301-399,5xx (0: no\n"
+"                           response)\n"
+"      --filter-status LIST not these statuses\n"
+"      --match-header 'N: RE'  only when a value of response header N\n"
+"                           matches extended regex RE (repeatable: all)\n"
+"      --match-error NAME   only these errors (comma list, repeatable)\n"
+"      --only-ok            only records without an error\n"
+"Response body and audit:\n"
+"      --body-bytes N       read up to N bytes of each body for title and\n"
+"                           body_sha256 (default 8192; 0: stop after the\n"
+"                           headers; at most 16777216)\n"
+"      --audit              audit security headers and cookie flags (an\n"
+"                           \"audit\" object per record; docs/audit.md)\n"
 "Output:\n"
 "  -o, --output FILE        write records to FILE instead of stdout\n"
+"  -f, --format FMT         json (JSON Lines), csv (RFC 4180, header row)\n"
+"                           or table (one line per target, for people).\n"
+"                           Default: table when stdout is a terminal and\n"
+"                           no -o, else json (csv with --fields/--header)\n"
+"      --fields LIST        csv/table columns, comma-separated, e.g.\n"
+"                           input,status,header:X-Frame-Options (FIELDS\n"
+"                           in hscan-cli(1); a wrong name lists them all)\n"
+"      --header NAME        add response header NAME as a column\n"
+"                           (repeatable; 'Name: value' is a request header)\n"
 "      --resume FILE        continue an interrupted run (stopped, killed\n"
 "                           or crashed) whose records are in FILE: skip\n"
 "                           the inputs recorded there, scan again those\n"
 "                           recorded as canceled, append to FILE (same\n"
 "                           input and options; no -o needed)\n"
 "  -q, --quiet              no summary on stderr\n"
+"      --progress           status line on stderr even when it is not a\n"
+"                           terminal (then a line every 2 s) or with -q\n"
+"      --no-progress        no status line (default: shown when stderr is\n"
+"                           a terminal and not -q)\n"
 "  -h, --help               this help;  -V, --version  the version\n"
 "\n"
 "Exit status: 0 the scan ran (even if targets failed), 1 an input or\n"
@@ -535,8 +578,7 @@ static void usage(void)
 "  hscan-cli -c 5000 --timeout 3 --resolver 1.1.1.1 big.txt -o out.jsonl\n"
 "  hscan-cli --shard 2/8 big.txt -o shard-2.jsonl    # one of 8 machines\n"
 "  jq -r 'select(.status==200) | .host' out.jsonl\n"
-"See hscan-cli(1) and docs/results.md for every field.\n",
-           hscan_version());
+"See hscan-cli(1) and docs/results.md for every field.\n", stdout);
 }
 
 static void add_resolver(char **list, const char *v)
@@ -567,13 +609,21 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         { "burst", 1, 0, 14 }, { "max-per-ip", 1, 0, 15 },
         { "dns-rate", 1, 0, 16 }, { "dns-cache", 1, 0, 17 },
         { "resume", 1, 0, 18 }, { "shard", 1, 0, 19 },
+        { "body-bytes", 1, 0, 200 }, { "audit", 0, 0, 201 },
+        { "progress", 0, 0, 300 }, { "no-progress", 0, 0, 301 },
+        { "match-status", 1, 0, OPT_MATCH_STATUS },
+        { "filter-status", 1, 0, OPT_FILTER_STATUS },
+        { "match-header", 1, 0, OPT_MATCH_HEADER },
+        { "match-error", 1, 0, OPT_MATCH_ERROR },
+        { "only-ok", 0, 0, OPT_ONLY_OK }, { "ports", 1, 0, OPT_PORTS },
+        { "format", 1, 0, 'f' }, { "fields", 1, 0, 400 },
         { 0, 0, 0, 0 }
     };
     static const char *headers[256];
     char *resolvers = NULL;
     int c;
 
-    while ((c = getopt_long(argc, argv, "c:X:H:A:o:q46hVk", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:X:H:A:o:f:q46hVk", opts, NULL)) != -1) {
         switch (c) {
         case 'c': cfg->concurrency = (unsigned)parse_count("--concurrency",
                                                            optarg, 1000000);
@@ -590,6 +640,10 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         case 'X': cfg->method = optarg; break;
         case 5: cfg->path = optarg; break;
         case 'H':
+            if (!strchr(optarg, ':')) {     /* NAME: a response column */
+                fmt_opt_column(optarg);
+                break;
+            }
             if (cfg->n_headers == 256)
                 die_usage("%s: more than %s headers", "-H", "256");
             if (!strchr(optarg, ':') || optarg[0] == ':')
@@ -598,6 +652,8 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
             cfg->headers = headers;
             break;
         case 'A': cfg->user_agent = optarg; break;
+        case 'f': fmt_opt_format(optarg); break;
+        case 400: fmt_opt_fields(optarg); break;
         case 6: add_resolver(&resolvers, optarg); break;
         case 7: cfg->max_header_bytes = parse_count("--max-header-bytes",
                                                     optarg, 1UL << 30);
@@ -637,7 +693,23 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
                  break;
         case 18: G.resume_path = optarg; break;
         case 19: parse_shard(optarg); break;
+        case 200: cfg->body_bytes = parse_num("--body-bytes", optarg, 0,
+                                              16u << 20);
+                  break;
+        case 201: cfg->audit = 1; break;
+        case OPT_MATCH_STATUS: case OPT_FILTER_STATUS: case OPT_MATCH_HEADER:
+        case OPT_MATCH_ERROR: case OPT_ONLY_OK:
+            filter_option(&G.filter, c, optarg);
+            break;
+        case OPT_PORTS: xin_ports(&G.xin, optarg); break;
         case 'q': G.quiet = 1; break;
+        case 300:
+        case 301:   /* PROGRESS_ON, PROGRESS_OFF */
+            if (G.progress && G.progress != c - 299)
+                die_usage("--progress and --no-progress %s%s",
+                          "exclude each other", "");
+            G.progress = c - 299;
+            break;
         case '4':
         case '6':
             if (cfg->family && cfg->family != c - '0')
@@ -731,6 +803,17 @@ static void summary(void)
         fprintf(stderr, ", %llu inputs already done in %s",
                 (unsigned long long)G.done.skipped, G.resume_path);
     fputc('\n', stderr);
+    progress_table(&st, secs, rss);
+}
+
+static void start_progress(const hscan_config_t *cfg)
+{
+    struct progress_cfg pc = {
+        G.progress, G.quiet, G.out.tty, G.in.files, G.in.n_files, MAX_LINE,
+        cfg->scheme == HSCAN_SCHEME_BOTH ? 2 : 1, G.shard_index,
+        G.shard_count, G.resuming ? G.done.kept : 0
+    };
+    progress_start(G.loop, G.scan, &pc);
 }
 
 /* The records are all out (or writing failed): release the rest. */
@@ -747,6 +830,7 @@ static void on_closed(hscan_t *scan, void *arg)
 {
     (void)arg;
     (void)scan;
+    progress_stop();
     if (!G.quiet)
         summary();
     G.scan = NULL;
@@ -768,7 +852,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     hscan_config_init(&cfg);
     cfg.max_per_ip = 4;     /* polite by default, unlike the library */
+    cfg.body_bytes = 8192;  /* title and body_sha256; bounded memory */
     parse_args(argc, argv, &cfg, &out_path);
+    filter_check(&G.filter, G.resume_path != NULL);
+    fmt_choose(&cfg, out_path != NULL, G.resume_path);
     G.loop = uv_default_loop();
     G.in.fd = -1;
     G.in.files = optind < argc ? argv + optind : stdin_only;
@@ -803,6 +890,11 @@ int main(int argc, char **argv)
         return EXIT_IO;
     }
     G.out.on_drain = on_out_drain;
+    if (fmt_begin(&G.out, &cfg) != 0) {
+        fprintf(stderr, "hscan-cli: writing %s: %s\n",
+                out_path ? out_path : "output", strerror(G.out.err));
+        return EXIT_IO;
+    }
     fit_concurrency(&cfg);
     cfg.next_target = next_target;
     cfg.on_result = on_result;
@@ -818,6 +910,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     G.t0 = uv_hrtime();
+    progress_set_weight(input_weight);
+    start_progress(&cfg);
     uv_signal_init(G.loop, &G.sigint);
     uv_signal_init(G.loop, &G.sigterm);
     uv_signal_start(&G.sigint, on_signal, SIGINT);
@@ -831,8 +925,9 @@ int main(int argc, char **argv)
         G.exit_code = EXIT_IO;
     }
     resume_free(&G.done);
+    filter_free(&G.filter);
     uv_loop_close(G.loop);
-    free(G.jbuf);
+    fmt_free();
     free((char *)cfg.resolvers);
     return G.exit_code;
 }

@@ -180,7 +180,8 @@ def main():
               f"MiB, max {max(steady) / 1024:.1f} MiB (ratio "
               f"{max(steady) / max(1, min(steady)):.2f}); whole run max "
               f"{max(samples) / 1024:.1f} MiB")
-    print(err.strip().splitlines()[-1] if err.strip() else "(no summary)")
+    summ = [l for l in err.splitlines() if l.startswith("hscan: ")]
+    print(summ[-1] if summ else "(no summary)")
     ok = (missing == 0 and bad_json[0] == 0 and cli.returncode == 0 and
           total == counts["lines"])
     print("soak: PASS" if ok else "soak: FAIL")

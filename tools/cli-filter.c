@@ -1,0 +1,334 @@
+/* cli-filter.c: which records are written (--match-status,
+ * --filter-status, --match-header, --match-error, --only-ok).
+ *
+ * Filters act on the write only: every record is still counted (the
+ * summary, the progress line) before the filter sees it, so "hscan: N
+ * targets" stays the size of the scan whatever is kept.  Every test that
+ * is given must pass (AND); the values inside one list are alternatives
+ * (OR); see docs/cli.md "Picking out hosts".
+ */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hscan.h>
+
+#include "cli.h"
+
+struct filt_header {
+    const char *name;       /* argv text up to the colon */
+    size_t name_len;
+    int any;                /* empty regex: the header is present */
+    regex_t re;
+};
+
+void cli_bad_value(const char *opt, const char *v, const char *why)
+{
+    fprintf(stderr, "hscan-cli: %s: '%s': %s\nTry 'hscan-cli --help'.\n",
+            opt, v, why);
+    exit(2);
+}
+
+static void set_bit(unsigned char *set, unsigned i)
+{
+    set[i / 8] |= (unsigned char)(1u << (i % 8));
+}
+
+static int has_bit(const unsigned char *set, int i)
+{
+    return i >= 0 && i <= FILTER_STATUS_MAX &&
+           (set[i / 8] >> (i % 8)) & 1;
+}
+
+/* One decimal number of 1 to 3 digits at *p; advances *p.  -1 when
+ * there is none or it is longer. */
+static int status_num(const char **p)
+{
+    int v = 0, digits = 0;
+
+    while (**p >= '0' && **p <= '9') {
+        if (++digits > 3)
+            return -1;
+        v = v * 10 + (*(*p)++ - '0');
+    }
+    return digits ? v : -1;
+}
+
+/* One item of a status list: N, N-M or a class Nxx, into `set`.
+ * Returns 0, or -1 when it is none of those. */
+static int status_item(unsigned char *set, const char *p, const char *end)
+{
+    int lo, hi, i;
+
+    if (end - p == 3 && p[0] >= '1' && p[0] <= '9' && p[1] == 'x' &&
+        p[2] == 'x') {
+        lo = (p[0] - '0') * 100;
+        hi = lo + 99;
+    } else {
+        lo = hi = status_num(&p);
+        if (p < end && *p == '-') {
+            p++;
+            hi = status_num(&p);
+        }
+        if (lo < 0 || hi < lo || p != end)
+            return -1;
+    }
+    for (i = lo; i <= hi; i++)
+        set_bit(set, (unsigned)i);
+    return 0;
+}
+
+static void parse_status(unsigned char *set, const char *opt, const char *v)
+{
+    const char *p = v, *comma;
+
+    for (;;) {
+        comma = strchr(p, ',');
+        if (!comma)
+            comma = p + strlen(p);
+        if (status_item(set, p, comma) != 0)
+            cli_bad_value(opt, v, "not a list of statuses, ranges or "
+                          "classes (e.g. 200,301-399,5xx; 0: no response)");
+        if (!*comma)
+            return;
+        p = comma + 1;
+    }
+}
+
+/* RFC 9110 token characters. */
+static int is_tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+           (c >= 'A' && c <= 'Z') || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static void add_header(struct filter *f, const char *v)
+{
+    const char *colon = strchr(v, ':'), *re;
+    struct filt_header *h;
+    size_t i;
+    int rc;
+
+    if (!colon || colon == v)
+        cli_bad_value("--match-header", v, "not 'Name: regex'");
+    for (i = 0; v + i < colon; i++)
+        if (!is_tchar((unsigned char)v[i]))
+            cli_bad_value("--match-header", v, "the header name is not an "
+                          "HTTP token");
+    h = realloc(f->hdr, (f->n_hdr + 1) * sizeof(*h));
+    if (!h) {
+        fprintf(stderr, "hscan-cli: out of memory\n");
+        exit(1);
+    }
+    f->hdr = h;
+    h += f->n_hdr;
+    h->name = v;
+    h->name_len = (size_t)(colon - v);
+    for (re = colon + 1; *re == ' ' || *re == '\t'; re++)
+        ;
+    /* POSIX leaves an empty ERE undefined: say "present" ourselves */
+    h->any = *re == '\0';
+    if (!h->any &&
+        (rc = regcomp(&h->re, re, REG_EXTENDED | REG_NOSUB)) != 0) {
+        char msg[256], why[300];
+        regerror(rc, &h->re, msg, sizeof(msg));
+        snprintf(why, sizeof(why), "bad regular expression: %s", msg);
+        cli_bad_value("--match-header", v, why);
+    }
+    f->n_hdr++;
+}
+
+/* The names a record's "error" can carry: the table's codes from
+ * invalid_target on (the ones above it are API errors). */
+static const int record_errors[] = {
+#define XX(code, id, name, msg) code,
+    HSCAN_ERRNO_MAP(XX)
+#undef XX
+};
+#define N_CODES (sizeof(record_errors) / sizeof(record_errors[0]))
+
+static void bad_error_name(const char *v, const char *name, size_t n)
+{
+    char why[2048];
+    size_t i, k;
+
+    k = (size_t)snprintf(why, sizeof(why), "unknown error name '%.*s'; "
+                         "valid:", (int)n, name);
+    for (i = 0; i < N_CODES; i++)
+        if (record_errors[i] <= HSCAN_EINVALID_TARGET && k < sizeof(why))
+            k += (size_t)snprintf(why + k, sizeof(why) - k, " %s",
+                                  hscan_err_name(record_errors[i]));
+    cli_bad_value("--match-error", v, why);
+}
+
+static void add_error(struct filter *f, const char *v, const char *name,
+                      size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < N_CODES; i++) {
+        const char *s = hscan_err_name(record_errors[i]);
+        if (record_errors[i] <= HSCAN_EINVALID_TARGET && strlen(s) == n &&
+            memcmp(s, name, n) == 0)
+            break;
+    }
+    if (i == N_CODES)
+        bad_error_name(v, name, n);
+    if (f->n_errors < FILTER_MAX_ERRORS)     /* more are duplicates */
+        f->errors[f->n_errors++] = record_errors[i];
+}
+
+static void parse_errors(struct filter *f, const char *v)
+{
+    const char *p = v, *comma;
+
+    for (;;) {
+        comma = strchr(p, ',');
+        if (!comma)
+            comma = p + strlen(p);
+        add_error(f, v, p, (size_t)(comma - p));
+        if (!*comma)
+            return;
+        p = comma + 1;
+    }
+}
+
+void filter_option(struct filter *f, int opt, const char *v)
+{
+    static const char *names[] = { "--match-status", "--filter-status",
+                                   "--match-header", "--match-error",
+                                   "--only-ok" };
+
+    if (!f->active)
+        f->first = names[opt - OPT_MATCH_STATUS];
+    f->active = 1;
+    switch (opt) {
+    case OPT_MATCH_STATUS:
+        f->has_match = 1;
+        parse_status(f->match, "--match-status", v);
+        break;
+    case OPT_FILTER_STATUS:
+        f->has_drop = 1;
+        parse_status(f->drop, "--filter-status", v);
+        break;
+    case OPT_MATCH_HEADER: add_header(f, v); break;
+    case OPT_MATCH_ERROR: parse_errors(f, v); break;
+    case OPT_ONLY_OK: f->only_ok = 1; break;
+    }
+}
+
+static void conflict(const char *a, const char *b, const char *why)
+{
+    fprintf(stderr, "hscan-cli: %s with %s: %s\nTry 'hscan-cli --help'.\n",
+            a, b, why);
+    exit(2);
+}
+
+void filter_check(const struct filter *f, int resuming)
+{
+    int i, any = 0, any_response = 0;
+
+    if (!f->active)
+        return;
+    /* The output file is --resume's checkpoint: a record filtered out
+     * is not in it, so a resumed run would scan that input again. */
+    if (resuming)
+        conflict("--resume", f->first, "--resume takes the "
+                 "output file as the list of inputs done, and records "
+                 "filtered out are not in it; scan without filters and "
+                 "select afterwards (jq), or filter the resumed file");
+    if (f->only_ok && f->n_errors)
+        conflict("--only-ok", "--match-error", "an ok record has no error");
+    for (i = 0; i <= FILTER_STATUS_MAX; i++) {
+        int kept = (!f->has_match || has_bit(f->match, i)) &&
+                   !(f->has_drop && has_bit(f->drop, i));
+        any |= kept;
+        any_response |= kept && i > 0;
+    }
+    if (!any)
+        conflict("--match-status", "--filter-status", "every status "
+                 "matched is filtered out: nothing would be written");
+    if (f->only_ok && !any_response)
+        conflict("--only-ok", "--match-status 0", "an ok record always "
+                 "has a status: nothing would be written");
+}
+
+static int lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* Whether any value of the named header matches. */
+static int header_ok(struct filter *f, const struct filt_header *h,
+                     const hscan_result_t *r)
+{
+    size_t i, j;
+
+    for (i = 0; i < r->n_headers; i++) {
+        const hscan_header_t *x = &r->headers[i];
+        if (x->name_len != h->name_len)
+            continue;
+        for (j = 0; j < h->name_len; j++)
+            if (lower(x->name[j]) != lower(h->name[j]))
+                break;
+        if (j < h->name_len)
+            continue;
+        if (h->any)
+            return 1;
+        /* regexec wants a C string: a NUL in the value ends it there */
+        if (x->value_len >= f->scratch_cap) {
+            char *s = realloc(f->scratch, x->value_len + 1);
+            if (!s)
+                return 0;
+            f->scratch = s;
+            f->scratch_cap = x->value_len + 1;
+        }
+        memcpy(f->scratch, x->value, x->value_len);
+        f->scratch[x->value_len] = '\0';
+        if (regexec(&h->re, f->scratch, 0, NULL, 0) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int filter_pass(struct filter *f, const hscan_result_t *r)
+{
+    size_t i;
+
+    if (!f->active)
+        return 1;
+    if (f->only_ok && r->error)
+        goto out;
+    if (f->n_errors) {
+        for (i = 0; i < f->n_errors && f->errors[i] != r->error; i++)
+            ;
+        if (i == f->n_errors)
+            goto out;
+    }
+    if (f->has_match && !has_bit(f->match, r->status))
+        goto out;
+    if (f->has_drop && has_bit(f->drop, r->status))
+        goto out;
+    for (i = 0; i < f->n_hdr; i++)
+        if (!header_ok(f, &f->hdr[i], r))
+            goto out;
+    return 1;
+out:
+    f->dropped++;
+    return 0;
+}
+
+void filter_free(struct filter *f)
+{
+    size_t i;
+
+    for (i = 0; i < f->n_hdr; i++)
+        if (!f->hdr[i].any)
+            regfree(&f->hdr[i].re);
+    free(f->hdr);
+    free(f->scratch);
+    f->hdr = NULL;
+    f->scratch = NULL;
+    f->n_hdr = f->scratch_cap = 0;
+}
