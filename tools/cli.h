@@ -272,4 +272,10 @@ int fmt_begin(struct out *o, const struct hscan_config *cfg);
 int fmt_record(struct out *o, const struct hscan_result *r);
 void fmt_free(void);
 
+/* ---- --help (cli-help.c) ---- */
+
+/* Print the grouped help to stdout, or only the group `topic` (NULL:
+ * all).  Returns 0, or -1 for an unknown topic (said on stderr). */
+int cli_help(const char *topic);
+
 #endif

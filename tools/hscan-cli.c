@@ -469,117 +469,6 @@ static unsigned parse_follow(const char *v)
     return (unsigned)n;
 }
 
-static void usage(void)
-{
-    printf(
-"Usage: hscan-cli [OPTIONS] [FILE...]\n"
-"Scan HTTP response facts for every target in FILEs (or stdin, or '-'),\n"
-"writing one JSON record per target to stdout.\n"
-"\n"
-"Input: one target per line: example.com, example.com:8080,\n"
-"http://example.com/path?q, https://example.com, 192.0.2.1,\n"
-"[2001:db8::1]:8080.\n"
-"Blank lines and lines starting with '#' are skipped.\n"
-"\n"
-"Scan:\n"
-"  -c, --concurrency N      targets in flight at once (default 1000)\n"
-"  -4 / -6                  resolve and connect over IPv4 / IPv6 only\n"
-"      --rate N             start at most N targets per second, evenly\n"
-"      --burst N            ... of which up to N back to back (N/50)\n"
-"      --max-per-ip N       connections open at once to one address\n"
-"                           (default 4; 0: no limit); the wait is not\n"
-"                           charged to the target's timeouts\n"
-"      --shard K/N          scan only shard K (0 to N-1) of N: the lines\n"
-"                           whose host hashes to K, so N runs over the\n"
-"                           same list cover it once (docs/scaling.md)\n"
-"DNS:\n"
-"      --resolver IP[:PORT] DNS server (repeatable; default resolv.conf);\n"
-"                           several share the queries, and a SERVFAIL or\n"
-"                           REFUSED is asked again of another\n"
-"      --dns-rate N         at most N queries per second per resolver\n"
-"                           (A and AAAA count one each; default no cap)\n"
-"      --dns-cache N        answers kept for reuse within their TTL\n"
-"                           (default 4096; 0 none)\n"
-"HTTPS and redirects:\n"
-"      --scheme MODE        for inputs without a scheme: https-first\n"
-"                           (default: HTTPS, falling back to HTTP when it\n"
-"                           cannot connect or handshake), http, https, or\n"
-"                           both (two records). Ports 80/443 imply http/s\n"
-"      --follow N           follow up to N redirects (default 0)\n"
-"      --tls-timeout D      TLS handshake (default 5)\n"
-"      --ca-file FILE       also trust the CA certificates in FILE (PEM)\n"
-"  -k, --insecure           report certificates that fail verification\n"
-"                           instead of failing with tls_cert_invalid\n"
-"Request:\n"
-"  -X, --method NAME        request method (default GET)\n"
-"      --path PATH          path for targets that give none (default /)\n"
-"  -H, --header 'N: v'      add a request header (repeatable; 'N:' removes\n"
-"                           a default one); without a colon, --header NAME\n"
-"                           is a response-header column (Output)\n"
-"  -A, --user-agent STR     User-Agent (default hscan/%s)\n"
-"Limits (durations: seconds, fractions allowed, or NNNms):\n"
-"      --timeout D          whole target (default 15)\n"
-"      --dns-timeout D      DNS lookup (default 5)\n"
-"      --connect-timeout D  each TCP connect attempt (default 5)\n"
-"      --read-timeout D     no byte received for this long (default 10)\n"
-"      --max-header-bytes N response header block (default 65536, min 64)\n"
-"      --max-headers N      response header fields (default 256)\n",
-           hscan_version());
-    /* two strings: C11 promises only 4095 bytes in one literal */
-    fputs(
-"Input expansion (a line 192.0.2.0/24[:PORT] or 2001:db8::/120 is one\n"
-"target per address, at most 2^24):\n"
-"      --ports LIST         one target per port for each line (and each\n"
-"                           address) that names no port: 80,443,8000-8010\n"
-"Picking out hosts (what is written; the summary still counts all):\n"
-"      --match-status LIST  only these statuses: 200,301-399,5xx (0: no\n"
-"                           response)\n"
-"      --filter-status LIST not these statuses\n"
-"      --match-header 'N: RE'  only when a value of response header N\n"
-"                           matches extended regex RE (repeatable: all)\n"
-"      --match-error NAME   only these errors (comma list, repeatable)\n"
-"      --only-ok            only records without an error\n"
-"Response body and audit:\n"
-"      --body-bytes N       read up to N bytes of each body for title and\n"
-"                           body_sha256 (default 8192; 0: stop after the\n"
-"                           headers; at most 16777216)\n"
-"      --audit              audit security headers and cookie flags (an\n"
-"                           \"audit\" object per record; docs/audit.md)\n"
-"Output:\n"
-"  -o, --output FILE        write records to FILE instead of stdout\n"
-"  -f, --format FMT         json (JSON Lines), csv (RFC 4180, header row)\n"
-"                           or table (one line per target, for people).\n"
-"                           Default: table when stdout is a terminal and\n"
-"                           no -o, else json (csv with --fields/--header)\n"
-"      --fields LIST        csv/table columns, comma-separated, e.g.\n"
-"                           input,status,header:X-Frame-Options (FIELDS\n"
-"                           in hscan-cli(1); a wrong name lists them all)\n"
-"      --header NAME        add response header NAME as a column\n"
-"                           (repeatable; 'Name: value' is a request header)\n"
-"      --resume FILE        continue an interrupted run (stopped, killed\n"
-"                           or crashed) whose records are in FILE: skip\n"
-"                           the inputs recorded there, scan again those\n"
-"                           recorded as canceled, append to FILE (same\n"
-"                           input and options; no -o needed)\n"
-"  -q, --quiet              no summary on stderr\n"
-"      --progress           status line on stderr even when it is not a\n"
-"                           terminal (then a line every 2 s) or with -q\n"
-"      --no-progress        no status line (default: shown when stderr is\n"
-"                           a terminal and not -q)\n"
-"  -h, --help               this help;  -V, --version  the version\n"
-"\n"
-"Exit status: 0 the scan ran (even if targets failed), 1 an input or\n"
-"output error, 2 a usage error, 130/143 interrupted by SIGINT/SIGTERM.\n"
-"\n"
-"Examples:\n"
-"  hscan-cli domains.txt > out.jsonl\n"
-"  hscan-cli --follow 5 domains.txt |\\\n"
-"    jq -r '[.input, .url, .tls.not_after // \"-\"] | @tsv'\n"
-"  hscan-cli -c 5000 --timeout 3 --resolver 1.1.1.1 big.txt -o out.jsonl\n"
-"  hscan-cli --shard 2/8 big.txt -o shard-2.jsonl    # one of 8 machines\n"
-"  jq -r 'select(.status==200) | .host' out.jsonl\n"
-"See hscan-cli(1) and docs/results.md for every field.\n", stdout);
-}
 
 static void add_resolver(char **list, const char *v)
 {
@@ -602,7 +491,7 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         { "user-agent", 1, 0, 'A' }, { "resolver", 1, 0, 6 },
         { "max-header-bytes", 1, 0, 7 }, { "max-headers", 1, 0, 8 },
         { "output", 1, 0, 'o' }, { "quiet", 0, 0, 'q' },
-        { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
+        { "help", 2, 0, 'h' }, { "version", 0, 0, 'V' },
         { "scheme", 1, 0, 9 }, { "follow", 1, 0, 10 },
         { "tls-timeout", 1, 0, 11 }, { "ca-file", 1, 0, 12 },
         { "insecure", 0, 0, 'k' }, { "rate", 1, 0, 13 },
@@ -716,7 +605,7 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
                 die_usage("-4 and -6 %s%s", "exclude each other", "");
             cfg->family = c - '0';
             break;
-        case 'h': usage(); exit(EXIT_OK);
+        case 'h': exit(cli_help(optarg) == 0 ? EXIT_OK : EXIT_USAGE);
         case 'V': printf("hscan-cli %s\n", hscan_version()); exit(EXIT_OK);
         default: die_usage("invalid option%s%s", "", "");
         }

@@ -16,6 +16,8 @@ libssl-dev ca-certificates python3 util-linux valgrind iproute2"
 # test/check-install.sh: the CMake package (cmake), the man page lint
 # (groff-base) and the link checks (readelf, in binutils).
 want="$want cmake groff-base binutils"
+# The shell completion tests: bash (with its completion support) and zsh.
+want="$want bash-completion zsh"
 
 missing=
 for p in $want; do

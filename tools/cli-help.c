@@ -1,0 +1,180 @@
+/* hscan-cli --help: the options grouped by topic, like curl's and
+ * httpx's, each group also printable alone (--help=TOPIC).  The groups
+ * are the sections of OPTIONS in hscan-cli(1) and docs/cli.md, in the
+ * same order.  One string per group: C11 promises only 4095 bytes in a
+ * literal.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <hscan.h>
+
+#include "cli.h"
+
+static const struct group {
+    const char *topic;          /* for --help=TOPIC */
+    const char *title;
+    const char *text;
+} groups[] = {
+    { "input", "Input",
+"  FILE...                  target lists (default stdin; '-' is stdin).\n"
+"                           One target per line: example.com,\n"
+"                           example.com:8080, http://example.com/p?q,\n"
+"                           https://example.com, 192.0.2.1,\n"
+"                           [2001:db8::1]:8080, or a range 192.0.2.0/24\n"
+"                           [:PORT] / 2001:db8::/120 (one target per\n"
+"                           address, at most 2^24). Blank lines and\n"
+"                           '#' lines are skipped\n"
+"      --ports LIST         one target per port for each line (and each\n"
+"                           address) that names no port: 80,443,8000-8010\n"
+"      --shard K/N          scan only shard K (0 to N-1) of N: the lines\n"
+"                           whose host hashes to K, so N runs over the\n"
+"                           same list cover it once (docs/scaling.md)\n"
+"      --resume FILE        continue an interrupted run (stopped, killed\n"
+"                           or crashed) whose records are in FILE: skip\n"
+"                           the inputs recorded there, scan again those\n"
+"                           recorded as canceled, append to FILE (same\n"
+"                           input and options; no -o needed)\n" },
+    { "report", "What is reported",
+"      --body-bytes N       read up to N bytes of each body for title and\n"
+"                           body_sha256 (default 8192; 0: stop after the\n"
+"                           headers; at most 16777216)\n"
+"      --audit              audit security headers and cookie flags (an\n"
+"                           \"audit\" object per record; docs/audit.md)\n"
+"      --follow N           follow up to N redirects (default 0)\n"
+"      --scheme MODE        for inputs without a scheme: https-first\n"
+"                           (default: HTTPS, falling back to HTTP when it\n"
+"                           cannot connect or handshake), http, https, or\n"
+"                           both (two records). Ports 80/443 imply http/s\n" },
+    { "filter", "Picking out hosts (what is written; the summary counts all)",
+"      --match-status LIST  only these statuses: 200,301-399,5xx (0: no\n"
+"                           response)\n"
+"      --filter-status LIST not these statuses\n"
+"      --match-header 'N: RE'  only when a value of response header N\n"
+"                           matches extended regex RE (repeatable: all)\n"
+"      --match-error NAME   only these errors (comma list, repeatable)\n"
+"      --only-ok            only records without an error\n" },
+    { "output", "Output",
+"  -o, --output FILE        write records to FILE instead of stdout\n"
+"  -f, --format FMT         json (JSON Lines), csv (RFC 4180, header row)\n"
+"                           or table (one line per target, for people).\n"
+"                           Default: table when stdout is a terminal and\n"
+"                           no -o, else json (csv with --fields/--header)\n"
+"      --fields LIST        csv/table columns, comma-separated, e.g.\n"
+"                           input,status,header:X-Frame-Options (FIELDS\n"
+"                           in hscan-cli(1); a wrong name lists them all)\n"
+"      --header NAME        add response header NAME as a column\n"
+"                           (repeatable; 'Name: value' is a request header)\n"
+"  -q, --quiet              no summary on stderr\n"
+"      --progress           status line on stderr even when it is not a\n"
+"                           terminal (then a line every 2 s) or with -q\n"
+"      --no-progress        no status line (default: shown when stderr is\n"
+"                           a terminal and not -q)\n" },
+    { "request", "Request",
+"  -X, --method NAME        request method (default GET)\n"
+"      --path PATH          path for targets that give none (default /)\n"
+"  -H, --header 'N: v'      add a request header (repeatable; 'N:' removes\n"
+"                           a default one); without a colon, --header NAME\n"
+"                           is a response-header column (Output)\n"
+"  -A, --user-agent STR     User-Agent (default hscan/VERSION)\n" },
+    { "tls", "HTTPS",
+"      --tls-timeout D      TLS handshake (default 5)\n"
+"      --ca-file FILE       also trust the CA certificates in FILE (PEM)\n"
+"  -k, --insecure           report certificates that fail verification\n"
+"                           instead of failing with tls_cert_invalid\n" },
+    { "speed", "Speed and politeness",
+"  -c, --concurrency N      targets in flight at once (default 1000;\n"
+"                           lowered to fit the open-files limit)\n"
+"      --rate N             start at most N targets per second, evenly\n"
+"      --burst N            ... of which up to N back to back (N/50)\n"
+"      --max-per-ip N       connections open at once to one address\n"
+"                           (default 4; 0: no limit); the wait is not\n"
+"                           charged to the target's timeouts\n"
+"  -4 / -6                  resolve and connect over IPv4 / IPv6 only\n" },
+    { "dns", "DNS",
+"      --resolver IP[:PORT] DNS server (repeatable; default resolv.conf);\n"
+"                           several share the queries, and a SERVFAIL or\n"
+"                           REFUSED is asked again of another\n"
+"      --dns-rate N         at most N queries per second per resolver\n"
+"                           (A and AAAA count one each; default no cap)\n"
+"      --dns-cache N        answers kept for reuse within their TTL\n"
+"                           (default 4096; 0 none)\n" },
+    { "limits", "Limits (durations: seconds, fractions allowed, or NNNms)",
+"      --timeout D          whole target (default 15)\n"
+"      --dns-timeout D      DNS lookup (default 5)\n"
+"      --connect-timeout D  each TCP connect attempt (default 5)\n"
+"      --read-timeout D     no byte received for this long (default 10)\n"
+"      --max-header-bytes N response header block (default 65536, min 64)\n"
+"      --max-headers N      response header fields (default 256)\n" },
+    { "examples", "Examples",
+"  hscan-cli domains.txt                       # a table on a terminal\n"
+"  hscan-cli domains.txt > out.jsonl           # JSON Lines in a pipe\n"
+"  hscan-cli -c 5000 --timeout 3 --resolver 1.1.1.1 big.txt -o out.jsonl\n"
+"  hscan-cli --resume out.jsonl big.txt        # after an interruption\n"
+"  hscan-cli -f csv --fields input,status,title,server list.txt > a.csv\n"
+"  hscan-cli --header Server --header X-Powered-By list.txt\n"
+"  hscan-cli --audit --match-status 200 -f table list.txt\n"
+"  echo 10.0.0.0/24 | hscan-cli --ports 80,443,8080 --only-ok\n"
+"  hscan-cli --match-header 'Server: ^nginx' --follow 3 list.txt\n"
+"  hscan-cli --shard 2/8 big.txt -o shard-2.jsonl    # one of 8 machines\n"
+"  jq -r 'select(.status==200) | .host' out.jsonl\n" },
+};
+
+#define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
+
+/* The topic names, comma-separated, lines broken before column 76
+ * and continued at column `indent`. */
+static void topics(FILE *f, int col, int indent)
+{
+    size_t i;
+
+    for (i = 0; i < N_GROUPS; i++) {
+        int n = (int)strlen(groups[i].topic) + 2;
+        if (i && col + n > 76) {
+            fprintf(f, ",\n%*s", indent, "");
+            col = indent;
+        } else if (i) {
+            fputs(", ", f);
+        }
+        fputs(groups[i].topic, f);
+        col += n;
+    }
+    fputc('\n', f);
+}
+
+int cli_help(const char *topic)
+{
+    size_t i;
+
+    if (topic) {
+        for (i = 0; i < N_GROUPS; i++) {
+            if (strcmp(topic, groups[i].topic) == 0) {
+                printf("%s:\n%s", groups[i].title, groups[i].text);
+                return 0;
+            }
+        }
+        fprintf(stderr, "hscan-cli: --help: \"%s\": not a topic; the "
+                "topics are:\n  ", topic);
+        topics(stderr, 2, 2);
+        return -1;
+    }
+    printf("Usage: hscan-cli [OPTIONS] [FILE...]\n"
+           "Probe every target in FILEs (or stdin) over HTTP and HTTPS, "
+           "many at once on\none thread, and write what each answered "
+           "(status, headers, title, TLS\ncertificate, timings, or why "
+           "it failed): a table on a terminal, else one\nJSON record "
+           "per target (JSON Lines).  hscan %s\n", hscan_version());
+    for (i = 0; i < N_GROUPS; i++)
+        printf("\n%s:\n%s", groups[i].title, groups[i].text);
+    printf("\nOther:\n"
+           "  -h, --help[=TOPIC]       this help, or one group of it; "
+           "TOPIC one of:\n                           ");
+    topics(stdout, 27, 27);
+    printf("  -V, --version            the version\n"
+           "\nExit status: 0 the scan ran (even if targets failed), 1 an "
+           "input or output\nerror, 2 a usage error, 130/143 interrupted "
+           "by SIGINT/SIGTERM.\n");
+    printf("Every option, field and error: hscan-cli(1), docs/cli.md, "
+           "docs/results.md.\n");
+    return 0;
+}

@@ -1,0 +1,73 @@
+# bash completion for hscan-cli                     -*- shell-script -*-
+# Installed as share/bash-completion/completions/hscan-cli.
+
+_hscan_cli()
+{
+    local cur prev
+    COMPREPLY=()
+    cur=${COMP_WORDS[COMP_CWORD]}
+    prev=${COMP_WORDS[COMP_CWORD-1]}
+
+    local opts="--concurrency --timeout --dns-timeout --connect-timeout
+        --read-timeout --method --path --header --user-agent --resolver
+        --max-header-bytes --max-headers --output --quiet --help --version
+        --scheme --follow --tls-timeout --ca-file --insecure --rate --burst
+        --max-per-ip --dns-rate --dns-cache --resume --shard --body-bytes
+        --audit --progress --no-progress --match-status --filter-status
+        --match-header --match-error --only-ok --ports --format --fields
+        -c -X -H -A -o -f -q -4 -6 -h -V -k"
+    local fields="id input url scheme host ip port status reason
+        http_version content_type content_length title body_sha256 server
+        location redirects final_url tls_version tls_cipher tls_verified
+        tls_subject tls_issuer tls_san tls_not_after tls_days_left
+        tls_sha256 addresses cnames dns_ms connect_ms tls_ms ttfb_ms
+        total_ms error error_detail fallback_error audit_passed
+        audit_missing header:"
+    local errors="invalid_target dns_nxdomain dns_servfail dns_refused
+        dns_timeout dns_no_address dns_failed connect_refused
+        connect_timeout connect_unreachable connect_reset
+        resource_exhausted tls_handshake tls_cert_invalid tls_timeout
+        tls_plaintext_reply write_failed read_timeout read_closed
+        read_reset http_parse header_too_large too_many_headers
+        too_many_redirects timeout canceled"
+
+    case $cur in
+    --help=*)
+        COMPREPLY=( $(compgen -P --help= -W "input report filter output
+            request tls speed dns limits examples" -- "${cur#--help=}") )
+        return ;;
+    esac
+    case $prev in
+    -f|--format)
+        COMPREPLY=( $(compgen -W "json csv table" -- "$cur") ); return ;;
+    --scheme)
+        COMPREPLY=( $(compgen -W "https-first http https both" -- "$cur") )
+        return ;;
+    -X|--method)
+        COMPREPLY=( $(compgen -W "GET HEAD POST OPTIONS" -- "$cur") )
+        return ;;
+    --fields)
+        # a comma list: complete the last name
+        local done= last=$cur
+        case $cur in *,*) done=${cur%,*},; last=${cur##*,} ;; esac
+        COMPREPLY=( $(compgen -P "$done" -W "$fields" -- "$last") )
+        compopt -o nospace 2>/dev/null
+        return ;;
+    --match-error)
+        COMPREPLY=( $(compgen -W "$errors" -- "$cur") ); return ;;
+    -o|--output|--resume|--ca-file)
+        COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+    -c|--concurrency|--timeout|--dns-timeout|--connect-timeout|\
+    --read-timeout|--path|-H|--header|-A|--user-agent|--resolver|\
+    --max-header-bytes|--max-headers|--follow|--tls-timeout|--rate|\
+    --burst|--max-per-ip|--dns-rate|--dns-cache|--shard|--body-bytes|\
+    --match-status|--filter-status|--match-header|--ports)
+        return ;;                           # a value of the user's own
+    esac
+    if [[ $cur == -* ]]; then
+        COMPREPLY=( $(compgen -W "$opts" -- "$cur") )
+        return
+    fi
+    COMPREPLY=( $(compgen -f -- "$cur") )
+}
+complete -o filenames -F _hscan_cli hscan-cli
