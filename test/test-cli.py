@@ -1687,6 +1687,37 @@ def test_completion(t):
 
 
 
+def test_usage_values(t):
+    """Each bad value is refused before scanning, naming the option and
+    the value."""
+    cases = [
+        (["--timeout", "abc"], "--timeout", "abc"),
+        (["-c", "0"], "--concurrency", "0"),
+        (["--scheme", "ftp"], "--scheme", "ftp"),
+        (["--follow", "500"], "--follow", "500"),
+        (["--body-bytes", "99999999999"], "--body-bytes", "99999999999"),
+        (["-X", "G T"], "--method", "G T"),
+        (["--path", "x"], "--path", "x"),
+        (["-H", "X Y: z"], "-H", "X Y"),
+        (["-A", "a\nb"], "--user-agent", "a"),
+        (["--resolver", "bogus"], "--resolver", "bogus"),
+        (["--resolver", "1.2.3.4:99999"], "--resolver", "1.2.3.4:99999"),
+        (["--max-header-bytes", "10"], "--max-header-bytes", "10"),
+        (["--help=nope"], "--help", "nope"),
+    ]
+    for args, opt, val in cases:
+        r = run(args + ["/dev/null"])
+        check(r.returncode == 2, f"{args}: exit {r.returncode}")
+        first = r.stderr.splitlines()[0] if r.stderr else ""
+        check(opt in first and val in first and r.stdout == "",
+              f"{args}: {first!r}")
+    for ok in (["--resolver", "[::1]:53"], ["--resolver", "::1"],
+               ["--resolver", "127.0.0.1:53"], ["-X", "HEAD"]):
+        r = run(ok + ["-q", "/dev/null"])
+        check(r.returncode == 0, f"{ok} accepted: {r.stderr}")
+
+
+
 TESTS = {k[5:]: v for k, v in sorted(globals().items())
          if k.startswith("test_")}
 

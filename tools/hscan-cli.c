@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -470,6 +471,76 @@ static unsigned parse_follow(const char *v)
 }
 
 
+/* The values the library would refuse as a whole ("invalid argument"),
+ * checked here so the message names the option and the value. */
+static int is_tchar(int c)
+{
+    return c > 0x20 && c < 0x7f && !strchr("()<>@,;:\\\"/[]?={}", c);
+}
+
+static void check_token(const char *opt, const char *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (!is_tchar((unsigned char)v[i]))
+            break;
+    if (n == 0 || i < n)
+        die_usage("%s: '%s' is not an HTTP token (letters, digits and "
+                  "!#$%%&'*+-.^_`|~, no white space)", opt, v);
+}
+
+static void check_no_crlf(const char *opt, const char *v)
+{
+    if (strpbrk(v, "\r\n"))
+        die_usage("%s: '%s' holds a line break", opt, v);
+}
+
+static void check_path(const char *v)
+{
+    if (v[0] != '/' || strpbrk(v, " \t\r\n"))
+        die_usage("--path: '%s' %s", v,
+                  "must start with '/' and hold no white space");
+}
+
+/* IP, IP:PORT, [IPv6]:PORT or a bare IPv6 address. */
+static void check_resolver(const char *arg)
+{
+    const char *v = arg;
+    char host[64];
+    const char *port = NULL, *end;
+    unsigned char buf[16];
+    size_t n;
+
+    if (v[0] == '[') {
+        end = strchr(v, ']');
+        n = end ? (size_t)(end - v - 1) : sizeof(host);
+        if (end && end[1] == ':')
+            port = end + 2;
+        else if (end && end[1])
+            n = sizeof(host);
+        v++;
+    } else {
+        end = strchr(v, ':');
+        n = strlen(v);
+        if (end && !strchr(end + 1, ':')) {   /* one colon: IPv4:PORT */
+            n = (size_t)(end - v);
+            port = end + 1;
+        }
+    }
+    if (n < sizeof(host)) {
+        memcpy(host, v, n);
+        host[n] = '\0';
+    }
+    if (n >= sizeof(host) ||
+        (inet_pton(AF_INET, host, buf) != 1 &&
+         inet_pton(AF_INET6, host, buf) != 1) ||
+        (port && (strspn(port, "0123456789") != strlen(port) || !*port ||
+                  atoi(port) < 1 || atoi(port) > 65535)))
+        die_usage("--resolver: '%s' is not IP[:PORT] (IPv6 as "
+                  "[ADDR]:PORT)%s", arg, "");
+}
+
 static void add_resolver(char **list, const char *v)
 {
     size_t n = *list ? strlen(*list) : 0;
@@ -526,8 +597,10 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         case 4: cfg->read_timeout_ms = parse_duration("--read-timeout",
                                                       optarg);
                 break;
-        case 'X': cfg->method = optarg; break;
-        case 5: cfg->path = optarg; break;
+        case 'X': check_token("--method", optarg, strlen(optarg));
+                  cfg->method = optarg;
+                  break;
+        case 5: check_path(optarg); cfg->path = optarg; break;
         case 'H':
             if (!strchr(optarg, ':')) {     /* NAME: a response column */
                 fmt_opt_column(optarg);
@@ -537,13 +610,24 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
                 die_usage("%s: more than %s headers", "-H", "256");
             if (!strchr(optarg, ':') || optarg[0] == ':')
                 die_usage("-H: '%s' is not 'Name: value'%s", optarg, "");
+            check_no_crlf("-H", optarg);
+            {
+                char name[256];
+                size_t n = strcspn(optarg, ":");
+                snprintf(name, sizeof(name), "%.*s", (int)n, optarg);
+                check_token("-H: the header name", name, strlen(name));
+            }
             headers[cfg->n_headers++] = optarg;
             cfg->headers = headers;
             break;
-        case 'A': cfg->user_agent = optarg; break;
+        case 'A': check_no_crlf("--user-agent", optarg);
+                  cfg->user_agent = optarg;
+                  break;
         case 'f': fmt_opt_format(optarg); break;
         case 400: fmt_opt_fields(optarg); break;
-        case 6: add_resolver(&resolvers, optarg); break;
+        case 6: check_resolver(optarg);
+                add_resolver(&resolvers, optarg);
+                break;
         case 7: cfg->max_header_bytes = parse_count("--max-header-bytes",
                                                     optarg, 1UL << 30);
                 if (cfg->max_header_bytes < 64)
