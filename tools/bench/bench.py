@@ -402,8 +402,10 @@ def peer_argv(name, work, bdir, conc, budget, ca, tg):
         cli = bdir / "tools" / "hscan-cli"
         if not cli.exists():
             return None, "hscan-cli not built"
+        # --body-bytes 0: the peers read status and headers only (Go
+        # closes the body unread); hscan-cli reads 8 KiB of it by default
         return [str(cli), "-q", "-c", str(conc), "--timeout", str(budget),
-                "--ca-file", ca, str(tg.urls)], None
+                "--body-bytes", "0", "--ca-file", ca, str(tg.urls)], None
     if name in ("go", "epoll"):
         exe = work / ("peer-" + name)
         if name == "epoll" and tg.scheme != "http":
