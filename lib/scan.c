@@ -1,4 +1,5 @@
-/* Scanner lifecycle, the slot window and pull feeding.
+/* Scanner lifecycle, the slot window and pull feeding (the controls
+ * are in scan-ctl.c, the shared state in scan.h).
  *
  * All feeding happens in the "pump", a zero-delay uv timer: targets are
  * taken only there, so no result is ever delivered from inside a call the
@@ -13,65 +14,9 @@
 
 #include "internal.h"
 #include "probe.h"
+#include "scan.h"
 
 #define PUMP_BUDGET 4096
-#define RBUF_SIZE 65536
-#define PBUF_SIZE 16384     /* one TLS record of plain text */
-
-struct subq {
-    struct subq *next;
-    void *udata;
-    uint64_t id;
-    struct hscan__over *over;       /* hscan_submit_ex() settings or NULL */
-    size_t len;
-    char line[];
-};
-
-struct hscan {
-    uv_loop_t *loop;
-    struct hscan__limits lim;
-    unsigned concurrency;
-    char *method, *path, *ua, *reqtail;
-    size_t reqtail_len;
-    int user_host;
-    char **hdrs;                    /* cfg.headers, kept for overrides */
-    size_t n_hdrs;
-    unsigned shard_index, shard_count;
-    hscan_next_cb next;
-    hscan_result_cb on_result;
-    hscan_drained_cb on_drained;
-    void *arg;
-    struct hscan__dns *dns;
-    struct hscan__gate *gate;       /* --max-per-ip, or NULL */
-    SSL_CTX *ssl_ctx;               /* NULL until needed, see below */
-    char *ca_file;
-    int mode;                       /* enum hscan_scheme */
-
-    uv_timer_t pump;
-    int pump_armed;
-    unsigned rate, burst;           /* token bucket; rate 0: none */
-    double tokens;
-    uint64_t t_tokens;
-    struct probe *active;           /* in-flight list */
-    unsigned n_active;
-    unsigned n_alloc;               /* probes not yet freed */
-    struct subq *q_head, *q_tail;
-    struct subq *c_head, *c_tail;   /* canceled before they started */
-    uint64_t n_queued;
-    uint64_t next_id;
-    int paused;
-    int input_end, want_feed, drained_fired;
-    int closing, handles;
-    hscan_closed_cb closed_cb;
-    hscan_stats_t st;
-    uint64_t bytes_rx, bytes_tx;
-    struct hscan__dns_stats dns_base; /* at the last hscan_stats_reset() */
-    uint64_t waits_base;
-    struct hscan__counts counts;
-    struct hscan__scratch scratch;
-    char rbuf[RBUF_SIZE];
-    char pbuf[PBUF_SIZE];
-};
 
 uv_loop_t *hscan__loop(hscan_t *s) { return s->loop; }
 struct hscan__dns *hscan__scan_dns(hscan_t *s) { return s->dns; }
@@ -135,7 +80,7 @@ void hscan_config_init(hscan_config_t *cfg)
 
 static void on_pump(uv_timer_t *t);
 
-static void schedule(hscan_t *s)
+void hscan__scan_schedule(hscan_t *s)
 {
     if (s->pump_armed)
         return;
@@ -194,7 +139,7 @@ void hscan__scan_emit(hscan_t *s, struct probe *p, hscan_result_t *r)
     s->n_active--;
     s->st.in_flight = s->n_active;
     if (!s->closing)
-        schedule(s);
+        hscan__scan_schedule(s);
     deliver(s, r, 1);
 }
 
@@ -228,40 +173,6 @@ static int launch(hscan_t *s, const char *line, size_t len,
     return 0;
 }
 
-/* 64-bit FNV-1a of the lowercase host without a trailing dot, or of
- * the whole line when it is not a valid target: see hscan_shard_of(). */
-static uint64_t shard_hash(const char *line, size_t len,
-                           const struct hscan__target *t)
-{
-    uint64_t h = 14695981039346656037ULL;
-    const char *b = t ? t->host : line;
-    size_t i, n = t ? t->host_len : len;
-
-    if (t && n > 1 && b[n - 1] == '.')
-        n--;
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)b[i];
-        if (t && c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c + ('a' - 'A'));
-        h ^= c;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-unsigned hscan_shard_of(const char *line, size_t len, unsigned count)
-{
-    struct hscan__target t;
-    const char *why;
-    int ok;
-
-    if (count <= 1 || (!line && len))
-        return 0;
-    hscan__target_skip(&line, &len);
-    ok = len > 0 && hscan__target_parse(line, len, &t, &why) == 0;
-    return (unsigned)(shard_hash(line, len, ok ? &t : NULL) % count);
-}
-
 /* `l->id` 0: a pulled line, which gets its id here (if it is a target
  * of this shard). */
 static void start_target(hscan_t *s, const char *line, size_t len,
@@ -276,9 +187,8 @@ static void start_target(hscan_t *s, const char *line, size_t len,
         return;
     bad = hscan__target_parse(line, len, &t, &why) != 0;
     if (l->id == 0) {
-        if (s->shard_count > 1 &&
-            shard_hash(line, len, bad ? NULL : &t) % s->shard_count !=
-                s->shard_index) {
+        uint64_t h = hscan__shard_hash(line, len, bad ? NULL : &t);
+        if (s->shard_count > 1 && h % s->shard_count != s->shard_index) {
             s->st.shard_skipped++;
             return;
         }
@@ -434,7 +344,7 @@ static void on_dns_closed(void *arg)
 
 /* Counters since the last reset; after close the DNS channel is gone
  * and the values saved by close_now() stay. */
-static void dns_stats_into(const hscan_t *s, hscan_stats_t *st)
+void hscan__scan_dns_stats(const hscan_t *s, hscan_stats_t *st)
 {
     struct hscan__dns_stats ds;
 
@@ -470,7 +380,7 @@ static void close_now(hscan_t *s)
     while (s->active)
         hscan__probe_cancel(s->active);
     s->closing = 2;
-    dns_stats_into(s, &s->st);      /* hscan_stats() tells them after */
+    hscan__scan_dns_stats(s, &s->st);  /* hscan_stats() tells them after */
     hscan__dns_close(s->dns, on_dns_closed, s);
     s->dns = NULL;
     uv_close((uv_handle_t *)&s->pump, on_pump_closed);
@@ -512,7 +422,7 @@ static void on_pump(uv_timer_t *t)
     emit_canceled(s);
     while (s->n_active < s->concurrency && !s->closing && !s->paused) {
         if (budget-- == 0) {
-            schedule(s);
+            hscan__scan_schedule(s);
             break;
         }
         if (!have_token(s))
@@ -523,12 +433,12 @@ static void on_pump(uv_timer_t *t)
             s->tokens -= 1.0;
     }
     if (s->closing)
-        schedule(s);
+        hscan__scan_schedule(s);
     else
         check_drained(s);
 }
 
-static int valid_token(const char *m)
+int hscan__valid_token(const char *m)
 {
     if (!m || !*m)
         return 0;
@@ -538,7 +448,7 @@ static int valid_token(const char *m)
     return 1;
 }
 
-static int valid_line(const char *s, int need_colon)
+int hscan__valid_line(const char *s, int need_colon)
 {
     if (!s || strpbrk(s, "\r\n"))
         return 0;
@@ -560,13 +470,13 @@ static int check_config(const hscan_config_t *c)
         (c->shard_count > 1 && c->shard_index >= c->shard_count) ||
         c->body_bytes > HSCAN__MAX_BODY)
         return HSCAN_EINVAL;
-    if ((c->method && !valid_token(c->method)) ||
+    if ((c->method && !hscan__valid_token(c->method)) ||
         (c->path && (c->path[0] != '/' || strpbrk(c->path, " \t\r\n"))) ||
-        (c->user_agent && !valid_line(c->user_agent, 0)) ||
+        (c->user_agent && !hscan__valid_line(c->user_agent, 0)) ||
         (c->n_headers && !c->headers))
         return HSCAN_EINVAL;
     for (i = 0; i < c->n_headers; i++)
-        if (!valid_line(c->headers[i], 1))
+        if (!hscan__valid_line(c->headers[i], 1))
             return HSCAN_EINVAL;
     return 0;
 }
@@ -664,261 +574,8 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
     uv_timer_init(loop, &s->pump);
     s->pump.data = s;
     s->handles = 2;                 /* pump timer, DNS */
-    schedule(s);
+    hscan__scan_schedule(s);
     *out = s;
-    return 0;
-}
-
-void hscan_target_opts_init(hscan_target_opts_t *o)
-{
-    memset(o, 0, sizeof(*o));
-}
-
-struct hscan__over *hscan__over_ref(struct hscan__over *o)
-{
-    o->refs++;
-    return o;
-}
-
-void hscan__over_unref(struct hscan__over *o)
-{
-    if (!o || --o->refs > 0)
-        return;
-    free(o->method);
-    free(o->path);
-    free(o->reqtail);
-    free(o);
-}
-
-static int check_opts(const hscan_target_opts_t *o)
-{
-    size_t i;
-
-    if ((o->method && !valid_token(o->method)) ||
-        (o->path && (o->path[0] != '/' || strpbrk(o->path, " \t\r\n"))) ||
-        (o->n_headers && !o->headers))
-        return HSCAN_EINVAL;
-    for (i = 0; i < o->n_headers; i++)
-        if (!valid_line(o->headers[i], 1))
-            return HSCAN_EINVAL;
-    return 0;
-}
-
-/* The name of header line `line` ("Name: value") into `out`. */
-static void header_name(const char *line, char *out, size_t size)
-{
-    size_t n = strcspn(line, ":");
-
-    while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
-        n--;
-    if (n >= size)
-        n = size - 1;
-    memcpy(out, line, n);
-    out[n] = '\0';
-}
-
-/* The request tail for the scanner's headers overridden by the target's:
- * the scanner's lines the target does not name, then the target's. */
-static int over_tail(hscan_t *s, struct hscan__over *ov,
-                     const hscan_target_opts_t *o)
-{
-    hscan_config_t tgt, merged;
-    const char **lines;
-    size_t i, n = 0;
-    char name[256];
-
-    lines = malloc((s->n_hdrs + o->n_headers) * sizeof(*lines));
-    if (!lines)
-        return HSCAN_ENOMEM;
-    memset(&tgt, 0, sizeof(tgt));
-    tgt.headers = o->headers;
-    tgt.n_headers = o->n_headers;
-    for (i = 0; i < s->n_hdrs; i++) {
-        header_name(s->hdrs[i], name, sizeof(name));
-        if (!hscan__user_overrides(&tgt, name))
-            lines[n++] = s->hdrs[i];
-    }
-    for (i = 0; i < o->n_headers; i++)
-        lines[n++] = o->headers[i];
-    memset(&merged, 0, sizeof(merged));
-    merged.headers = lines;
-    merged.n_headers = n;
-    ov->user_host = hscan__user_overrides(&merged, "Host");
-    ov->reqtail = hscan__request_tail(&merged, s->ua, &ov->reqtail_len);
-    free(lines);
-    return ov->reqtail ? 0 : HSCAN_ENOMEM;
-}
-
-static int over_new(hscan_t *s, const hscan_target_opts_t *o,
-                    struct hscan__over **out)
-{
-    struct hscan__over *ov;
-    int rc = 0;
-
-    *out = NULL;
-    if (!o || (!o->method && !o->path && !o->n_headers && !o->timeout_ms))
-        return 0;
-    if ((rc = check_opts(o)) != 0)
-        return rc;
-    if (!(ov = calloc(1, sizeof(*ov))))
-        return HSCAN_ENOMEM;
-    ov->refs = 1;
-    ov->timeout_ms = o->timeout_ms;
-    if ((o->method && !(ov->method = strdup(o->method))) ||
-        (o->path && !(ov->path = strdup(o->path))))
-        rc = HSCAN_ENOMEM;
-    if (rc == 0 && o->n_headers)
-        rc = over_tail(s, ov, o);
-    if (rc != 0) {
-        hscan__over_unref(ov);
-        return rc;
-    }
-    *out = ov;
-    return 0;
-}
-
-int hscan_submit_ex(hscan_t *s, const char *line, size_t len, void *udata,
-                    const hscan_target_opts_t *opts, uint64_t *id)
-{
-    struct subq *q;
-    struct hscan__over *ov;
-    int rc;
-
-    if (!s || (!line && len))
-        return HSCAN_EINVAL;
-    if (s->closing)
-        return HSCAN_ECLOSED;
-    if ((rc = over_new(s, opts, &ov)) != 0)
-        return rc;
-    q = malloc(sizeof(*q) + len + 1);
-    if (!q) {
-        hscan__over_unref(ov);
-        return HSCAN_ENOMEM;
-    }
-    q->next = NULL;
-    q->udata = udata;
-    q->id = ++s->next_id;
-    q->over = ov;
-    q->len = len;
-    if (len)
-        memcpy(q->line, line, len);
-    q->line[len] = '\0';
-    if (s->q_tail)
-        s->q_tail->next = q;
-    else
-        s->q_head = q;
-    s->q_tail = q;
-    s->n_queued++;
-    s->st.submitted++;
-    s->drained_fired = 0;
-    schedule(s);
-    if (id)
-        *id = q->id;
-    return 0;
-}
-
-int hscan_submit(hscan_t *s, const char *line, size_t len, void *udata)
-{
-    return hscan_submit_ex(s, line, len, udata, NULL, NULL);
-}
-
-int hscan_cancel(hscan_t *s, uint64_t id)
-{
-    struct subq *q, *prev = NULL;
-    struct probe *p;
-    int found = 0;
-
-    if (!s)
-        return HSCAN_EINVAL;
-    if (s->closing)
-        return HSCAN_ECLOSED;
-    for (q = s->q_head; q; prev = q, q = q->next) {
-        if (q->id != id)
-            continue;
-        if (prev)
-            prev->next = q->next;
-        else
-            s->q_head = q->next;
-        if (s->q_tail == q)
-            s->q_tail = prev;
-        s->n_queued--;
-        q->next = NULL;
-        if (s->c_tail)
-            s->c_tail->next = q;
-        else
-            s->c_head = q;
-        s->c_tail = q;
-        schedule(s);
-        return 0;
-    }
-    for (p = s->active; p; p = *hscan__probe_next(p))
-        found |= hscan__probe_cancel_id(p, id);
-    return found ? 0 : HSCAN_ENOTFOUND;
-}
-
-int hscan_pause(hscan_t *s)
-{
-    if (s->closing)
-        return HSCAN_ECLOSED;
-    s->paused = 1;
-    return 0;
-}
-
-int hscan_resume(hscan_t *s)
-{
-    if (s->closing)
-        return HSCAN_ECLOSED;
-    if (s->paused) {
-        s->paused = 0;
-        schedule(s);
-    }
-    return 0;
-}
-
-int hscan_feed(hscan_t *s)
-{
-    if (s->closing)
-        return HSCAN_ECLOSED;
-    s->want_feed = 0;
-    schedule(s);
-    return 0;
-}
-
-int hscan_end_input(hscan_t *s)
-{
-    if (s->closing)
-        return HSCAN_ECLOSED;
-    s->input_end = 1;
-    schedule(s);
-    return 0;
-}
-
-int hscan_stats(const hscan_t *s, hscan_stats_t *out)
-{
-    *out = s->st;
-    dns_stats_into(s, out);
-    out->ip_waits = hscan__gate_waits(s->gate) - s->waits_base;
-    out->queued = s->n_queued;
-    out->errors = s->st.finished - s->st.ok;
-    out->bytes_sent = s->bytes_tx;
-    out->bytes_received = s->bytes_rx;
-    out->paused = s->paused;
-    hscan__counts_fill(&s->counts, out);
-    return 0;
-}
-
-int hscan_stats_reset(hscan_t *s)
-{
-    unsigned in_flight = s->st.in_flight, conc = s->st.concurrency;
-
-    memset(&s->st, 0, sizeof(s->st));
-    s->st.in_flight = in_flight;
-    s->st.concurrency = conc;
-    memset(&s->counts, 0, sizeof(s->counts));
-    s->bytes_rx = s->bytes_tx = 0;
-    if (s->dns)
-        hscan__dns_stats(s->dns, &s->dns_base);
-    s->waits_base = hscan__gate_waits(s->gate);
     return 0;
 }
 

@@ -1,0 +1,80 @@
+/* The scanner's state, shared by scan.c (lifecycle, the pump, feeding)
+ * and scan-ctl.c (submitting, cancelling, pausing, statistics,
+ * sharding).  Nothing here is public API. */
+#ifndef HSCAN_SCAN_H
+#define HSCAN_SCAN_H
+
+#include "internal.h"
+
+#define RBUF_SIZE 65536
+#define PBUF_SIZE 16384     /* one TLS record of plain text */
+
+struct subq {
+    struct subq *next;
+    void *udata;
+    uint64_t id;
+    struct hscan__over *over;       /* hscan_submit_ex() settings or NULL */
+    size_t len;
+    char line[];
+};
+
+struct hscan {
+    uv_loop_t *loop;
+    struct hscan__limits lim;
+    unsigned concurrency;
+    char *method, *path, *ua, *reqtail;
+    size_t reqtail_len;
+    int user_host;
+    char **hdrs;                    /* cfg.headers, kept for overrides */
+    size_t n_hdrs;
+    unsigned shard_index, shard_count;
+    hscan_next_cb next;
+    hscan_result_cb on_result;
+    hscan_drained_cb on_drained;
+    void *arg;
+    struct hscan__dns *dns;
+    struct hscan__gate *gate;       /* --max-per-ip, or NULL */
+    SSL_CTX *ssl_ctx;               /* NULL until needed, see below */
+    char *ca_file;
+    int mode;                       /* enum hscan_scheme */
+
+    uv_timer_t pump;
+    int pump_armed;
+    unsigned rate, burst;           /* token bucket; rate 0: none */
+    double tokens;
+    uint64_t t_tokens;
+    struct probe *active;           /* in-flight list */
+    unsigned n_active;
+    unsigned n_alloc;               /* probes not yet freed */
+    struct subq *q_head, *q_tail;
+    struct subq *c_head, *c_tail;   /* canceled before they started */
+    uint64_t n_queued;
+    uint64_t next_id;
+    int paused;
+    int input_end, want_feed, drained_fired;
+    int closing, handles;
+    hscan_closed_cb closed_cb;
+    hscan_stats_t st;
+    uint64_t bytes_rx, bytes_tx;
+    struct hscan__dns_stats dns_base; /* at the last hscan_stats_reset() */
+    uint64_t waits_base;
+    struct hscan__counts counts;
+    struct hscan__scratch scratch;
+    char rbuf[RBUF_SIZE];
+    char pbuf[PBUF_SIZE];
+};
+
+/* Run the pump on the next loop iteration (if not armed already). */
+void hscan__scan_schedule(hscan_t *s);
+/* The DNS counters since the last hscan_stats_reset() into `st`. */
+void hscan__scan_dns_stats(const hscan_t *s, hscan_stats_t *st);
+/* 64-bit FNV-1a of the lowercase host without a trailing dot, or of the
+ * whole line when `t` is NULL (not a valid target): hscan_shard_of(). */
+uint64_t hscan__shard_hash(const char *line, size_t len,
+                           const struct hscan__target *t);
+/* An HTTP token; a header or UA line without CR/LF (`need_colon`: with
+ * a name before a colon). */
+int hscan__valid_token(const char *m);
+int hscan__valid_line(const char *s, int need_colon);
+
+#endif /* HSCAN_SCAN_H */
