@@ -278,4 +278,30 @@ void fmt_free(void);
  * all).  Returns 0, or -1 for an unknown topic (said on stderr). */
 int cli_help(const char *topic);
 
+/* ---- option values (cli-opts.c) ----
+ * Each returns the value or refuses it through cli_die_usage(), naming
+ * `opt` and the value. */
+
+/* "hscan-cli: " + fmt (with two %s: a, b), the help hint, exit 2. */
+void cli_die_usage(const char *fmt, const char *a, const char *b);
+/* Seconds (fractions, an "s" suffix) or NNNms: milliseconds. */
+uint64_t parse_duration(const char *opt, const char *v);
+unsigned long parse_num(const char *opt, const char *v, unsigned long min,
+                        unsigned long max);
+/* 1..max */
+unsigned long parse_count(const char *opt, const char *v,
+                          unsigned long max);
+/* --scheme: an enum hscan_scheme */
+int parse_scheme(const char *v);
+/* --shard K/N */
+void parse_shard(const char *v, unsigned *index, unsigned *count);
+/* --follow: 0..100 */
+unsigned parse_follow(const char *v);
+/* n bytes of v are an HTTP token; v has no CR or LF; --path; a
+ * --resolver value (IP, IP:PORT, [IPv6]:PORT, IPv6). */
+void check_token(const char *opt, const char *v, size_t n);
+void check_no_crlf(const char *opt, const char *v);
+void check_path(const char *v);
+void check_resolver(const char *arg);
+
 #endif

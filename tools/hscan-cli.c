@@ -66,14 +66,6 @@ struct cli {
 
 static struct cli G;   /* the program's one instance: signal handles need it */
 
-static void die_usage(const char *fmt, const char *a, const char *b)
-{
-    fprintf(stderr, "hscan-cli: ");
-    fprintf(stderr, fmt, a, b);
-    fprintf(stderr, "\nTry 'hscan-cli --help'.\n");
-    exit(EXIT_USAGE);
-}
-
 /* ---- input ---- */
 
 static void on_stream_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
@@ -375,171 +367,7 @@ static void on_signal(uv_signal_t *h, int sig)
         hscan_close(G.scan, on_closed);
 }
 
-/* ---- options ---- */
-
-static uint64_t parse_duration(const char *opt, const char *v)
-{
-    char *end;
-    double d;
-
-    errno = 0;
-    d = strtod(v, &end);
-    if (errno || end == v || d <= 0)
-        die_usage("%s: '%s' is not a positive duration", opt, v);
-    if (strcmp(end, "ms") == 0)
-        ;
-    else if (*end == '\0' || strcmp(end, "s") == 0)
-        d *= 1000;
-    else
-        die_usage("%s: '%s' is not a duration (seconds, NNs or NNms)", opt, v);
-    if (d < 1 || d > 86400000)
-        die_usage("%s: '%s' is out of range (1 ms to 24 h)", opt, v);
-    return (uint64_t)d;
-}
-
-/* A whole number from `min` (0 or 1) to `max`. */
-static unsigned long parse_num(const char *opt, const char *v,
-                               unsigned long min, unsigned long max)
-{
-    char *end;
-    unsigned long n;
-
-    errno = 0;
-    n = strtoul(v, &end, 10);
-    if (errno || end == v || *end || n < min || n > max || v[0] == '-')
-        die_usage("%s: '%s' is not a number in range", opt, v);
-    return n;
-}
-
-static unsigned long parse_count(const char *opt, const char *v,
-                                 unsigned long max)
-{
-    return parse_num(opt, v, 1, max);
-}
-
-static int parse_scheme(const char *v)
-{
-    static const char *names[] = { "https-first", "http", "https", "both" };
-    int i;
-
-    for (i = 0; i < 4; i++)
-        if (strcmp(v, names[i]) == 0)
-            return i;    /* the order of enum hscan_scheme */
-    die_usage("--scheme: '%s' is not one of %s", v,
-              "http, https, https-first, both");
-    return 0;
-}
-
-/* --shard K/N: two plain decimal numbers (no sign, no spaces), K < N.
- * N = 1 is accepted (the whole list) so a script can run N = 1..M
- * without a special case. */
-static void parse_shard(const char *v)
-{
-    const char *slash = strchr(v, '/');
-    unsigned long k = 0, n = 0;
-    char *kend = NULL, *nend = NULL;
-
-    if (slash && v[0] >= '0' && v[0] <= '9' && slash[1] >= '0' &&
-        slash[1] <= '9') {
-        k = strtoul(v, &kend, 10);    /* ULONG_MAX on overflow: >= N */
-        errno = 0;
-        n = strtoul(slash + 1, &nend, 10);
-    }
-    if (!kend || kend != slash || *nend)
-        die_usage("--shard: \"%s\": %s", v,
-                  "not K/N (two whole numbers, e.g. 0/4)");
-    if (errno || n > 1000000)
-        die_usage("--shard: \"%s\": %s", v, "N must be at most 1000000");
-    if (n < 1)
-        die_usage("--shard: \"%s\": %s", v, "N must be at least 1");
-    if (k >= n)
-        die_usage("--shard: \"%s\": %s", v, "K must be below N");
-    G.shard_index = (unsigned)k;
-    G.shard_count = (unsigned)n;
-}
-
-static unsigned parse_follow(const char *v)
-{
-    char *end;
-    unsigned long n;
-
-    errno = 0;
-    n = strtoul(v, &end, 10);
-    if (errno || end == v || *end || n > 100 || v[0] == '-')
-        die_usage("--follow: '%s' is not a number from 0 to %s", v, "100");
-    return (unsigned)n;
-}
-
-
-/* The values the library would refuse as a whole ("invalid argument"),
- * checked here so the message names the option and the value. */
-static int is_tchar(int c)
-{
-    return c > 0x20 && c < 0x7f && !strchr("()<>@,;:\\\"/[]?={}", c);
-}
-
-static void check_token(const char *opt, const char *v, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (!is_tchar((unsigned char)v[i]))
-            break;
-    if (n == 0 || i < n)
-        die_usage("%s: '%s' is not an HTTP token (letters, digits and "
-                  "!#$%%&'*+-.^_`|~, no white space)", opt, v);
-}
-
-static void check_no_crlf(const char *opt, const char *v)
-{
-    if (strpbrk(v, "\r\n"))
-        die_usage("%s: '%s' holds a line break", opt, v);
-}
-
-static void check_path(const char *v)
-{
-    if (v[0] != '/' || strpbrk(v, " \t\r\n"))
-        die_usage("--path: '%s' %s", v,
-                  "must start with '/' and hold no white space");
-}
-
-/* IP, IP:PORT, [IPv6]:PORT or a bare IPv6 address. */
-static void check_resolver(const char *arg)
-{
-    const char *v = arg;
-    char host[64];
-    const char *port = NULL, *end;
-    unsigned char buf[16];
-    size_t n;
-
-    if (v[0] == '[') {
-        end = strchr(v, ']');
-        n = end ? (size_t)(end - v - 1) : sizeof(host);
-        if (end && end[1] == ':')
-            port = end + 2;
-        else if (end && end[1])
-            n = sizeof(host);
-        v++;
-    } else {
-        end = strchr(v, ':');
-        n = strlen(v);
-        if (end && !strchr(end + 1, ':')) {   /* one colon: IPv4:PORT */
-            n = (size_t)(end - v);
-            port = end + 1;
-        }
-    }
-    if (n < sizeof(host)) {
-        memcpy(host, v, n);
-        host[n] = '\0';
-    }
-    if (n >= sizeof(host) ||
-        (inet_pton(AF_INET, host, buf) != 1 &&
-         inet_pton(AF_INET6, host, buf) != 1) ||
-        (port && (strspn(port, "0123456789") != strlen(port) || !*port ||
-                  atoi(port) < 1 || atoi(port) > 65535)))
-        die_usage("--resolver: '%s' is not IP[:PORT] (IPv6 as "
-                  "[ADDR]:PORT)%s", arg, "");
-}
+/* ---- options (the value parsers are in cli-opts.c) ---- */
 
 static void add_resolver(char **list, const char *v)
 {
@@ -607,9 +435,9 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
                 break;
             }
             if (cfg->n_headers == 256)
-                die_usage("%s: more than %s headers", "-H", "256");
+                cli_die_usage("%s: more than %s headers", "-H", "256");
             if (!strchr(optarg, ':') || optarg[0] == ':')
-                die_usage("-H: '%s' is not 'Name: value'%s", optarg, "");
+                cli_die_usage("-H: '%s' is not 'Name: value'%s", optarg, "");
             check_no_crlf("-H", optarg);
             {
                 char name[256];
@@ -631,7 +459,7 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         case 7: cfg->max_header_bytes = parse_count("--max-header-bytes",
                                                     optarg, 1UL << 30);
                 if (cfg->max_header_bytes < 64)
-                    die_usage("--max-header-bytes: '%s' is below the "
+                    cli_die_usage("--max-header-bytes: '%s' is below the "
                               "minimum of %s", optarg, "64");
                 break;
         case 8: cfg->max_headers = (unsigned)parse_count("--max-headers",
@@ -645,7 +473,7 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
                  break;
         case 12:
             if (access(optarg, R_OK) != 0)
-                die_usage("--ca-file: cannot read '%s'%s", optarg, "");
+                cli_die_usage("--ca-file: cannot read '%s'%s", optarg, "");
             cfg->ca_file = optarg;
             break;
         case 'k': cfg->insecure = 1; break;
@@ -665,7 +493,7 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
                                                       10000000);
                  break;
         case 18: G.resume_path = optarg; break;
-        case 19: parse_shard(optarg); break;
+        case 19: parse_shard(optarg, &G.shard_index, &G.shard_count); break;
         case 200: cfg->body_bytes = parse_num("--body-bytes", optarg, 0,
                                               16u << 20);
                   break;
@@ -679,19 +507,19 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         case 300:
         case 301:   /* PROGRESS_ON, PROGRESS_OFF */
             if (G.progress && G.progress != c - 299)
-                die_usage("--progress and --no-progress %s%s",
+                cli_die_usage("--progress and --no-progress %s%s",
                           "exclude each other", "");
             G.progress = c - 299;
             break;
         case '4':
         case '6':
             if (cfg->family && cfg->family != c - '0')
-                die_usage("-4 and -6 %s%s", "exclude each other", "");
+                cli_die_usage("-4 and -6 %s%s", "exclude each other", "");
             cfg->family = c - '0';
             break;
         case 'h': exit(cli_help(optarg) == 0 ? EXIT_OK : EXIT_USAGE);
         case 'V': printf("hscan-cli %s\n", hscan_version()); exit(EXIT_OK);
-        default: die_usage("invalid option%s%s", "", "");
+        default: cli_die_usage("invalid option%s%s", "", "");
         }
     }
     cfg->resolvers = resolvers;
@@ -835,7 +663,7 @@ int main(int argc, char **argv)
     G.in.n_files = optind < argc ? argc - optind : 1;
     if (G.resume_path) {
         if (out_path && strcmp(out_path, G.resume_path) != 0)
-            die_usage("--resume %s: it appends to that file; -o %s "
+            cli_die_usage("--resume %s: it appends to that file; -o %s "
                       "names another", G.resume_path, out_path);
         out_path = G.resume_path;
         if (resume_load(&G.done, out_path,
