@@ -65,6 +65,11 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
     struct hscan__resp *r = resp_of(p);
     struct hscan__hdr *h;
 
+    /* A chunked body's trailer fields (read with cfg.body_bytes) are
+     * not response headers: the record holds the header block only. */
+    if (r->done)
+        return 0;
+
     if (r->in_value || r->n_hdrs == 0) {
         if (r->n_hdrs == r->max_hdrs) {
             r->err = HSCAN_ETOO_MANY_HEADERS;
@@ -98,7 +103,11 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
 static int on_header_value(llhttp_t *p, const char *at, size_t n)
 {
     struct hscan__resp *r = resp_of(p);
-    struct hscan__hdr *h = &r->hdrs[r->n_hdrs - 1];
+    struct hscan__hdr *h;
+
+    if (r->done)                /* a trailer field */
+        return 0;
+    h = &r->hdrs[r->n_hdrs - 1];
 
     if (!r->in_value) {
         r->in_value = 1;
@@ -113,6 +122,8 @@ static int on_header_value_complete(llhttp_t *p)
     /* A field with an empty value gets no on_header_value call; mark it so
      * the next name starts a new entry. */
     struct hscan__resp *r = resp_of(p);
+    if (r->done)                /* a trailer field */
+        return 0;
     if (r->n_hdrs > 0 && !r->in_value) {
         r->in_value = 1;
         r->hdrs[r->n_hdrs - 1].value_off = r->len;

@@ -281,3 +281,25 @@ TEST(content_length_values)
     CHECK_INT(hscan__content_length("-1", 2), -1);
     CHECK_INT(hscan__content_length("99999999999999999999", 20), -1);
 }
+
+/* A chunked body's trailer fields are not headers of the response. */
+TEST(body_trailers_not_headers)
+{
+    static const char resp[] =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n0\r\nX-Trailer: t\r\nX-Other: u\r\n\r\n";
+    struct hscan__resp r;
+    char d[HSCAN__DETAIL_SIZE];
+    size_t n = sizeof(resp) - 1;
+
+    hscan__resp_init(&r, 65536, 256);
+    CHECK_INT(hscan__resp_feed(&r, resp, n, d, sizeof(d)), 1);
+    CHECK_INT(r.n_hdrs, 1);
+    hscan__resp_body_start(&r, 100);
+    CHECK_INT(hscan__resp_body_feed(&r, resp + r.rest, n - r.rest), 1);
+    CHECK_INT(r.n_hdrs, 1);
+    CHECK_INT(r.body_len, 5);
+    CHECK(memcmp(r.body, "hello", 5) == 0);
+    CHECK_INT(r.body_truncated, 0);
+    hscan__resp_free(&r);
+}

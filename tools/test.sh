@@ -38,9 +38,12 @@ if [ ! -f build-fuzz/build.ninja ]; then
         -Dfuzz_seconds=30 -Db_sanitize=address,undefined \
         -Db_lundef=false >/dev/null || exit 1
 fi
-ninja -C build-fuzz test/fuzz/fuzz-target test/fuzz/fuzz-http \
-    test/fuzz/fuzz-dns test/fuzz/fuzz-json test/fuzz/fuzz-redirect \
-    >/dev/null || exit 1
+harnesses=
+for f in test/fuzz/fuzz-*.c; do
+    n=$(basename "$f" .c)
+    [ "$n" = fuzz-util ] || harnesses="$harnesses test/fuzz/$n"
+done
+ninja -C build-fuzz $harnesses >/dev/null || exit 1
 meson test -C build-fuzz --no-rebuild --suite fuzz --print-errorlogs \
     --num-processes 2 || rc=1
 
@@ -55,9 +58,10 @@ for path in sys.argv[1:]:
         print(f"no test log {path}: that run did not happen", file=sys.stderr)
         bad += 1
         continue
+    fuzz = "build-fuzz" in path     # a fuzzer never skips: 77 is a crash
     for line in lines:
         r = json.loads(line).get("result")
-        if r in ("OK", "EXPECTEDFAIL", "SKIP"):
+        if r in ("OK", "EXPECTEDFAIL") or (r == "SKIP" and not fuzz):
             ok += r != "SKIP"
         else:
             bad += 1

@@ -10,6 +10,8 @@ shift 4
 mkdir -p "$work/corpus" "$work/artifacts"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
+# -error_exitcode: libFuzzer's default, 77, is what meson reads as SKIP.
 exec "$exe" -max_total_time="$secs" -timeout=10 -max_len=16384 \
+    -error_exitcode=1 -timeout_exitcode=1 \
     -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
     "$@" "$work/corpus" "$seeds"
