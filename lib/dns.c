@@ -1,12 +1,9 @@
 /* c-ares on the scanner's uv loop.
  *
- * c-ares owns its sockets; we only watch them.  sock_state_cb starts,
- * changes or stops a uv_poll_t per socket and never processes inside the
- * callback (curl docs/examples/multi-uv.c).  One uv_timer_t is re-armed
- * from ares_timeout() after every ares_process_fd(), so c-ares timeouts
- * fire without any thread.  A poll handle is closed as soon as c-ares says
- * it no longer wants the fd, before c-ares close()s it, so a reused fd
- * number can never meet a stale watcher (libuv#1148).
+ * Lookups: one per (name, family) in flight, shared by every caller
+ * asking meanwhile; a per-scan answer cache; pacing (MAX_LOOKUPS and
+ * --dns-rate); retries on another resolver.  The sockets and the timer
+ * are dns-io.c, the answer walker dns-walk.c.
  *
  * Queries are plain ares_query() calls for A and AAAA (no search list, no
  * hosts file: a scanner asks the network, and reading /etc/hosts per
@@ -17,49 +14,13 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
-
-struct dns_sock {
-    uv_poll_t poll;
-    ares_socket_t fd;
-    struct dns_sock *next;
-    struct hscan__dns *d;
-};
-
-struct hscan__dns {
-    uv_loop_t *loop;
-    ares_channel channel;
-    uv_timer_t timer;
-    uv_timer_t pace;            /* --dns-rate: next token due */
-    struct dns_sock *socks;
-    struct dns_sock *spare;     /* opened by sock_open, not yet watched */
-    unsigned handles;           /* open uv handles: timers + polls */
-    int closing;
-    int sock_errno;             /* last local failure to open a socket */
-    unsigned nservers;
-    struct lookup *wait_head, *wait_tail; /* lookups not yet sent */
-    unsigned inflight;          /* lookups sent, not yet answered */
-    int draining;
-    double rate, burst, tokens; /* queries per second; 0: no cap */
-    uint64_t t_tokens;
-    struct lookup **table;      /* hash buckets, a power of two */
-    size_t nbuckets, nentries;
-    struct lookup *lru_head, *lru_tail;
-    unsigned ncached, cache_max;
-    struct hscan__dns_stats st;
-    struct hscan__dnsq *sync_q; /* the caller of a send in progress */
-    void (*done)(void *);
-    void *done_arg;
-};
+#include "dns-int.h"
 
 /* One name's lookup, shared by every caller asking for it meanwhile,
  * then (if its answer may be kept) its cached answer.  Entries live in a
@@ -117,194 +78,6 @@ struct hscan__dnsq {
  * in FIFO order; their DNS deadline already runs. */
 #define MAX_LOOKUPS 1000
 
-static void arm_timer(struct hscan__dns *d);
-
-static void on_handle_closed(uv_handle_t *h)
-{
-    struct hscan__dns *d = h->data;
-
-    if (h->type == UV_POLL)
-        free(container_of((uv_poll_t *)h, struct dns_sock, poll));
-    if (--d->handles == 0 && d->closing) {
-        void (*done)(void *) = d->done;
-        void *arg = d->done_arg;
-        free(d);
-        if (done)
-            done(arg);
-    }
-}
-
-static void on_poll(uv_poll_t *h, int status, int events)
-{
-    struct dns_sock *s = container_of(h, struct dns_sock, poll);
-    struct hscan__dns *d = s->d;
-    ares_socket_t r = ARES_SOCKET_BAD, w = ARES_SOCKET_BAD;
-
-    /* On a poll error let c-ares read and write: it sees the real errno
-     * and closes or retries the socket itself. */
-    if (status < 0 || (events & UV_READABLE))
-        r = s->fd;
-    if (status < 0 || (events & UV_WRITABLE))
-        w = s->fd;
-    ares_process_fd(d->channel, r, w);
-    /* ares_timeout() walks every query in flight: call it only when the
-     * timer is idle.  A timer armed for a query answered since then just
-     * fires early and re-arms (on_timer), which is cheaper than keeping
-     * it exact after each of thousands of answers. */
-    if (!uv_is_active((uv_handle_t *)&d->timer))
-        arm_timer(d);
-}
-
-static void on_timer(uv_timer_t *t)
-{
-    struct hscan__dns *d = container_of(t, struct hscan__dns, timer);
-
-    ares_process_fd(d->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-    arm_timer(d);
-}
-
-static void arm_timer(struct hscan__dns *d)
-{
-    struct timeval tv, *tvp;
-    uint64_t ms;
-
-    if (d->closing)
-        return;
-    tvp = ares_timeout(d->channel, NULL, &tv);
-    if (!tvp) {
-        uv_timer_stop(&d->timer);
-        return;
-    }
-    ms = (uint64_t)tvp->tv_sec * 1000 + (uint64_t)(tvp->tv_usec + 999) / 1000;
-    uv_timer_start(&d->timer, on_timer, ms, 0);
-}
-
-/* The watcher made for `fd` when it was opened, taken off the spare
- * list; NULL if there is none. */
-static struct dns_sock *take_spare(struct hscan__dns *d, ares_socket_t fd)
-{
-    struct dns_sock **pp, *s;
-
-    for (pp = &d->spare; *pp && (*pp)->fd != fd; pp = &(*pp)->next)
-        ;
-    if ((s = *pp) != NULL)
-        *pp = s->next;
-    return s;
-}
-
-static void sock_state_cb(void *data, ares_socket_t fd, int readable,
-                          int writable)
-{
-    struct hscan__dns *d = data;
-    struct dns_sock **pp, *s;
-    int events = (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0);
-
-    for (pp = &d->socks; *pp && (*pp)->fd != fd; pp = &(*pp)->next)
-        ;
-    s = *pp;
-    if (events == 0) {
-        if (s) {
-            *pp = s->next;
-            uv_close((uv_handle_t *)&s->poll, on_handle_closed);
-        }
-        return;
-    }
-    if (!s) {
-        if (!(s = take_spare(d, fd)) && !(s = calloc(1, sizeof(*s))))
-            return;     /* the query times out; nothing leaks */
-        if (uv_poll_init_socket(d->loop, &s->poll, fd) != 0) {
-            free(s);
-            return;
-        }
-        s->fd = fd;
-        s->d = d;
-        s->poll.data = d;
-        s->next = d->socks;
-        d->socks = s;
-        d->handles++;
-    }
-    uv_poll_start(&s->poll, events, on_poll);
-}
-
-/* c-ares sends every query through one UDP socket per server.  With
- * thousands of lookups in flight, answers arrive in bursts far larger than
- * the default receive buffer (each small datagram costs about a kilobyte
- * of it) and the kernel drops the rest: lost answers become false
- * dns_timeout records.  Unprivileged, the kernel caps this at
- * net.core.rmem_max (often 208 KiB; raise it for very wide scans).
- * FIXME(core): spread queries over several sockets instead, once c-ares
- * 1.20's ARES_OPT_UDP_MAX_QUERIES can be relied on. */
-#define RCVBUF_SIZE (4 << 20)
-
-/* c-ares reports a resolver it could not open a socket to as
- * ARES_ECONNREFUSED, the same as a closed port.  These wrappers are the
- * plain syscalls, except that a local shortage is remembered so the
- * record can say resource_exhausted rather than blame the resolver. */
-static ares_socket_t sock_open(int af, int type, int proto, void *arg)
-{
-    struct hscan__dns *d = arg;
-    int fd = socket(af, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
-    int one = 1, rcvbuf = RCVBUF_SIZE;
-    struct dns_sock *s;
-
-    d->sock_errno = fd < 0 ? errno : 0;
-    if (fd < 0)
-        return ARES_SOCKET_BAD;
-    /* Its watcher now: a socket c-ares uses but nobody watches would
-     * leave every query on it to time out as dns_timeout.  Without the
-     * memory, the socket is not opened at all: resource_exhausted. */
-    if (!(s = calloc(1, sizeof(*s)))) {
-        close(fd);
-        d->sock_errno = ENOMEM;
-        return ARES_SOCKET_BAD;
-    }
-    s->fd = fd;
-    s->d = d;
-    s->next = d->spare;
-    d->spare = s;
-    /* c-ares configures no option on sockets it did not open itself, so
-     * non-blocking mode (above) and these are ours to set. */
-    /* FORCE passes rmem_max when privileged (CAP_NET_ADMIN). */
-    if (type == SOCK_DGRAM &&
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
-                   sizeof(rcvbuf)) != 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    else
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return fd;
-}
-
-static int sock_close(ares_socket_t fd, void *arg)
-{
-    free(take_spare(arg, fd));  /* closed before it was ever watched */
-    return close(fd);
-}
-
-static int sock_connect(ares_socket_t fd, const struct sockaddr *sa,
-                        ares_socklen_t len, void *arg)
-{
-    (void)arg;
-    return connect(fd, sa, len);
-}
-
-static ares_ssize_t sock_recvfrom(ares_socket_t fd, void *buf, size_t n,
-                                  int flags, struct sockaddr *from,
-                                  ares_socklen_t *fromlen, void *arg)
-{
-    (void)arg;
-    return recvfrom(fd, buf, n, flags, from, fromlen);
-}
-
-static ares_ssize_t sock_sendv(ares_socket_t fd, const struct iovec *v,
-                               int n, void *arg)
-{
-    (void)arg;
-    return writev(fd, v, n);
-}
-
-static const struct ares_socket_functions sock_funcs = {
-    sock_open, sock_close, sock_connect, sock_recvfrom, sock_sendv
-};
 
 static void on_pace(uv_timer_t *t);
 
@@ -340,8 +113,7 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
         return HSCAN_ENOMEM;
     }
     memset(&o, 0, sizeof(o));
-    o.sock_state_cb = sock_state_cb;
-    o.sock_state_cb_data = d;
+    hscan__dnsio_options(d, &o);
     /* Two tries: the second waits twice as long (c-ares doubles per round),
      * so the lookup fits the DNS deadline the probe enforces itself. */
     o.timeout = (int)(opt->timeout_ms / 3 > 0 ? opt->timeout_ms / 3 : 1);
@@ -360,7 +132,7 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
     if (rc == ARES_SUCCESS && resolvers && *resolvers)
         rc = ares_set_servers_ports_csv(d->channel, resolvers);
     if (rc == ARES_SUCCESS)
-        ares_set_socket_functions(d->channel, &sock_funcs, d);
+        hscan__dnsio_attach(d);
     if (rc != ARES_SUCCESS) {
         snprintf(detail, dsize, "c-ares: %s", ares_strerror(rc));
         if (d->channel)
@@ -448,7 +220,6 @@ static void drop(struct hscan__dns *d, struct lookup *l)
 
 void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg)
 {
-    struct dns_sock *s;
     struct lookup *l;
     size_t i;
 
@@ -466,10 +237,6 @@ void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg)
     d->done_arg = arg;
     d->closing = 1;
     ares_destroy(d->channel);       /* closes its sockets: sock_close() */
-    while ((s = d->spare) != NULL) {
-        d->spare = s->next;
-        free(s);
-    }
     for (i = 0; i < d->nbuckets; i++) {
         while ((l = d->table[i]) != NULL) {
             d->table[i] = l->hnext;
@@ -478,12 +245,7 @@ void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg)
     }
     free(d->table);
     d->table = NULL;
-    while ((s = d->socks) != NULL) {
-        d->socks = s->next;
-        uv_close((uv_handle_t *)&s->poll, on_handle_closed);
-    }
-    uv_close((uv_handle_t *)&d->timer, on_handle_closed);
-    uv_close((uv_handle_t *)&d->pace, on_handle_closed);
+    hscan__dnsio_close(d);
 }
 
 void hscan__dns_stats(const struct hscan__dns *d, struct hscan__dns_stats *out)
@@ -668,98 +430,6 @@ static void w_release(struct lookup *l)
         finish_lookup(l);
 }
 
-/* Walk the answer section ourselves (RFC 1035 4.1): follow the CNAME
- * chain from the query name in order, and keep only addresses owned by
- * the end of that chain.  Bounded by the packet length, the record count
- * and HSCAN__MAX_CNAMES, so a looping chain cannot spin. */
-struct walk {
-    const unsigned char *abuf;
-    int alen;
-    const unsigned char *p;
-    char owner[256];          /* current end of the chain */
-};
-
-static int rd16(const unsigned char *p)
-{
-    return (p[0] << 8) | p[1];
-}
-
-static uint32_t rd32(const unsigned char *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-           ((uint32_t)p[2] << 8) | p[3];
-}
-
-/* Read the (possibly compressed, RFC 1035 4.1.4) name at w->p into
- * `out` in presentation form, the way ares_expand_name() writes it ('.'
- * and '\\' in a label escaped with '\\', other bytes outside 0x21..0x7e
- * as \\DDD), and step w->p over it.  Our own because the c-ares one
- * allocates and is a measurable share of the per-host cost.  Pointers
- * must point backwards, so a loop cannot spin; a name that does not fit
- * `size` fails.  Returns 0 or -1. */
-static int skip_name(struct walk *w, char *out, size_t size)
-{
-    const unsigned char *p = w->p, *end = w->abuf + w->alen;
-    const unsigned char *next = NULL;
-    size_t n = 0;
-
-    for (;;) {
-        unsigned len;
-
-        if (p >= end)
-            return -1;
-        len = *p;
-        if ((len & 0xc0) == 0xc0) {
-            unsigned off;
-            if (p + 1 >= end)
-                return -1;
-            off = ((len & 0x3f) << 8) | p[1];
-            if (!next)
-                next = p + 2;
-            if (w->abuf + off >= p)     /* forward or self: a loop */
-                return -1;
-            p = w->abuf + off;
-            continue;
-        }
-        if (len & 0xc0)
-            return -1;                  /* reserved label types */
-        p++;
-        if (len == 0)
-            break;
-        if (p + len > end)
-            return -1;
-        if (n && n + 1 < size)
-            out[n] = '.';
-        n += n ? 1 : 0;
-        while (len--) {
-            unsigned char c = *p++;
-            char esc[4];
-            size_t k = 0;
-            if (c == '.' || c == '\\') {
-                esc[k++] = '\\';
-                esc[k++] = (char)c;
-            } else if (c < 0x21 || c > 0x7e) {
-                esc[0] = '\\';
-                esc[1] = (char)('0' + c / 100);
-                esc[2] = (char)('0' + c / 10 % 10);
-                esc[3] = (char)('0' + c % 10);
-                k = 4;
-            } else {
-                esc[k++] = (char)c;
-            }
-            if (n + k >= size)
-                return -1;
-            memcpy(out + n, esc, k);
-            n += k;
-        }
-    }
-    if (n >= size)
-        return -1;
-    out[n] = '\0';
-    w->p = next ? next : p;
-    return 0;
-}
-
 static void add_cname(struct lookup *l, const char *name)
 {
     size_t n = strlen(name) + 1;
@@ -778,72 +448,6 @@ static void add_cname(struct lookup *l, const char *name)
     l->n_cnames++;
 }
 
-static void add_addr(struct hscan__addr *addrs, unsigned *n, int v6,
-                     const unsigned char *rd)
-{
-    struct hscan__addr *ad;
-
-    if (*n >= HSCAN__MAX_ADDRS)
-        return;
-    ad = &addrs[(*n)++];
-    ad->family = v6 ? 6 : 4;
-    memcpy(ad->bytes, rd, v6 ? 16 : 4);
-}
-
-/* No lookup state in here: test/fuzz/fuzz-dns.c feeds it any bytes. */
-int hscan__dns_walk(const unsigned char *abuf, int alen, int v6,
-                    struct hscan__addr *addrs, unsigned *n, uint32_t *ttl_min,
-                    void (*on_cname)(void *arg, const char *name), void *arg)
-{
-    struct walk wk = { abuf, alen, abuf + 12, "" };
-    const unsigned char *end = abuf + alen;
-    char name[256];
-    int an, i, found = 0, used = 0;
-
-    if (alen < 12 || rd16(abuf + 4) != 1)
-        return -1;
-    an = rd16(abuf + 6);
-    if (skip_name(&wk, wk.owner, sizeof(wk.owner)) != 0 || wk.p + 4 > end)
-        return -1;
-    wk.p += 4;
-    for (i = 0; i < an; i++) {
-        int type, rdlen;
-        uint32_t ttl;
-        const unsigned char *rd;
-        if (skip_name(&wk, name, sizeof(name)) != 0 || wk.p + 10 > end)
-            break;
-        type = rd16(wk.p);
-        ttl = rd32(wk.p + 4);
-        rdlen = rd16(wk.p + 8);
-        wk.p += 10;
-        if (wk.p + rdlen > end)
-            break;
-        rd = wk.p;
-        if (strcasecmp(name, wk.owner) == 0) {
-            if (type == T_CNAME && skip_name(&wk, wk.owner,
-                                             sizeof(wk.owner)) == 0) {
-                if (on_cname)
-                    on_cname(arg, wk.owner);
-                if (ttl < *ttl_min)
-                    *ttl_min = ttl;
-                used = 1;
-            } else if ((type == T_A && !v6 && rdlen == 4) ||
-                       (type == T_AAAA && v6 && rdlen == 16)) {
-                add_addr(addrs, n, v6, rd);
-                if (ttl < *ttl_min)
-                    *ttl_min = ttl;
-                found = 1;
-            }
-        }
-        wk.p = rd + rdlen;
-    }
-    /* Records cut short or names that never end (a pointer loop) before
-     * anything usable: the reply is malformed, which is not the same as
-     * a name without addresses. */
-    if (i < an && !found && !used)
-        return -1;
-    return found;
-}
 
 static void on_cname(void *arg, const char *name)
 {
@@ -962,7 +566,7 @@ static void l_send(struct lookup *l)
         ares_query(d->channel, l->name, C_IN, T_AAAA, on_aaaa, l);
     }
     if (!uv_is_active((uv_handle_t *)&d->timer))
-        arm_timer(d);           /* later queries time out later */
+        hscan__dnsio_arm(d);    /* later queries time out later */
     if (w->pending == 1) {
         w_release(l);               /* both failed synchronously */
         return;

@@ -1,4 +1,4 @@
-/* The library's own DNS answer handling (lib/dns.c): c-ares hands over
+/* The library's own DNS answer handling (lib/dns-walk.c): c-ares hands over
  * the raw reply and hscan__dns_walk() decodes names (with compression
  * pointers) and follows the CNAME chain itself.
  *

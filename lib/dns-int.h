@@ -1,0 +1,50 @@
+/* The resolver's state, shared by dns.c (lookups, cache, pacing) and
+ * dns-io.c (c-ares sockets and timers on the uv loop).  Private to
+ * those two files. */
+#ifndef HSCAN_DNS_INT_H
+#define HSCAN_DNS_INT_H
+
+#include "internal.h"
+
+struct dns_sock {
+    uv_poll_t poll;
+    ares_socket_t fd;
+    struct dns_sock *next;
+    struct hscan__dns *d;
+};
+
+struct hscan__dns {
+    uv_loop_t *loop;
+    ares_channel channel;
+    uv_timer_t timer;
+    uv_timer_t pace;            /* --dns-rate: next token due */
+    struct dns_sock *socks;
+    struct dns_sock *spare;     /* opened by sock_open, not yet watched */
+    unsigned handles;           /* open uv handles: timers + polls */
+    int closing;
+    int sock_errno;             /* last local failure to open a socket */
+    unsigned nservers;
+    struct lookup *wait_head, *wait_tail; /* lookups not yet sent */
+    unsigned inflight;          /* lookups sent, not yet answered */
+    int draining;
+    double rate, burst, tokens; /* queries per second; 0: no cap */
+    uint64_t t_tokens;
+    struct lookup **table;      /* hash buckets, a power of two */
+    size_t nbuckets, nentries;
+    struct lookup *lru_head, *lru_tail;
+    unsigned ncached, cache_max;
+    struct hscan__dns_stats st;
+    struct hscan__dnsq *sync_q; /* the caller of a send in progress */
+    void (*done)(void *);
+    void *done_arg;
+};
+
+/* dns-io.c: hook c-ares to the loop (before and after
+ * ares_init_options), re-arm its timeout, and close every handle,
+ * freeing `d` and calling d->done once the last one is closed. */
+void hscan__dnsio_options(struct hscan__dns *d, struct ares_options *o);
+void hscan__dnsio_attach(struct hscan__dns *d);
+void hscan__dnsio_arm(struct hscan__dns *d);
+void hscan__dnsio_close(struct hscan__dns *d);
+
+#endif
