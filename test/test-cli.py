@@ -591,10 +591,13 @@ def test_valgrind_scan(t):
         k = i % 10
         if i % 100 == 99:
             lines.append(f"v{i}.hang.test:{t.http}")
-        elif k < 6:
-            lines.append(f"v{i}.fast.test:{t.http}")
-        elif k < 8:
+        elif k == 7 and i % 20 == 7:
+            # 500 over TLS: each handshake is ~5 M instructions, which
+            # memcheck runs some 50 times slower; the TLS paths and their
+            # frees are the same for every one of them
             lines.append(f"https://v{i}.fast.test:{t.https}/")
+        elif k < 8:
+            lines.append(f"v{i}.fast.test:{t.http}")
         elif k == 8:
             lines.append(f"v{i}.nx.test")
         else:
@@ -616,7 +619,7 @@ def test_valgrind_scan(t):
     # a loaded machine may turn some answers into timeouts; the paths
     # must all have run
     tls_ok = sum(1 for x in recs if x["scheme"] == "https" and not x["error"])
-    check(kinds.get("ok", 0) >= 5000 and tls_ok >= 1000 and
+    check(kinds.get("ok", 0) >= 5000 and tls_ok >= 250 and
           kinds.get("dns_nxdomain") == 1000 and
           kinds.get("read_timeout", 0) >= 100 and
           kinds.get("too_many_redirects", 0) >= 500, f"{kinds}")
