@@ -393,6 +393,9 @@ class Targets:
 
 # ---- peers ----
 
+HSCAN_PREFIX = []   # --hscan-prefix
+
+
 def peer_argv(name, work, bdir, conc, budget, ca, tg):
     """(argv, None) or (None, why it cannot run)."""
     common = ["-c", str(conc), "-t", str(budget)]
@@ -404,7 +407,7 @@ def peer_argv(name, work, bdir, conc, budget, ca, tg):
             return None, "hscan-cli not built"
         # --body-bytes 0: the peers read status and headers only (Go
         # closes the body unread); hscan-cli reads 8 KiB of it by default
-        return [str(cli), "-q", "-c", str(conc), "--timeout", str(budget),
+        return HSCAN_PREFIX + [str(cli), "-q", "-c", str(conc), "--timeout", str(budget),
                 "--body-bytes", "0", "--ca-file", ca, str(tg.urls)], None
     if name in ("go", "epoll"):
         exe = work / ("peer-" + name)
@@ -1003,11 +1006,15 @@ def parse_args():
     ap.add_argument("--client-cpu", type=int, default=1)
     ap.add_argument("--keep-outputs", action="store_true",
                     help="keep each run's JSON Lines output")
+    ap.add_argument("--hscan-prefix", default="", metavar="CMD",
+                    help="run hscan-cli under CMD (split on spaces), e.g. "
+                    "'strace -c -o /tmp/hscan.strace' to count its syscalls")
     return ap.parse_args()
 
 
 def main():
     args = parse_args()
+    HSCAN_PREFIX[:] = args.hscan_prefix.split()
     if args.all:
         args.sweep = args.memory = args.callgrind = True
         args.workload = args.workload or list(WORKLOADS)
