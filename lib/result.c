@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "utf8.h"
 
 const char *hscan_err_name(int code)
 {
@@ -66,40 +67,6 @@ static void jesc_byte(struct hscan__jbuf *j, unsigned char c)
     jput(j, e, 6);
 }
 
-/* Length of the well-formed UTF-8 sequence at `s` (2..4), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t need, i;
-    unsigned lo = 0x80, hi = 0xbf;
-
-    if (c >= 0xc2 && c <= 0xdf)
-        need = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        need = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        need = 4;
-    else
-        return 0;
-    if (n < need)
-        return 0;
-    /* Second-byte ranges exclude overlongs and surrogates (RFC 3629 4). */
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i < need; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return need;
-}
-
 /* Bytes copied as they are: printable ASCII except '"' and '\\'.  One
  * bit per byte, four words of 64. */
 static int plain_byte(unsigned char c)
@@ -137,7 +104,7 @@ void hscan__json_str(struct hscan__jbuf *j, const char *str, size_t n)
             char e[2] = { '\\', c == '\n' ? 'n' : c == '\r' ? 'r' : 't' };
             jput(j, e, 2);
             i++;
-        } else if (c >= 0x80 && (k = utf8_seq(s + i, n - i)) > 0) {
+        } else if (c >= 0x80 && (k = hscan__utf8_seq(s + i, n - i, NULL)) > 0) {
             jput(j, str + i, k);
             i += k;
         } else {

@@ -12,6 +12,7 @@
 
 #include "hscan.h"
 #include "scan-env.h"
+#include "utf8-oracle.h"
 #include "tsrv-net.h"
 #include "server-capture.h"
 #include "test-runner.h"
@@ -24,37 +25,6 @@ static void json_ws(const unsigned char **pp)
 {
     while (**pp == ' ' || **pp == '\t' || **pp == '\n' || **pp == '\r')
         (*pp)++;
-}
-
-/* Length of the well-formed UTF-8 sequence at s (2..4), or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    unsigned lo = 0x80, hi = 0xbf;
-    size_t need, i;
-
-    if (c >= 0xc2 && c <= 0xdf)
-        need = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        need = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        need = 4;
-    else
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i < need; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return need;
 }
 
 static int is_hex(unsigned char c)
@@ -98,7 +68,7 @@ static int json_string(const unsigned char **pp)
                 return 0;
             }
         } else if (c >= 0x80) {
-            if ((k = utf8_len(p)) == 0)
+            if ((k = oracle_utf8_len(p, 4)) == 0)
                 return 0;
             p += k;
         } else {

@@ -1,9 +1,12 @@
 /* JSON escaping and the record layout.  Every record must parse as JSON
  * whatever the bytes; invalid UTF-8 becomes \u00XX per byte. */
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
 #include "test-runner.h"
+#include "utf8.h"
+#include "utf8-oracle.h"
 
 static const char *esc(const char *s, size_t n)
 {
@@ -41,6 +44,72 @@ TEST(escape_utf8)
               "\"\\u00f4\\u0090\\u0080\\u0080\"");
     CHECK_STR(esc("\xe2\x82", 2), "\"\\u00e2\\u0082\"");
     CHECK_STR(esc("a\xc3\xa9\xff" "b", 5), "\"a\xc3\xa9\\u00ffb\"");
+}
+
+/* The decoder shared with the CLI's table output: lengths and code
+ * points at the edges of each form, and what it must refuse. */
+TEST(utf8_seq_code_points)
+{
+    static const struct {
+        const char *s;
+        size_t n, len;
+        uint32_t cp;
+    } cases[] = {
+        { "\xc2\x80", 2, 2, 0x80 }, { "\xc3\xa9", 2, 2, 0xe9 },
+        { "\xdf\xbf", 2, 2, 0x7ff }, { "\xe0\xa0\x80", 3, 3, 0x800 },
+        { "\xe2\x82\xac", 3, 3, 0x20ac }, { "\xed\x9f\xbf", 3, 3, 0xd7ff },
+        { "\xee\x80\x80", 3, 3, 0xe000 }, { "\xef\xbf\xbf", 3, 3, 0xffff },
+        { "\xf0\x90\x80\x80", 4, 4, 0x10000 },
+        { "\xf0\x9f\x98\x80", 4, 4, 0x1f600 },
+        { "\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff },
+        /* ASCII, continuation bytes, overlongs, surrogates, past
+         * U+10FFFF, bytes that never start a sequence, cut short */
+        { "a", 1, 0, 0 }, { "\x80", 1, 0, 0 }, { "\xc0\xaf", 2, 0, 0 },
+        { "\xc1\xbf", 2, 0, 0 }, { "\xe0\x9f\xbf", 3, 0, 0 },
+        { "\xed\xa0\x80", 3, 0, 0 }, { "\xed\xbf\xbf", 3, 0, 0 },
+        { "\xf0\x8f\xbf\xbf", 4, 0, 0 }, { "\xf4\x90\x80\x80", 4, 0, 0 },
+        { "\xf5\x80\x80\x80", 4, 0, 0 }, { "\xff", 1, 0, 0 },
+        { "\xe2\x82", 2, 0, 0 }, { "\xf0\x9f\x98", 3, 0, 0 },
+        { "\xc3\x28", 2, 0, 0 }, { "\xe2\x28\xac", 3, 0, 0 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint32_t cp = 0xffffffff;
+        size_t k = hscan__utf8_seq((const unsigned char *)cases[i].s,
+                                   cases[i].n, &cp);
+        CHECK_INT(k, cases[i].len);
+        if (k)
+            CHECK_INT(cp, cases[i].cp);
+        CHECK_INT(hscan__utf8_seq((const unsigned char *)cases[i].s,
+                                  cases[i].n, NULL), cases[i].len);
+    }
+}
+
+/* The library's decoder against the tests' own (test/utf8-oracle.h,
+ * written differently): every first and second byte, the third and
+ * fourth from the edges of the continuation range, every length cut. */
+TEST(utf8_seq_matches_oracle)
+{
+    static const unsigned char edge[] = { 0x00, 0x7f, 0x80, 0x8f, 0x90,
+                                          0x9f, 0xa0, 0xbf, 0xc0, 0xff };
+    const size_t ne = sizeof(edge);
+    unsigned a, b, c, d, n, bad = 0;
+
+    for (a = 0x80; a < 0x100; a++)
+        for (b = 0; b < 0x100; b++)
+            for (c = 0; c < ne; c++)
+                for (d = 0; d < ne; d++)
+                    for (n = 2; n <= 4; n++) {
+                        unsigned char s[4] = { (unsigned char)a,
+                                               (unsigned char)b, edge[c],
+                                               edge[d] };
+                        if (hscan__utf8_seq(s, n, NULL) !=
+                            oracle_utf8_len(s, n) && bad++ < 5)
+                            fprintf(stderr, "  %02x %02x %02x %02x /%u\n",
+                                    a, b, edge[c], edge[d], n);
+                    }
+    CHECK_INT(bad, 0);
 }
 
 TEST(escape_every_byte_is_valid_json)

@@ -18,6 +18,7 @@
 #include <hscan.h>
 
 #include "cli.h"
+#include "../lib/utf8.h"
 
 #define MAX_COLS 64
 #define SEP 2                   /* spaces between table columns */
@@ -269,41 +270,6 @@ static int cp_width(unsigned cp)
     return 1;
 }
 
-/* A well-formed UTF-8 sequence at s (RFC 3629): its length, code point
- * in *cp; 0 when there is none. */
-static size_t utf8_dec(const unsigned char *s, size_t n, unsigned *cp)
-{
-    unsigned c = s[0], lo = 0x80, hi = 0xbf;
-    size_t need, i;
-
-    if (c >= 0xc2 && c <= 0xdf)
-        need = 2, *cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        need = 3, *cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        need = 4, *cp = c & 0x07;
-    else
-        return 0;
-    if (n < need)
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 1; i < need; i++) {
-        if (i > 1 && (s[i] < 0x80 || s[i] > 0xbf))
-            return 0;
-        *cp = (*cp << 6) | (s[i] & 0x3f);
-    }
-    return need;
-}
-
 #define REPLACEMENT "\xef\xbf\xbd"      /* U+FFFD */
 #define ELLIPSIS "\xe2\x80\xa6"         /* U+2026 */
 
@@ -313,7 +279,7 @@ static size_t show_char(const char *s, size_t n, const char **out,
                         size_t *out_len, int *w)
 {
     unsigned char c = (unsigned char)s[0];
-    unsigned cp;
+    uint32_t cp;
     size_t k;
 
     *w = 1;
@@ -325,7 +291,7 @@ static size_t show_char(const char *s, size_t n, const char **out,
         *out = " ";
         return 1;
     }
-    k = c >= 0x80 ? utf8_dec((const unsigned char *)s, n, &cp) : 0;
+    k = c >= 0x80 ? hscan__utf8_seq((const unsigned char *)s, n, &cp) : 0;
     if (k == 0 || dangerous(cp)) {
         *out = REPLACEMENT;
         *out_len = 3;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "json-check.h"
+#include "../utf8-oracle.h"
 
 #define MAX_DEPTH 64
 
@@ -43,40 +44,6 @@ static int push_span(struct jspan **v, size_t *n, size_t *cap,
     }
     (*v)[(*n)++] = s;
     return 1;
-}
-
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629 table), or 0. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-    unsigned c = p[0], lo = 0x80, hi = 0xbf;
-    size_t need, i;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        need = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        need = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        need = 4;
-    else
-        return 0;
-    if ((size_t)(end - p) < need)
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (i = 2; i < need; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    return need;
 }
 
 static int hex4(struct jp *j, unsigned *out)
@@ -174,7 +141,7 @@ static int string(struct jp *j, struct jspan *out)
                 return 0;
             continue;
         }
-        if (!(k = utf8_len(j->p, j->end)))
+        if (!(k = oracle_utf8_len(j->p, (size_t)(j->end - j->p))))
             return 0;
         memcpy(d->dec + d->dec_len, j->p, k);
         d->dec_len += k;
