@@ -14,6 +14,10 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testd import Testd as _Testd, check  # noqa: E402
+
 CLI, TESTD = sys.argv[1], sys.argv[2]
 # The loopback HTTP server speaks plain HTTP on a non-standard port, so
 # these tests ask for http instead of the https-first default.
@@ -21,25 +25,6 @@ CLI, TESTD = sys.argv[1], sys.argv[2]
 # (default 4) except where a test is about it.
 PLAIN = ["--scheme", "http", "--max-per-ip", "0"]
 TMP = tempfile.mkdtemp(prefix="hscan-cli-test-")
-
-
-class Testd:
-    def __init__(self):
-        self.p = subprocess.Popen([TESTD, "--lifetime", "600"],
-                                  stdout=subprocess.PIPE, text=True)
-        self.dns = self.p.stdout.readline().split()[1]
-        self.http = int(self.p.stdout.readline().split()[1].split(":")[1])
-        self.https = int(self.p.stdout.readline().split()[1].split(":")[1])
-        self.ca = self.p.stdout.readline().split(maxsplit=1)[1].strip()
-
-    def stop(self):
-        self.p.terminate()
-        self.p.wait(timeout=10)
-
-
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
 
 
 def write_list(name, lines):
@@ -1730,7 +1715,7 @@ def main():
                              if n not in ("rss", "https_scale", "valgrind_scan")]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    t = Testd()
+    t = _Testd(TESTD, 600)
     failed = 0
     try:
         for n in names:

@@ -16,28 +16,12 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testd import Testd as _Testd, check  # noqa: E402
+
 MINIMAL, AGENT, TESTD = sys.argv[1], sys.argv[2], sys.argv[3]
 TMP = tempfile.mkdtemp(prefix="hscan-examples-test-")
-
-
-class Testd:
-    def __init__(self):
-        self.started = time.time()
-        self.p = subprocess.Popen([TESTD, "--lifetime", "300"],
-                                  stdout=subprocess.PIPE, text=True)
-        self.dns = self.p.stdout.readline().split()[1]
-        self.http = int(self.p.stdout.readline().split()[1].split(":")[1])
-        self.https = int(self.p.stdout.readline().split()[1].split(":")[1])
-        self.ca = self.p.stdout.readline().split(maxsplit=1)[1].strip()
-
-    def stop(self):
-        self.p.terminate()
-        self.p.wait(timeout=10)
-
-
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
 
 
 # ---- minimal ----
@@ -405,7 +389,7 @@ TESTS = {k[5:]: v for k, v in sorted(globals().items())
 
 def main():
     names = sys.argv[4:] or list(TESTS)
-    t = Testd()
+    t = _Testd(TESTD, 300)
     failed = 0
     try:
         for n in names:
