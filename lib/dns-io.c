@@ -18,8 +18,6 @@
 
 #include "dns-int.h"
 
-static void arm_timer(struct hscan__dns *d);
-
 static void on_handle_closed(uv_handle_t *h)
 {
     struct hscan__dns *d = h->data;
@@ -53,7 +51,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
      * fires early and re-arms (on_timer), which is cheaper than keeping
      * it exact after each of thousands of answers. */
     if (!uv_is_active((uv_handle_t *)&d->timer))
-        arm_timer(d);
+        hscan__dnsio_arm(d);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -61,10 +59,10 @@ static void on_timer(uv_timer_t *t)
     struct hscan__dns *d = container_of(t, struct hscan__dns, timer);
 
     ares_process_fd(d->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-    arm_timer(d);
+    hscan__dnsio_arm(d);
 }
 
-static void arm_timer(struct hscan__dns *d)
+void hscan__dnsio_arm(struct hscan__dns *d)
 {
     struct timeval tv, *tvp;
     uint64_t ms;
@@ -216,11 +214,6 @@ void hscan__dnsio_options(struct hscan__dns *d, struct ares_options *o)
 void hscan__dnsio_attach(struct hscan__dns *d)
 {
     ares_set_socket_functions(d->channel, &sock_funcs, d);
-}
-
-void hscan__dnsio_arm(struct hscan__dns *d)
-{
-    arm_timer(d);
 }
 
 /* After ares_destroy(), which closed c-ares' sockets (sock_close). */
