@@ -56,6 +56,8 @@ import threading
 import time
 from pathlib import Path
 
+import tls_floor            # tools/bench/tls_floor.py
+
 ROOT = Path(__file__).resolve().parents[2]
 PEERS_DIR = ROOT / "tools" / "bench" / "peers"
 SYS_PY = "/usr/bin/python3"
@@ -957,138 +959,16 @@ def callgrind(ctx):
     return out, "\n".join(md)
 
 
-# ---- TLS handshake floor ----
+# ---- TLS handshake floor (tls_floor.py) ----
 
-AVX512_MASK = ":~0xC0230000"    # OPENSSL_ia32cap: AVX512F/DQ/IFMA/BW/VL
-
-
-def build_tls_floor(work):
-    """Build tls-floor (OpenSSL) and tls-floor-go: ({impl: path}, notes)."""
-    bench = ROOT / "tools" / "bench"
-    built, notes = {}, []
-    out = work / "tls-floor"
-    if newer(bench / "tls-floor.c", out):
-        r = subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-std=c11",
-                            "-D_GNU_SOURCE", "-o", str(out),
-                            str(bench / "tls-floor.c"), "-lssl", "-lcrypto"],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            notes.append("cc tls-floor.c failed: " + r.stderr[-300:])
-    if out.exists():
-        built["openssl"] = out
-    out = work / "tls-floor-go"
-    if shutil.which("go") and newer(bench / "tls-floor.go", out):
-        env = dict(os.environ, GOPROXY="off", GO111MODULE="off",
-                   CGO_ENABLED="0")
-        r = subprocess.run(["go", "build", "-o", str(out),
-                            str(bench / "tls-floor.go")],
-                           env=env, capture_output=True, text=True)
-        if r.returncode != 0:
-            notes.append("go build tls-floor.go failed: " + r.stderr[-300:])
-    if out.exists():
-        built["go"] = out
-    return built, notes
-
-
-def cpu_has(flag):
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return flag in line.split()
-    except OSError:
-        pass
-    return False
-
-
-def tls_floor(ctx):
-    """Handshakes per CPU-ms of OpenSSL and Go's crypto/tls, in process,
-    no sockets: the part of an HTTPS host no scanner design can avoid."""
-    built, notes = build_tls_floor(ctx.work)
-    n = 200 if ctx.args.quick else 2000
-    variants = []
-    if "openssl" in built:
-        variants.append(("openssl", built["openssl"], {}))
-        if cpu_has("avx512f"):
-            variants.append(("openssl, AVX-512 masked", built["openssl"],
-                             {"OPENSSL_ia32cap": AVX512_MASK}))
-    if "go" in built:
-        variants.append(("go", built["go"], {"GOMAXPROCS": "1"}))
-    got = collections.defaultdict(list)
-    versions = {}
-    for rnd in range(ctx.runs):
-        for label, exe, extra in variants:
-            wait_idle(ctx.args.idle_wait, ctx.args.idle_busy)
-            env = dict(os.environ, **extra)
-            if "OPENSSL_ia32cap" not in extra:
-                env.pop("OPENSSL_ia32cap", None)
-            r = subprocess.run(["taskset", "-c", str(ctx.args.client_cpu),
-                                str(exe), str(n)], env=env,
-                               capture_output=True, text=True)
-            if r.returncode != 0:
-                notes.append("%s: %s" % (label, r.stderr.strip()[-300:]))
-                continue
-            kv = dict(f.split("=", 1) for f in r.stdout.split())
-            versions[label] = kv["version"]
-            got[label].append((float(kv["client_ms"]),
-                               float(kv["pair_ms"])))
-            log("  tls-floor round %d %-24s client %.3f ms, pair %.3f ms" %
-                (rnd + 1, label, got[label][-1][0], got[label][-1][1]))
-    # Instructions: noise-free, but valgrind hides AVX-512 from OpenSSL,
-    # so only the unmasked variants; the difference between 300 and 100
-    # handshakes leaves out the set-up.
-    ir = {}
-    if shutil.which("valgrind") and not ctx.args.quick:
-        for label, exe, extra in variants:
-            if "OPENSSL_ia32cap" in extra:
-                continue
-            per = []
-            for k in (100, 300):
-                cg = ctx.work / ("callgrind-tls-floor-%d.out" % k)
-                r = subprocess.run(["valgrind", "--tool=callgrind",
-                                    "--callgrind-out-file=%s" % cg,
-                                    str(exe), str(k)],
-                                   env=dict(os.environ, **extra),
-                                   capture_output=True, text=True)
-                tot = None
-                if r.returncode == 0:
-                    for line in cg.read_text().splitlines():
-                        if line.startswith(("summary:", "totals:")):
-                            tot = int(line.split()[1])
-                per.append(tot)
-            if None not in per:
-                ir[label] = (per[1] - per[0]) / 200
-                log("  tls-floor %s: %.2f M Ir per handshake (pair)" %
-                    (label, ir[label] / 1e6))
-    out = {"handshakes": n, "rounds": ctx.runs, "notes": notes,
-           "impls": {}}
-    md = ["### TLS handshake floor (tools/bench/tls-floor.c and "
-          "tls-floor.go)", "",
-          "%d handshakes per run, client and server in one process on "
-          "core %d, no sockets: TLS 1.3, P-256 certificate verified "
-          "against its CA and name, one small request and response. CPU "
-          "ms per handshake, median of %d interleaved runs; instructions "
-          "(client and server) from callgrind." %
-          (n, ctx.args.client_cpu, ctx.runs), "",
-          "| library | version | client CPU ms | client vs Go | "
-          "client + server CPU ms | client + server Ir |",
-          "|---|---|---:|---:|---:|---:|"]
-    med = {k: (statistics.median(c for c, _ in v),
-               statistics.median(p for _, p in v)) for k, v in got.items()}
-    for label, _, _ in variants:
-        if label not in med:
-            continue
-        c, p = med[label]
-        rel = ("%.2f×" % (c / med["go"][0])) if "go" in med else "-"
-        irs = ("%.2f M" % (ir[label] / 1e6)) if label in ir else "-"
-        md.append("| %s | %s | %.3f | %s | %.3f | %s |" % (
-            label, versions[label], c, rel, p, irs))
-        out["impls"][label] = {"version": versions[label],
-                               "client_ms": c, "pair_ms": p,
-                               "pair_ir": ir.get(label),
-                               "runs": got[label]}
-    md += [""] + ["Note: " + x for x in notes]
-    return out, "\n".join(md)
+def tls_floor_run(ctx):
+    """CPU and instructions per handshake of OpenSSL and Go's crypto/tls,
+    in process, no sockets: the part of an HTTPS host that no scanner
+    design can avoid."""
+    return tls_floor.run(
+        ctx.work / "floor", ctx.runs, ctx.args.client_cpu,
+        ctx.args.quick, log=log,
+        wait=lambda: wait_idle(ctx.args.idle_wait, ctx.args.idle_busy))
 
 
 # ---- main ----
@@ -1201,7 +1081,8 @@ def main():
             results["callgrind"], results["callgrind_md"] = callgrind(ctx)
             print(results["callgrind_md"] + "\n", flush=True)
         if args.tls_floor:
-            results["tls_floor"], results["tls_floor_md"] = tls_floor(ctx)
+            results["tls_floor"], results["tls_floor_md"] = \
+                tls_floor_run(ctx)
             print(results["tls_floor_md"] + "\n", flush=True)
     finally:
         ctx.srv.stop()
