@@ -44,8 +44,6 @@
  * allowance: OpenSSL 3.0 does not report every allocation that fails
  * inside it as such (see openssl_says_otherwise()).
  */
-#include <errno.h>
-#include <execinfo.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -53,17 +51,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <ares.h>
 #include <openssl/crypto.h>
 #include <uv.h>
 
+#include "alloc-count.h"
 #include "hscan.h"
 #include "scan-env.h"            /* json_valid() */
+#include "testd-proc.h"
 
 #define PREFIX 300              /* every N up to this */
 #define ALLOC_BUDGET 700        /* children in the default sweep */
@@ -71,250 +69,6 @@
 #define VALGRIND_BUDGET 25
 #define CHILD_SECONDS 30
 #define WATCH_FD 512            /* presized libuv watcher array */
-
-/* ---- the counting allocator ---- */
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void __real_free(void *p);
-
-enum hook { H_LIB, H_UV, H_ARES, H_SSL, N_HOOKS };
-static const char *const hook_name[N_HOOKS] = { "libhscan", "libuv",
-                                                "c-ares", "openssl" };
-
-/* Live blocks by address (open addressing, linear probing, backward
- * shift on removal), so a leak is charged to the allocator that made
- * the block.  Blocks made before the hooks or by libc itself are not in
- * it; freeing one is ignored. */
-#define LIVE_BITS 18
-#define LIVE_SLOTS (1u << LIVE_BITS)
-
-static struct live_slot {
-    void *p;
-    unsigned char hook;
-    unsigned long seq;          /* allocation number, for leak reports */
-} live_tab[LIVE_SLOTS];
-
-/* With HSCAN_ALLOC_N (one N, verbose): where each block was made. */
-#define TRACE_SLOTS 65536
-#define TRACE_DEPTH 14
-static struct trace {
-    unsigned long seq;
-    int n;
-    void *bt[TRACE_DEPTH];
-} traces[TRACE_SLOTS];
-static int tracing;
-
-static struct {
-    int armed;
-    long total;                 /* allocation requests since arming */
-    long calls[N_HOOKS];
-    long fail_at;               /* request that fails; 0: none */
-    int from_on;                /* and every later one */
-    int fired;                  /* hook of the first failure, or -1 */
-    long live[N_HOOKS];
-    int table_full;
-    unsigned long seq;          /* successful allocations, ever */
-} A = { .fired = -1 };
-
-/* Where the failing allocation was made, written by the child at the
- * moment it fails: shared with the parent, which prints it when the
- * child crashed. */
-static struct fire_trace {
-    int hook;
-    int n;
-    void *bt[24];
-} *fire;
-
-static size_t slot_of(const void *p)
-{
-    uintptr_t v = (uintptr_t)p;
-
-    v ^= v >> 17;
-    v *= 0x9e3779b97f4a7c15ull;
-    return (size_t)(v >> (64 - LIVE_BITS));
-}
-
-static void live_add(void *p, enum hook h)
-{
-    size_t i = slot_of(p), k;
-
-    for (k = 0; k < LIVE_SLOTS && live_tab[i].p; k++)
-        i = (i + 1) & (LIVE_SLOTS - 1);
-    if (k == LIVE_SLOTS) {
-        A.table_full = 1;
-        return;
-    }
-    live_tab[i].p = p;
-    live_tab[i].hook = (unsigned char)h;
-    live_tab[i].seq = ++A.seq;
-    A.live[h]++;
-    if (tracing) {
-        struct trace *t = &traces[A.seq % TRACE_SLOTS];
-        t->seq = A.seq;
-        t->n = backtrace(t->bt, TRACE_DEPTH);
-    }
-}
-
-static void live_remove(void *p)
-{
-    size_t i = slot_of(p), j, home;
-
-    while (live_tab[i].p && live_tab[i].p != p)
-        i = (i + 1) & (LIVE_SLOTS - 1);
-    if (!live_tab[i].p)
-        return;
-    A.live[live_tab[i].hook]--;
-    /* Backward shift: move later entries of the run into the hole when
-     * their home slot does not lie between the hole and them. */
-    for (j = i;;) {
-        live_tab[i].p = NULL;
-        for (;;) {
-            j = (j + 1) & (LIVE_SLOTS - 1);
-            if (!live_tab[j].p)
-                return;
-            home = slot_of(live_tab[j].p);
-            if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
-                break;
-        }
-        live_tab[i] = live_tab[j];
-        i = j;
-    }
-}
-
-static int should_fail(enum hook h)
-{
-    long k;
-
-    if (!A.armed)
-        return 0;
-    k = ++A.total;
-    A.calls[h]++;
-    if (!A.fail_at || k < A.fail_at || (k > A.fail_at && !A.from_on))
-        return 0;
-    if (A.fired < 0) {
-        A.fired = h;
-        if (fire) {
-            fire->hook = h;
-            fire->n = backtrace(fire->bt, 24);
-        }
-    }
-    errno = ENOMEM;
-    return 1;
-}
-
-static void *do_malloc(enum hook h, size_t n)
-{
-    void *p;
-
-    if (should_fail(h))
-        return NULL;
-    if ((p = __real_malloc(n)) != NULL)
-        live_add(p, h);
-    return p;
-}
-
-static void *do_calloc(enum hook h, size_t n, size_t size)
-{
-    void *p;
-
-    if (should_fail(h))
-        return NULL;
-    if ((p = __real_calloc(n, size)) != NULL)
-        live_add(p, h);
-    return p;
-}
-
-static void do_free(void *p)
-{
-    if (!p)
-        return;
-    live_remove(p);
-    __real_free(p);
-}
-
-static void *do_realloc(enum hook h, void *p, size_t n)
-{
-    void *q;
-
-    if (!p)
-        return do_malloc(h, n);
-    if (n == 0) {               /* OpenSSL passes this through to us */
-        do_free(p);
-        return NULL;
-    }
-    if (should_fail(h))
-        return NULL;            /* `p` stays valid, as realloc says */
-    if ((q = __real_realloc(p, n)) != NULL && q != p) {
-        live_remove(p);
-        live_add(q, h);
-    }
-    return q;
-}
-
-/* libhscan (the --wrap'ed symbols of this link) */
-void *__wrap_malloc(size_t n) { return do_malloc(H_LIB, n); }
-void *__wrap_calloc(size_t n, size_t s) { return do_calloc(H_LIB, n, s); }
-void *__wrap_realloc(void *p, size_t n) { return do_realloc(H_LIB, p, n); }
-void __wrap_free(void *p) { do_free(p); }
-
-char *__wrap_strdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = do_malloc(H_LIB, n);
-
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
-/* libuv */
-static void *uv_m(size_t n) { return do_malloc(H_UV, n); }
-static void *uv_r(void *p, size_t n) { return do_realloc(H_UV, p, n); }
-static void *uv_c(size_t n, size_t s) { return do_calloc(H_UV, n, s); }
-
-/* c-ares */
-static void *ares_m(size_t n) { return do_malloc(H_ARES, n); }
-static void *ares_r(void *p, size_t n) { return do_realloc(H_ARES, p, n); }
-
-/* OpenSSL */
-static void *ssl_m(size_t n, const char *f, int l)
-{
-    (void)f;
-    (void)l;
-    return do_malloc(H_SSL, n);
-}
-
-static void *ssl_r(void *p, size_t n, const char *f, int l)
-{
-    (void)f;
-    (void)l;
-    return do_realloc(H_SSL, p, n);
-}
-
-static void ssl_f(void *p, const char *f, int l)
-{
-    (void)f;
-    (void)l;
-    do_free(p);
-}
-
-static void install_hooks(void)
-{
-    void *warm[1];
-
-    if (CRYPTO_set_mem_functions(ssl_m, ssl_r, ssl_f) != 1 ||
-        uv_replace_allocator(uv_m, uv_r, uv_c, do_free) != 0 ||
-        ares_library_init_mem(ARES_LIB_INIT_ALL, ares_m, do_free,
-                              ares_r) != ARES_SUCCESS) {
-        fprintf(stderr, "alloc-fail: cannot install the allocator hooks\n");
-        exit(1);
-    }
-    /* backtrace() loads libgcc's unwinder on first use (allocating):
-     * not inside an allocator hook. */
-    backtrace(warm, 1);
-}
 
 /* scan-env.c's CHECKs report here (only json_valid() is used). */
 void test_fail(const char *file, int line, const char *expr)
@@ -325,95 +79,7 @@ void test_fail(const char *file, int line, const char *expr)
 
 /* ---- the servers: hscan-testd in its own process ---- */
 
-static struct {
-    pid_t pid;
-    char dns[64], http_port[8], https_port[8], ca[256];
-} srv;
-
-/* Value after "KEY " on a line of `out`, copied into `dst`. */
-static int testd_field(const char *out, const char *key, char *dst,
-                       size_t size)
-{
-    const char *p = strstr(out, key), *e;
-
-    if (!p)
-        return -1;
-    p += strlen(key);
-    e = strchr(p, '\n');
-    if (!e || (size_t)(e - p) >= size)
-        return -1;
-    memcpy(dst, p, (size_t)(e - p));
-    dst[e - p] = '\0';
-    return 0;
-}
-
-static void start_testd(const char *path)
-{
-    char out[1024] = "", http[64], https[64];
-    size_t len = 0;
-    int fds[2];
-    ssize_t n;
-
-    if (pipe(fds) != 0 || (srv.pid = fork()) < 0) {
-        perror("alloc-fail: testd");
-        exit(1);
-    }
-    if (srv.pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);   /* not left behind */
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        /* 0.0.0.0: 127.0.0.2 reaches the HTTPS server too, at an
-         * address its certificate does not name. */
-        execl(path, path, "--lifetime", "900", "--any-loopback",
-              (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    /* Four lines: dns, http, https, ca. */
-    while (len < sizeof(out) - 1 && !strstr(out, "\nca ") &&
-           (n = read(fds[0], out + len, sizeof(out) - 1 - len)) > 0) {
-        len += (size_t)n;
-        out[len] = '\0';
-    }
-    out[len] = '\0';
-    while (strstr(out, "\nca ") && !strchr(strstr(out, "\nca ") + 1, '\n') &&
-           (n = read(fds[0], out + len, sizeof(out) - 1 - len)) > 0) {
-        len += (size_t)n;
-        out[len] = '\0';
-    }
-    close(fds[0]);
-    if (testd_field(out, "dns ", srv.dns, sizeof(srv.dns)) != 0 ||
-        testd_field(out, "http ", http, sizeof(http)) != 0 ||
-        testd_field(out, "https ", https, sizeof(https)) != 0 ||
-        testd_field(out, "\nca ", srv.ca, sizeof(srv.ca)) != 0 ||
-        !strrchr(http, ':') || !strrchr(https, ':')) {
-        fprintf(stderr, "alloc-fail: hscan-testd said: %s\n", out);
-        exit(1);
-    }
-    snprintf(srv.http_port, sizeof(srv.http_port), "%s",
-             strrchr(http, ':') + 1);
-    snprintf(srv.https_port, sizeof(srv.https_port), "%s",
-             strrchr(https, ':') + 1);
-}
-
-/* 0 while hscan-testd runs: every record depends on it. */
-static int testd_gone(void)
-{
-    if (srv.pid > 0 && waitpid(srv.pid, NULL, WNOHANG) == 0)
-        return 0;
-    srv.pid = 0;
-    return 1;
-}
-
-static void stop_testd(void)
-{
-    if (srv.pid > 0) {
-        kill(srv.pid, SIGTERM);
-        waitpid(srv.pid, NULL, 0);
-        srv.pid = 0;
-    }
-}
+static struct testd_proc srv;
 
 /* ---- the small scan ---- */
 
@@ -541,7 +207,7 @@ static int uses_tls(size_t i)
  * facts may differ; everything else stays checked. */
 static int openssl_says_otherwise(size_t i)
 {
-    return A.fired == H_SSL && uses_tls(i);
+    return acount.fired == H_SSL && uses_tls(i);
 }
 
 /* A record that says what the baseline said must say all of it: memory
@@ -676,25 +342,25 @@ static void scan_once(struct outcome *o, long n, int from_on)
     run.closed = 0;
     snprintf(resolvers, sizeof(resolvers), "%s", srv.dns);
     config(&cfg, resolvers);
-    memcpy(live0, A.live, sizeof(live0));
+    memcpy(live0, acount.live, sizeof(live0));
     uv_loop_init(&run.loop);
     presize_watchers(&run.loop);
-    A.total = 0;
-    memset(A.calls, 0, sizeof(A.calls));
-    A.fail_at = n;
-    A.from_on = from_on;
-    A.fired = -1;
-    A.armed = 1;
+    acount.total = 0;
+    memset(acount.calls, 0, sizeof(acount.calls));
+    acount.fail_at = n;
+    acount.from_on = from_on;
+    acount.fired = -1;
+    acount.armed = 1;
     o->new_rc = hscan_new(&run.scan, &run.loop, &cfg);
     if (o->new_rc == 0)
         uv_run(&run.loop, UV_RUN_DEFAULT);
     loop_rc = uv_loop_close(&run.loop);
-    A.armed = 0;
-    o->fired = A.fired;
-    o->total = A.total;
+    acount.armed = 0;
+    o->fired = acount.fired;
+    o->total = acount.total;
     o->ms = now_ms() - t0;
     for (h = 0; h < N_HOOKS; h++)
-        o->leaked[h] = A.live[h] - live0[h];
+        o->leaked[h] = acount.live[h] - live0[h];
     if (loop_rc != 0)
         problem(o, "uv_loop_close() did not return 0", -1);
     if (o->new_rc == 0 && !run.closed)
@@ -736,7 +402,7 @@ static void check_outcome(struct outcome *o)
         /* Local shortage is resource_exhausted (docs/results.md).  Not
          * asked when memory stays short: c-ares then cannot take its
          * answers in and lookups end as dns_timeout. */
-        if (o->count[i] && is_affected(o, i) && !A.from_on &&
+        if (o->count[i] && is_affected(o, i) && !acount.from_on &&
             o->err[i] != HSCAN_ERESOURCE_EXHAUSTED &&
             !(o->fired == H_SSL && uses_tls(i) && o->err[i] != 0))
             problem(o, "affected record is not resource_exhausted",
@@ -749,52 +415,24 @@ static void check_outcome(struct outcome *o)
                      o->leaked[h], hook_name[h]);
             problem(o, what, -1);
         }
-    if (A.table_full)
+    if (acount.table_full)
         problem(o, "live-block table full", -1);
-}
-
-/* Blocks made since allocation `seq0` and still live, with where they
- * were made (tracing only). */
-static void print_leaks(unsigned long seq0)
-{
-    size_t i;
-
-    for (i = 0; i < LIVE_SLOTS; i++) {
-        const struct live_slot *l = &live_tab[i];
-        const struct trace *t = &traces[l->seq % TRACE_SLOTS];
-
-        if (!l->p || l->seq <= seq0)
-            continue;
-        fprintf(stderr, "  %s block %p (allocation %lu) not freed, from:\n",
-                hook_name[l->hook], l->p, l->seq);
-        if (t->seq == l->seq)
-            backtrace_symbols_fd((void *const *)t->bt, t->n, 2);
-    }
 }
 
 /* LeakSanitizer's check, where the build has one. */
 int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
 
-static void print_backtrace(void)
-{
-    if (fire && fire->n > 0) {
-        fprintf(stderr, "  the failed allocation (%s), from:\n",
-                hook_name[fire->hook]);
-        backtrace_symbols_fd(fire->bt, fire->n, 2);
-    }
-}
-
 /* The child: one scan, checks, the outcome to `fd`. */
 static void child(long n, int from_on, int fd)
 {
     struct outcome o;
-    unsigned long seq0 = A.seq;
+    unsigned long seq0 = acount.seq;
 
     alarm(CHILD_SECONDS * slow());
     scan_once(&o, n, from_on);
     /* Frees OpenSSL's caches: what is left was lost (see the top). */
     OPENSSL_cleanup();
-    o.leaked[H_SSL] = A.live[H_SSL] - (ssl_floor >= 0 ? ssl_floor : 0);
+    o.leaked[H_SSL] = acount.live[H_SSL] - (ssl_floor >= 0 ? ssl_floor : 0);
     check_outcome(&o);
     if (tracing)
         print_leaks(seq0);
@@ -971,13 +609,13 @@ static long baseline(void)
     }
     if (bad || o.problem[0]) {
         printf("FAIL baseline: %s\n", o.problem[0] ? o.problem : "records");
-        stop_testd();
+        testd_proc_stop(&srv);
         exit(1);
     }
     printf("alloc-fail: baseline scan of %zu targets: %ld allocations (",
            N_TARGETS, o.total);
     for (h = 0; h < N_HOOKS; h++)
-        printf("%s%s %ld", h ? ", " : "", hook_name[h], A.calls[h]);
+        printf("%s%s %ld", h ? ", " : "", hook_name[h], acount.calls[h]);
     printf("), %.0f ms; %ld OpenSSL blocks outlive OPENSSL_cleanup()\n",
            o.ms, ssl_floor);
     return o.total;
@@ -1053,6 +691,8 @@ static void format_lines(void)
 
 int main(int argc, char **argv)
 {
+    static const char *const testd_args[] = { "--lifetime", "900",
+                                              "--any-loopback", NULL };
     long m, first, last;
     int rc, from_on;
 
@@ -1069,7 +709,10 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    start_testd(argv[1]);
+    /* 0.0.0.0: 127.0.0.2 reaches the HTTPS server too, at an address
+     * its certificate does not name. */
+    if (testd_proc_start(&srv, argv[1], testd_args) != 0)
+        exit(1);
     /* The system trust store is thousands of allocations per scanner;
      * the test CA alone is enough here. */
     setenv("SSL_CERT_FILE", srv.ca, 1);
@@ -1094,11 +737,11 @@ int main(int argc, char **argv)
         rc = sweep(m, 0, budget);
         rc |= sweep(m, 1, budget / 10 > 1 ? budget / 10 : 1);
     }
-    if (testd_gone()) {
+    if (testd_proc_gone(&srv)) {
         printf("FAIL: hscan-testd ended during the sweep\n");
         rc = 1;
     }
-    stop_testd();
+    testd_proc_stop(&srv);
     printf("%s alloc_fail\n", rc == 0 ? "ok  " : "FAIL");
     return rc;
 }

@@ -24,55 +24,17 @@
 #include "api-env.h"
 #include "hscan.h"
 #include "test-runner.h"
+#include "testd-proc.h"
 
 /* ---- hscan-testd in a child process ---- */
 
-struct testd {
-    pid_t pid;
-    char dns[32];
-    int http;
-};
-
-static void testd_start(struct testd *d)
+static void testd_start(struct testd_proc *d)
 {
+    static const char *const args[] = { "--lifetime", "120", NULL };
     const char *path = getenv("HSCAN_TESTD");
-    char line[256];
-    int fds[2];
-    FILE *f;
 
     CHECK(path != NULL);
-    CHECK(pipe(fds) == 0);
-    d->pid = fork();
-    CHECK(d->pid >= 0);
-    if (d->pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        execl(path, path, "--lifetime", "120", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    f = fdopen(fds[0], "r");
-    CHECK(f != NULL);
-    d->http = 0;
-    d->dns[0] = '\0';
-    while (fgets(line, sizeof(line), f)) {
-        char *colon;
-        if (sscanf(line, "dns %31s", d->dns) == 1)
-            continue;
-        if (strncmp(line, "http ", 5) == 0 &&
-            (colon = strrchr(line, ':')) != NULL)
-            d->http = atoi(colon + 1);
-        if (strncmp(line, "ca ", 3) == 0)
-            break;                          /* the last line it prints */
-    }
-    fclose(f);
-    CHECK(d->http > 0 && d->dns[0] != '\0');
-}
-
-static void testd_stop(struct testd *d)
-{
-    kill(d->pid, SIGTERM);
-    waitpid(d->pid, NULL, 0);
+    CHECK(testd_proc_start(d, path, args) == 0);
 }
 
 static void raise_nofile(void)
@@ -167,13 +129,13 @@ TEST_T(faults_close_10000_in_flight, 120)
 {
     static struct big b;
     hscan_config_t cfg;
-    struct testd d;
+    struct testd_proc d;
     unsigned i, handles = 0;
 
     raise_nofile();
     testd_start(&d);
     memset(&b, 0, sizeof(b));
-    b.port = d.http;
+    b.port = atoi(d.http_port);
     CHECK(uv_loop_init(&b.loop) == 0);
     hscan_config_init(&cfg);
     cfg.concurrency = BIG;
@@ -199,7 +161,7 @@ TEST_T(faults_close_10000_in_flight, 120)
     CHECK_INT(handles, 0);
     CHECK_INT(uv_loop_close(&b.loop), 0);
     fprintf(stderr, "  10000 canceled, close took %.1f ms\n", b.close_ms);
-    testd_stop(&d);
+    testd_proc_stop(&d);
 }
 
 /* ---- submit and feed from inside the result callback ---- */
