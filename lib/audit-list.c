@@ -6,39 +6,10 @@
  * in the header bytes. */
 #include <string.h>
 
+#include "ascii.h"
 #include "internal.h"
 
 #define ITEM_CAP 40         /* a list value longer than this is no token */
-
-static int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-static int is_alpha(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int is_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* RFC 9110 5.6.2 tchar: ALPHA, DIGIT and !#$%&'*+-.^_`|~ (a bit per
- * byte; -1 and bytes past 0x7f are none). */
-static int is_tchar(int c)
-{
-    static const uint32_t map[4] = {
-        0, 0x03ff6cfa, 0xc7fffffe, 0x57ffffff
-    };
-    return c >= 0 && c < 0x80 && ((map[c >> 5] >> (c & 31)) & 1);
-}
-
-static int is_ows(int c)
-{
-    return c == ' ' || c == '\t';
-}
 
 /* ---- one field's value: its lines joined by ", " ----
  *
@@ -106,7 +77,7 @@ static void fv_skip(struct fv *f)
 
 static void fv_skip_ows(struct fv *f)
 {
-    while (is_ows(fv_peek(f)))
+    while (hscan__is_ows(fv_peek(f)))
         fv_skip(f);
 }
 
@@ -124,10 +95,10 @@ struct item {
 static void item_put(struct item *it, int c)
 {
     if (it->len < sizeof(it->b))
-        it->b[it->len++] = (char)lower(c);
+        it->b[it->len++] = (char)hscan__lower(c);
     else
         it->longer = 1;
-    if (!is_alpha(c) && c != '-')
+    if (!hscan__is_alpha(c) && c != '-')
         it->alpha_hyphen = 0;
 }
 
@@ -175,7 +146,7 @@ static int fv_item(struct fv *f, struct item *it)
             fv_skip(f);
             return 1;
         }
-        if (is_ows(c)) {
+        if (hscan__is_ows(c)) {
             ws++;
             fv_skip(f);
             continue;
@@ -290,7 +261,7 @@ static int sf_key(struct fv *f)                 /* 4.2.3.3 */
     do {
         fv_skip(f);
         c = fv_peek(f);
-    } while ((c >= 'a' && c <= 'z') || is_digit(c) || c == '_' ||
+    } while ((c >= 'a' && c <= 'z') || hscan__is_digit(c) || c == '_' ||
              c == '-' || c == '.' || c == '*');
     return 1;
 }
@@ -301,11 +272,11 @@ static int sf_number(struct fv *f)              /* 4.2.4 */
 
     if (fv_peek(f) == '-')
         fv_skip(f);
-    if (!is_digit(fv_peek(f)))
+    if (!hscan__is_digit(fv_peek(f)))
         return 0;
     for (;;) {
         c = fv_peek(f);
-        if (is_digit(c)) {
+        if (hscan__is_digit(c)) {
             if (frac < 0)
                 digits++;
             else
@@ -352,7 +323,7 @@ static int sf_token(struct fv *f)               /* 4.2.6 */
     do {
         fv_skip(f);
         c = fv_peek(f);
-    } while (is_tchar(c) || c == ':' || c == '/');
+    } while (hscan__is_tchar(c) || c == ':' || c == '/');
     return 1;
 }
 
@@ -365,7 +336,7 @@ static int sf_binary(struct fv *f)              /* 4.2.7 */
         fv_skip(f);
         if (c == ':')
             return 1;
-        if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '/' &&
+        if (!hscan__is_alpha(c) && !hscan__is_digit(c) && c != '+' && c != '/' &&
             c != '=')
             return 0;
     }
@@ -376,11 +347,11 @@ static int sf_bare(struct fv *f)                /* 4.2.3.1 */
 {
     int c = fv_peek(f);
 
-    if (c == '-' || is_digit(c))
+    if (c == '-' || hscan__is_digit(c))
         return sf_number(f);
     if (c == '"')
         return sf_string(f);
-    if (is_alpha(c) || c == '*')
+    if (hscan__is_alpha(c) || c == '*')
         return sf_token(f);
     if (c == ':')
         return sf_binary(f);

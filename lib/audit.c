@@ -10,6 +10,7 @@
  * of the result live in the caller's buffer. */
 #include <string.h>
 
+#include "ascii.h"
 #include "internal.h"
 
 #define WEAK_CAP 512        /* weak_cookies bytes at most, "..." included */
@@ -27,36 +28,6 @@ _Static_assert(WEAK_CAP + 1 + sizeof(ALL_CHECKS) <= HSCAN__AUDIT_STRBUF,
 
 /* ---- bytes ---- */
 
-static int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-static int is_alpha(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int is_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* RFC 9110 5.6.2 tchar: ALPHA, DIGIT and !#$%&'*+-.^_`|~ (a bit per
- * byte; -1 and bytes past 0x7f are none). */
-static int is_tchar(int c)
-{
-    static const uint32_t map[4] = {
-        0, 0x03ff6cfa, 0xc7fffffe, 0x57ffffff
-    };
-    return c >= 0 && c < 0x80 && ((map[c >> 5] >> (c & 31)) & 1);
-}
-
-static int is_ows(int c)
-{
-    return c == ' ' || c == '\t';
-}
-
 /* `n` bytes at `s` equal the lowercase literal `lit`, ignoring ASCII
  * case. */
 static int ieq(const unsigned char *s, size_t n, const char *lit)
@@ -64,7 +35,7 @@ static int ieq(const unsigned char *s, size_t n, const char *lit)
     size_t i;
 
     for (i = 0; i < n; i++)     /* most names differ in the first byte */
-        if (lit[i] == '\0' || lower(s[i]) != lit[i])
+        if (lit[i] == '\0' || hscan__lower(s[i]) != lit[i])
             return 0;
     return lit[n] == '\0';
 }
@@ -75,10 +46,10 @@ static int ieq(const unsigned char *s, size_t n, const char *lit)
  * ends of [*s, *e). */
 static void trim(const unsigned char **s, const unsigned char **e, int crlf)
 {
-    while (*s < *e && (is_ows(**s) || (crlf && (**s == '\r' ||
+    while (*s < *e && (hscan__is_ows(**s) || (crlf && (**s == '\r' ||
                                                  **s == '\n'))))
         (*s)++;
-    while (*e > *s && (is_ows((*e)[-1]) || (crlf && ((*e)[-1] == '\r' ||
+    while (*e > *s && (hscan__is_ows((*e)[-1]) || (crlf && ((*e)[-1] == '\r' ||
                                                       (*e)[-1] == '\n'))))
         (*e)--;
 }
@@ -131,7 +102,7 @@ static int delta_seconds(const unsigned char *v, const unsigned char *e,
     for (; v < e; v++) {
         if (*v == '\\')         /* quoted-pair */
             v++;
-        if (!is_digit(*v))
+        if (!hscan__is_digit(*v))
             return 0;
         n = n > (0x7fffffffffffffffLL - 9) / 10 ? 0x7fffffffffffffffLL
                                                : n * 10 + (*v - '0');
@@ -183,7 +154,7 @@ static int hsts_parse(const unsigned char *p, const unsigned char *e,
         const unsigned char *name, *v = NULL, *ve = NULL;
         size_t nlen;
 
-        while (p < e && is_ows(*p))
+        while (p < e && hscan__is_ows(*p))
             p++;
         if (p == e)
             break;
@@ -191,27 +162,27 @@ static int hsts_parse(const unsigned char *p, const unsigned char *e,
             p++;
             continue;
         }
-        for (name = p; p < e && is_tchar(*p); p++)
+        for (name = p; p < e && hscan__is_tchar(*p); p++)
             ;
         if ((nlen = (size_t)(p - name)) == 0)
             return 0;
-        while (p < e && is_ows(*p))
+        while (p < e && hscan__is_ows(*p))
             p++;
         if (p < e && *p == '=') {
-            for (p++; p < e && is_ows(*p); p++)
+            for (p++; p < e && hscan__is_ows(*p); p++)
                 ;
             v = p;
             if (p < e && *p == '"') {
                 if (!(p = quoted_end(p, e)))
                     return 0;
             } else {
-                while (p < e && is_tchar(*p))
+                while (p < e && hscan__is_tchar(*p))
                     p++;
                 if (p == v)
                     return 0;
             }
             ve = p;
-            while (p < e && is_ows(*p))
+            while (p < e && hscan__is_ows(*p))
                 p++;
         }
         if (p < e && *p != ';')
@@ -258,7 +229,7 @@ static int csp_directive(const unsigned char *s, const unsigned char *e)
     while (s < e && csp_ws(*s))
         s++;
     for (n = s; n < e && !csp_ws(*n); n++)
-        if (!is_alpha(*n) && !is_digit(*n) && *n != '-')
+        if (!hscan__is_alpha(*n) && !hscan__is_digit(*n) && *n != '-')
             return 0;           /* not directive-name: skipped */
     if (n == s)
         return 0;

@@ -8,12 +8,8 @@
 
 #include <openssl/evp.h>
 
+#include "ascii.h"
 #include "internal.h"
-
-static int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
 
 static int is_space(int c)
 {
@@ -26,7 +22,7 @@ static const char *find_ci(const char *h, size_t n, const char *pat)
     size_t m = strlen(pat), i, j;
 
     for (i = 0; i + m <= n; i++) {
-        for (j = 0; j < m && lower((unsigned char)h[i + j]) == pat[j]; j++)
+        for (j = 0; j < m && hscan__lower((unsigned char)h[i + j]) == pat[j]; j++)
             ;
         if (j == m)
             return h + i;
@@ -87,7 +83,7 @@ static size_t numeric_ref(const char *s, size_t n, unsigned long *cp)
     if (hex)
         i++;
     for (; i < n && i < 16; i++, digits++) {
-        int c = lower((unsigned char)s[i]), d;
+        int c = hscan__lower((unsigned char)s[i]), d;
         if (c >= '0' && c <= '9')
             d = c - '0';
         else if (hex && c >= 'a' && c <= 'f')

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "internal.h"
 
 enum field {
@@ -69,13 +70,6 @@ static int cmp_name(const void *key, const void *elem)
     return strcmp(key, ((const struct field_name *)elem)->name);
 }
 
-/* RFC 9110 5.6.2 tchar. */
-static int is_tchar(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 /* The field `name` stands for; -1 when it is none. */
 static int lookup(const char *name)
 {
@@ -89,7 +83,7 @@ static int lookup(const char *name)
         if (!*t)
             return -1;
         for (; *t; t++)
-            if (!is_tchar((unsigned char)*t))
+            if (!hscan__is_tchar((unsigned char)*t))
                 return -1;
         return FLD_HEADER;
     }

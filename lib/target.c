@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "internal.h"
 
 static int is_space(char c)
@@ -32,11 +33,6 @@ int hscan__target_skip(const char **line, size_t *len)
     return n == 0 || s[0] == '#';
 }
 
-static int lower(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
 static int prefix_ci(const char *s, size_t n, const char *p)
 {
     size_t i, pn = strlen(p);
@@ -44,7 +40,7 @@ static int prefix_ci(const char *s, size_t n, const char *p)
     if (n < pn)
         return 0;
     for (i = 0; i < pn; i++)
-        if (lower((unsigned char)s[i]) != p[i])
+        if (hscan__lower((unsigned char)s[i]) != p[i])
             return 0;
     return 1;
 }

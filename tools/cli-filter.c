@@ -14,6 +14,7 @@
 
 #include <hscan.h>
 
+#include "../lib/ascii.h"
 #include "cli.h"
 
 struct filt_header {
@@ -96,13 +97,6 @@ static void parse_status(unsigned char *set, const char *opt, const char *v)
     }
 }
 
-/* RFC 9110 token characters. */
-static int is_tchar(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-           (c >= 'A' && c <= 'Z') || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 static void add_header(struct filter *f, const char *v)
 {
     const char *colon = strchr(v, ':'), *re;
@@ -113,7 +107,7 @@ static void add_header(struct filter *f, const char *v)
     if (!colon || colon == v)
         cli_bad_value("--match-header", v, "not 'Name: regex'");
     for (i = 0; v + i < colon; i++)
-        if (!is_tchar((unsigned char)v[i]))
+        if (!hscan__is_tchar((unsigned char)v[i]))
             cli_bad_value("--match-header", v, "the header name is not an "
                           "HTTP token");
     h = realloc(f->hdr, (f->n_hdr + 1) * sizeof(*h));
@@ -254,11 +248,6 @@ void filter_check(const struct filter *f, int resuming)
                  "has a status: nothing would be written");
 }
 
-static int lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
 /* Whether any value of the named header matches. */
 static int header_ok(struct filter *f, const struct filt_header *h,
                      const hscan_result_t *r)
@@ -270,7 +259,8 @@ static int header_ok(struct filter *f, const struct filt_header *h,
         if (x->name_len != h->name_len)
             continue;
         for (j = 0; j < h->name_len; j++)
-            if (lower(x->name[j]) != lower(h->name[j]))
+            if (hscan__lower((unsigned char)x->name[j]) !=
+                hscan__lower((unsigned char)h->name[j]))
                 break;
         if (j < h->name_len)
             continue;

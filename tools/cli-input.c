@@ -13,6 +13,7 @@
 
 #include <hscan.h>
 
+#include "../lib/ascii.h"
 #include "cli.h"
 
 enum { XIN_DONE, XIN_ONE, XIN_PORTS, XIN_CIDR, XIN_BAD };
@@ -29,11 +30,6 @@ static int is_space(char c)
     return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-static int is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
 /* ---- --ports ---- */
 
 static long port_num(const char **p)
@@ -41,7 +37,7 @@ static long port_num(const char **p)
     long v = 0;
     int digits = 0;
 
-    while (is_digit(**p)) {
+    while (hscan__is_digit(**p)) {
         if (++digits > 5)
             return -1;
         v = v * 10 + (*(*p)++ - '0');
@@ -110,7 +106,7 @@ static size_t port_slot(const char *s, size_t n)
     const char *a = s, *end = s + n, *p, *close;
 
     for (p = s; p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
-         *p <= 'Z') || is_digit(*p) || *p == '+' || *p == '-' ||
+         *p <= 'Z') || hscan__is_digit(*p) || *p == '+' || *p == '-' ||
          *p == '.'); p++)
         ;
     if (p > s && end - p >= 3 && memcmp(p, "://", 3) == 0)
@@ -154,7 +150,7 @@ static int parse_cidr(const char *s, size_t n, struct xin_range *r)
     a[al] = '\0';
     if (inet_pton(r->family == 4 ? AF_INET : AF_INET6, a, r->addr) != 1)
         return 0;
-    for (p = slash + 1; p < end && is_digit(*p); p++)
+    for (p = slash + 1; p < end && hscan__is_digit(*p); p++)
         len = len < 1000 ? len * 10 + (unsigned long)(*p - '0') : len;
     if (p == slash + 1 || (p < end && *p != ':'))
         return 0;               /* a path: "192.0.2.1/status" */

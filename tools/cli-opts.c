@@ -9,6 +9,7 @@
 
 #include <hscan.h>
 
+#include "../lib/ascii.h"
 #include "cli.h"
 
 void cli_die_usage(const char *fmt, const char *a, const char *b)
@@ -116,17 +117,12 @@ unsigned parse_follow(const char *v)
 
 /* The values the library would refuse as a whole ("invalid argument"),
  * checked here so the message names the option and the value. */
-static int is_tchar(int c)
-{
-    return c > 0x20 && c < 0x7f && !strchr("()<>@,;:\\\"/[]?={}", c);
-}
-
 void check_token(const char *opt, const char *v, size_t n)
 {
     size_t i;
 
     for (i = 0; i < n; i++)
-        if (!is_tchar((unsigned char)v[i]))
+        if (!hscan__is_tchar((unsigned char)v[i]))
             break;
     if (n == 0 || i < n)
         cli_die_usage("%s: '%s' is not an HTTP token (letters, digits and "
