@@ -14,7 +14,6 @@
  * a spreadsheet.  The meanings follow the JSON record (docs/results.md):
  * a key that is null there is the empty string here.
  */
-#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,24 +176,9 @@ static void put_int(struct w *w, long long v)
 /* As the JSON record's timing_ms: "%.3f", empty where it writes null. */
 static void put_ms(struct w *w, double ms)
 {
-    char t[48];
-    unsigned long long us;
-    size_t n;
+    char t[HSCAN__MS_SIZE];
 
-    if (!(ms >= 0) || ms > DBL_MAX)
-        return;
-    if (ms >= 1e12) {
-        n = (size_t)snprintf(t, sizeof(t), "%.17g", ms);
-        put(w, t, n);
-        return;
-    }
-    us = (unsigned long long)(ms * 1000.0 + 0.5);
-    n = hscan__utoa(t, us / 1000);
-    t[n++] = '.';
-    t[n++] = (char)('0' + us / 100 % 10);
-    t[n++] = (char)('0' + us / 10 % 10);
-    t[n++] = (char)('0' + us % 10);
-    put(w, t, n);
+    put(w, t, hscan__ms3(t, ms));
 }
 
 static void put_list(struct w *w, const char *const *v, const size_t *lens,

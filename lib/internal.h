@@ -27,6 +27,13 @@
  * count. */
 size_t hscan__utoa(char *out, unsigned long long v);
 
+/* Milliseconds `ms` with three decimals, as "%.3f" would print them
+ * ("%.17g" from 1e12 on, where "%.3f" would run to 300 digits), into
+ * `out` (room for HSCAN__MS_SIZE), no NUL; returns the count, 0 for a
+ * NaN, an infinity or a negative value (JSON null, an empty field). */
+#define HSCAN__MS_SIZE 48
+size_t hscan__ms3(char *out, double ms);
+
 /* snprintf-style appending: writes what fits in `size` (leaving room for
  * a NUL), counts everything in `len`. */
 struct hscan__sb {

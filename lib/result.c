@@ -182,31 +182,34 @@ static void jnum(struct hscan__jbuf *j, long long v)
     jput(j, t, n);
 }
 
-/* Milliseconds with three decimals, as "%.3f" would print them. */
-static void jms(struct hscan__jbuf *j, const char *key, double ms)
+size_t hscan__ms3(char *out, double ms)
 {
-    char t[48];
     unsigned long long us;
     size_t n;
 
-    jlit(j, key);
-    if (!(ms >= 0) || ms > DBL_MAX) {   /* NaN and infinity: no JSON form */
-        jlit(j, "null");
-        return;
-    }
-    if (ms >= 1e12) {           /* not a real duration; never the hot path */
-        /* "%.3f" of a huge double runs to 300 digits, past `t`. */
-        n = (size_t)snprintf(t, sizeof(t), "%.17g", ms);
-        jput(j, t, n);
-        return;
-    }
+    if (!(ms >= 0) || ms > DBL_MAX)     /* NaN and infinity: no JSON form */
+        return 0;
+    if (ms >= 1e12)             /* not a real duration; never the hot path */
+        return (size_t)snprintf(out, HSCAN__MS_SIZE, "%.17g", ms);
     us = (unsigned long long)(ms * 1000.0 + 0.5);
-    n = hscan__utoa(t, us / 1000);
-    t[n++] = '.';
-    t[n++] = (char)('0' + us / 100 % 10);
-    t[n++] = (char)('0' + us / 10 % 10);
-    t[n++] = (char)('0' + us % 10);
-    jput(j, t, n);
+    n = hscan__utoa(out, us / 1000);
+    out[n++] = '.';
+    out[n++] = (char)('0' + us / 100 % 10);
+    out[n++] = (char)('0' + us / 10 % 10);
+    out[n++] = (char)('0' + us % 10);
+    return n;
+}
+
+static void jms(struct hscan__jbuf *j, const char *key, double ms)
+{
+    char t[HSCAN__MS_SIZE];
+    size_t n = hscan__ms3(t, ms);
+
+    jlit(j, key);
+    if (n == 0)
+        jlit(j, "null");
+    else
+        jput(j, t, n);
 }
 
 static void jstr_list(struct hscan__jbuf *j, const char *const *v, size_t n)

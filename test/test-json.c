@@ -1,5 +1,6 @@
 /* JSON escaping and the record layout.  Every record must parse as JSON
  * whatever the bytes; invalid UTF-8 becomes \u00XX per byte. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -215,6 +216,35 @@ TEST(record_body_fields)
                          "\"title\":\"A \\\"t\xc3\xa9st\\\" \\u0001\","
                          "\"body\":{\"bytes\":6,\"truncated\":true,"
                          "\"sha256\":\"00ff\"},\"audit\":null,\"redirects\"")) == 0);
+}
+
+/* hscan__ms3(), the timing_ms form of JSON records and text fields. */
+static const char *ms3(double ms, char *t)
+{
+    size_t n = hscan__ms3(t, ms);
+
+    CHECK(n < HSCAN__MS_SIZE);
+    t[n] = '\0';
+    return t;
+}
+
+TEST(ms3_forms)
+{
+    char t[HSCAN__MS_SIZE];
+
+    CHECK_STR(ms3(0, t), "0.000");
+    CHECK_STR(ms3(0.25, t), "0.250");
+    CHECK_STR(ms3(0.0004, t), "0.000");
+    CHECK_STR(ms3(0.0006, t), "0.001");
+    CHECK_STR(ms3(123.456, t), "123.456");
+    CHECK_STR(ms3(1500, t), "1500.000");
+    CHECK_STR(ms3(999999999999.0, t), "999999999999.000");
+    CHECK_STR(ms3(2e12, t), "2000000000000");
+    CHECK_STR(ms3(1e300, t), "1.0000000000000001e+300");
+    CHECK_STR(ms3(-1, t), "");
+    CHECK_STR(ms3(-0.0, t), "0.000");
+    CHECK_STR(ms3(HUGE_VAL, t), "");
+    CHECK_STR(ms3(NAN, t), "");
 }
 
 TEST(error_names)
