@@ -419,7 +419,8 @@ void hscan__counts_fill(const struct hscan__counts *c, hscan_stats_t *st);
 int hscan__audit(const hscan_header_t *h, size_t n, int https,
                  hscan_audit_t *out, char *strbuf, size_t size);
 /* The value of the record's "audit" key: an object, or null when `a` is
- * NULL.  Valid JSON for any bytes in the names it lists. */
+ * NULL.  Valid JSON for any bytes in the names it lists.  In result.c,
+ * with the rest of the JSON record. */
 void hscan__audit_json(struct hscan__jbuf *j, const hscan_audit_t *a);
 /* Between audit.c and audit-list.c: the header's name is `lower` (a
  * lowercase literal) in any case; its value as [*s, *e) without HTTP

@@ -343,6 +343,85 @@ static void json_hops(struct hscan__jbuf *j, const hscan_result_t *r)
 }
 
 /* "body": what was read of it (cfg.body_bytes), or null. */
+/* ---- the audit (lib/audit.c fills it) ---- */
+
+/* A count or an age; -1, "unknown", is the only negative one: null. */
+static void jcount(struct hscan__jbuf *j, long long v)
+{
+    if (v < 0)
+        jlit(j, "null");
+    else
+        jnum(j, v);
+}
+
+static void jstate(struct hscan__jbuf *j, const char *key, int state)
+{
+    jlit(j, key);
+    jlit(j, state == HSCAN_AUDIT_OK ? "\"ok\""
+          : state == HSCAN_AUDIT_MISSING ? "\"missing\"" : "\"invalid\"");
+}
+
+static void jbool(struct hscan__jbuf *j, const char *key, int v)
+{
+    jlit(j, key);
+    jlit(j, v ? "true" : "false");
+}
+
+/* A comma-separated list as a JSON array of strings. */
+static void jlist(struct hscan__jbuf *j, const char *s)
+{
+    size_t n;
+
+    jlit(j, "[");
+    while (s && *s) {
+        n = strcspn(s, ",");
+        hscan__json_str(j, s, n);
+        s += n;
+        if (*s == ',') {
+            jlit(j, ",");
+            s++;
+        }
+    }
+    jlit(j, "]");
+}
+
+void hscan__audit_json(struct hscan__jbuf *j, const hscan_audit_t *a)
+{
+    if (!a) {
+        jlit(j, "null");
+        return;
+    }
+    jlit(j, "{\"passed\":");
+    jcount(j, a->passed);
+    jlit(j, ",\"checks\":");
+    jcount(j, a->checks);
+    jlit(j, ",\"missing\":");
+    jlist(j, a->missing);
+    jstate(j, ",\"hsts\":", a->hsts);
+    jlit(j, ",\"hsts_max_age\":");
+    jcount(j, a->hsts_max_age);
+    jbool(j, ",\"hsts_include_subdomains\":", a->hsts_include_subdomains);
+    jbool(j, ",\"hsts_preload\":", a->hsts_preload);
+    jstate(j, ",\"csp\":", a->csp);
+    jbool(j, ",\"csp_frame_ancestors\":", a->csp_frame_ancestors);
+    jstate(j, ",\"x_content_type_options\":", a->x_content_type_options);
+    jstate(j, ",\"x_frame_options\":", a->x_frame_options);
+    jstate(j, ",\"framing\":", a->framing);
+    jstate(j, ",\"referrer_policy\":", a->referrer_policy);
+    jstate(j, ",\"permissions_policy\":", a->permissions_policy);
+    jlit(j, ",\"cookies\":{\"count\":");
+    jcount(j, a->cookies);
+    jlit(j, ",\"secure\":");
+    jcount(j, a->cookies_secure);
+    jlit(j, ",\"httponly\":");
+    jcount(j, a->cookies_httponly);
+    jlit(j, ",\"samesite\":");
+    jcount(j, a->cookies_samesite);
+    jlit(j, ",\"weak\":");
+    jlist(j, a->weak_cookies);
+    jlit(j, "}}");
+}
+
 static void json_body(struct hscan__jbuf *j, const hscan_result_t *r)
 {
     jkey(j, "title");
