@@ -323,15 +323,17 @@ static void on_connection(uv_stream_t *server, int status)
 
     if (status < 0 || !(c = calloc(1, sizeof(*c))))
         return;
+    if (uv_tcp_init(s->loop, &c->tcp) != 0) {
+        free(c);
+        return;
+    }
     c->s = s;
-    uv_tcp_init(s->loop, &c->tcp);
     c->tcp.data = c;
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;
     s->conns = c;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
-        uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read) != 0)
+    if (tsrv_tcp_accept(server, &c->tcp, 0, conn_alloc, conn_read) != 0)
         conn_close(c);
 }
 

@@ -526,18 +526,9 @@ static void on_connection(uv_stream_t *server, int status)
     struct tsrv_http *s = server->data;
     struct conn *c;
 
-    if (status < 0 || s->stopping)
+    if (status < 0 || s->stopping || !(c = conn_new(s)))
         return;
-    c = conn_new(s);
-    if (!c)
-        return;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
-        (s->wildcard && !tsrv_tcp_local_is_loopback(&c->tcp))) {
-        conn_close(c);
-        return;
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
-    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+    if (tsrv_tcp_accept(server, &c->tcp, s->wildcard, on_alloc, on_read) != 0)
         conn_close(c);
 }
 
@@ -547,17 +538,6 @@ static void on_listener_closed(uv_handle_t *h)
 
     s->listening = 0;
     maybe_free_server(s);
-}
-
-static int bind_and_listen(struct tsrv_http *s, const struct sockaddr *sa)
-{
-    int rc = tsrv_tcp_listen(&s->listener, sa, BACKLOG, on_connection);
-
-    if (rc < 0)
-        return rc;
-    s->port = rc;
-    s->wildcard = tsrv_tcp_is_wildcard(&s->listener);
-    return 0;
 }
 
 int tsrv_http_start(uv_loop_t *loop, const char *ip, int port,
@@ -584,12 +564,14 @@ int tsrv_http_start(uv_loop_t *loop, const char *ip, int port,
     }
     s->listener.data = s;
     s->listening = 1;
-    rc = bind_and_listen(s, (const struct sockaddr *)&ss);
-    if (rc != 0) {
+    rc = tsrv_tcp_listen(&s->listener, (const struct sockaddr *)&ss, BACKLOG,
+                         on_connection, &s->wildcard);
+    if (rc < 0) {
         s->stopping = 1;
         uv_close((uv_handle_t *)&s->listener, on_listener_closed);
         return rc;
     }
+    s->port = rc;
     *out = s;
     return 0;
 }

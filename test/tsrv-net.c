@@ -33,17 +33,7 @@ int tsrv_tcp_bind(uv_tcp_t *t, const char *ip, int port)
     return rc != 0 ? rc : bound_port(t);
 }
 
-int tsrv_tcp_listen(uv_tcp_t *t, const struct sockaddr *sa, int backlog,
-                    uv_connection_cb cb)
-{
-    int rc = uv_tcp_bind(t, sa, 0);
-
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)t, backlog, cb);
-    return rc != 0 ? rc : bound_port(t);
-}
-
-int tsrv_tcp_is_wildcard(const uv_tcp_t *t)
+static int is_wildcard(const uv_tcp_t *t)
 {
     struct sockaddr_storage got;
     int len = sizeof(got);
@@ -55,6 +45,20 @@ int tsrv_tcp_is_wildcard(const uv_tcp_t *t)
                       &in6addr_any, sizeof(in6addr_any)) == 0;
     return ((struct sockaddr_in *)&got)->sin_addr.s_addr ==
            htonl(INADDR_ANY);
+}
+
+int tsrv_tcp_listen(uv_tcp_t *t, const struct sockaddr *sa, int backlog,
+                    uv_connection_cb cb, int *wildcard)
+{
+    int rc = uv_tcp_bind(t, sa, 0);
+
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)t, backlog, cb);
+    if (rc != 0)
+        return rc;
+    if (wildcard)
+        *wildcard = is_wildcard(t);
+    return bound_port(t);
 }
 
 int tsrv_tcp_local_is_loopback(const uv_tcp_t *t)
@@ -71,4 +75,18 @@ int tsrv_tcp_local_is_loopback(const uv_tcp_t *t)
     a6 = &((struct sockaddr_in6 *)&got)->sin6_addr;
     return IN6_IS_ADDR_LOOPBACK(a6) ||
            (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+}
+
+int tsrv_tcp_accept(uv_stream_t *server, uv_tcp_t *tcp, int loopback_only,
+                    uv_alloc_cb alloc_cb, uv_read_cb read_cb)
+{
+    int rc = uv_accept(server, (uv_stream_t *)tcp);
+
+    if (rc == 0 && loopback_only && !tsrv_tcp_local_is_loopback(tcp))
+        rc = UV_ECONNREFUSED;
+    if (rc == 0)
+        rc = uv_tcp_nodelay(tcp, 1);
+    if (rc == 0)
+        rc = uv_read_start((uv_stream_t *)tcp, alloc_cb, read_cb);
+    return rc;
 }
