@@ -914,7 +914,8 @@ def callgrind_ir(ctx, tg, conc, tag):
     outf = ctx.work / ("callgrind-%s.out" % tag)
     argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=%s" % outf,
             str(ctx.bdir / "tools" / "hscan-cli"), "-q", "-c", str(conc),
-            "--timeout", "30", "--ca-file", ctx.srv.ca, str(tg.urls)]
+            "--timeout", "30", "--tls-timeout", "30", "--ca-file",
+            ctx.srv.ca, str(tg.urls)]
     r = run_once(argv, ctx.work / ("out-%s.jsonl" % tag),
                  ctx.work / ("err-%s.txt" % tag), ctx.args.run_limit,
                  ctx.srv, ctx.args.client_cpu)
@@ -953,9 +954,9 @@ def callgrind(ctx):
             scheme.upper(), hosts, ir, per, net, bad))
         log("  %s: %.0f Ir/host (%.0f net of startup %d)" % (
             scheme, per, net, base))
-    md += ["", "Startup (one target): %d Ir. Timeout 30 s under "
-           "valgrind; the targets include the 2%% notfound and 2%% nx "
-           "names." % base]
+    md += ["", "Startup (one target): %d Ir. Timeouts (the target's and "
+           "the TLS handshake's) 30 s under valgrind; the targets include "
+           "the 2%% notfound and 2%% nx names." % base]
     return out, "\n".join(md)
 
 
