@@ -1,0 +1,92 @@
+"""What the hscan-cli tests share: the command under test, the test
+server, and the helpers of more than one test module (test-cli.py and
+the cli_*.py it imports)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+from testd import check  # noqa: E402,F401  (re-exported)
+
+CLI, TESTD = sys.argv[1], sys.argv[2]
+# The loopback HTTP server speaks plain HTTP on a non-standard port, so
+# these tests ask for http instead of the https-first default.
+# The test servers are all on 127.0.0.1: lift the per-address limit
+# (default 4) except where a test is about it.
+PLAIN = ["--scheme", "http", "--max-per-ip", "0"]
+TMP = tempfile.mkdtemp(prefix="hscan-cli-test-")
+
+
+def write_list(name, lines):
+    path = os.path.join(TMP, name)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def run(args, timeout=120, **kw):
+    return subprocess.run([CLI] + PLAIN + args, capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+def records(text):
+    out = []
+    for line in text.splitlines():
+        out.append(json.loads(line))   # every line must be valid JSON
+    return out
+
+
+def check_one_each(path, inputs, per_input=1):
+    """The file holds exactly per_input valid, not-canceled records of
+    every input, and nothing else; every line ends with a newline."""
+    data = open(path, "rb").read()
+    check(data.endswith(b"\n"), "last line complete")
+    recs = [json.loads(line) for line in data.decode().splitlines()]
+    got = {}
+    for r in recs:
+        check(r["error"] != "canceled", f"canceled left: {r['input']}")
+        got[r["input"]] = got.get(r["input"], 0) + 1
+    want = {i: per_input for i in inputs}
+    missing = [i for i in want if i not in got]
+    extra = [i for i in got if got[i] != want.get(i)]
+    check(not missing and not extra,
+          f"{len(missing)} missing, {len(extra)} wrong counts, e.g. "
+          f"{(missing + extra)[:3]}")
+    return recs
+
+
+def run_pty(args, cols=80, stdout=None, timeout=60):
+    """Run the CLI with stderr (and with stdout=None also stdout) on a
+    new pseudo-terminal of `cols` columns, read it until the CLI exits.
+    Returns (exit status, the bytes the terminal got)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+    p = subprocess.Popen([CLI, *PLAIN, *args], stdin=subprocess.DEVNULL,
+                         stdout=slave if stdout is None else stdout,
+                         stderr=slave)
+    os.close(slave)
+    got = b""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if not select.select([master], [], [], 0.1)[0]:
+            continue
+        try:
+            data = os.read(master, 65536)
+        except OSError:         # EIO: the last writer closed the slave
+            break
+        if not data:
+            break
+        got += data
+    else:
+        p.kill()
+    os.close(master)
+    p.wait(timeout=10)
+    return p.returncode, got
