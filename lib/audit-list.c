@@ -336,8 +336,8 @@ static int sf_binary(struct fv *f)              /* 4.2.7 */
         fv_skip(f);
         if (c == ':')
             return 1;
-        if (!hscan__is_alpha(c) && !hscan__is_digit(c) && c != '+' && c != '/' &&
-            c != '=')
+        if (!hscan__is_alpha(c) && !hscan__is_digit(c) && c != '+' &&
+            c != '/' && c != '=')
             return 0;
     }
     return 0;

@@ -22,7 +22,8 @@ static const char *find_ci(const char *h, size_t n, const char *pat)
     size_t m = strlen(pat), i, j;
 
     for (i = 0; i + m <= n; i++) {
-        for (j = 0; j < m && hscan__lower((unsigned char)h[i + j]) == pat[j]; j++)
+        for (j = 0;
+             j < m && hscan__lower((unsigned char)h[i + j]) == pat[j]; j++)
             ;
         if (j == m)
             return h + i;

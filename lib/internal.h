@@ -116,7 +116,8 @@ struct hscan__dns_stats {
 int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
                    const struct hscan__dns_opts *opt,
                    char *detail, size_t dsize);
-void hscan__dns_stats(const struct hscan__dns *d, struct hscan__dns_stats *out);
+void hscan__dns_stats(const struct hscan__dns *d,
+                      struct hscan__dns_stats *out);
 /* Start a lookup; `family` 0, 4 or 6.  The callback may run before this
  * returns (a local failure).  Returns the query, or NULL with the
  * callback already called. */

@@ -104,7 +104,8 @@ void hscan__json_str(struct hscan__jbuf *j, const char *str, size_t n)
             char e[2] = { '\\', c == '\n' ? 'n' : c == '\r' ? 'r' : 't' };
             jput(j, e, 2);
             i++;
-        } else if (c >= 0x80 && (k = hscan__utf8_seq(s + i, n - i, NULL)) > 0) {
+        } else if (c >= 0x80 &&
+                   (k = hscan__utf8_seq(s + i, n - i, NULL)) > 0) {
             jput(j, str + i, k);
             i += k;
         } else {

@@ -310,7 +310,8 @@ int hscan__url_resolve(const char *base, const char *ref, size_t ref_len,
     /* dots are removed from the path part only, never the query or a
      * fragment ("./.#x" is the directory, not a segment ".#x") */
     q = strpbrk(out + (bpath - base), "?#");
-    plen = q ? (size_t)(q - (out + (bpath - base))) : n - (size_t)(bpath - base);
+    plen = q ? (size_t)(q - (out + (bpath - base)))
+             : n - (size_t)(bpath - base);
     {
         char *p = out + (bpath - base);
         size_t tail = n - (size_t)(bpath - base) - plen;

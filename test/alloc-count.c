@@ -112,7 +112,8 @@ static int should_fail(enum hook h)
         return 0;
     k = ++acount.total;
     acount.calls[h]++;
-    if (!acount.fail_at || k < acount.fail_at || (k > acount.fail_at && !acount.from_on))
+    if (!acount.fail_at || k < acount.fail_at ||
+        (k > acount.fail_at && !acount.from_on))
         return 0;
     if (acount.fired < 0) {
         acount.fired = h;
