@@ -54,7 +54,8 @@ import time
 from pathlib import Path
 
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
-from bench_common import CURL_MAX, ROOT, SYS_PY, die, log  # noqa: E402
+from bench_common import (CURL_MAX, ROOT, SYS_PY, cc_build,  # noqa: E402
+                          die, go_build, log, newer)
 from bench_report import (environment, plot_sweep, sweep_md,  # noqa: E402
                           text_table, write_results)
 from bench_targets import Targets, parse_mix, score  # noqa: E402
@@ -155,10 +156,6 @@ def on_sigterm(signum, frame):
 
 # ---- building ----
 
-def newer(src, dst):
-    return not dst.exists() or src.stat().st_mtime > dst.stat().st_mtime
-
-
 def build_project(bdir):
     if not (bdir / "build.ninja").exists():
         subprocess.run(["meson", "setup", str(bdir), "--buildtype=release"],
@@ -172,24 +169,14 @@ def build_peers(work):
     """Build the Go and epoll peers that exist; notes for those that
     do not or fail."""
     notes = {}
-    src = PEERS_DIR / "peer-go.go"
-    out = work / "peer-go"
-    if src.exists() and newer(src, out):
-        # One std-lib-only file: GOPATH mode, nothing to fetch.
-        env = dict(os.environ, GOPROXY="off", GO111MODULE="off",
-                   CGO_ENABLED="0")
-        r = subprocess.run(["go", "build", "-o", str(out), str(src)],
-                           env=env, capture_output=True, text=True)
-        if r.returncode != 0:
-            notes["go"] = "go build failed: " + r.stderr.strip()[-300:]
-    src = PEERS_DIR / "peer-epoll.c"
-    out = work / "peer-epoll"
-    if src.exists() and newer(src, out):
-        r = subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-std=c11",
-                            "-D_GNU_SOURCE", "-o", str(out), str(src)],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            notes["epoll"] = "cc failed: " + r.stderr.strip()[-300:]
+    for name, src, build in (("go", PEERS_DIR / "peer-go.go", go_build),
+                             ("epoll", PEERS_DIR / "peer-epoll.c",
+                              cc_build)):
+        out = work / ("peer-" + name)
+        if src.exists() and newer(src, out):
+            why = build(src, out)
+            if why:
+                notes[name] = why
     return notes
 
 
@@ -198,9 +185,9 @@ def build_runner(work):
     src = ROOT / "tools" / "bench" / "bench-run.c"
     out = work / "bench-run"
     if newer(src, out):
-        subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-std=c11",
-                        "-D_GNU_SOURCE", "-o", str(out), str(src)],
-                       check=True)
+        why = cc_build(src, out)
+        if why:
+            die(why)
     return out
 
 

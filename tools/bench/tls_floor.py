@@ -27,41 +27,28 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.dont_write_bytecode = True      # no __pycache__ in the source tree
+from bench_common import cc_build, go_build, newer  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 AVX512_MASK = ":~0xC0230000"    # OPENSSL_ia32cap: AVX512F/DQ/IFMA/BW/VL
-
-
-def newer(src, dst):
-    return not dst.exists() or src.stat().st_mtime > dst.stat().st_mtime
 
 
 def build(work):
     """Build tls-floor and tls-floor-go in `work`: ({impl: path}, notes)."""
     built, notes = {}, []
-    out = work / "tls-floor"
-    if newer(HERE / "tls-floor.c", out):
-        r = subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-std=c11",
-                            "-D_GNU_SOURCE", "-o", str(out),
-                            str(HERE / "tls-floor.c"), "-lssl", "-lcrypto"],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            notes.append("cc tls-floor.c failed: " + r.stderr[-300:])
-    if out.exists():
-        built["openssl"] = out
-    out = work / "tls-floor-go"
-    if shutil.which("go") and newer(HERE / "tls-floor.go", out):
-        # One std-lib-only file: GOPATH mode, nothing to fetch.
-        env = dict(os.environ, GOPROXY="off", GO111MODULE="off",
-                   CGO_ENABLED="0")
-        r = subprocess.run(["go", "build", "-o", str(out),
-                            str(HERE / "tls-floor.go")],
-                           env=env, capture_output=True, text=True)
-        if r.returncode != 0:
-            notes.append("go build tls-floor.go failed: " + r.stderr[-300:])
-    elif not shutil.which("go"):
-        notes.append("go not found (tools/bench/install-deps.sh)")
-    if out.exists():
-        built["go"] = out
+    for impl, src, out, build_one in (
+            ("openssl", HERE / "tls-floor.c", work / "tls-floor",
+             lambda s, o: cc_build(s, o, ("-lssl", "-lcrypto"))),
+            ("go", HERE / "tls-floor.go", work / "tls-floor-go", go_build)):
+        if impl == "go" and not shutil.which("go"):
+            notes.append("go not found (tools/bench/install-deps.sh)")
+        elif newer(src, out):
+            why = build_one(src, out)
+            if why:
+                notes.append("%s: %s" % (src.name, why))
+        if out.exists():
+            built[impl] = out
     return built, notes
 
 
