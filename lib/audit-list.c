@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ascii.h"
-#include "internal.h"
+#include "audit.h"
 
 #define ITEM_CAP 40         /* a list value longer than this is no token */
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "ascii.h"
-#include "internal.h"
+#include "audit.h"
 
 #define WEAK_CAP 512        /* weak_cookies bytes at most, "..." included */
 #define NAME_CAP 64         /* bytes of one cookie name listed */

@@ -9,7 +9,9 @@
 #include <openssl/evp.h>
 
 #include "ascii.h"
-#include "internal.h"
+#include "body.h"
+#include "hscan.h"
+#include "util.h"
 
 static int is_space(int c)
 {

@@ -4,7 +4,11 @@
 #ifndef HSCAN_DNS_INT_H
 #define HSCAN_DNS_INT_H
 
-#include "internal.h"
+#include <ares.h>
+
+#include "dns.h"
+#include "hscan.h"
+#include "util.h"
 
 struct dns_sock {
     uv_poll_t poll;

@@ -28,6 +28,7 @@ static void on_handle_closed(uv_handle_t *h)
         void (*done)(void *) = d->done;
         void *arg = d->done_arg;
         free(d);
+        ares_library_cleanup();
         if (done)
             done(arg);
     }

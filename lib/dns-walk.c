@@ -5,7 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
+#include "dns.h"
+#include "hscan.h"
 
 /* Walk the answer section ourselves (RFC 1035 4.1): follow the CNAME
  * chain from the query name in order, and keep only addresses owned by

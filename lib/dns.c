@@ -112,6 +112,13 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
         free(d);
         return HSCAN_ENOMEM;
     }
+    /* Reference-counted by c-ares; undone when the channel's last
+     * handle has closed (dns-io.c) or below on failure. */
+    if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
+        free(d->table);
+        free(d);
+        return HSCAN_EINIT;
+    }
     memset(&o, 0, sizeof(o));
     hscan__dnsio_options(d, &o);
     /* Two tries: the second waits twice as long (c-ares doubles per round),
@@ -139,6 +146,7 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
             ares_destroy(d->channel);
         free(d->table);
         free(d);
+        ares_library_cleanup();
         return rc == ARES_ENOMEM ? HSCAN_ENOMEM : HSCAN_EINVAL;
     }
     d->nservers = count_servers(d->channel);

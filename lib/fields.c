@@ -19,7 +19,8 @@
 #include <string.h>
 
 #include "ascii.h"
-#include "internal.h"
+#include "hscan.h"
+#include "util.h"
 
 enum field {
     FLD_ADDRESSES, FLD_AUDIT_MISSING, FLD_AUDIT_PASSED, FLD_BODY_SHA256,

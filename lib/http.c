@@ -11,7 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
+#include "http.h"
+#include "util.h"
 
 #define ARENA_START 1024
 #define HDRS_START 16

@@ -4,7 +4,11 @@
 #ifndef HSCAN_PROBE_H
 #define HSCAN_PROBE_H
 
-#include "internal.h"
+#include "dns.h"
+#include "http.h"
+#include "probe-api.h"
+#include "tls.h"
+#include "util.h"
 
 enum probe_state {
     PROBE_RESOLVE,

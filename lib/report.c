@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "body.h"
 #include "probe.h"
 
 static double ms_between(uint64_t a, uint64_t b)

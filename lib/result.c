@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "audit.h"
+#include "result.h"
+#include "util.h"
 #include "utf8.h"
 
 const char *hscan_err_name(int code)
@@ -46,21 +48,14 @@ const char *hscan_version(void)
     return HSCAN_VERSION_STRING;
 }
 
-static void jput(struct hscan__jbuf *j, const char *s, size_t n)
-{
-    if (j->len < j->size) {
-        size_t room = j->size - j->len;
-        memcpy(j->buf + j->len, s, n < room ? n : room);
-    }
-    j->len += n;
-}
+#define jput hscan__sb_put
 
-static void jlit(struct hscan__jbuf *j, const char *s)
+static void jlit(struct hscan__sb *j, const char *s)
 {
     jput(j, s, strlen(s));
 }
 
-static void jesc_byte(struct hscan__jbuf *j, unsigned char c)
+static void jesc_byte(struct hscan__sb *j, unsigned char c)
 {
     static const char hex[] = "0123456789abcdef";
     char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
@@ -79,7 +74,7 @@ static int plain_byte(unsigned char c)
     return (int)((map[c >> 6] >> (c & 63)) & 1);
 }
 
-void hscan__json_str(struct hscan__jbuf *j, const char *str, size_t n)
+void hscan__json_str(struct hscan__sb *j, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0, run = 0;
@@ -117,7 +112,7 @@ void hscan__json_str(struct hscan__jbuf *j, const char *str, size_t n)
     jput(j, "\"", 1);
 }
 
-static void jstr_or_null(struct hscan__jbuf *j, const char *s)
+static void jstr_or_null(struct hscan__sb *j, const char *s)
 {
     if (s)
         hscan__json_str(j, s, strlen(s));
@@ -169,7 +164,7 @@ size_t hscan__sb_end(struct hscan__sb *b)
     return b->len;
 }
 
-static void jnum(struct hscan__jbuf *j, long long v)
+static void jnum(struct hscan__sb *j, long long v)
 {
     char t[21];
     size_t n = 0;
@@ -201,7 +196,7 @@ size_t hscan__ms3(char *out, double ms)
     return n;
 }
 
-static void jms(struct hscan__jbuf *j, const char *key, double ms)
+static void jms(struct hscan__sb *j, const char *key, double ms)
 {
     char t[HSCAN__MS_SIZE];
     size_t n = hscan__ms3(t, ms);
@@ -213,7 +208,7 @@ static void jms(struct hscan__jbuf *j, const char *key, double ms)
         jput(j, t, n);
 }
 
-static void jstr_list(struct hscan__jbuf *j, const char *const *v, size_t n)
+static void jstr_list(struct hscan__sb *j, const char *const *v, size_t n)
 {
     size_t i;
 
@@ -226,7 +221,7 @@ static void jstr_list(struct hscan__jbuf *j, const char *const *v, size_t n)
     jlit(j, "]");
 }
 
-static void json_response(struct hscan__jbuf *j, const hscan_result_t *r)
+static void json_response(struct hscan__sb *j, const hscan_result_t *r)
 {
     size_t i;
     char ver[32];
@@ -266,7 +261,7 @@ static void json_response(struct hscan__jbuf *j, const hscan_result_t *r)
     jlit(j, "]");
 }
 
-static void json_tls(struct hscan__jbuf *j, const hscan_tls_t *t)
+static void json_tls(struct hscan__sb *j, const hscan_tls_t *t)
 {
     size_t i;
 
@@ -322,7 +317,7 @@ static void json_tls(struct hscan__jbuf *j, const hscan_tls_t *t)
     jlit(j, "}");
 }
 
-static void json_hops(struct hscan__jbuf *j, const hscan_result_t *r)
+static void json_hops(struct hscan__sb *j, const hscan_result_t *r)
 {
     size_t i;
 
@@ -347,7 +342,7 @@ static void json_hops(struct hscan__jbuf *j, const hscan_result_t *r)
 /* ---- the audit (lib/audit.c fills it) ---- */
 
 /* A count or an age; -1, "unknown", is the only negative one: null. */
-static void jcount(struct hscan__jbuf *j, long long v)
+static void jcount(struct hscan__sb *j, long long v)
 {
     if (v < 0)
         jlit(j, "null");
@@ -355,21 +350,21 @@ static void jcount(struct hscan__jbuf *j, long long v)
         jnum(j, v);
 }
 
-static void jstate(struct hscan__jbuf *j, const char *key, int state)
+static void jstate(struct hscan__sb *j, const char *key, int state)
 {
     jlit(j, key);
     jlit(j, state == HSCAN_AUDIT_OK ? "\"ok\""
           : state == HSCAN_AUDIT_MISSING ? "\"missing\"" : "\"invalid\"");
 }
 
-static void jbool(struct hscan__jbuf *j, const char *key, int v)
+static void jbool(struct hscan__sb *j, const char *key, int v)
 {
     jlit(j, key);
     jlit(j, v ? "true" : "false");
 }
 
 /* A comma-separated list as a JSON array of strings. */
-static void jlist(struct hscan__jbuf *j, const char *s)
+static void jlist(struct hscan__sb *j, const char *s)
 {
     size_t n;
 
@@ -386,7 +381,7 @@ static void jlist(struct hscan__jbuf *j, const char *s)
     jlit(j, "]");
 }
 
-void hscan__audit_json(struct hscan__jbuf *j, const hscan_audit_t *a)
+void hscan__audit_json(struct hscan__sb *j, const hscan_audit_t *a)
 {
     if (!a) {
         jlit(j, "null");
@@ -423,7 +418,7 @@ void hscan__audit_json(struct hscan__jbuf *j, const hscan_audit_t *a)
     jlit(j, "}}");
 }
 
-static void json_body(struct hscan__jbuf *j, const hscan_result_t *r)
+static void json_body(struct hscan__sb *j, const hscan_result_t *r)
 {
     jkey(j, "title");
     if (r->title)
@@ -446,7 +441,7 @@ static void json_body(struct hscan__jbuf *j, const hscan_result_t *r)
 
 size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
 {
-    struct hscan__jbuf j = { buf, size, 0 };
+    struct hscan__sb j = { buf, size, 0 };
 
     jlit(&j, "{\"schema\":");
     jnum(&j, HSCAN_SCHEMA_VERSION);
@@ -515,9 +510,7 @@ size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
         jlit(&j, "null");
     }
     jlit(&j, "}");
-    if (size > 0)
-        buf[j.len < size ? j.len : size - 1] = '\0';
-    return j.len;
+    return hscan__sb_end(&j);
 }
 
 /* Scratch space for result views: grows to the largest record seen and is

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "probe-api.h"
+#include "scan.h"
 #include "probe.h"
 #include "scan.h"
 

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "body.h"
+#include "probe-api.h"
+#include "scan.h"
 #include "probe.h"
 #include "scan.h"
 
@@ -312,7 +314,6 @@ static void scan_free(hscan_t *s)
     hscan__gate_free(s->gate);
     free(s->ca_file);
     free(s);
-    ares_library_cleanup();
 }
 
 static void maybe_closed(hscan_t *s)
@@ -535,8 +536,6 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
 
     if (!out || !loop || !cfg || (rc = check_config(cfg)) != 0)
         return HSCAN_EINVAL;
-    if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
-        return HSCAN_EINIT;
     s = calloc(1, sizeof(*s));
     rc = s ? copy_config(s, cfg) : HSCAN_ENOMEM;
     if (rc == 0 && (cfg->scheme != HSCAN_SCHEME_HTTP || cfg->ca_file))
@@ -565,7 +564,6 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
             free_headers(s);
             free(s);
         }
-        ares_library_cleanup();
         return rc;
     }
     s->loop = loop;

@@ -4,7 +4,10 @@
 #ifndef HSCAN_SCAN_H
 #define HSCAN_SCAN_H
 
-#include "internal.h"
+#include "dns.h"
+#include "probe-api.h"
+#include "stats.h"
+#include "util.h"
 
 #define RBUF_SIZE 65536
 #define PBUF_SIZE 16384     /* one TLS record of plain text */

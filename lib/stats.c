@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "stats.h"
 
 #define SUB_BITS 5
 #define SUB (1u << SUB_BITS)

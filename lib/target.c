@@ -6,10 +6,13 @@
  * know which rule a line broke.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ascii.h"
-#include "internal.h"
+#include "hscan.h"
+#include "target.h"
+#include "util.h"
 
 static int is_space(char c)
 {

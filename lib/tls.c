@@ -28,7 +28,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"
+#include "tls.h"
+#include "util.h"
 
 #define MAX_SANS 256
 #define MAX_SAN_BYTES 16384

@@ -34,7 +34,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"
+#include "tls.h"
+#include "util.h"
 
 #define VC_SLOTS 1024
 #define VC_TTL 300

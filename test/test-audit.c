@@ -3,7 +3,8 @@
  * JSON object, exact for one response and valid JSON for every case. */
 #include <string.h>
 
-#include "internal.h"
+#include "audit.h"
+#include "util.h"
 #include "test-runner.h"
 
 /* The strict RFC 8259 reader of the fuzz harnesses, compiled in here so
@@ -37,11 +38,11 @@ static char strbuf[HSCAN__AUDIT_STRBUF];
 static char json[4096];
 
 /* Audit `s`, then check the JSON of the result: valid, and the snprintf
- * contract of hscan__jbuf at every shorter size. */
+ * contract of hscan__sb at every shorter size. */
 static const hscan_audit_t *run(const struct hs *s, int https)
 {
     static hscan_audit_t a;
-    struct hscan__jbuf j = { json, sizeof(json) - 1, 0 };
+    struct hscan__sb j = { json, sizeof(json) - 1, 0 };
     struct jdoc d;
     size_t full, cut;
 
@@ -60,11 +61,13 @@ static const hscan_audit_t *run(const struct hs *s, int https)
     }
     for (cut = 0; cut < full; cut += 7) {
         char small[4096];
-        struct hscan__jbuf k = { small, cut, 0 };
+        struct hscan__sb k = { small, cut, 0 };
         memset(small, 'Z', sizeof(small));
         hscan__audit_json(&k, &a);
         CHECK_INT(k.len, full);
-        CHECK(small[cut] == 'Z' && memcmp(small, json, cut) == 0);
+        /* snprintf style: a prefix, the last byte kept for the NUL */
+        CHECK(small[cut ? cut - 1 : 0] == 'Z' &&
+              memcmp(small, json, cut ? cut - 1 : 0) == 0);
     }
     return &a;
 }
@@ -564,7 +567,7 @@ TEST(summary_and_json_exact)
 
 TEST(json_null_and_einval)
 {
-    struct hscan__jbuf j = { json, sizeof(json), 0 };
+    struct hscan__sb j = { json, sizeof(json), 0 };
     hscan_audit_t a;
     struct hs s = { .n = 0 };
 

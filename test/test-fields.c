@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "hscan.h"
 #include "test-runner.h"
 
 static const char *field(const hscan_result_t *r, const char *name)

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "body.h"
+#include "http.h"
+#include "util.h"
 #include "test-runner.h"
 
 struct outcome {

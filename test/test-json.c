@@ -4,15 +4,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
-#include "test-runner.h"
+#include "result.h"
+#include "util.h"
 #include "utf8.h"
+#include "test-runner.h"
 #include "utf8-oracle.h"
 
 static const char *esc(const char *s, size_t n)
 {
     static char out[4096];
-    struct hscan__jbuf j = { out, sizeof(out) - 1, 0 };
+    struct hscan__sb j = { out, sizeof(out) - 1, 0 };
     hscan__json_str(&j, s, n);
     CHECK(j.len < sizeof(out));
     out[j.len] = '\0';

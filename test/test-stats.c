@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "stats.h"
 #include "test-runner.h"
 
 /* Exact value at rank ceil(q * n) of sorted `v`. */

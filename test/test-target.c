@@ -1,7 +1,9 @@
 /* Input line parsing: accepted forms, and every refusal with its reason. */
 #include <string.h>
 
-#include "internal.h"
+#include "hscan.h"
+#include "target.h"
+#include "util.h"
 #include "test-runner.h"
 
 static int parse(const char *line, struct hscan__target *t, const char **why)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "audit.h"
 #include "fuzz.h"
 #include "json-check.h"
 
@@ -145,7 +146,7 @@ static void check_json(const hscan_audit_t *a, uint8_t sel)
         "csp_frame_ancestors", "x_content_type_options", "x_frame_options",
         "framing", "referrer_policy", "permissions_policy", "cookies"
     };
-    struct hscan__jbuf j = { NULL, 0, 0 };
+    struct hscan__sb j = { NULL, 0, 0 };
     struct jdoc d;
     size_t n, i, cut;
     char *full, *part;
@@ -154,7 +155,7 @@ static void check_json(const hscan_audit_t *a, uint8_t sel)
     n = j.len;
     full = malloc(n + 1);
     FUZZ_CHECK(full != NULL);
-    j = (struct hscan__jbuf){ full, n, 0 };
+    j = (struct hscan__sb){ full, n + 1, 0 };   /* room for the NUL */
     hscan__audit_json(&j, a);
     FUZZ_CHECK(j.len == n);
     if (!json_check(full, n, &d)) {
@@ -168,13 +169,14 @@ static void check_json(const hscan_audit_t *a, uint8_t sel)
                           d.top_keys[i].len) == 0);
     jdoc_free(&d);
 
-    /* A short buffer: same length back, a prefix, nothing past it. */
+    /* A short buffer: same length back, a prefix that leaves room for
+     * the NUL (snprintf style), nothing past it. */
     cut = n ? (sel * 2654435761u) % n : 0;
     part = malloc(cut ? cut : 1);
     FUZZ_CHECK(part != NULL);
-    j = (struct hscan__jbuf){ part, cut, 0 };
+    j = (struct hscan__sb){ part, cut, 0 };
     hscan__audit_json(&j, a);
-    FUZZ_CHECK(j.len == n && memcmp(part, full, cut) == 0);
+    FUZZ_CHECK(j.len == n && memcmp(part, full, cut ? cut - 1 : 0) == 0);
     free(part);
     free(full);
 }

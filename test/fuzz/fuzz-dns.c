@@ -11,6 +11,7 @@
  * add_cname() keeps them. */
 #include <string.h>
 
+#include "dns.h"
 #include "fuzz.h"
 
 struct chain {

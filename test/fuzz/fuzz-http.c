@@ -15,6 +15,7 @@
  * bytes received. */
 #include <string.h>
 
+#include "http.h"
 #include "fuzz.h"
 #include "json-check.h"
 

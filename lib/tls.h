@@ -1,0 +1,58 @@
+/* tls.c: OpenSSL over memory BIOs; vcache.c: verification reuse. */
+#ifndef HSCAN_TLS_H
+#define HSCAN_TLS_H
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+#include "hscan.h"
+
+struct hscan__tls {
+    SSL *ssl;               /* owns both BIOs */
+    BIO *rbio, *wbio;
+    int done;               /* handshake complete */
+    unsigned char peek[64]; /* first bytes received, to spot plain text */
+    size_t peek_len;
+};
+
+struct hscan__tls_facts {
+    hscan_tls_t v;          /* pointers into this same allocation */
+    char alpn[32];
+};
+
+int hscan__tls_ctx_new(SSL_CTX **out, const char *ca_file, char *detail,
+                       size_t dsize);
+void hscan__tls_ctx_free(SSL_CTX *ctx);
+/* vcache.c: reuse chain verifications within one SSL_CTX (app data). */
+int hscan__vcache_install(SSL_CTX *ctx);
+void hscan__vcache_free(SSL_CTX *ctx);
+/* Prepare a client for `host` (SNI and host check for names, IP check
+ * for literals: family 4/6).  Returns 0 or HSCAN_ERESOURCE_EXHAUSTED. */
+int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
+                     int family);
+void hscan__tls_free(struct hscan__tls *t);
+/* Hand received ciphertext to OpenSSL. */
+int hscan__tls_feed(struct hscan__tls *t, const char *in, size_t n);
+/* Advance the handshake: 1 done, 0 wants more bytes, or a negative
+ * HSCAN_ETLS_* (HSCAN_ERESOURCE_EXHAUSTED when OpenSSL ran out of
+ * memory) with `detail`.  Send hscan__tls_take_out() after it. */
+int hscan__tls_handshake(struct hscan__tls *t, char *detail, size_t dsize);
+/* 1 (with `detail` saying what was sent) when the server's first bytes
+ * were plain text rather than TLS. */
+int hscan__tls_plaintext(const struct hscan__tls *t, char *detail,
+                         size_t dsize);
+/* 0, HSCAN_EWRITE_FAILED or HSCAN_ERESOURCE_EXHAUSTED. */
+int hscan__tls_encrypt(struct hscan__tls *t, const char *buf, size_t n);
+/* Decrypt into `out`: bytes (>0), 0 when more ciphertext is needed,
+ * HSCAN_EREAD_CLOSED at close_notify, or another negative error. */
+int hscan__tls_read(struct hscan__tls *t, char *out, size_t size,
+                    char *detail, size_t dsize);
+/* Ciphertext to send (malloc'd, caller frees), or NULL: nothing to send
+ * when `*len` is left alone, out of memory when it was set (the bytes
+ * stay in OpenSSL's buffer). */
+char *hscan__tls_take_out(struct hscan__tls *t, size_t *len);
+/* Certificate and session facts as one malloc'd block, or NULL when no
+ * certificate arrived or memory ran out (SSL_get0_peer_certificate()
+ * tells which). */
+struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t);
+
+#endif /* HSCAN_TLS_H */
