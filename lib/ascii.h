@@ -6,6 +6,7 @@
 #ifndef HSCAN_ASCII_H
 #define HSCAN_ASCII_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 static inline int hscan__lower(int c)
@@ -37,6 +38,33 @@ static inline int hscan__is_tchar(int c)
 static inline int hscan__is_ows(int c)
 {
     return c == ' ' || c == '\t';
+}
+
+/* `n` bytes at `s` equal the lowercase literal `lit`, ignoring ASCII
+ * case. */
+static inline int hscan__ieq(const unsigned char *s, size_t n,
+                             const char *lit)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)     /* most names differ in the first byte */
+        if (lit[i] == '\0' || hscan__lower(s[i]) != lit[i])
+            return 0;
+    return lit[n] == '\0';
+}
+
+/* Strip SP and HTAB (and, with `crlf`, CR and LF: Fetch's "HTTP
+ * whitespace" that a header value never keeps at its ends) from both
+ * ends of [*s, *e). */
+static inline void hscan__trim(const unsigned char **s,
+                               const unsigned char **e, int crlf)
+{
+    while (*s < *e && (hscan__is_ows(**s) ||
+                       (crlf && (**s == '\r' || **s == '\n'))))
+        (*s)++;
+    while (*e > *s && (hscan__is_ows((*e)[-1]) ||
+                       (crlf && ((*e)[-1] == '\r' || (*e)[-1] == '\n'))))
+        (*e)--;
 }
 
 #endif

@@ -9,6 +9,24 @@
 #include "ascii.h"
 #include "audit.h"
 
+/* Shared with audit.c, which depends on this file and not the other way
+ * round. */
+int hscan__audit_field_is(const hscan_header_t *h, const char *lit)
+{
+    return h->name &&
+           hscan__ieq((const unsigned char *)h->name, h->name_len, lit);
+}
+
+void hscan__audit_value(const hscan_header_t *h, const unsigned char **s,
+                        const unsigned char **e)
+{
+    static const unsigned char none[1];
+
+    *s = h->value ? (const unsigned char *)h->value : none;
+    *e = *s + (h->value ? h->value_len : 0);
+    hscan__trim(s, e, 1);
+}
+
 #define ITEM_CAP 40         /* a list value longer than this is no token */
 
 /* ---- one field's value: its lines joined by ", " ----

@@ -26,49 +26,6 @@
 _Static_assert(WEAK_CAP + 1 + sizeof(ALL_CHECKS) <= HSCAN__AUDIT_STRBUF,
                "HSCAN__AUDIT_STRBUF holds weak_cookies and missing");
 
-/* ---- bytes ---- */
-
-/* `n` bytes at `s` equal the lowercase literal `lit`, ignoring ASCII
- * case. */
-static int ieq(const unsigned char *s, size_t n, const char *lit)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)     /* most names differ in the first byte */
-        if (lit[i] == '\0' || hscan__lower(s[i]) != lit[i])
-            return 0;
-    return lit[n] == '\0';
-}
-
-
-/* Strip SP and HTAB (and, with `crlf`, CR and LF: Fetch's "HTTP
- * whitespace" that a header value never keeps at its ends) from both
- * ends of [*s, *e). */
-static void trim(const unsigned char **s, const unsigned char **e, int crlf)
-{
-    while (*s < *e && (hscan__is_ows(**s) || (crlf && (**s == '\r' ||
-                                                 **s == '\n'))))
-        (*s)++;
-    while (*e > *s && (hscan__is_ows((*e)[-1]) || (crlf && ((*e)[-1] == '\r' ||
-                                                      (*e)[-1] == '\n'))))
-        (*e)--;
-}
-
-int hscan__audit_field_is(const hscan_header_t *h, const char *lit)
-{
-    return h->name && ieq((const unsigned char *)h->name, h->name_len, lit);
-}
-
-void hscan__audit_value(const hscan_header_t *h, const unsigned char **s,
-                        const unsigned char **e)
-{
-    static const unsigned char none[1];
-
-    *s = h->value ? (const unsigned char *)h->value : none;
-    *e = *s + (h->value ? h->value_len : 0);
-    trim(s, e, 1);
-}
-
 /* ---- Strict-Transport-Security (RFC 6797) ---- */
 
 /* End of the quoted-string starting at `p` (RFC 9110 5.6.4), or NULL
@@ -120,14 +77,14 @@ static int hsts_directive(const unsigned char *name, size_t nlen,
                           const unsigned char *v, const unsigned char *ve,
                           int *seen, hscan_audit_t *a)
 {
-    if (ieq(name, nlen, "max-age")) {
+    if (hscan__ieq(name, nlen, "max-age")) {
         /* RFC 6797 6.1 item 2: once only; 6.1.1: a value is required. */
         if (*seen & 1)
             return 0;
         *seen |= 1;
         return v && delta_seconds(v, ve, &a->hsts_max_age);
     }
-    if (ieq(name, nlen, "includesubdomains")) {
+    if (hscan__ieq(name, nlen, "includesubdomains")) {
         /* 6.1.2: no value; a repeat is refused (Chromium, Firefox). */
         if ((*seen & 2) || v)
             return 0;
@@ -137,7 +94,7 @@ static int hsts_directive(const unsigned char *name, size_t nlen,
     }
     /* "preload" is no RFC 6797 directive (hstspreload.org asks for it):
      * browsers skip it like any unknown one, so it is only noted. */
-    if (ieq(name, nlen, "preload") && !v)
+    if (hscan__ieq(name, nlen, "preload") && !v)
         a->hsts_preload = 1;
     return 1;
 }
@@ -233,7 +190,7 @@ static int csp_directive(const unsigned char *s, const unsigned char *e)
             return 0;           /* not directive-name: skipped */
     if (n == s)
         return 0;
-    return ieq(s, (size_t)(n - s), "frame-ancestors") ? 2 : 1;
+    return hscan__ieq(s, (size_t)(n - s), "frame-ancestors") ? 2 : 1;
 }
 
 /* Policies are split at commas (CSP3 3.1; Chromium splits the joined
@@ -334,22 +291,22 @@ static void cookie_av(const unsigned char *s, const unsigned char *e,
     const unsigned char *ne, *v, *ve;
 
     split_eq(s, e, &ne, &v, &ve);
-    trim(&s, &ne, 0);
+    hscan__trim(&s, &ne, 0);
     if (v) {
-        trim(&v, &ve, 0);
+        hscan__trim(&v, &ve, 0);
         if ((size_t)(ve - v) > COOKIE_AV_MAX)
             return;
     } else {
         v = ve = e;
     }
-    if (ieq(s, (size_t)(ne - s), "secure"))
+    if (hscan__ieq(s, (size_t)(ne - s), "secure"))
         *secure = 1;
-    else if (ieq(s, (size_t)(ne - s), "httponly"))
+    else if (hscan__ieq(s, (size_t)(ne - s), "httponly"))
         *httponly = 1;
-    else if (ieq(s, (size_t)(ne - s), "samesite"))  /* the last one wins */
-        *samesite = ieq(v, (size_t)(ve - v), "strict") ? SS_STRICT
-                  : ieq(v, (size_t)(ve - v), "lax") ? SS_LAX
-                  : ieq(v, (size_t)(ve - v), "none") ? SS_NONE
+    else if (hscan__ieq(s, (size_t)(ne - s), "samesite"))  /* the last one wins */
+        *samesite = hscan__ieq(v, (size_t)(ve - v), "strict") ? SS_STRICT
+                  : hscan__ieq(v, (size_t)(ve - v), "lax") ? SS_LAX
+                  : hscan__ieq(v, (size_t)(ve - v), "none") ? SS_NONE
                                                      : SS_DEFAULT;
 }
 
@@ -369,7 +326,7 @@ static void audit_cookie(const hscan_header_t *h, hscan_audit_t *a,
     name = s;
     if (!v)
         ne = name;
-    trim(&name, &ne, 0);
+    hscan__trim(&name, &ne, 0);
     while (p < e) {
         const unsigned char *q = p + 1;
         p = memchr(q, ';', (size_t)(e - q));

@@ -25,7 +25,7 @@ int hscan__audit(const hscan_header_t *h, size_t n, int https,
  * NULL.  Valid JSON for any bytes in the names it lists.  In result.c,
  * with the rest of the JSON record. */
 void hscan__audit_json(struct hscan__sb *j, const hscan_audit_t *a);
-/* Between audit.c and audit-list.c: the header's name is `lower` (a
+/* audit-list.c, for both audit files: the header's name is `lower` (a
  * lowercase literal) in any case; its value as [*s, *e) without HTTP
  * white space at the ends (a NULL value reads as empty). */
 int hscan__audit_field_is(const hscan_header_t *h, const char *lower);
