@@ -1,4 +1,4 @@
-/* --max-per-ip: at most `max` connections open at once to one address.
+/* --max-per-ip (gate.h).
  *
  * One entry per address that has a connection open or waiting, in a
  * hash table that grows; an entry is freed as soon as nothing holds or
@@ -11,13 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe.h"
+#include "gate.h"
+#include "hscan.h"
 
 struct gate_ent {
     struct gate_ent *next;          /* hash chain */
     struct hscan__addr addr;
     unsigned active;
-    struct probe *wait_head, *wait_tail;
+    struct hscan__queue waiters;
 };
 
 struct hscan__gate {
@@ -111,7 +112,20 @@ static void grow(struct hscan__gate *g)
     g->nbuckets = n;
 }
 
-int hscan__gate_enter(struct hscan__gate *g, struct probe *p,
+void hscan__gate_waiter_init(struct hscan__gate_waiter *w,
+                             void (*on_open)(struct hscan__gate_waiter *))
+{
+    hscan__queue_init(&w->node);
+    w->state = HSCAN__GATE_OUT;
+    w->on_open = on_open;
+}
+
+size_t hscan__gate_size(const struct hscan__gate *g)
+{
+    return g ? g->n : 0;
+}
+
+int hscan__gate_enter(struct hscan__gate *g, struct hscan__gate_waiter *w,
                       const struct hscan__addr *a)
 {
     struct gate_ent **pp = find(g, a), *e = *pp;
@@ -121,24 +135,20 @@ int hscan__gate_enter(struct hscan__gate *g, struct probe *p,
         if (!e)
             return 1;       /* no memory to count it: let it through */
         e->addr = *a;
+        hscan__queue_init(&e->waiters);
         *pp = e;
         if (++g->n > g->nbuckets)
             grow(g);
     }
-    p->gate_addr = *a;
-    if (e->active < g->max && !e->wait_head) {
+    w->addr = *a;
+    if (e->active < g->max && hscan__queue_empty(&e->waiters)) {
         e->active++;
-        p->gate_held = 1;
+        w->state = HSCAN__GATE_HELD;
         return 1;
     }
     g->waits++;
-    p->gate_wait = 1;
-    p->gate_next = NULL;
-    if (e->wait_tail)
-        e->wait_tail->gate_next = p;
-    else
-        e->wait_head = p;
-    e->wait_tail = p;
+    w->state = HSCAN__GATE_WAITING;
+    hscan__queue_insert_tail(&e->waiters, &w->node);
     return 0;
 }
 
@@ -146,56 +156,46 @@ static void maybe_free(struct hscan__gate *g, struct gate_ent **pp)
 {
     struct gate_ent *e = *pp;
 
-    if (e->active == 0 && !e->wait_head) {
+    if (e->active == 0 && hscan__queue_empty(&e->waiters)) {
         *pp = e->next;
         g->n--;
         free(e);
     }
 }
 
-void hscan__gate_leave(struct hscan__gate *g, struct probe *p)
+void hscan__gate_leave(struct hscan__gate *g, struct hscan__gate_waiter *w)
 {
     struct gate_ent **pp, *e;
-    struct probe *w;
+    struct hscan__gate_waiter *next;
 
-    if (!p->gate_held)
+    if (w->state != HSCAN__GATE_HELD)
         return;
-    p->gate_held = 0;
-    pp = find(g, &p->gate_addr);
-    e = *pp;
-    if (!e)
-        return;
+    w->state = HSCAN__GATE_OUT;
+    pp = find(g, &w->addr);
+    if (!(e = *pp))
+        return;             /* let through without an entry */
     e->active--;
-    if ((w = e->wait_head) != NULL && e->active < g->max) {
-        e->wait_head = w->gate_next;
-        if (!e->wait_head)
-            e->wait_tail = NULL;
+    if (!hscan__queue_empty(&e->waiters) && e->active < g->max) {
+        next = hscan__queue_data(hscan__queue_head(&e->waiters),
+                                 struct hscan__gate_waiter, node);
+        hscan__queue_remove(&next->node);
         e->active++;
-        w->gate_wait = 0;
-        w->gate_held = 1;
-        hscan__p_gate_open(w);      /* may not touch `e` or `pp` after */
+        next->state = HSCAN__GATE_HELD;
+        next->on_open(next);        /* may not touch `e` or `pp` after */
         return;
     }
     maybe_free(g, pp);
 }
 
-void hscan__gate_cancel(struct hscan__gate *g, struct probe *p)
+void hscan__gate_cancel(struct hscan__gate *g, struct hscan__gate_waiter *w)
 {
-    struct gate_ent **pp, *e;
-    struct probe **wp, *prev = NULL;
+    struct gate_ent **pp;
 
-    if (!p->gate_wait)
+    if (w->state != HSCAN__GATE_WAITING)
         return;
-    p->gate_wait = 0;
-    pp = find(g, &p->gate_addr);
-    if (!(e = *pp))
-        return;
-    for (wp = &e->wait_head; *wp && *wp != p; wp = &(*wp)->gate_next)
-        prev = *wp;
-    if (*wp) {
-        *wp = p->gate_next;
-        if (e->wait_tail == p)
-            e->wait_tail = prev;
-    }
-    maybe_free(g, pp);
+    w->state = HSCAN__GATE_OUT;
+    hscan__queue_remove(&w->node);
+    pp = find(g, &w->addr);
+    if (*pp)
+        maybe_free(g, pp);
 }

@@ -56,13 +56,4 @@ int hscan__resp_body_feed(struct hscan__resp *r, const char *data,
  * body delimited by the close is complete; others are truncated. */
 void hscan__resp_body_cut(struct hscan__resp *r, int closed);
 
-/* Build the part of every request after the Host line, from the config:
- * default headers, user headers, the blank line.  Returns a malloc'd
- * string or NULL. */
-char *hscan__request_tail(const hscan_config_t *cfg, const char *ua,
-                          size_t *len_out);
-
-/* Whether the config's user headers name `name` (case-insensitive). */
-int hscan__user_overrides(const hscan_config_t *cfg, const char *name);
-
 #endif /* HSCAN_HTTP_H */

@@ -1,61 +1,28 @@
-/* The TLS leg of a probe: handshake, certificate facts, the request
- * encrypted, the response decrypted.  The engine itself is tls.c; this
- * file moves its bytes to and from the probe's socket. */
+/* The TLS leg (leg.h): handshake, certificate facts, the bytes from
+ * above encrypted, the bytes from below decrypted and passed up.  The
+ * engine itself is tls.c, OpenSSL over memory BIOs; this file moves its
+ * bytes between the legs around it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "probe.h"
 
-struct tls_write {
-    uv_write_t req;
-    struct probe *p;
-    char *data;
-};
-
-static void on_tls_written(uv_write_t *req, int status)
-{
-    struct tls_write *w = container_of(req, struct tls_write, req);
-    struct probe *p = w->p;
-
-    free(w->data);
-    free(w);
-    if (status < 0 && status != UV_ECANCELED &&
-        (p->state == PROBE_TLS || p->state == PROBE_READ)) {
-        char d[HSCAN__DETAIL_SIZE];
-        snprintf(d, sizeof(d), "write: %s", uv_strerror(status));
-        hscan__p_finish(p, p->state == PROBE_TLS ? HSCAN_ETLS_HANDSHAKE
-                                                 : HSCAN_EWRITE_FAILED, d);
-    }
-}
-
 /* Send whatever OpenSSL produced.  After every SSL call, failed ones
- * included, so alerts reach the peer. */
-static int flush(struct probe *p)
+ * included, so alerts reach the peer.  Returns 0 or a negative
+ * HSCAN_E*. */
+static int flush(struct hscan__leg *l)
 {
-    struct tls_write *w;
-    uv_buf_t b;
+    struct probe *p = l->p;
     size_t len = 0;
     char *data = hscan__tls_take_out(&p->tls, &len);
     int rc;
 
     if (!data)
         return len ? HSCAN_ERESOURCE_EXHAUSTED : 0;
-    if (!(w = malloc(sizeof(*w)))) {
-        free(data);
-        return HSCAN_ERESOURCE_EXHAUSTED;
-    }
-    w->p = p;
-    w->data = data;
-    b = uv_buf_init(data, (unsigned)len);
-    rc = uv_write(&w->req, (uv_stream_t *)&p->tcp, &b, 1, on_tls_written);
-    if (rc != 0) {
-        free(data);
-        free(w);
-        return HSCAN_EWRITE_FAILED;
-    }
-    hscan__scan_bytes(p->scan, 0, len);
-    return 0;
+    rc = l->below->ops->send(l->below, data, len);
+    free(data);
+    return rc < 0 ? rc : 0;
 }
 
 static void keep_facts(struct probe *p)
@@ -73,42 +40,41 @@ static void tls_failed(struct probe *p, int err, const char *detail)
         hscan__p_finish(p, err, detail);
 }
 
-/* Decrypt and parse whatever is buffered.  One SSL_read may leave data
- * behind, so read until OpenSSL wants more.  SSL_read writes too: the
- * ClientHello of a renegotiation the server asked for (TLS 1.2
+/* Decrypt and pass up whatever is buffered.  One SSL_read may leave
+ * data behind, so read until OpenSSL wants more.  SSL_read writes too:
+ * the ClientHello of a renegotiation the server asked for (TLS 1.2
  * HelloRequest), the answer to a TLS 1.3 KeyUpdate; unsent, a server
  * that waits for them never answers. */
-static void drain(struct probe *p)
+static void drain(struct hscan__leg *l)
 {
+    struct probe *p = l->p;
+    struct hscan__leg *up = l->above;
     char d[HSCAN__DETAIL_SIZE];
-    size_t size;
-    char *out = hscan__scan_pbuf(p->scan, &size);
     int n;
 
-    while (p->state == PROBE_READ &&
-           (n = hscan__tls_read(&p->tls, out, size, d, sizeof(d))) != 0) {
-        if (n == HSCAN_EREAD_CLOSED) {
-            n = hscan__resp_eof(&p->resp, d, sizeof(d));
-            hscan__p_finish(p, n, d);
+    while (hscan__p_reading(p) &&
+           (n = hscan__tls_read(&p->tls, p->env->pbuf, p->env->pbuf_size,
+                                d, sizeof(d))) != 0) {
+        if (n == HSCAN_EREAD_CLOSED) {      /* close_notify */
+            up->ops->eof(up, 0, NULL);
             return;
         }
         if (n < 0) {
-            if (!hscan__p_body_cut(p))
-                hscan__p_finish(p, n, d);
+            up->ops->eof(up, n, d);
             return;
         }
-        hscan__p_got_bytes(p, out, (size_t)n);
+        up->ops->recv(up, p->env->pbuf, (size_t)n);
     }
-    if (p->state == PROBE_READ && (n = flush(p)) != 0 &&
+    if (hscan__p_reading(p) && (n = flush(l)) != 0 &&
         !hscan__p_body_cut(p))
         hscan__p_finish(p, n, "cannot send TLS data");
 }
 
-static void handshake_done(struct probe *p)
+/* A verified (or, --insecure, any) certificate: the leg above starts. */
+static void handshake_done(struct hscan__leg *l)
 {
-    const struct hscan__limits *lim = hscan__scan_limits(p->scan);
+    struct probe *p = l->p;
     char d[HSCAN__DETAIL_SIZE];
-    int rc;
 
     p->t_tls = uv_hrtime();
     keep_facts(p);
@@ -121,7 +87,7 @@ static void handshake_done(struct probe *p)
                         "out of memory checking the certificate");
         return;
     }
-    if (p->facts && !p->facts->v.verified && !lim->insecure) {
+    if (p->facts && !p->facts->v.verified && !p->env->lim.insecure) {
         snprintf(d, sizeof(d), "%ld: %s", p->facts->v.verify_code,
                  p->facts->v.verify_error);
         hscan__p_finish(p, HSCAN_ETLS_CERT_INVALID, d);
@@ -130,25 +96,17 @@ static void handshake_done(struct probe *p)
     /* HTTPS answered: a later failure is the site's, not a reason to try
      * plain HTTP. */
     p->may_fall_back = 0;
-    rc = hscan__p_build_request(p) != 0
-             ? HSCAN_ERESOURCE_EXHAUSTED
-             : hscan__tls_encrypt(&p->tls, p->req, p->req_len);
-    if (rc == 0)
-        rc = flush(p);
-    if (rc != 0) {
-        hscan__p_finish(p, rc, "cannot send the request");
-        return;
-    }
-    p->t_sent = uv_hrtime();
-    hscan__p_start_read(p);
-    drain(p);
+    l->above->ops->start(l->above);
+    if (hscan__p_reading(p))
+        drain(l);
 }
 
-static void step_handshake(struct probe *p)
+static void step_handshake(struct hscan__leg *l)
 {
+    struct probe *p = l->p;
     char d[HSCAN__DETAIL_SIZE];
     int rc = hscan__tls_handshake(&p->tls, d, sizeof(d));
-    int sent = flush(p);
+    int sent = flush(l);
 
     if (sent != 0 && rc >= 0) {
         rc = sent == HSCAN_ERESOURCE_EXHAUSTED ? sent : HSCAN_ETLS_HANDSHAKE;
@@ -157,19 +115,20 @@ static void step_handshake(struct probe *p)
     if (rc < 0)
         tls_failed(p, rc, d);
     else if (rc == 1)
-        handshake_done(p);
+        handshake_done(l);
 }
 
-void hscan__p_start_tls(struct probe *p)
+/* The socket connected: send the ClientHello. */
+static void tls_start(struct hscan__leg *l)
 {
-    const struct hscan__limits *lim = hscan__scan_limits(p->scan);
+    struct probe *p = l->p;
     SSL_CTX *ctx;
     int rc;
 
     hscan__p_set_state(p, PROBE_TLS);
     p->t_tls0 = uv_hrtime();
     hscan__tls_free(&p->tls);
-    ctx = hscan__scan_ssl_ctx(p->scan);
+    ctx = p->env->tls_ctx(p->env->arg);
     if (!ctx) {
         hscan__p_finish(p, HSCAN_ETLS_HANDSHAKE,
                         "cannot set up TLS (trust store)");
@@ -183,32 +142,72 @@ void hscan__p_start_tls(struct probe *p)
                         "cannot start the TLS handshake");
         return;
     }
-    hscan__p_arm(p, lim->tls_timeout_ms);
-    step_handshake(p);           /* sends the ClientHello */
+    hscan__p_arm(p, p->env->lim.tls_timeout_ms);
+    step_handshake(l);
 }
 
-void hscan__p_tls_bytes(struct probe *p, const char *buf, size_t n)
+static void tls_recv(struct hscan__leg *l, const char *buf, size_t n)
 {
+    struct probe *p = l->p;
+
     if (hscan__tls_feed(&p->tls, buf, n) != 0) {
         hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED, "out of memory");
         return;
     }
     if (p->state == PROBE_TLS)
-        step_handshake(p);
+        step_handshake(l);
     else
-        drain(p);
+        drain(l);
 }
 
-void hscan__p_tls_eof(struct probe *p, int reset)
+/* Plain text from above, encrypted and sent down. */
+static int tls_send(struct hscan__leg *l, const char *buf, size_t n)
 {
+    struct probe *p = l->p;
+    size_t len = 0;
+    char *data;
+    int rc = hscan__tls_encrypt(&p->tls, buf, n);
+
+    if (rc == 0) {
+        rc = 1;                 /* nothing to send is all sent */
+        if ((data = hscan__tls_take_out(&p->tls, &len)) != NULL) {
+            rc = l->below->ops->send(l->below, data, len);
+            free(data);
+        } else if (len) {
+            rc = HSCAN_ERESOURCE_EXHAUSTED;
+        }
+    }
+    if (rc < 0)
+        snprintf(p->detail, sizeof(p->detail), "cannot send the request");
+    return rc;
+}
+
+/* During the handshake the end is the handshake's failure; after it,
+ * the end of the stream for the leg above. */
+static void tls_eof(struct hscan__leg *l, int err, const char *detail)
+{
+    struct probe *p = l->p;
     char d[HSCAN__DETAIL_SIZE];
 
+    if (p->state != PROBE_TLS) {
+        l->above->ops->eof(l->above, err, detail);
+        return;
+    }
     /* Whatever arrived before the close may already say "not TLS". */
     if (hscan__tls_plaintext(&p->tls, d, sizeof(d))) {
         tls_failed(p, HSCAN_ETLS_PLAINTEXT_REPLY, d);
         return;
     }
     tls_failed(p, HSCAN_ETLS_HANDSHAKE,
-               reset ? "connection reset during the TLS handshake"
-                     : "connection closed during the TLS handshake");
+               err ? "connection reset during the TLS handshake"
+                   : "connection closed during the TLS handshake");
 }
+
+static void tls_close(struct hscan__leg *l)
+{
+    hscan__tls_free(&l->p->tls);
+}
+
+const struct hscan__leg_ops hscan__tls_leg = {
+    "tls", tls_start, tls_recv, tls_send, tls_eof, tls_close
+};

@@ -1,22 +1,35 @@
 /* The probe: one target's state, shared by the files that drive it
- * (probe.c: lifecycle, DNS, TCP; probe-tls.c: the TLS leg; redirect.c:
- * redirects and the https-first fallback; report.c: the result view). */
+ * (probe.c: states, deadlines, DNS, connecting, finishing; probe-tcp.c,
+ * probe-tls.c, probe-http.c: the legs of its byte stream, see leg.h;
+ * redirect.c: redirects and the https-first fallback; report.c: the
+ * result view).  docs/internals.md draws the whole picture. */
 #ifndef HSCAN_PROBE_H
 #define HSCAN_PROBE_H
 
 #include "dns.h"
+#include "gate.h"
 #include "http.h"
+#include "leg.h"
 #include "probe-api.h"
 #include "tls.h"
 #include "util.h"
 
+/* Every state a probe can be in; hscan__p_set_state() checks each move
+ * against the table in probe.c.  A hop (redirect, fallback) goes back
+ * to RESOLVE or CONNECT; nothing leaves CLOSING. */
 enum probe_state {
-    PROBE_RESOLVE,
-    PROBE_CONNECT,
-    PROBE_TLS,
-    PROBE_WRITE,
-    PROBE_READ,
-    PROBE_CLOSING
+    PROBE_NEW,          /* made, not yet run */
+    PROBE_RESOLVE,      /* waiting for DNS */
+    PROBE_GATE,         /* queued for a --max-per-ip place, no timer */
+    PROBE_BACKOFF,      /* no descriptor or port: retrying soon */
+    PROBE_UNSOCK,       /* the previous socket closing, then connect */
+    PROBE_CONNECT,      /* TCP connect under way */
+    PROBE_TLS,          /* TLS handshake (the TLS leg) */
+    PROBE_WRITE,        /* the request partly queued in the socket */
+    PROBE_READ,         /* the response's header block */
+    PROBE_BODY,         /* the response's body (cfg.body_bytes) */
+    PROBE_CLOSING,      /* the result is out; handles closing */
+    PROBE_N_STATES
 };
 
 struct hop {
@@ -29,24 +42,20 @@ struct hop {
 };
 
 struct probe {
-    struct probe *next, *prev;      /* scanner's in-flight list */
-    hscan_t *scan;
+    struct hscan__queue node;       /* the scanner's in-flight list */
+    struct hscan__probe_env *env;
     enum probe_state state;
     int handles;                    /* open uv handles */
     int tcp_live;                   /* tcp initialised and not closing */
     int tcp_closing;                /* close requested, callback pending */
     int connected;
-    int fd_wait;                    /* backing off after a local shortage */
-    int gate_wait;                  /* queued for --max-per-ip */
-    int gate_held;                  /* holds a --max-per-ip place */
-    struct probe *gate_next;        /* gate.c's queue */
-    struct hscan__addr gate_addr;   /* the address held or waited for */
+    struct hscan__gate_waiter gate; /* --max-per-ip place or queue spot */
     uint64_t gate_t0;               /* uv_now() the wait began */
     unsigned backoff_ms;
     uv_timer_t timer;
     uv_tcp_t tcp;
     uv_connect_t creq;
-    uv_write_t wreq;
+    struct hscan__leg tcp_leg, tls_leg, http_leg;
     struct hscan__dnsq *dnsq;
     struct hscan__resp resp;
     struct hscan__tls tls;          /* tls.ssl NULL unless HTTPS */
@@ -74,11 +83,8 @@ struct probe {
 
     void *udata;
     uint64_t id;                    /* the target's, see hscan_result_t */
-    struct hscan__over *over;       /* hscan_submit_ex() settings, or NULL */
-    uint64_t timeout_ms;            /* total for the target */
-    int cancel_req;                 /* hscan_cancel(): finish canceled */
-    char *req;
-    size_t req_len;
+    struct hscan__req *req;         /* what to send (a reference) */
+    const char *cancel_detail;      /* set: finish canceled, with this */
     char *host;                     /* NUL-terminated */
     size_t host_len;
     char *path;
@@ -94,51 +100,47 @@ struct probe {
 void hscan__p_set_state(struct probe *p, enum probe_state s);
 void hscan__p_arm(struct probe *p, uint64_t phase_ms);
 void hscan__p_finish(struct probe *p, int err, const char *detail);
-void hscan__p_close_tcp(struct probe *p);
 void hscan__p_start_resolve(struct probe *p);
 void hscan__p_start_connect(struct probe *p);
+void hscan__p_addr_str(const struct hscan__addr *a, char *out, size_t size);
+/* "http://host[:port]/path" of the current hop into `out`. */
+size_t hscan__p_url(const struct probe *p, char *out, size_t size);
+/* The current hop as a target (host, path, port, scheme, family). */
+void hscan__p_target(const struct probe *p, struct hscan__target *t);
+/* Reading the response (or still writing the request): bytes from the
+ * peer are the response's. */
+int hscan__p_reading(const struct probe *p);
+
+/* probe-tcp.c: the socket, the bottom leg */
+/* Open a socket and connect to `ss`; 0 or a libuv error (the socket is
+ * then closing). */
+int hscan__p_tcp_connect(struct probe *p, const struct sockaddr *sa);
+void hscan__p_close_tcp(struct probe *p);
+/* Read the socket (it normally reads since the connect); 0 or a libuv
+ * error. */
+int hscan__p_read_start(struct probe *p);
+/* The socket's close callback saw the last handle go: free. */
+void hscan__p_closed(uv_handle_t *h);
+/* Stack the legs for the current scheme on the TCP leg. */
+void hscan__p_stack(struct probe *p);
+/* Whether a libuv error means a local shortage (descriptors, ports,
+ * memory) rather than anything about the target. */
+int hscan__p_local_shortage(int uverr);
+
+/* probe.c, from the legs */
+/* The connect completed (`status` a libuv code). */
+void hscan__p_connected(struct probe *p, int status);
+/* Bytes queued by a leg's send have gone out, or failed. */
+void hscan__p_written(struct probe *p, int status);
+/* The old socket has closed (the gate place it held is given back). */
+void hscan__p_unsocked(struct probe *p);
+
+/* probe-http.c */
+/* The request is out: wait for the response (READ). */
 void hscan__p_start_read(struct probe *p);
-/* Feed response bytes (plain text) to the parser; finishes or redirects
- * the probe when the header block is complete. */
-void hscan__p_got_bytes(struct probe *p, const char *buf, size_t n);
 /* While reading the body: end it here, keep the response (finish with
  * no error) and return 1; else 0. */
 int hscan__p_body_cut(struct probe *p);
-int hscan__p_build_request(struct probe *p);
-/* Start reading the socket (the TLS leg reads before any request). */
-int hscan__p_read_start(struct probe *p);
-void hscan__p_addr_str(const struct hscan__addr *a, char *out, size_t size);
-/* The method, and the path used when the input names none: the
- * target's overrides or the scanner's. */
-const char *hscan__p_method(const struct probe *p);
-const char *hscan__p_default_path(const struct probe *p);
-/* "http://host[:port]/path" of the current hop into `out`. */
-size_t hscan__p_url(const struct probe *p, char *out, size_t size);
-
-/* The --max-per-ip gate let `p` through: connect now. */
-void hscan__p_gate_open(struct probe *p);
-
-/* gate.c: --max-per-ip */
-struct hscan__gate;
-int hscan__gate_new(struct hscan__gate **out, unsigned max);
-void hscan__gate_free(struct hscan__gate *g);
-/* Take a place for a connection to `a`: 1 when `p` may connect now
- * (p->gate_held), 0 when it was queued (p->gate_wait); then
- * hscan__p_gate_open(p) runs once a place is free. */
-int hscan__gate_enter(struct hscan__gate *g, struct probe *p,
-                      const struct hscan__addr *a);
-/* Give back the place `p` holds (if any), letting the next waiter in. */
-void hscan__gate_leave(struct hscan__gate *g, struct probe *p);
-/* Take `p` out of the queue (if queued). */
-void hscan__gate_cancel(struct hscan__gate *g, struct probe *p);
-uint64_t hscan__gate_waits(const struct hscan__gate *g);
-
-/* probe-tls.c */
-void hscan__p_start_tls(struct probe *p);
-/* Ciphertext arrived while in PROBE_TLS or PROBE_READ over TLS. */
-void hscan__p_tls_bytes(struct probe *p, const char *buf, size_t n);
-/* The peer closed or reset during the handshake. */
-void hscan__p_tls_eof(struct probe *p, int reset);
 
 /* redirect.c */
 /* The final header block is in: follow it if it is a redirect we should
@@ -149,6 +151,8 @@ int hscan__p_redirect(struct probe *p);
  * plain HTTP and return 1. */
 int hscan__p_fall_back(struct probe *p, int err, const char *detail);
 void hscan__p_free_hops(struct probe *p);
+/* Leave the current connection and response behind for a new hop. */
+void hscan__p_reset_exchange(struct probe *p);
 
 /* report.c */
 void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,

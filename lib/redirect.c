@@ -108,24 +108,6 @@ static int retarget(struct probe *p, const struct hscan__target *t,
     return 0;
 }
 
-/* Leave the current connection and response behind for a new attempt. */
-static void reset_exchange(struct probe *p)
-{
-    const struct hscan__limits *lim = hscan__scan_limits(p->scan);
-
-    uv_timer_stop(&p->timer);
-    hscan__p_close_tcp(p);
-    hscan__tls_free(&p->tls);
-    free(p->facts);
-    p->facts = NULL;
-    hscan__resp_free(&p->resp);
-    hscan__resp_init(&p->resp, lim->max_header_bytes, lim->max_headers);
-    p->cur_addr = -1;
-    p->t_hop = uv_hrtime();
-    p->t_conn0 = p->t_conn = p->t_tls0 = p->t_tls = 0;
-    p->t_sent = p->t_first = 0;
-}
-
 static int follow(struct probe *p, const char *next_url)
 {
     struct hscan__target t;
@@ -138,7 +120,7 @@ static int follow(struct probe *p, const char *next_url)
     scheme = t.scheme;
     same_host = t.family == p->family && t.host_len == p->host_len &&
                 strncasecmp(t.host, p->host, t.host_len) == 0;
-    reset_exchange(p);
+    hscan__p_reset_exchange(p);
     if (retarget(p, &t, scheme) != 0) {
         hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED, "out of memory");
         return 1;
@@ -153,7 +135,7 @@ static int follow(struct probe *p, const char *next_url)
 
 int hscan__p_redirect(struct probe *p)
 {
-    const struct hscan__limits *lim = hscan__scan_limits(p->scan);
+    const struct hscan__limits *lim = &p->env->lim;
     const struct hscan__hdr *loc;
     char cur[URL_MAX], next[URL_MAX], d[HSCAN__DETAIL_SIZE];
 
@@ -196,7 +178,7 @@ int hscan__p_fall_back(struct probe *p, int err, const char *detail)
 
     if (!p->may_fall_back || p->scheme != HSCAN__HTTPS ||
         err == HSCAN_ERESOURCE_EXHAUSTED || err == HSCAN_ETLS_CERT_INVALID ||
-        uv_now(hscan__loop(p->scan)) >= p->deadline)
+        uv_now(p->env->loop) >= p->deadline)
         return 0;
     p->may_fall_back = 0;
     p->fallback_err = err;
@@ -209,7 +191,7 @@ int hscan__p_fall_back(struct probe *p, int err, const char *detail)
     t.path_len = p->path_len;
     t.family = p->family;
     t.port = p->port_given ? p->port : 0;
-    reset_exchange(p);
+    hscan__p_reset_exchange(p);
     if (retarget(p, &t, HSCAN__HTTP) != 0) {
         hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED, "out of memory");
         return 1;

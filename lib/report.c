@@ -141,7 +141,7 @@ static void fill_hops(struct probe *p, hscan_result_t *r,
 void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
                            const char *detail)
 {
-    struct hscan__scratch *s = hscan__scan_scratch(p->scan);
+    struct hscan__scratch *s = p->env->scratch;
     size_t need, nstr = p->dns.n_addrs + p->dns.n_cnames;
     char *w;
 
@@ -156,7 +156,7 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     r->host = p->host;
     r->port = p->port;
     r->http_major = r->http_minor = -1;
-    need = p->host_len + p->path_len + strlen(hscan__p_default_path(p)) +
+    need = p->host_len + p->path_len + strlen(p->req->path) +
            64 + 48 * (p->dns.n_addrs + 1) +
            65 + p->resp.body_len + 1;     /* body_sha256, title */
     if (hscan__scratch_reserve(s, need, p->resp.n_hdrs, nstr,
@@ -176,7 +176,7 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     fill_dns(p, r, s, &w);
     fill_response(p, r, s);
     fill_body(p, r, s, &w);
-    if (r->status && hscan__scan_limits(p->scan)->audit &&
+    if (r->status && p->env->lim.audit &&
         hscan__audit(r->headers, r->n_headers, p->scheme == HSCAN__HTTPS,
                      &s->audit, s->audit_str, sizeof(s->audit_str)) == 0)
         r->audit = &s->audit;

@@ -13,54 +13,25 @@
 #include <string.h>
 
 #include "body.h"
+#include "gate.h"
 #include "probe-api.h"
 #include "scan.h"
-#include "probe.h"
-#include "scan.h"
+#include "tls.h"
 
 #define PUMP_BUDGET 4096
-
-uv_loop_t *hscan__loop(hscan_t *s) { return s->loop; }
-struct hscan__dns *hscan__scan_dns(hscan_t *s) { return s->dns; }
-struct hscan__gate *hscan__scan_gate(hscan_t *s) { return s->gate; }
-const struct hscan__limits *hscan__scan_limits(hscan_t *s) { return &s->lim; }
-const char *hscan__scan_method(hscan_t *s) { return s->method; }
-const char *hscan__scan_path(hscan_t *s) { return s->path; }
-struct hscan__scratch *hscan__scan_scratch(hscan_t *s) { return &s->scratch; }
-
-const char *hscan__scan_reqtail(hscan_t *s, size_t *len)
-{
-    *len = s->reqtail_len;
-    return s->reqtail;
-}
-
-int hscan__scan_user_host(hscan_t *s)
-{
-    return s->user_host;
-}
+#define CLOSED_IN_FLIGHT "scan closed while in flight"
 
 /* Created at hscan_new() unless the scan is plain HTTP only; then on the
  * first https:// input or redirect.  Loading the trust store costs some
  * megabytes that an HTTP-only scan should not pay. */
-SSL_CTX *hscan__scan_ssl_ctx(hscan_t *s)
+static SSL_CTX *scan_ssl_ctx(void *arg)
 {
+    hscan_t *s = arg;
     char detail[HSCAN__DETAIL_SIZE];
 
     if (!s->ssl_ctx)
         hscan__tls_ctx_new(&s->ssl_ctx, s->ca_file, detail, sizeof(detail));
     return s->ssl_ctx;
-}
-
-char *hscan__scan_pbuf(hscan_t *s, size_t *size)
-{
-    *size = sizeof(s->pbuf);
-    return s->pbuf;
-}
-
-char *hscan__scan_rbuf(hscan_t *s, size_t *size)
-{
-    *size = sizeof(s->rbuf);
-    return s->rbuf;
 }
 
 void hscan_config_init(hscan_config_t *cfg)
@@ -88,12 +59,6 @@ void hscan__scan_schedule(hscan_t *s)
         return;
     s->pump_armed = 1;
     uv_timer_start(&s->pump, on_pump, 0, 0);
-}
-
-void hscan__scan_bytes(hscan_t *s, uint64_t rx, uint64_t tx)
-{
-    s->bytes_rx += rx;
-    s->bytes_tx += tx;
 }
 
 static void deliver(hscan_t *s, const hscan_result_t *r, int probed)
@@ -127,17 +92,12 @@ static void emit_simple(hscan_t *s, const char *line, size_t len,
     deliver(s, &r, 0);
 }
 
-void hscan__scan_emit(hscan_t *s, struct probe *p, hscan_result_t *r)
+/* env.on_result: a probe's one result; its slot is free. */
+static void probe_result(void *arg, struct probe *p, hscan_result_t *r)
 {
-    struct probe *next = *hscan__probe_next(p);
-    struct probe *prev = *hscan__probe_prev(p);
+    hscan_t *s = arg;
 
-    if (prev)
-        *hscan__probe_next(prev) = next;
-    else
-        s->active = next;
-    if (next)
-        *hscan__probe_prev(next) = prev;
+    hscan__queue_remove(hscan__probe_node(p));
     s->n_active--;
     s->st.in_flight = s->n_active;
     if (!s->closing)
@@ -148,26 +108,22 @@ void hscan__scan_emit(hscan_t *s, struct probe *p, hscan_result_t *r)
 struct launch {
     void *udata;
     uint64_t id;
-    struct hscan__over *over;
+    struct hscan__req *req;
 };
 
 static int launch(hscan_t *s, const char *line, size_t len,
                   const struct hscan__target *t, int scheme, int fall_back,
                   const struct launch *l)
 {
-    struct probe *p = hscan__probe_start(s, line, len, t, scheme, fall_back,
-                                         l->udata, l->id, l->over);
+    struct probe *p = hscan__probe_new(&s->env, line, len, t, scheme,
+                                       fall_back, l->udata, l->id, l->req);
     if (!p) {
         emit_simple(s, line, len, l->udata, l->id,
                     HSCAN_ERESOURCE_EXHAUSTED,
                     "out of memory starting the probe");
         return -1;
     }
-    *hscan__probe_prev(p) = NULL;
-    *hscan__probe_next(p) = s->active;
-    if (s->active)
-        *hscan__probe_prev(s->active) = p;
-    s->active = p;
+    hscan__queue_insert_tail(&s->active, hscan__probe_node(p));
     s->n_active++;
     s->n_alloc++;
     s->st.in_flight = s->n_active;
@@ -225,20 +181,20 @@ static int take_one(hscan_t *s)
 {
     const char *line;
     size_t len;
-    struct launch l = { NULL, 0, NULL };
-    struct subq *q = s->q_head;
+    struct launch l = { NULL, 0, s->req };
+    struct subq *q;
     int rc;
 
-    if (q) {
-        s->q_head = q->next;
-        if (!s->q_head)
-            s->q_tail = NULL;
+    if (!hscan__queue_empty(&s->subq)) {
+        q = hscan__queue_data(hscan__queue_head(&s->subq), struct subq,
+                              node);
+        hscan__queue_remove(&q->node);
         s->n_queued--;
         l.udata = q->udata;
         l.id = q->id;
-        l.over = q->over;
+        l.req = q->req;
         start_target(s, q->line, q->len, &l);
-        hscan__over_unref(q->over);     /* the probes hold their own */
+        hscan__req_unref(q->req);       /* the probes hold their own */
         free(q);
         return 1;
     }
@@ -260,40 +216,34 @@ static int take_one(hscan_t *s)
 
 static void check_drained(hscan_t *s)
 {
-    if (s->drained_fired || s->closing || !s->input_end || s->q_head ||
-        s->c_head || s->n_active > 0)
+    if (s->drained_fired || s->closing || !s->input_end ||
+        !hscan__queue_empty(&s->subq) || !hscan__queue_empty(&s->canceled) ||
+        s->n_active > 0)
         return;
     s->drained_fired = 1;
     if (s->on_drained)
         s->on_drained(s, s->arg);
 }
 
-static void free_headers(hscan_t *s)
-{
-    size_t i;
-
-    for (i = 0; i < s->n_hdrs; i++)
-        free(s->hdrs[i]);
-    free(s->hdrs);
-}
-
 /* Give queued entries canceled by hscan_cancel() their records. */
-static void emit_canceled(hscan_t *s)
+static void emit_canceled(hscan_t *s, struct hscan__queue *list,
+                          const char *detail)
 {
     struct subq *q;
 
-    while ((q = s->c_head) != NULL) {
-        const char *line = q->line;
-        size_t len = q->len;
-        s->c_head = q->next;
-        if (!s->c_head)
-            s->c_tail = NULL;
+    while (!hscan__queue_empty(list)) {
+        const char *line;
+        size_t len;
+        q = hscan__queue_data(hscan__queue_head(list), struct subq, node);
+        hscan__queue_remove(&q->node);
+        line = q->line;
+        len = q->len;
         if (!hscan__target_skip(&line, &len)) {
             s->st.started++;
             emit_simple(s, line, len, q->udata, q->id, HSCAN_ECANCELED,
-                        "target canceled before it started");
+                        detail);
         }
-        hscan__over_unref(q->over);
+        hscan__req_unref(q->req);
         free(q);
     }
 }
@@ -305,11 +255,7 @@ static void scan_free(hscan_t *s)
     if (cb)
         cb(s, s->arg);
     hscan__scratch_free(&s->scratch);
-    free(s->method);
-    free(s->path);
-    free(s->ua);
-    free(s->reqtail);
-    free_headers(s);
+    hscan__req_unref(s->req);
     hscan__tls_ctx_free(s->ssl_ctx);
     hscan__gate_free(s->gate);
     free(s->ca_file);
@@ -318,12 +264,15 @@ static void scan_free(hscan_t *s)
 
 static void maybe_closed(hscan_t *s)
 {
-    if (s->closing == 2 && s->handles == 0 && s->n_alloc == 0)
+    if (s->closed && s->handles == 0 && s->n_alloc == 0)
         scan_free(s);
 }
 
-void hscan__scan_probe_freed(hscan_t *s, struct probe *p)
+/* env.on_freed */
+static void probe_freed(void *arg, struct probe *p)
 {
+    hscan_t *s = arg;
+
     (void)p;
     s->n_alloc--;
     maybe_closed(s);
@@ -361,26 +310,13 @@ void hscan__scan_dns_stats(const hscan_t *s, hscan_stats_t *st)
  * canceled records never arrive inside hscan_close() itself. */
 static void close_now(hscan_t *s)
 {
-    struct subq *q;
-
-    emit_canceled(s);
-    while ((q = s->q_head) != NULL) {
-        s->q_head = q->next;
-        const char *line = q->line;
-        size_t len = q->len;
-        if (!hscan__target_skip(&line, &len)) {
-            s->st.started++;
-            emit_simple(s, line, len, q->udata, q->id, HSCAN_ECANCELED,
-                        "scan closed before the target started");
-        }
-        hscan__over_unref(q->over);
-        free(q);
-    }
-    s->q_tail = NULL;
+    emit_canceled(s, &s->canceled, "target canceled before it started");
+    emit_canceled(s, &s->subq, "scan closed before the target started");
     s->n_queued = 0;
-    while (s->active)
-        hscan__probe_cancel(s->active);
-    s->closing = 2;
+    while (!hscan__queue_empty(&s->active))
+        hscan__probe_cancel(hscan__probe_of(hscan__queue_head(&s->active)),
+                            CLOSED_IN_FLIGHT);
+    s->closed = 1;
     hscan__scan_dns_stats(s, &s->st);  /* hscan_stats() tells them after */
     hscan__dns_close(s->dns, on_dns_closed, s);
     s->dns = NULL;
@@ -420,7 +356,7 @@ static void on_pump(uv_timer_t *t)
         close_now(s);
         return;
     }
-    emit_canceled(s);
+    emit_canceled(s, &s->canceled, "target canceled before it started");
     while (s->n_active < s->concurrency && !s->closing && !s->paused) {
         if (budget-- == 0) {
             hscan__scan_schedule(s);
@@ -482,22 +418,52 @@ static int check_config(const hscan_config_t *c)
     return 0;
 }
 
+#ifdef HSCAN_PROBE_TRACE
+/* -Dprobe_trace=true: every probe's state changes on stderr, for
+ * debugging the state machine (docs/internals.md); never built by
+ * default, since the library does not print. */
+static void trace_state(void *arg, const struct probe *p, int from, int to)
+{
+    (void)arg;
+    fprintf(stderr, "hscan probe %llu: %s -> %s\n",
+            (unsigned long long)hscan__probe_id(p),
+            hscan__probe_state_name(from), hscan__probe_state_name(to));
+}
+#endif
+
+/* The environment every probe gets (probe-api.h). */
+static void fill_env(hscan_t *s, const hscan_config_t *c)
+{
+    struct hscan__probe_env *e = &s->env;
+
+    e->lim.dns_timeout_ms = c->dns_timeout_ms;
+    e->lim.connect_timeout_ms = c->connect_timeout_ms;
+    e->lim.read_timeout_ms = c->read_timeout_ms;
+    e->lim.max_header_bytes = c->max_header_bytes;
+    e->lim.max_headers = c->max_headers;
+    e->lim.family = c->family;
+    e->lim.tls_timeout_ms = c->tls_timeout_ms;
+    e->lim.follow = c->follow;
+    e->lim.insecure = c->insecure;
+    e->lim.body_bytes = c->body_bytes;
+    e->lim.audit = c->audit;
+    e->rbuf = s->rbuf;
+    e->rbuf_size = sizeof(s->rbuf);
+    e->pbuf = s->pbuf;
+    e->pbuf_size = sizeof(s->pbuf);
+    e->scratch = &s->scratch;
+    e->tls_ctx = scan_ssl_ctx;
+    e->on_result = probe_result;
+    e->on_freed = probe_freed;
+#ifdef HSCAN_PROBE_TRACE
+    e->trace = trace_state;
+#endif
+    e->arg = s;
+}
+
 static int copy_config(hscan_t *s, const hscan_config_t *c)
 {
-    char ua[64];
-
-    s->lim.timeout_ms = c->timeout_ms;
-    s->lim.dns_timeout_ms = c->dns_timeout_ms;
-    s->lim.connect_timeout_ms = c->connect_timeout_ms;
-    s->lim.read_timeout_ms = c->read_timeout_ms;
-    s->lim.max_header_bytes = c->max_header_bytes;
-    s->lim.max_headers = c->max_headers;
-    s->lim.family = c->family;
-    s->lim.tls_timeout_ms = c->tls_timeout_ms;
-    s->lim.follow = c->follow;
-    s->lim.insecure = c->insecure;
-    s->lim.body_bytes = c->body_bytes;
-    s->lim.audit = c->audit;
+    fill_env(s, c);
     s->mode = c->scheme;
     s->rate = c->rate;
     s->burst = c->burst ? c->burst : c->rate / 50 > 1 ? c->rate / 50 : 1;
@@ -509,23 +475,13 @@ static int copy_config(hscan_t *s, const hscan_config_t *c)
     s->arg = c->arg;
     s->shard_index = c->shard_index;
     s->shard_count = c->shard_count;
-    if (c->n_headers) {
-        if (!(s->hdrs = calloc(c->n_headers, sizeof(*s->hdrs))))
-            return HSCAN_ENOMEM;
-        for (s->n_hdrs = 0; s->n_hdrs < c->n_headers; s->n_hdrs++)
-            if (!(s->hdrs[s->n_hdrs] = strdup(c->headers[s->n_hdrs])))
-                return HSCAN_ENOMEM;
-    }
-    snprintf(ua, sizeof(ua), "hscan/%s", HSCAN_VERSION_STRING);
-    s->method = strdup(c->method ? c->method : "GET");
-    s->path = strdup(c->path ? c->path : "/");
-    s->ua = strdup(c->user_agent ? c->user_agent : ua);
+    hscan__queue_init(&s->active);
+    hscan__queue_init(&s->subq);
+    hscan__queue_init(&s->canceled);
     s->ca_file = c->ca_file ? strdup(c->ca_file) : NULL;
-    if (!s->method || !s->path || !s->ua || (c->ca_file && !s->ca_file))
+    if (c->ca_file && !s->ca_file)
         return HSCAN_ENOMEM;
-    s->user_host = hscan__user_overrides(c, "Host");
-    s->reqtail = hscan__request_tail(c, s->ua, &s->reqtail_len);
-    return s->reqtail ? 0 : HSCAN_ENOMEM;
+    return hscan__req_new(&s->req, c);
 }
 
 int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
@@ -556,17 +512,16 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
         if (s) {
             hscan__gate_free(s->gate);
             hscan__tls_ctx_free(s->ssl_ctx);
+            hscan__req_unref(s->req);
             free(s->ca_file);
-            free(s->method);
-            free(s->path);
-            free(s->ua);
-            free(s->reqtail);
-            free_headers(s);
             free(s);
         }
         return rc;
     }
     s->loop = loop;
+    s->env.loop = loop;
+    s->env.dns = s->dns;
+    s->env.gate = s->gate;
     s->t_tokens = uv_now(loop);
     s->st.concurrency = s->concurrency;
     uv_timer_init(loop, &s->pump);
@@ -579,10 +534,16 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
 
 int hscan_close(hscan_t *s, hscan_closed_cb cb)
 {
+    struct hscan__queue *q;
+
     if (s->closing)
         return HSCAN_ECLOSED;
     s->closing = 1;
     s->closed_cb = cb;
+    /* Every target in flight now is canceled, even one whose answer is
+     * already on its way in this loop iteration (hscan.h). */
+    hscan__queue_foreach(q, &s->active)
+        hscan__probe_cancel_soon(hscan__probe_of(q), CLOSED_IN_FLIGHT);
     /* now, even if the pump waits for a --rate token */
     s->pump_armed = 1;
     uv_timer_start(&s->pump, on_pump, 0, 0);

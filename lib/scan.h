@@ -6,30 +6,29 @@
 
 #include "dns.h"
 #include "probe-api.h"
+#include "queue.h"
+#include "request.h"
 #include "stats.h"
 #include "util.h"
 
 #define RBUF_SIZE 65536
 #define PBUF_SIZE 16384     /* one TLS record of plain text */
 
+/* A submitted line waiting for a slot (or for its canceled record). */
 struct subq {
-    struct subq *next;
+    struct hscan__queue node;
     void *udata;
     uint64_t id;
-    struct hscan__over *over;       /* hscan_submit_ex() settings or NULL */
+    struct hscan__req *req;         /* what to send: a reference */
     size_t len;
     char line[];
 };
 
 struct hscan {
     uv_loop_t *loop;
-    struct hscan__limits lim;
+    struct hscan__probe_env env;    /* what every probe is given */
+    struct hscan__req *req;         /* the config's request description */
     unsigned concurrency;
-    char *method, *path, *ua, *reqtail;
-    size_t reqtail_len;
-    int user_host;
-    char **hdrs;                    /* cfg.headers, kept for overrides */
-    size_t n_hdrs;
     unsigned shard_index, shard_count;
     hscan_next_cb next;
     hscan_result_cb on_result;
@@ -46,19 +45,21 @@ struct hscan {
     unsigned rate, burst;           /* token bucket; rate 0: none */
     double tokens;
     uint64_t t_tokens;
-    struct probe *active;           /* in-flight list */
+    struct hscan__queue active;     /* in-flight probes */
     unsigned n_active;
     unsigned n_alloc;               /* probes not yet freed */
-    struct subq *q_head, *q_tail;
-    struct subq *c_head, *c_tail;   /* canceled before they started */
+    struct hscan__queue subq;       /* submitted, not yet started */
+    struct hscan__queue canceled;   /* canceled before they started */
     uint64_t n_queued;
     uint64_t next_id;
     int paused;
     int input_end, want_feed, drained_fired;
-    int closing, handles;
+    int closing;                    /* hscan_close() was called */
+    int closed;                     /* everything canceled, handles
+                                       closing: freed when all are */
+    int handles;
     hscan_closed_cb closed_cb;
     hscan_stats_t st;
-    uint64_t bytes_rx, bytes_tx;
     struct hscan__dns_stats dns_base; /* at the last hscan_stats_reset() */
     uint64_t waits_base;
     struct hscan__counts counts;

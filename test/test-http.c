@@ -6,6 +6,7 @@
 
 #include "body.h"
 #include "http.h"
+#include "request.h"
 #include "util.h"
 #include "test-runner.h"
 

@@ -1,0 +1,57 @@
+/* What a probe sends: one request description, shared and
+ * reference-counted.  The scanner makes one from its config at
+ * hscan_new(); hscan_submit_ex() merges a target's overrides into a new
+ * one once, at submit time; every probe holds a reference to exactly
+ * one, so "what to send" has one answer wherever it is asked. */
+#ifndef HSCAN_REQUEST_H
+#define HSCAN_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hscan.h"
+#include "target.h"
+
+struct hscan__req {
+    unsigned refs;
+    char *method;
+    char *path;             /* sent when the input names no path */
+    char *ua;               /* the User-Agent default */
+    char **hdrs;            /* the user's header lines, as given */
+    size_t n_hdrs;
+    char *tail;             /* the bytes after the Host line */
+    size_t tail_len;
+    int user_host;          /* a user line names Host: it replaces ours */
+    uint64_t timeout_ms;    /* the target's whole budget */
+};
+
+/* A description from a config's request fields (method, path,
+ * user_agent, headers: NULL for the defaults) and timeout_ms.  The
+ * fields are assumed checked.  Returns 0 or HSCAN_ENOMEM; `*out` (one
+ * reference) is written only on success. */
+int hscan__req_new(struct hscan__req **out, const hscan_config_t *cfg);
+
+/* `base` with the target's overrides `o` (NULL or none: `base` itself,
+ * with a new reference): its method, path and timeout when given; the
+ * base's header lines that `o` does not name, then `o`'s.  Returns 0 or
+ * HSCAN_ENOMEM; `*out` written only on success. */
+int hscan__req_merge(struct hscan__req **out, struct hscan__req *base,
+                     const hscan_target_opts_t *o);
+
+struct hscan__req *hscan__req_ref(struct hscan__req *r);
+void hscan__req_unref(struct hscan__req *r);
+
+/* The request line, Host and tail for target `t` (its port set; a path
+ * of length 0 sends r->path) into a malloc'd buffer.  Returns 0 or
+ * HSCAN_ENOMEM; `*out` and `*len` written only on success. */
+int hscan__req_build(const struct hscan__req *r, const struct hscan__target *t,
+                     char **out, size_t *len);
+
+/* Built by hscan__req_new, exposed for the unit tests: the default
+ * headers a user line does not replace, the user's lines (a "Name:"
+ * line with no value removes that header, as curl -H), the blank
+ * line.  Returns a malloc'd string or NULL. */
+char *hscan__request_tail(const hscan_config_t *cfg, const char *ua,
+                          size_t *len_out);
+
+#endif /* HSCAN_REQUEST_H */
