@@ -549,9 +549,11 @@ HSCAN_EXPORT int hscan_stats(const hscan_t *scan, hscan_stats_t *out);
  * states and stay.  Returns 0. */
 HSCAN_EXPORT int hscan_stats_reset(hscan_t *scan);
 
-/* Cancel and release.  Every target in flight or queued gets a result with
- * HSCAN_ECANCELED, delivered on the next loop iteration (never from inside
- * this call); the pull callback is not called again.  Then all handles
+/* Cancel and release.  Every target in flight or queued at this call
+ * gets a result with HSCAN_ECANCELED, delivered on a later loop
+ * iteration (never from inside this call), even one whose answer
+ * arrives in the same iteration: results delivered before the call are
+ * the only real ones.  The pull callback is not called again.  Then all handles
  * close and `cb` (may be NULL) runs last, after which the scanner is freed:
  * after `cb` the loop holds nothing of ours.  Legal inside any hscan
  * callback.  Returns 0, or HSCAN_ECLOSED when already closing. */

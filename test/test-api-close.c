@@ -245,6 +245,52 @@ TEST_T(api_close_during_dns, 20)
     ctx_free(&x.c);
 }
 
+/* hscan_close() inside the first result, with 199 more answers on
+ * their way in the same loop iteration (NXDOMAIN from the loopback
+ * resolver, all sent at once): every one of them is canceled, none
+ * keeps its real result (hscan.h: "every target in flight at the call
+ * gets canceled"). */
+static void result_close_first(hscan_t *scan, const hscan_result_t *r,
+                               void *arg)
+{
+    struct ctx *c = arg;
+
+    (void)scan;
+    note(c, r);
+    if (c->results == 1) {
+        CHECK_INT(r->error, HSCAN_EDNS_NXDOMAIN);
+        CHECK(close_scan(c) == 0);
+        return;
+    }
+    CHECK_INT(r->error, HSCAN_ECANCELED);
+}
+
+TEST_T(api_close_same_iteration, 20)
+{
+    struct ctx c;
+    char line[64];
+    unsigned i, canceled = 0;
+
+    ctx_init(&c, 200);
+    c.cfg.on_result = result_close_first;
+    c.cfg.on_drained = drained_close;
+    c.cfg.concurrency = 200;
+    CHECK(new_scan(&c) == 0);
+    for (i = 0; i < 200; i++) {
+        snprintf(line, sizeof(line), "n%u.nx.test:%d", i, c.hport);
+        CHECK(submit(&c, line, i) == 0);
+    }
+    CHECK(hscan_end_input(c.scan) == 0);
+    ctx_run(&c);
+    check_once(&c);
+    CHECK_INT(c.results, 200);
+    for (i = 0; i < 200; i++)
+        canceled += c.err[i] == HSCAN_ECANCELED;
+    CHECK_INT(canceled, 199);
+    CHECK_INT(c.closed, 1);
+    ctx_free(&c);
+}
+
 /* ---- config validation ---- */
 
 static void result_none(hscan_t *scan, const hscan_result_t *r, void *arg)
