@@ -193,7 +193,8 @@ void filter_check(const struct filter *f, int resuming);
 int filter_pass(struct filter *f, const struct hscan_result *r);
 void filter_free(struct filter *f);
 /* "hscan-cli: OPT: 'V': WHY" and the --help hint on stderr, exit 2. */
-void cli_bad_value(const char *opt, const char *v, const char *why);
+void cli_bad_value(const char *opt, const char *v, const char *why)
+    __attribute__((noreturn));
 
 /* ---- input lines into targets: CIDR ranges, --ports (cli-input.c) ----
  *
@@ -282,8 +283,9 @@ int cli_help(const char *topic);
  * Each returns the value or refuses it through cli_die_usage(), naming
  * `opt` and the value. */
 
-/* "hscan-cli: " + fmt (with two %s: a, b), the help hint, exit 2. */
-void cli_die_usage(const char *fmt, const char *a, const char *b);
+/* "hscan-cli: " + the printf-style message, the help hint, exit 2. */
+void cli_die_usage(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 /* Seconds (fractions, an "s" suffix) or NNNms: milliseconds. */
 uint64_t parse_duration(const char *opt, const char *v);
 unsigned long parse_num(const char *opt, const char *v, unsigned long min,

@@ -435,9 +435,9 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
                 break;
             }
             if (cfg->n_headers == 256)
-                cli_die_usage("%s: more than %s headers", "-H", "256");
+                cli_die_usage("-H: more than 256 headers");
             if (!strchr(optarg, ':') || optarg[0] == ':')
-                cli_die_usage("-H: '%s' is not 'Name: value'%s", optarg, "");
+                cli_die_usage("-H: '%s' is not 'Name: value'", optarg);
             check_no_crlf("-H", optarg);
             {
                 char name[256];
@@ -460,7 +460,7 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
                                                     optarg, 1UL << 30);
                 if (cfg->max_header_bytes < 64)
                     cli_die_usage("--max-header-bytes: '%s' is below the "
-                              "minimum of %s", optarg, "64");
+                                  "minimum of 64", optarg);
                 break;
         case 8: cfg->max_headers = (unsigned)parse_count("--max-headers",
                                                          optarg, 1000000);
@@ -473,7 +473,7 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
                  break;
         case 12:
             if (access(optarg, R_OK) != 0)
-                cli_die_usage("--ca-file: cannot read '%s'%s", optarg, "");
+                cli_die_usage("--ca-file: cannot read '%s'", optarg);
             cfg->ca_file = optarg;
             break;
         case 'k': cfg->insecure = 1; break;
@@ -507,19 +507,19 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         case 300:
         case 301:   /* PROGRESS_ON, PROGRESS_OFF */
             if (G.progress && G.progress != c - 299)
-                cli_die_usage("--progress and --no-progress %s%s",
-                          "exclude each other", "");
+                cli_die_usage("--progress and --no-progress exclude each "
+                              "other");
             G.progress = c - 299;
             break;
         case '4':
         case '6':
             if (cfg->family && cfg->family != c - '0')
-                cli_die_usage("-4 and -6 %s%s", "exclude each other", "");
+                cli_die_usage("-4 and -6 exclude each other");
             cfg->family = c - '0';
             break;
         case 'h': exit(cli_help(optarg) == 0 ? EXIT_OK : EXIT_USAGE);
         case 'V': printf("hscan-cli %s\n", hscan_version()); exit(EXIT_OK);
-        default: cli_die_usage("invalid option%s%s", "", "");
+        default: cli_die_usage("invalid option");
         }
     }
     cfg->resolvers = resolvers;
@@ -664,7 +664,7 @@ int main(int argc, char **argv)
     if (G.resume_path) {
         if (out_path && strcmp(out_path, G.resume_path) != 0)
             cli_die_usage("--resume %s: it appends to that file; -o %s "
-                      "names another", G.resume_path, out_path);
+                          "names another", G.resume_path, out_path);
         out_path = G.resume_path;
         if (resume_load(&G.done, out_path,
                         cfg.scheme == HSCAN_SCHEME_BOTH ? 2 : 1) != 0) {
