@@ -156,8 +156,17 @@ void progress_table(const struct hscan_stats *st, double secs,
  * Filters decide what is written, after the result is counted: every
  * given test must pass; values inside one list are alternatives.  See
  * docs/cli.md "Picking out hosts". */
-enum {                      /* getopt codes of the filter and input options */
-    OPT_MATCH_STATUS = 0x400, OPT_FILTER_STATUS, OPT_MATCH_HEADER,
+/* getopt codes of the options that have no short form: above every
+ * char, so none is taken for a short option.  OPT_MATCH_STATUS to
+ * OPT_ONLY_OK stay together in this order (filter_option()). */
+enum {
+    OPT_TIMEOUT = 0x100, OPT_DNS_TIMEOUT, OPT_CONNECT_TIMEOUT,
+    OPT_READ_TIMEOUT, OPT_TLS_TIMEOUT, OPT_PATH, OPT_RESOLVER,
+    OPT_MAX_HEADER_BYTES, OPT_MAX_HEADERS, OPT_SCHEME, OPT_FOLLOW,
+    OPT_CA_FILE, OPT_RATE, OPT_BURST, OPT_MAX_PER_IP, OPT_DNS_RATE,
+    OPT_DNS_CACHE, OPT_RESUME, OPT_SHARD, OPT_BODY_BYTES, OPT_AUDIT,
+    OPT_PROGRESS, OPT_NO_PROGRESS, OPT_FIELDS,
+    OPT_MATCH_STATUS, OPT_FILTER_STATUS, OPT_MATCH_HEADER,
     OPT_MATCH_ERROR, OPT_ONLY_OK, OPT_PORTS
 };
 #define FILTER_STATUS_MAX 999   /* statuses 0 (no response) to 999 */
