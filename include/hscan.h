@@ -403,12 +403,34 @@ struct hscan_config {
 /* Fill `cfg` with the defaults above.  Never fails. */
 HSCAN_EXPORT void hscan_config_init(hscan_config_t *cfg);
 
+/* Check `cfg` by the rules hscan_new() applies, and say which member
+ * is wrong and why: members in the order declared above, the first at
+ * fault reported.  Two are only checked by trying them, so hscan_new()
+ * can still refuse them: `resolvers` (parsed by c-ares) and `ca_file`
+ * (loaded).
+ * `cfg` is only read.  `field` and `detail` may be NULL.  They are the
+ * failure report, so unlike other out-parameters they are written only
+ * when the check fails, and left untouched when it passes:
+ * `*field` gets the member's name as spelled in hscan_config_t
+ * ("concurrency", "headers"), a static string, or NULL when `cfg` is
+ * NULL; `detail` gets, in `size` bytes (NUL-terminated, cut to fit),
+ * the value as the library saw it, then why it is refused ("0: must be
+ * from 1 to 1000000"; strings quoted with CR, LF and other unprintable
+ * bytes escaped, long ones cut).
+ * Any thread; no side effects.  Returns 0 when hscan_new() would accept
+ * `cfg` (up to the two tried settings), or HSCAN_EINVAL. */
+HSCAN_EXPORT int hscan_config_check(const hscan_config_t *cfg,
+                                    const char **field, char *detail,
+                                    size_t size);
+
 /* Create a scanner on `loop` (the caller's; it is never run by us).
  * `cfg` is copied; free it after return.  `*out` is valid until the
  * callback of hscan_close() has run.  The scanner starts pulling targets
  * on the next loop iteration.  Loop thread only; legal inside hscan
  * callbacks.  Returns 0 or a negative HSCAN_E* code (then `*out` is
- * untouched). */
+ * untouched): HSCAN_EINVAL when `out`, `loop` or `cfg` is NULL or
+ * hscan_config_check() refuses `cfg` (call it to learn why), or when
+ * `resolvers` or `ca_file` cannot be used. */
 HSCAN_EXPORT int hscan_new(hscan_t **out, uv_loop_t *loop,
                            const hscan_config_t *cfg);
 
@@ -438,12 +460,21 @@ typedef struct hscan_target_opts {
 /* Fill `opts` with "no override".  Never fails. */
 HSCAN_EXPORT void hscan_target_opts_init(hscan_target_opts_t *opts);
 
+/* Check `opts` by the rules hscan_submit_ex() applies (`method`,
+ * `path`, `headers` as in hscan_config_t), reporting like
+ * hscan_config_check(): `*field` ("method", "path" or "headers") and
+ * `detail` are written only when the check fails.  `opts` NULL means
+ * no override and passes.  Any thread; no side effects.  Returns 0 or
+ * HSCAN_EINVAL. */
+HSCAN_EXPORT int hscan_target_opts_check(const hscan_target_opts_t *opts,
+                                         const char **field, char *detail,
+                                         size_t size);
+
 /* hscan_submit() with per-target settings (`opts` may be NULL) and the
  * target's id written to `*id` (may be NULL), for hscan_cancel() and
  * the result's `id`.  Returns 0, HSCAN_EINVAL when an override is not
- * valid (a method that is not a token, a path not starting with '/', a
- * header line without a colon or with CR/LF), HSCAN_ECLOSED or
- * HSCAN_ENOMEM; on error nothing is queued and `*id` is untouched. */
+ * valid (hscan_target_opts_check() says which and why), HSCAN_ECLOSED
+ * or HSCAN_ENOMEM; on error nothing is queued and `*id` is untouched. */
 HSCAN_EXPORT int hscan_submit_ex(hscan_t *scan, const char *line,
                                  size_t len, void *udata,
                                  const hscan_target_opts_t *opts,

@@ -65,20 +65,6 @@ void hscan__over_unref(struct hscan__over *o)
     free(o);
 }
 
-static int check_opts(const hscan_target_opts_t *o)
-{
-    size_t i;
-
-    if ((o->method && !hscan__valid_token(o->method)) ||
-        (o->path && (o->path[0] != '/' || strpbrk(o->path, " \t\r\n"))) ||
-        (o->n_headers && !o->headers))
-        return HSCAN_EINVAL;
-    for (i = 0; i < o->n_headers; i++)
-        if (!hscan__valid_line(o->headers[i], 1))
-            return HSCAN_EINVAL;
-    return 0;
-}
-
 /* The name of header line `line` ("Name: value") into `out`. */
 static void header_name(const char *line, char *out, size_t size)
 {
@@ -133,7 +119,7 @@ static int over_new(hscan_t *s, const hscan_target_opts_t *o,
     *out = NULL;
     if (!o || (!o->method && !o->path && !o->n_headers && !o->timeout_ms))
         return 0;
-    if ((rc = check_opts(o)) != 0)
+    if ((rc = hscan_target_opts_check(o, NULL, NULL, 0)) != 0)
         return rc;
     if (!(ov = calloc(1, sizeof(*ov))))
         return HSCAN_ENOMEM;
