@@ -306,13 +306,14 @@ unsigned long parse_count(const char *opt, const char *v,
 int parse_scheme(const char *v);
 /* --shard K/N */
 void parse_shard(const char *v, unsigned *index, unsigned *count);
-/* --follow: 0..100 */
-unsigned parse_follow(const char *v);
-/* n bytes of v are an HTTP token; v has no CR or LF; --path; a
- * --resolver value (IP, IP:PORT, [IPv6]:PORT, IPv6). */
-void check_token(const char *opt, const char *v, size_t n);
-void check_no_crlf(const char *opt, const char *v);
-void check_path(const char *v);
+/* A --resolver value: IP, IP:PORT, [IPv6]:PORT or IPv6.  The CLI's
+ * own check, per value: the library hands the joined list to c-ares in
+ * hscan_new() and cannot say which one was wrong. */
 void check_resolver(const char *arg);
+/* The values the library refuses (hscan_config_check()), reported
+ * under the option that set them ("--follow: 500: must be at most
+ * 100"); then the CLI's own rule that a -H header name is an HTTP
+ * token.  Call once the options are parsed and the callbacks set. */
+void check_config(const struct hscan_config *cfg);
 
 #endif
