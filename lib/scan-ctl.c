@@ -46,7 +46,8 @@ unsigned hscan_shard_of(const char *line, size_t len, unsigned count)
 
 void hscan_target_opts_init(hscan_target_opts_t *o)
 {
-    memset(o, 0, sizeof(*o));
+    if (o)
+        memset(o, 0, sizeof(*o));
 }
 
 struct hscan__over *hscan__over_ref(struct hscan__over *o)
@@ -219,6 +220,8 @@ int hscan_cancel(hscan_t *s, uint64_t id)
 
 int hscan_pause(hscan_t *s)
 {
+    if (!s)
+        return HSCAN_EINVAL;
     if (s->closing)
         return HSCAN_ECLOSED;
     s->paused = 1;
@@ -227,6 +230,8 @@ int hscan_pause(hscan_t *s)
 
 int hscan_resume(hscan_t *s)
 {
+    if (!s)
+        return HSCAN_EINVAL;
     if (s->closing)
         return HSCAN_ECLOSED;
     if (s->paused) {
@@ -238,6 +243,8 @@ int hscan_resume(hscan_t *s)
 
 int hscan_feed(hscan_t *s)
 {
+    if (!s)
+        return HSCAN_EINVAL;
     if (s->closing)
         return HSCAN_ECLOSED;
     s->want_feed = 0;
@@ -247,6 +254,8 @@ int hscan_feed(hscan_t *s)
 
 int hscan_end_input(hscan_t *s)
 {
+    if (!s)
+        return HSCAN_EINVAL;
     if (s->closing)
         return HSCAN_ECLOSED;
     s->input_end = 1;
@@ -256,6 +265,8 @@ int hscan_end_input(hscan_t *s)
 
 int hscan_stats(const hscan_t *s, hscan_stats_t *out)
 {
+    if (!s || !out)
+        return HSCAN_EINVAL;
     *out = s->st;
     hscan__scan_dns_stats(s, out);
     out->ip_waits = hscan__gate_waits(s->gate) - s->waits_base;
@@ -270,8 +281,12 @@ int hscan_stats(const hscan_t *s, hscan_stats_t *out)
 
 int hscan_stats_reset(hscan_t *s)
 {
-    unsigned in_flight = s->st.in_flight, conc = s->st.concurrency;
+    unsigned in_flight, conc;
 
+    if (!s)
+        return HSCAN_EINVAL;
+    in_flight = s->st.in_flight;
+    conc = s->st.concurrency;
     memset(&s->st, 0, sizeof(s->st));
     s->st.in_flight = in_flight;
     s->st.concurrency = conc;

@@ -65,6 +65,8 @@ char *hscan__scan_rbuf(hscan_t *s, size_t *size)
 
 void hscan_config_init(hscan_config_t *cfg)
 {
+    if (!cfg)
+        return;
     memset(cfg, 0, sizeof(*cfg));
     cfg->concurrency = 1000;
     cfg->timeout_ms = 15000;
@@ -536,6 +538,8 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
 
 int hscan_close(hscan_t *s, hscan_closed_cb cb)
 {
+    if (!s)
+        return HSCAN_EINVAL;
     if (s->closing)
         return HSCAN_ECLOSED;
     s->closing = 1;
