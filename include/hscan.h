@@ -432,9 +432,12 @@ HSCAN_EXPORT int hscan_config_check(const hscan_config_t *cfg,
 /* Create a scanner on `loop` (the caller's; it is never run by us).
  * `cfg` is copied; free it after return.  `*out` is valid until the
  * callback of hscan_close() has run.  The scanner starts pulling targets
- * on the next loop iteration.  Loop thread only; legal inside hscan
- * callbacks.  Returns 0 or a negative HSCAN_E* code (then `*out` is
- * untouched): HSCAN_EINVAL when `out`, `loop` or `cfg` is NULL or
+ * on the next loop iteration.  The first scanner of the process that
+ * speaks HTTPS loads the system trust store here, tens of milliseconds
+ * on the loop; it is kept and shared, so later scanners (any loop, any
+ * thread) do not.  Loop thread only; legal inside hscan callbacks.
+ * Returns 0 or a negative HSCAN_E* code (then `*out` is untouched):
+ * HSCAN_EINVAL when `out`, `loop` or `cfg` is NULL or
  * hscan_config_check() refuses `cfg` (call it to learn why), or when
  * `resolvers` or `ca_file` cannot be used. */
 HSCAN_EXPORT int hscan_new(hscan_t **out, uv_loop_t *loop,
