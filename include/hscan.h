@@ -9,6 +9,11 @@
  * Errors: functions return 0 (or a non-negative count) on success and a
  * negative HSCAN_E* code on failure.  A call that returns an error never
  * fires its callback.
+ *
+ * Pointers: every function checks the pointers it is given.  NULL where
+ * one is required gives HSCAN_EINVAL, or for a function that returns
+ * something else the neutral value its comment names (0, nothing done),
+ * never a crash; which pointers may be NULL is said with each function.
  */
 #ifndef HSCAN_H
 #define HSCAN_H
@@ -400,21 +405,48 @@ struct hscan_config {
     void *arg;                 /* passed to every callback */
 };
 
-/* Fill `cfg` with the defaults above.  Never fails. */
+/* Fill `cfg` with the defaults above.  Never fails; does nothing when
+ * `cfg` is NULL. */
 HSCAN_EXPORT void hscan_config_init(hscan_config_t *cfg);
+
+/* Check `cfg` by the rules hscan_new() applies, and say which member
+ * is wrong and why: members in the order declared above, the first at
+ * fault reported.  Two are only checked by trying them, so hscan_new()
+ * can still refuse them: `resolvers` (parsed by c-ares) and `ca_file`
+ * (loaded).
+ * `cfg` is only read.  `field` and `detail` may be NULL.  They are the
+ * failure report, so unlike other out-parameters they are written only
+ * when the check fails, and left untouched when it passes:
+ * `*field` gets the member's name as spelled in hscan_config_t
+ * ("concurrency", "headers"), a static string, or NULL when `cfg` is
+ * NULL; `detail` gets, in `size` bytes (NUL-terminated, cut to fit),
+ * the value as the library saw it, then why it is refused ("0: must be
+ * from 1 to 1000000"; strings quoted with CR, LF and other unprintable
+ * bytes escaped, long ones cut).
+ * Any thread; no side effects.  Returns 0 when hscan_new() would accept
+ * `cfg` (up to the two tried settings), or HSCAN_EINVAL. */
+HSCAN_EXPORT int hscan_config_check(const hscan_config_t *cfg,
+                                    const char **field, char *detail,
+                                    size_t size);
 
 /* Create a scanner on `loop` (the caller's; it is never run by us).
  * `cfg` is copied; free it after return.  `*out` is valid until the
  * callback of hscan_close() has run.  The scanner starts pulling targets
- * on the next loop iteration.  Loop thread only; legal inside hscan
- * callbacks.  Returns 0 or a negative HSCAN_E* code (then `*out` is
- * untouched). */
+ * on the next loop iteration.  The first scanner of the process that
+ * speaks HTTPS loads the system trust store here, tens of milliseconds
+ * on the loop; it is kept and shared, so later scanners (any loop, any
+ * thread) do not.  Loop thread only; legal inside hscan callbacks.
+ * Returns 0 or a negative HSCAN_E* code (then `*out` is untouched):
+ * HSCAN_EINVAL when `out`, `loop` or `cfg` is NULL or
+ * hscan_config_check() refuses `cfg` (call it to learn why), or when
+ * `resolvers` or `ca_file` cannot be used. */
 HSCAN_EXPORT int hscan_new(hscan_t **out, uv_loop_t *loop,
                            const hscan_config_t *cfg);
 
 /* Queue one target (`line`, `len` bytes; copied) with `udata` for its
  * result.  Queued targets go before pulled ones.  Its result arrives later,
- * never from inside this call.  Returns 0, HSCAN_ECLOSED after
+ * never from inside this call.  Returns 0, HSCAN_EINVAL when `scan` is
+ * NULL or `line` is NULL with `len` > 0, HSCAN_ECLOSED after
  * hscan_close() or HSCAN_ENOMEM. */
 HSCAN_EXPORT int hscan_submit(hscan_t *scan, const char *line, size_t len,
                               void *udata);
@@ -435,14 +467,25 @@ typedef struct hscan_target_opts {
     uint64_t timeout_ms;       /* total per target; 0: the scanner's */
 } hscan_target_opts_t;
 
-/* Fill `opts` with "no override".  Never fails. */
+/* Fill `opts` with "no override".  Never fails; does nothing when
+ * `opts` is NULL. */
 HSCAN_EXPORT void hscan_target_opts_init(hscan_target_opts_t *opts);
+
+/* Check `opts` by the rules hscan_submit_ex() applies (`method`,
+ * `path`, `headers` as in hscan_config_t), reporting like
+ * hscan_config_check(): `*field` ("method", "path" or "headers") and
+ * `detail` are written only when the check fails.  `opts` NULL means
+ * no override and passes.  Any thread; no side effects.  Returns 0 or
+ * HSCAN_EINVAL. */
+HSCAN_EXPORT int hscan_target_opts_check(const hscan_target_opts_t *opts,
+                                         const char **field, char *detail,
+                                         size_t size);
 
 /* hscan_submit() with per-target settings (`opts` may be NULL) and the
  * target's id written to `*id` (may be NULL), for hscan_cancel() and
- * the result's `id`.  Returns 0, HSCAN_EINVAL when an override is not
- * valid (a method that is not a token, a path not starting with '/', a
- * header line without a colon or with CR/LF), HSCAN_ECLOSED or
+ * the result's `id`.  Returns 0, HSCAN_EINVAL when `scan` is NULL,
+ * `line` is NULL with `len` > 0 or an override is not valid
+ * (hscan_target_opts_check() says which and why), HSCAN_ECLOSED or
  * HSCAN_ENOMEM; on error nothing is queued and `*id` is untouched. */
 HSCAN_EXPORT int hscan_submit_ex(hscan_t *scan, const char *line,
                                  size_t len, void *udata,
@@ -453,18 +496,20 @@ HSCAN_EXPORT int hscan_submit_ex(hscan_t *scan, const char *line,
  * result (both, for HSCAN_SCHEME_BOTH) is HSCAN_ECANCELED, delivered on
  * a later loop iteration, never from inside this call.  Returns 0, or
  * HSCAN_ENOTFOUND when no target with that id is queued or in flight
- * (never submitted, already delivered, or already being canceled), or
- * HSCAN_ECLOSED after hscan_close().  Costs a walk of the queue and the
- * in-flight list.  Legal inside any hscan callback. */
+ * (never submitted, already delivered, or already being canceled),
+ * HSCAN_ECLOSED after hscan_close(), HSCAN_EINVAL when `scan` is NULL.
+ * Costs a walk of the queue and the in-flight list.  Legal inside any
+ * hscan callback. */
 HSCAN_EXPORT int hscan_cancel(hscan_t *scan, uint64_t id);
 
 /* Stop starting targets: nothing is pulled or dequeued until
  * hscan_resume(); targets in flight run on to their results.  Submitting
- * while paused queues.  Idempotent.  Returns 0 or HSCAN_ECLOSED. */
+ * while paused queues.  Idempotent.  Returns 0, HSCAN_ECLOSED, or
+ * HSCAN_EINVAL when `scan` is NULL. */
 HSCAN_EXPORT int hscan_pause(hscan_t *scan);
 
-/* Start targets again after hscan_pause().  Idempotent.  Returns 0 or
- * HSCAN_ECLOSED. */
+/* Start targets again after hscan_pause().  Idempotent.  Returns 0,
+ * HSCAN_ECLOSED, or HSCAN_EINVAL when `scan` is NULL. */
 HSCAN_EXPORT int hscan_resume(hscan_t *scan);
 
 /* The shard, in [0, count), that an input line belongs to: the line is
@@ -474,19 +519,21 @@ HSCAN_EXPORT int hscan_resume(hscan_t *scan);
  * invalid line by its whole trimmed text.  The hash is 64-bit FNV-1a,
  * then the value modulo `count`: stable across versions and machines,
  * so N scanners given the same list and shard_index 0..N-1 cover it
- * exactly once.  Returns 0 when `count` is 0 or 1. */
+ * exactly once.  Returns 0 when `count` is 0 or 1, and when `line` is
+ * NULL with `len` > 0 (NULL with `len` 0 is the empty line). */
 HSCAN_EXPORT unsigned hscan_shard_of(const char *line, size_t len,
                                      unsigned count);
 
 /* Tell the scanner that the pull callback has input again after it
- * returned HSCAN_NEXT_LATER.  Cheap and idempotent.  Returns 0 or
- * HSCAN_ECLOSED. */
+ * returned HSCAN_NEXT_LATER.  Cheap and idempotent.  Returns 0,
+ * HSCAN_ECLOSED, or HSCAN_EINVAL when `scan` is NULL. */
 HSCAN_EXPORT int hscan_feed(hscan_t *scan);
 
 /* Say that no more targets will come, for scanners fed through
  * hscan_submit(): the drained callback then fires once the queue and the
  * slots are empty.  With a pull callback this also ends pulling (it is
- * not called again).  Returns 0 or HSCAN_ECLOSED. */
+ * not called again).  Returns 0, HSCAN_ECLOSED, or HSCAN_EINVAL when
+ * `scan` is NULL. */
 HSCAN_EXPORT int hscan_end_input(hscan_t *scan);
 
 /* A latency summary in milliseconds.  Percentiles come from a
@@ -539,14 +586,15 @@ typedef struct hscan_stats {
     hscan_latency_t total, dns, connect, tls, ttfb;
 } hscan_stats_t;
 
-/* Copy the scanner's counters into `*out`.  Returns 0.  Costs a walk of
+/* Copy the scanner's counters into `*out`.  Returns 0, or HSCAN_EINVAL
+ * (and writes nothing) when `scan` or `out` is NULL.  Costs a walk of
  * the latency histograms (a few microseconds): fine a few times a
  * second, not per result. */
 HSCAN_EXPORT int hscan_stats(const hscan_t *scan, hscan_stats_t *out);
 
 /* Zero the counters, the error counts and the latency histograms (for
  * per-round figures); in_flight, queued, concurrency and paused are
- * states and stay.  Returns 0. */
+ * states and stay.  Returns 0, or HSCAN_EINVAL when `scan` is NULL. */
 HSCAN_EXPORT int hscan_stats_reset(hscan_t *scan);
 
 /* Cancel and release.  Every target in flight or queued at this call
@@ -556,7 +604,8 @@ HSCAN_EXPORT int hscan_stats_reset(hscan_t *scan);
  * the only real ones.  The pull callback is not called again.  Then all handles
  * close and `cb` (may be NULL) runs last, after which the scanner is freed:
  * after `cb` the loop holds nothing of ours.  Legal inside any hscan
- * callback.  Returns 0, or HSCAN_ECLOSED when already closing. */
+ * callback.  Returns 0, HSCAN_ECLOSED when already closing, or
+ * HSCAN_EINVAL when `scan` is NULL. */
 HSCAN_EXPORT int hscan_close(hscan_t *scan, hscan_closed_cb cb);
 
 /* Serialise `r` as one JSON object (no trailing newline) into `buf` of
@@ -564,7 +613,9 @@ HSCAN_EXPORT int hscan_close(hscan_t *scan, hscan_closed_cb cb);
  * characters are escaped and bytes that are not valid UTF-8 are written as
  * \u00XX, one per byte, so every record is valid JSON.  Returns the length
  * the full record needs (excluding the NUL); when that is >= `size`, call
- * again with a bigger buffer. */
+ * again with a bigger buffer.  `buf` may be NULL with `size` 0, to
+ * measure.  Returns 0 (no record has that length) when `r` is NULL or
+ * `buf` is NULL with `size` > 0. */
 HSCAN_EXPORT size_t hscan_result_to_json(const hscan_result_t *r, char *buf,
                                          size_t size);
 
@@ -583,7 +634,9 @@ HSCAN_EXPORT size_t hscan_result_to_json(const hscan_result_t *r, char *buf,
  * snprintf style: `*len` gets the full length.  A value the record does
  * not have is the empty string; lists are joined with ","; numbers as
  * in JSON; booleans "true"/"false"; bytes are copied as received.
- * Returns 0, or HSCAN_EINVAL for a name that is not a field. */
+ * `len` may be NULL; `buf` may be NULL with `size` 0.  Returns 0, or
+ * HSCAN_EINVAL for a name that is not a field (NULL included), `r`
+ * NULL, or `buf` NULL with `size` > 0 (then nothing is written). */
 HSCAN_EXPORT int hscan_result_field(const hscan_result_t *r,
                                     const char *name, char *buf,
                                     size_t size, size_t *len);
@@ -593,13 +646,14 @@ HSCAN_EXPORT int hscan_result_field(const hscan_result_t *r,
  * named in `fields`, snprintf style like hscan_result_to_json().  With
  * `r` NULL, the header row of those names.  Returns the full length, or
  * 0 when a name is not a field (check them first with
- * hscan_result_field() on any result, or hscan_field_valid()). */
+ * hscan_result_field() on any result, or hscan_field_valid()), or when
+ * `fields` is NULL with `n` > 0 or `buf` NULL with `size` > 0. */
 HSCAN_EXPORT size_t hscan_result_to_csv(const hscan_result_t *r,
                                         const char *const *fields,
                                         size_t n, char *buf, size_t size);
 
 /* 1 when `name` is a field name (or "header:NAME" with a valid token
- * NAME), else 0. */
+ * NAME), else 0 (also for NULL). */
 HSCAN_EXPORT int hscan_field_valid(const char *name);
 
 #ifdef __cplusplus

@@ -361,7 +361,7 @@ int hscan_result_field(const hscan_result_t *r, const char *name, char *buf,
     struct w w;
     int f = lookup(name);
 
-    if (f < 0 || !r)
+    if (f < 0 || !r || (!buf && size))
         return HSCAN_EINVAL;
     memset(&w, 0, sizeof(w));
     w.sb.buf = buf;
@@ -407,7 +407,7 @@ size_t hscan_result_to_csv(const hscan_result_t *r,
     int f;
     size_t i;
 
-    if (!fields && n)
+    if ((!fields && n) || (!buf && size))
         return 0;
     for (i = 0; i < n; i++)
         if (lookup(fields[i]) < 0)

@@ -443,6 +443,8 @@ size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
 {
     struct hscan__sb j = { buf, size, 0 };
 
+    if (!r || (!buf && size))
+        return 0;
     jlit(&j, "{\"schema\":");
     jnum(&j, HSCAN_SCHEMA_VERSION);
     jkey(&j, "input");

@@ -47,21 +47,8 @@ unsigned hscan_shard_of(const char *line, size_t len, unsigned count)
 
 void hscan_target_opts_init(hscan_target_opts_t *o)
 {
-    memset(o, 0, sizeof(*o));
-}
-
-static int check_opts(const hscan_target_opts_t *o)
-{
-    size_t i;
-
-    if ((o->method && !hscan__valid_token(o->method)) ||
-        (o->path && (o->path[0] != '/' || strpbrk(o->path, " \t\r\n"))) ||
-        (o->n_headers && !o->headers))
-        return HSCAN_EINVAL;
-    for (i = 0; i < o->n_headers; i++)
-        if (!hscan__valid_line(o->headers[i], 1))
-            return HSCAN_EINVAL;
-    return 0;
+    if (o)
+        memset(o, 0, sizeof(*o));
 }
 
 int hscan_submit_ex(hscan_t *s, const char *line, size_t len, void *udata,
@@ -75,7 +62,7 @@ int hscan_submit_ex(hscan_t *s, const char *line, size_t len, void *udata,
         return HSCAN_EINVAL;
     if (s->closing)
         return HSCAN_ECLOSED;
-    if (opts && (rc = check_opts(opts)) != 0)
+    if (opts && (rc = hscan_target_opts_check(opts, NULL, NULL, 0)) != 0)
         return rc;
     if ((rc = hscan__req_merge(&req, s->req, opts)) != 0)
         return rc;
@@ -138,6 +125,8 @@ int hscan_cancel(hscan_t *s, uint64_t id)
 
 int hscan_pause(hscan_t *s)
 {
+    if (!s)
+        return HSCAN_EINVAL;
     if (s->closing)
         return HSCAN_ECLOSED;
     s->paused = 1;
@@ -146,6 +135,8 @@ int hscan_pause(hscan_t *s)
 
 int hscan_resume(hscan_t *s)
 {
+    if (!s)
+        return HSCAN_EINVAL;
     if (s->closing)
         return HSCAN_ECLOSED;
     if (s->paused) {
@@ -157,6 +148,8 @@ int hscan_resume(hscan_t *s)
 
 int hscan_feed(hscan_t *s)
 {
+    if (!s)
+        return HSCAN_EINVAL;
     if (s->closing)
         return HSCAN_ECLOSED;
     s->want_feed = 0;
@@ -166,6 +159,8 @@ int hscan_feed(hscan_t *s)
 
 int hscan_end_input(hscan_t *s)
 {
+    if (!s)
+        return HSCAN_EINVAL;
     if (s->closing)
         return HSCAN_ECLOSED;
     s->input_end = 1;
@@ -175,6 +170,8 @@ int hscan_end_input(hscan_t *s)
 
 int hscan_stats(const hscan_t *s, hscan_stats_t *out)
 {
+    if (!s || !out)
+        return HSCAN_EINVAL;
     *out = s->st;
     hscan__scan_dns_stats(s, out);
     out->ip_waits = hscan__gate_waits(s->gate) - s->waits_base;
@@ -189,8 +186,12 @@ int hscan_stats(const hscan_t *s, hscan_stats_t *out)
 
 int hscan_stats_reset(hscan_t *s)
 {
-    unsigned in_flight = s->st.in_flight, conc = s->st.concurrency;
+    unsigned in_flight, conc;
 
+    if (!s)
+        return HSCAN_EINVAL;
+    in_flight = s->st.in_flight;
+    conc = s->st.concurrency;
     memset(&s->st, 0, sizeof(s->st));
     s->st.in_flight = in_flight;
     s->st.concurrency = conc;

@@ -36,6 +36,8 @@ static SSL_CTX *scan_ssl_ctx(void *arg)
 
 void hscan_config_init(hscan_config_t *cfg)
 {
+    if (!cfg)
+        return;
     memset(cfg, 0, sizeof(*cfg));
     cfg->concurrency = 1000;
     cfg->timeout_ms = 15000;
@@ -375,49 +377,6 @@ static void on_pump(uv_timer_t *t)
         check_drained(s);
 }
 
-int hscan__valid_token(const char *m)
-{
-    if (!m || !*m)
-        return 0;
-    for (; *m; m++)
-        if (*m <= 0x20 || *m >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", *m))
-            return 0;
-    return 1;
-}
-
-int hscan__valid_line(const char *s, int need_colon)
-{
-    if (!s || strpbrk(s, "\r\n"))
-        return 0;
-    return !need_colon || (strchr(s, ':') && *s != ':');
-}
-
-static int check_config(const hscan_config_t *c)
-{
-    size_t i;
-
-    if (!c->on_result || c->concurrency == 0 || c->concurrency > 1000000 ||
-        !c->timeout_ms || !c->dns_timeout_ms || !c->connect_timeout_ms ||
-        !c->read_timeout_ms || c->max_headers == 0 ||
-        c->max_header_bytes < 64 || (c->family && c->family != 4 &&
-                                     c->family != 6) ||
-        !c->tls_timeout_ms || c->follow > 100 ||
-        c->scheme < HSCAN_SCHEME_HTTPS_FIRST ||
-        c->scheme > HSCAN_SCHEME_BOTH ||
-        (c->shard_count > 1 && c->shard_index >= c->shard_count) ||
-        c->body_bytes > HSCAN__MAX_BODY)
-        return HSCAN_EINVAL;
-    if ((c->method && !hscan__valid_token(c->method)) ||
-        (c->path && (c->path[0] != '/' || strpbrk(c->path, " \t\r\n"))) ||
-        (c->user_agent && !hscan__valid_line(c->user_agent, 0)) ||
-        (c->n_headers && !c->headers))
-        return HSCAN_EINVAL;
-    for (i = 0; i < c->n_headers; i++)
-        if (!hscan__valid_line(c->headers[i], 1))
-            return HSCAN_EINVAL;
-    return 0;
-}
-
 #ifdef HSCAN_PROBE_TRACE
 /* -Dprobe_trace=true: every probe's state changes on stderr, for
  * debugging the state machine (docs/internals.md); never built by
@@ -490,7 +449,7 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
     hscan_t *s;
     int rc;
 
-    if (!out || !loop || !cfg || (rc = check_config(cfg)) != 0)
+    if (!out || !loop || hscan_config_check(cfg, NULL, NULL, 0) != 0)
         return HSCAN_EINVAL;
     s = calloc(1, sizeof(*s));
     rc = s ? copy_config(s, cfg) : HSCAN_ENOMEM;
@@ -536,6 +495,8 @@ int hscan_close(hscan_t *s, hscan_closed_cb cb)
 {
     struct hscan__queue *q;
 
+    if (!s)
+        return HSCAN_EINVAL;
     if (s->closing)
         return HSCAN_ECLOSED;
     s->closing = 1;

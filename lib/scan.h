@@ -76,9 +76,5 @@ void hscan__scan_dns_stats(const hscan_t *s, hscan_stats_t *st);
  * whole line when `t` is NULL (not a valid target): hscan_shard_of(). */
 uint64_t hscan__shard_hash(const char *line, size_t len,
                            const struct hscan__target *t);
-/* An HTTP token; a header or UA line without CR/LF (`need_colon`: with
- * a name before a colon). */
-int hscan__valid_token(const char *m);
-int hscan__valid_line(const char *s, int need_colon);
 
 #endif /* HSCAN_SCAN_H */

@@ -54,24 +54,17 @@ static int errors_say_oom(void)
     return oom;
 }
 
-/* Load the system bundle into memory once, at scanner creation.  The
- * default paths would also add the hashed certificate directory, which
- * OpenSSL reads lazily: file I/O during a verification, on the loop. */
-static int load_system_roots(SSL_CTX *ctx)
+int hscan__tls_errors_oom(void)
 {
-    const char *env = getenv(X509_get_default_cert_file_env());
-    const char *file = env && *env ? env : X509_get_default_cert_file();
-
-    if (SSL_CTX_load_verify_locations(ctx, file, NULL) == 1)
-        return 1;
-    ERR_clear_error();
-    return SSL_CTX_set_default_verify_paths(ctx);
+    return errors_say_oom();
 }
 
 int hscan__tls_ctx_new(SSL_CTX **out, const char *ca_file, char *detail,
                        size_t dsize)
 {
+    X509_STORE *store;
     SSL_CTX *ctx;
+    int rc;
 
     ERR_clear_error();
     ctx = SSL_CTX_new(TLS_client_method());
@@ -88,18 +81,14 @@ int hscan__tls_ctx_new(SSL_CTX **out, const char *ca_file, char *detail,
     SSL_CTX_set_max_send_fragment(ctx, 1024);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-    if (load_system_roots(ctx) != 1 ||
-        (ca_file && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1)) {
-        unsigned long e = ERR_peek_last_error();
-        int rc;
-
-        snprintf(detail, dsize, "cannot load CA certificates%s%s: %s",
-                 ca_file ? " from " : "", ca_file ? ca_file : "",
-                 e ? ERR_reason_error_string(e) : "unknown error");
-        rc = errors_say_oom() ? HSCAN_ENOMEM : HSCAN_EINVAL;
+    /* The roots are loaded once per process and shared (trust.c); the
+     * context holds its own reference. */
+    if ((rc = hscan__trust_store(&store, ca_file, detail, dsize)) != 0) {
         SSL_CTX_free(ctx);
         return rc;
     }
+    SSL_CTX_set1_cert_store(ctx, store);
+    X509_STORE_free(store);
     if (hscan__vcache_install(ctx) != 0) {
         SSL_CTX_free(ctx);
         snprintf(detail, dsize, "out of memory");

@@ -19,9 +19,26 @@ struct hscan__tls_facts {
     char alpn[32];
 };
 
+/* Empty the thread's OpenSSL error queue; 1 when an entry in it said
+ * memory ran out (then the failure is local: resource_exhausted or
+ * HSCAN_ENOMEM, never the peer's). */
+int hscan__tls_errors_oom(void);
 int hscan__tls_ctx_new(SSL_CTX **out, const char *ca_file, char *detail,
                        size_t dsize);
 void hscan__tls_ctx_free(SSL_CTX *ctx);
+/* trust.c: a new reference to the trust store in `*out`: the system's
+ * roots, loaded once per process and shared, or with `ca_file` a store
+ * of their certificates and the file's.  Any thread.  Returns 0,
+ * HSCAN_EINVAL (a file that does not load) or HSCAN_ENOMEM, with
+ * `detail`. */
+int hscan__trust_store(X509_STORE **out, const char *ca_file, char *detail,
+                       size_t dsize);
+/* For the tests: how often this process read the system roots; the
+ * cached store (no reference taken) or NULL; drop the cache now
+ * (scanners keep their references), so that the next scanner loads. */
+unsigned long hscan__trust_loads(void);
+X509_STORE *hscan__trust_cached(void);
+void hscan__trust_flush(void);
 /* vcache.c: reuse chain verifications within one SSL_CTX (app data). */
 int hscan__vcache_install(SSL_CTX *ctx);
 void hscan__vcache_free(SSL_CTX *ctx);

@@ -24,6 +24,17 @@
  * time-dependent outcome cannot go stale.  Direct-mapped: a collision
  * of slots only evicts.  Loop thread only, like the SSL_CTX it hangs
  * off (SSL_CTX app data).
+ *
+ * The other inputs of a verdict are the trust store and the SSL_CTX's
+ * verify parameters: one cache per SSL_CTX, whose parameters are set
+ * before it is made and never changed.  The store may be shared with
+ * other scanners' contexts (trust.c: the system roots, loaded once), but
+ * it is never written after loading, so a verdict holds for every
+ * context on it; the cache remembers the store it was made for and is
+ * bypassed for any other (a context given a new store), so a verdict
+ * never crosses stores.  (With OpenSSL's lazy directory lookup, the
+ * fallback when the bundle cannot be read, the store fills in as
+ * verifications find certificates there: the same verdicts, sooner.)
  */
 #include <string.h>
 #include <time.h>
@@ -49,6 +60,7 @@ struct vc_entry {
 };
 
 struct hscan__vcache {
+    X509_STORE *store;          /* the verdicts hold for this one */
     EVP_MD *sha256;
     EVP_MD_CTX *md;
     struct vc_entry slot[VC_SLOTS];
@@ -165,8 +177,9 @@ static int verify_cb(X509_STORE_CTX *xs, void *arg)
         return 0;
     }
     /* Only the plain case is cached: one host or one IP, nothing else
-     * that OpenSSL's check_id() would look at. */
-    if (X509_VERIFY_PARAM_get0_host(param, 1) != NULL ||
+     * that OpenSSL's check_id() would look at, against our store. */
+    if (X509_STORE_CTX_get0_store(xs) != vc->store ||
+        X509_VERIFY_PARAM_get0_host(param, 1) != NULL ||
         X509_VERIFY_PARAM_get0_email(param) != NULL || !leaf ||
         (h0 && ip) || (h0 && !(host = OPENSSL_strdup(h0))) ||
         !chain_key(vc, sk, key)) {
@@ -242,6 +255,7 @@ int hscan__vcache_install(SSL_CTX *ctx)
         OPENSSL_free(vc);
         return HSCAN_ENOMEM;
     }
+    vc->store = SSL_CTX_get_cert_store(ctx);
     SSL_CTX_set_cert_verify_callback(ctx, verify_cb, vc);
     return 0;
 }

@@ -5,7 +5,7 @@ import os
 import re
 import subprocess
 
-from cli_common import check, run
+from cli_common import TMP, check, run
 
 
 # ---- --help groups, documentation and shell completion ----
@@ -137,5 +137,45 @@ def test_usage_values(t):
               f"{args}: {first!r}")
     for ok in (["--resolver", "[::1]:53"], ["--resolver", "::1"],
                ["--resolver", "127.0.0.1:53"], ["-X", "HEAD"]):
+        r = run(ok + ["-q", "/dev/null"])
+        check(r.returncode == 0, f"{ok} accepted: {r.stderr}")
+
+
+def test_usage_fields(t):
+    """Values the library refuses (hscan_config_check()) are reported
+    under the option that set them, with the library's reason, before
+    anything is opened or scanned; its limits themselves pass."""
+    cases = [
+        (["-c", "2000000"],
+         "--concurrency: 2000000: must be from 1 to 1000000"),
+        (["--max-headers", "0"], "--max-headers: 0: must be at least 1"),
+        (["--max-header-bytes", "63"],
+         "--max-header-bytes: 63: must be at least 64"),
+        (["--follow", "101"], "--follow: 101: must be at most 100"),
+        (["--body-bytes", str((16 << 20) + 1)],
+         "--body-bytes: 16777217: must be at most 16777216"),
+        (["-X", ""], "--method: '': not an HTTP token"),
+        (["--path", "/a b"], "--path: '/a b': must start with '/'"),
+        (["-A", "x\r\ny"], "--user-agent: 'x\\r\\ny': holds CR or LF"),
+        (["-H", "X-A: 1\r\nX-B: 2"],
+         "-H: 'X-A: 1\\r\\nX-B: 2': holds CR or LF"),
+        (["-H", ":x"], "-H: ':x': not 'Name: value'"),
+    ]
+    out = os.path.join(TMP, "usage-fields.jsonl")
+    for args, want in cases:
+        if os.path.exists(out):
+            os.unlink(out)
+        r = run(args + ["-o", out, "/dev/null"])
+        lines = r.stderr.splitlines()
+        check(r.returncode == 2, f"{args}: exit {r.returncode}")
+        check(lines and lines[0].startswith("hscan-cli: " + want),
+              f"{args}: {r.stderr!r}")
+        check(len(lines) == 2 and lines[1] == "Try 'hscan-cli --help'.",
+              f"{args}: one message: {r.stderr!r}")
+        check(r.stdout == "" and not os.path.exists(out),
+              f"{args}: nothing written")
+    for ok in (["--follow", "100"], ["--max-header-bytes", "64"],
+               ["--max-headers", "1"], ["--body-bytes", str(16 << 20)],
+               ["-X", "M-SEARCH"], ["-H", "X-A:"]):
         r = run(ok + ["-q", "/dev/null"])
         check(r.returncode == 0, f"{ok} accepted: {r.stderr}")

@@ -62,6 +62,7 @@
 #include "hscan.h"
 #include "scan-env.h"            /* json_valid() */
 #include "testd-proc.h"
+#include "tls.h"                /* hscan__trust_flush() */
 
 #define PREFIX 300              /* every N up to this */
 #define ALLOC_BUDGET 700        /* children in the default sweep */
@@ -342,6 +343,10 @@ static void scan_once(struct outcome *o, long n, int from_on)
     run.closed = 0;
     snprintf(resolvers, sizeof(resolvers), "%s", srv.dns);
     config(&cfg, resolvers);
+    /* The trust store is loaded once per process and kept (trust.c):
+     * dropped before and after each scan, every scan loads it, under
+     * the sweep, and leaves nothing of it behind. */
+    hscan__trust_flush();
     memcpy(live0, acount.live, sizeof(live0));
     uv_loop_init(&run.loop);
     presize_watchers(&run.loop);
@@ -356,6 +361,7 @@ static void scan_once(struct outcome *o, long n, int from_on)
         uv_run(&run.loop, UV_RUN_DEFAULT);
     loop_rc = uv_loop_close(&run.loop);
     acount.armed = 0;
+    hscan__trust_flush();
     o->fired = acount.fired;
     o->total = acount.total;
     o->ms = now_ms() - t0;

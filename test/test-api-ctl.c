@@ -1,7 +1,8 @@
 /* Integration tests of the control API: pause/resume, cancelling one
  * target (queued, in flight, from inside a callback), per-target
  * overrides (hscan_submit_ex), target ids, the statistics (errors by
- * name, bytes, latency summaries, reset) and sharding.
+ * name, bytes, latency summaries, reset), sharding, and every public
+ * function given NULL pointers.
  *
  * Each test owns a uv loop and the loopback DNS and HTTP servers
  * (api-env.h); the scanner resolves through that DNS server only.
@@ -593,4 +594,104 @@ TEST_T(api_shard_pull, 20)
     ctx_stop_servers(&h.c);
     ctx_run(&h.c);
     ctx_free(&h.c);
+}
+
+/* ---- NULL pointers: HSCAN_EINVAL or the neutral value, no crash ---- */
+
+static void nul_result(hscan_t *scan, const hscan_result_t *r, void *arg)
+{
+    (void)scan;
+    (void)r;
+    (void)arg;
+    CHECK(!"no result expected");
+}
+
+static void nul_closed(hscan_t *scan, void *arg)
+{
+    (void)scan;
+    (*(unsigned *)arg)++;
+}
+
+/* A record as for an invalid line: nothing reached. */
+static void blank_result(hscan_result_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->http_major = r->http_minor = -1;
+    r->content_length = -1;
+    r->dns_ms = r->connect_ms = r->tls_ms = r->ttfb_ms = -1;
+}
+
+static void null_results(void)
+{
+    static const char *const fields[] = { "status", "error" };
+    hscan_result_t r;
+    char buf[64];
+    size_t len = 99;
+
+    blank_result(&r);
+    CHECK_INT(hscan_result_to_json(NULL, buf, sizeof(buf)), 0);
+    CHECK_INT(hscan_result_to_json(&r, NULL, sizeof(buf)), 0);
+    CHECK(hscan_result_to_json(&r, NULL, 0) > 0);       /* measuring */
+    CHECK_INT(hscan_result_field(NULL, "status", buf, sizeof(buf), &len),
+              HSCAN_EINVAL);
+    CHECK_INT(hscan_result_field(&r, NULL, buf, sizeof(buf), &len),
+              HSCAN_EINVAL);
+    CHECK_INT(hscan_result_field(&r, "error", NULL, sizeof(buf), &len),
+              HSCAN_EINVAL);
+    CHECK_INT(len, 99);                 /* untouched on failure */
+    CHECK_INT(hscan_result_field(&r, "error", NULL, 0, &len), 0);
+    CHECK_INT(hscan_result_field(&r, "error", buf, sizeof(buf), NULL), 0);
+    CHECK_INT(hscan_result_to_csv(&r, NULL, 2, buf, sizeof(buf)), 0);
+    CHECK_INT(hscan_result_to_csv(&r, fields, 2, NULL, sizeof(buf)), 0);
+    CHECK(hscan_result_to_csv(&r, fields, 2, NULL, 0) > 0);
+    CHECK(hscan_result_to_csv(NULL, fields, 2, buf, sizeof(buf)) > 0);
+    CHECK_INT(hscan_field_valid(NULL), 0);
+}
+
+TEST_T(api_null_pointers, 20)
+{
+    hscan_config_t cfg;
+    hscan_stats_t st;
+    uv_loop_t loop;
+    hscan_t *scan;
+    unsigned closed = 0;
+
+    CHECK_INT(hscan_pause(NULL), HSCAN_EINVAL);
+    CHECK_INT(hscan_resume(NULL), HSCAN_EINVAL);
+    CHECK_INT(hscan_feed(NULL), HSCAN_EINVAL);
+    CHECK_INT(hscan_end_input(NULL), HSCAN_EINVAL);
+    CHECK_INT(hscan_close(NULL, NULL), HSCAN_EINVAL);
+    CHECK_INT(hscan_stats(NULL, &st), HSCAN_EINVAL);
+    CHECK_INT(hscan_stats(NULL, NULL), HSCAN_EINVAL);
+    CHECK_INT(hscan_stats_reset(NULL), HSCAN_EINVAL);
+    CHECK_INT(hscan_submit(NULL, "x", 1, NULL), HSCAN_EINVAL);
+    CHECK_INT(hscan_submit_ex(NULL, "x", 1, NULL, NULL, NULL),
+              HSCAN_EINVAL);
+    CHECK_INT(hscan_cancel(NULL, 1), HSCAN_EINVAL);
+    CHECK_INT(hscan_config_check(NULL, NULL, NULL, 0), HSCAN_EINVAL);
+    CHECK_INT(hscan_target_opts_check(NULL, NULL, NULL, 0), 0);
+    hscan_config_init(NULL);
+    hscan_target_opts_init(NULL);
+    CHECK_INT(hscan_shard_of(NULL, 5, 4), 0);
+    CHECK(hscan_shard_of(NULL, 0, 4) < 4);
+    null_results();
+
+    /* a live scanner: a NULL `out`, a NULL line */
+    CHECK(uv_loop_init(&loop) == 0);
+    hscan_config_init(&cfg);
+    cfg.resolvers = "127.0.0.1:53";
+    cfg.scheme = HSCAN_SCHEME_HTTP;
+    cfg.on_result = nul_result;
+    cfg.arg = &closed;
+    CHECK(hscan_new(&scan, &loop, &cfg) == 0);
+    CHECK_INT(hscan_stats(scan, NULL), HSCAN_EINVAL);
+    CHECK_INT(hscan_stats(scan, &st), 0);
+    CHECK_INT(hscan_submit(scan, NULL, 3, NULL), HSCAN_EINVAL);
+    CHECK_INT(hscan_submit_ex(scan, NULL, 3, NULL, NULL, NULL),
+              HSCAN_EINVAL);
+    CHECK_INT(hscan_close(scan, nul_closed), 0);
+    CHECK_INT(closed, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK_INT(closed, 1);
+    CHECK(uv_loop_close(&loop) == 0);
 }

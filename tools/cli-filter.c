@@ -26,9 +26,7 @@ struct filt_header {
 
 void cli_bad_value(const char *opt, const char *v, const char *why)
 {
-    fprintf(stderr, "hscan-cli: %s: '%s': %s\nTry 'hscan-cli --help'.\n",
-            opt, v, why);
-    exit(2);
+    cli_die_usage("%s: '%s': %s", opt, v, why);
 }
 
 static void set_bit(unsigned char *set, unsigned i)

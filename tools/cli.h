@@ -156,8 +156,17 @@ void progress_table(const struct hscan_stats *st, double secs,
  * Filters decide what is written, after the result is counted: every
  * given test must pass; values inside one list are alternatives.  See
  * docs/cli.md "Picking out hosts". */
-enum {                      /* getopt codes of the filter and input options */
-    OPT_MATCH_STATUS = 0x400, OPT_FILTER_STATUS, OPT_MATCH_HEADER,
+/* getopt codes of the options that have no short form: above every
+ * char, so none is taken for a short option.  OPT_MATCH_STATUS to
+ * OPT_ONLY_OK stay together in this order (filter_option()). */
+enum {
+    OPT_TIMEOUT = 0x100, OPT_DNS_TIMEOUT, OPT_CONNECT_TIMEOUT,
+    OPT_READ_TIMEOUT, OPT_TLS_TIMEOUT, OPT_PATH, OPT_RESOLVER,
+    OPT_MAX_HEADER_BYTES, OPT_MAX_HEADERS, OPT_SCHEME, OPT_FOLLOW,
+    OPT_CA_FILE, OPT_RATE, OPT_BURST, OPT_MAX_PER_IP, OPT_DNS_RATE,
+    OPT_DNS_CACHE, OPT_RESUME, OPT_SHARD, OPT_BODY_BYTES, OPT_AUDIT,
+    OPT_PROGRESS, OPT_NO_PROGRESS, OPT_FIELDS,
+    OPT_MATCH_STATUS, OPT_FILTER_STATUS, OPT_MATCH_HEADER,
     OPT_MATCH_ERROR, OPT_ONLY_OK, OPT_PORTS
 };
 #define FILTER_STATUS_MAX 999   /* statuses 0 (no response) to 999 */
@@ -193,7 +202,8 @@ void filter_check(const struct filter *f, int resuming);
 int filter_pass(struct filter *f, const struct hscan_result *r);
 void filter_free(struct filter *f);
 /* "hscan-cli: OPT: 'V': WHY" and the --help hint on stderr, exit 2. */
-void cli_bad_value(const char *opt, const char *v, const char *why);
+void cli_bad_value(const char *opt, const char *v, const char *why)
+    __attribute__((noreturn));
 
 /* ---- input lines into targets: CIDR ranges, --ports (cli-input.c) ----
  *
@@ -282,8 +292,9 @@ int cli_help(const char *topic);
  * Each returns the value or refuses it through cli_die_usage(), naming
  * `opt` and the value. */
 
-/* "hscan-cli: " + fmt (with two %s: a, b), the help hint, exit 2. */
-void cli_die_usage(const char *fmt, const char *a, const char *b);
+/* "hscan-cli: " + the printf-style message, the help hint, exit 2. */
+void cli_die_usage(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 /* Seconds (fractions, an "s" suffix) or NNNms: milliseconds. */
 uint64_t parse_duration(const char *opt, const char *v);
 unsigned long parse_num(const char *opt, const char *v, unsigned long min,
@@ -295,13 +306,14 @@ unsigned long parse_count(const char *opt, const char *v,
 int parse_scheme(const char *v);
 /* --shard K/N */
 void parse_shard(const char *v, unsigned *index, unsigned *count);
-/* --follow: 0..100 */
-unsigned parse_follow(const char *v);
-/* n bytes of v are an HTTP token; v has no CR or LF; --path; a
- * --resolver value (IP, IP:PORT, [IPv6]:PORT, IPv6). */
-void check_token(const char *opt, const char *v, size_t n);
-void check_no_crlf(const char *opt, const char *v);
-void check_path(const char *v);
+/* A --resolver value: IP, IP:PORT, [IPv6]:PORT or IPv6.  The CLI's
+ * own check, per value: the library hands the joined list to c-ares in
+ * hscan_new() and cannot say which one was wrong. */
 void check_resolver(const char *arg);
+/* The values the library refuses (hscan_config_check()), reported
+ * under the option that set them ("--follow: 500: must be at most
+ * 100"); then the CLI's own rule that a -H header name is an HTTP
+ * token.  Call once the options are parsed and the callbacks set. */
+void check_config(const struct hscan_config *cfg);
 
 #endif

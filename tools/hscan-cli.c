@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -369,160 +370,207 @@ static void on_signal(uv_signal_t *h, int sig)
 
 /* ---- options (the value parsers are in cli-opts.c) ---- */
 
-static void add_resolver(char **list, const char *v)
+static void add_resolver(hscan_config_t *cfg, const char *v)
 {
-    size_t n = *list ? strlen(*list) : 0;
-    char *s = realloc(*list, n + strlen(v) + 2);
+    char *list = (char *)cfg->resolvers;
+    size_t n = list ? strlen(list) : 0;
+    char *s = realloc(list, n + strlen(v) + 2);
     if (!s)
         exit(EXIT_IO);
     sprintf(s + n, "%s%s", n ? "," : "", v);
-    *list = s;
+    cfg->resolvers = s;
+}
+
+static const struct option opts[] = {
+    { "concurrency", 1, 0, 'c' }, { "timeout", 1, 0, OPT_TIMEOUT },
+    { "dns-timeout", 1, 0, OPT_DNS_TIMEOUT },
+    { "connect-timeout", 1, 0, OPT_CONNECT_TIMEOUT },
+    { "read-timeout", 1, 0, OPT_READ_TIMEOUT },
+    { "method", 1, 0, 'X' }, { "path", 1, 0, OPT_PATH },
+    { "header", 1, 0, 'H' }, { "user-agent", 1, 0, 'A' },
+    { "resolver", 1, 0, OPT_RESOLVER },
+    { "max-header-bytes", 1, 0, OPT_MAX_HEADER_BYTES },
+    { "max-headers", 1, 0, OPT_MAX_HEADERS },
+    { "output", 1, 0, 'o' }, { "quiet", 0, 0, 'q' },
+    { "help", 2, 0, 'h' }, { "version", 0, 0, 'V' },
+    { "scheme", 1, 0, OPT_SCHEME }, { "follow", 1, 0, OPT_FOLLOW },
+    { "tls-timeout", 1, 0, OPT_TLS_TIMEOUT },
+    { "ca-file", 1, 0, OPT_CA_FILE }, { "insecure", 0, 0, 'k' },
+    { "rate", 1, 0, OPT_RATE }, { "burst", 1, 0, OPT_BURST },
+    { "max-per-ip", 1, 0, OPT_MAX_PER_IP },
+    { "dns-rate", 1, 0, OPT_DNS_RATE },
+    { "dns-cache", 1, 0, OPT_DNS_CACHE },
+    { "resume", 1, 0, OPT_RESUME }, { "shard", 1, 0, OPT_SHARD },
+    { "body-bytes", 1, 0, OPT_BODY_BYTES },
+    { "audit", 0, 0, OPT_AUDIT },
+    { "progress", 0, 0, OPT_PROGRESS },
+    { "no-progress", 0, 0, OPT_NO_PROGRESS },
+    { "match-status", 1, 0, OPT_MATCH_STATUS },
+    { "filter-status", 1, 0, OPT_FILTER_STATUS },
+    { "match-header", 1, 0, OPT_MATCH_HEADER },
+    { "match-error", 1, 0, OPT_MATCH_ERROR },
+    { "only-ok", 0, 0, OPT_ONLY_OK }, { "ports", 1, 0, OPT_PORTS },
+    { "format", 1, 0, 'f' }, { "fields", 1, 0, OPT_FIELDS },
+    { 0, 0, 0, 0 }
+};
+
+/* The options that set a duration in `cfg`.  0 when `c` is none. */
+static int opt_duration(hscan_config_t *cfg, int c, const char *v)
+{
+    switch (c) {
+    case OPT_TIMEOUT:
+        cfg->timeout_ms = parse_duration("--timeout", v);
+        break;
+    case OPT_DNS_TIMEOUT:
+        cfg->dns_timeout_ms = parse_duration("--dns-timeout", v);
+        break;
+    case OPT_CONNECT_TIMEOUT:
+        cfg->connect_timeout_ms = parse_duration("--connect-timeout", v);
+        break;
+    case OPT_READ_TIMEOUT:
+        cfg->read_timeout_ms = parse_duration("--read-timeout", v);
+        break;
+    case OPT_TLS_TIMEOUT:
+        cfg->tls_timeout_ms = parse_duration("--tls-timeout", v);
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
+
+/* The options that set a count or a limit in `cfg`.  0 when `c` is
+ * none. */
+static int opt_number(hscan_config_t *cfg, int c, const char *v)
+{
+    switch (c) {
+    case 'c':
+        cfg->concurrency = (unsigned)parse_num("--concurrency", v, 0,
+                                               UINT_MAX);
+        break;
+    case OPT_MAX_HEADER_BYTES:
+        cfg->max_header_bytes = parse_num("--max-header-bytes", v, 0,
+                                          1UL << 30);
+        break;
+    case OPT_MAX_HEADERS:
+        cfg->max_headers = (unsigned)parse_num("--max-headers", v, 0,
+                                               1000000);
+        break;
+    case OPT_FOLLOW:
+        cfg->follow = (unsigned)parse_num("--follow", v, 0, UINT_MAX);
+        break;
+    case OPT_RATE:
+        cfg->rate = (unsigned)parse_count("--rate", v, 10000000);
+        break;
+    case OPT_BURST:
+        cfg->burst = (unsigned)parse_count("--burst", v, 10000000);
+        break;
+    case OPT_MAX_PER_IP:
+        cfg->max_per_ip = (unsigned)parse_num("--max-per-ip", v, 0,
+                                              1000000);
+        break;
+    case OPT_DNS_RATE:
+        cfg->dns_rate = (unsigned)parse_num("--dns-rate", v, 0, 10000000);
+        break;
+    case OPT_DNS_CACHE:
+        cfg->dns_cache = (unsigned)parse_num("--dns-cache", v, 0, 10000000);
+        break;
+    case OPT_BODY_BYTES:
+        cfg->body_bytes = parse_num("--body-bytes", v, 0, ULONG_MAX);
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
+
+/* -H NAME:VALUE, a request header (-H NAME is a column: cli-format.c),
+ * checked with the rest (check_config()). */
+static void opt_header(hscan_config_t *cfg, const char *v)
+{
+    static const char *headers[256];
+
+    if (cfg->n_headers == 256)
+        cli_die_usage("-H: more than 256 headers");
+    headers[cfg->n_headers++] = v;
+    cfg->headers = headers;
+}
+
+/* The options that shape the request and the connection in `cfg`; the
+ * library checks the values (check_config()).  0 when `c` is none. */
+static int opt_request(hscan_config_t *cfg, int c, const char *v)
+{
+    switch (c) {
+    case 'X': cfg->method = v; break;
+    case OPT_PATH: cfg->path = v; break;
+    case 'H':
+        if (strchr(v, ':'))
+            opt_header(cfg, v);
+        else
+            fmt_opt_column(v);
+        break;
+    case 'A': cfg->user_agent = v; break;
+    case OPT_RESOLVER: check_resolver(v); add_resolver(cfg, v); break;
+    case OPT_SCHEME: cfg->scheme = parse_scheme(v); break;
+    case OPT_CA_FILE:
+        if (access(v, R_OK) != 0)
+            cli_die_usage("--ca-file: cannot read '%s'", v);
+        cfg->ca_file = v;
+        break;
+    case 'k': cfg->insecure = 1; break;
+    case OPT_AUDIT: cfg->audit = 1; break;
+    case '4':
+    case '6':
+        if (cfg->family && cfg->family != c - '0')
+            cli_die_usage("-4 and -6 exclude each other");
+        cfg->family = c - '0';
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
+
+/* The options of the CLI itself: input, output, filters, progress. */
+static void opt_cli(int c, const char *v, const char **out_path)
+{
+    int mode;
+
+    switch (c) {
+    case 'o': *out_path = v; break;
+    case 'f': fmt_opt_format(v); break;
+    case OPT_FIELDS: fmt_opt_fields(v); break;
+    case OPT_RESUME: G.resume_path = v; break;
+    case OPT_SHARD: parse_shard(v, &G.shard_index, &G.shard_count); break;
+    case OPT_MATCH_STATUS: case OPT_FILTER_STATUS: case OPT_MATCH_HEADER:
+    case OPT_MATCH_ERROR: case OPT_ONLY_OK:
+        filter_option(&G.filter, c, v);
+        break;
+    case OPT_PORTS: xin_ports(&G.xin, v); break;
+    case 'q': G.quiet = 1; break;
+    case OPT_PROGRESS:
+    case OPT_NO_PROGRESS:
+        mode = c == OPT_PROGRESS ? PROGRESS_ON : PROGRESS_OFF;
+        if (G.progress && G.progress != mode)
+            cli_die_usage("--progress and --no-progress exclude each other");
+        G.progress = mode;
+        break;
+    case 'h': exit(cli_help(v) == 0 ? EXIT_OK : EXIT_USAGE);
+    case 'V': printf("hscan-cli %s\n", hscan_version()); exit(EXIT_OK);
+    default: cli_die_usage("invalid option");
+    }
 }
 
 static void parse_args(int argc, char **argv, hscan_config_t *cfg,
                        const char **out_path)
 {
-    static const struct option opts[] = {
-        { "concurrency", 1, 0, 'c' }, { "timeout", 1, 0, 1 },
-        { "dns-timeout", 1, 0, 2 }, { "connect-timeout", 1, 0, 3 },
-        { "read-timeout", 1, 0, 4 }, { "method", 1, 0, 'X' },
-        { "path", 1, 0, 5 }, { "header", 1, 0, 'H' },
-        { "user-agent", 1, 0, 'A' }, { "resolver", 1, 0, 6 },
-        { "max-header-bytes", 1, 0, 7 }, { "max-headers", 1, 0, 8 },
-        { "output", 1, 0, 'o' }, { "quiet", 0, 0, 'q' },
-        { "help", 2, 0, 'h' }, { "version", 0, 0, 'V' },
-        { "scheme", 1, 0, 9 }, { "follow", 1, 0, 10 },
-        { "tls-timeout", 1, 0, 11 }, { "ca-file", 1, 0, 12 },
-        { "insecure", 0, 0, 'k' }, { "rate", 1, 0, 13 },
-        { "burst", 1, 0, 14 }, { "max-per-ip", 1, 0, 15 },
-        { "dns-rate", 1, 0, 16 }, { "dns-cache", 1, 0, 17 },
-        { "resume", 1, 0, 18 }, { "shard", 1, 0, 19 },
-        { "body-bytes", 1, 0, 200 }, { "audit", 0, 0, 201 },
-        { "progress", 0, 0, 300 }, { "no-progress", 0, 0, 301 },
-        { "match-status", 1, 0, OPT_MATCH_STATUS },
-        { "filter-status", 1, 0, OPT_FILTER_STATUS },
-        { "match-header", 1, 0, OPT_MATCH_HEADER },
-        { "match-error", 1, 0, OPT_MATCH_ERROR },
-        { "only-ok", 0, 0, OPT_ONLY_OK }, { "ports", 1, 0, OPT_PORTS },
-        { "format", 1, 0, 'f' }, { "fields", 1, 0, 400 },
-        { 0, 0, 0, 0 }
-    };
-    static const char *headers[256];
-    char *resolvers = NULL;
     int c;
 
-    while ((c = getopt_long(argc, argv, "c:X:H:A:o:f:q46hVk", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': cfg->concurrency = (unsigned)parse_count("--concurrency",
-                                                           optarg, 1000000);
-                  break;
-        case 1: cfg->timeout_ms = parse_duration("--timeout", optarg); break;
-        case 2: cfg->dns_timeout_ms = parse_duration("--dns-timeout", optarg);
-                break;
-        case 3: cfg->connect_timeout_ms =
-                    parse_duration("--connect-timeout", optarg);
-                break;
-        case 4: cfg->read_timeout_ms = parse_duration("--read-timeout",
-                                                      optarg);
-                break;
-        case 'X': check_token("--method", optarg, strlen(optarg));
-                  cfg->method = optarg;
-                  break;
-        case 5: check_path(optarg); cfg->path = optarg; break;
-        case 'H':
-            if (!strchr(optarg, ':')) {     /* NAME: a response column */
-                fmt_opt_column(optarg);
-                break;
-            }
-            if (cfg->n_headers == 256)
-                cli_die_usage("%s: more than %s headers", "-H", "256");
-            if (!strchr(optarg, ':') || optarg[0] == ':')
-                cli_die_usage("-H: '%s' is not 'Name: value'%s", optarg, "");
-            check_no_crlf("-H", optarg);
-            {
-                char name[256];
-                size_t n = strcspn(optarg, ":");
-                snprintf(name, sizeof(name), "%.*s", (int)n, optarg);
-                check_token("-H: the header name", name, strlen(name));
-            }
-            headers[cfg->n_headers++] = optarg;
-            cfg->headers = headers;
-            break;
-        case 'A': check_no_crlf("--user-agent", optarg);
-                  cfg->user_agent = optarg;
-                  break;
-        case 'f': fmt_opt_format(optarg); break;
-        case 400: fmt_opt_fields(optarg); break;
-        case 6: check_resolver(optarg);
-                add_resolver(&resolvers, optarg);
-                break;
-        case 7: cfg->max_header_bytes = parse_count("--max-header-bytes",
-                                                    optarg, 1UL << 30);
-                if (cfg->max_header_bytes < 64)
-                    cli_die_usage("--max-header-bytes: '%s' is below the "
-                              "minimum of %s", optarg, "64");
-                break;
-        case 8: cfg->max_headers = (unsigned)parse_count("--max-headers",
-                                                         optarg, 1000000);
-                break;
-        case 'o': *out_path = optarg; break;
-        case 9: cfg->scheme = parse_scheme(optarg); break;
-        case 10: cfg->follow = parse_follow(optarg); break;
-        case 11: cfg->tls_timeout_ms = parse_duration("--tls-timeout",
-                                                      optarg);
-                 break;
-        case 12:
-            if (access(optarg, R_OK) != 0)
-                cli_die_usage("--ca-file: cannot read '%s'%s", optarg, "");
-            cfg->ca_file = optarg;
-            break;
-        case 'k': cfg->insecure = 1; break;
-        case 13: cfg->rate = (unsigned)parse_count("--rate", optarg,
-                                                   10000000);
-                 break;
-        case 14: cfg->burst = (unsigned)parse_count("--burst", optarg,
-                                                    10000000);
-                 break;
-        case 15: cfg->max_per_ip = (unsigned)parse_num("--max-per-ip", optarg,
-                                                       0, 1000000);
-                 break;
-        case 16: cfg->dns_rate = (unsigned)parse_num("--dns-rate", optarg, 0,
-                                                     10000000);
-                 break;
-        case 17: cfg->dns_cache = (unsigned)parse_num("--dns-cache", optarg, 0,
-                                                      10000000);
-                 break;
-        case 18: G.resume_path = optarg; break;
-        case 19: parse_shard(optarg, &G.shard_index, &G.shard_count); break;
-        case 200: cfg->body_bytes = parse_num("--body-bytes", optarg, 0,
-                                              16u << 20);
-                  break;
-        case 201: cfg->audit = 1; break;
-        case OPT_MATCH_STATUS: case OPT_FILTER_STATUS: case OPT_MATCH_HEADER:
-        case OPT_MATCH_ERROR: case OPT_ONLY_OK:
-            filter_option(&G.filter, c, optarg);
-            break;
-        case OPT_PORTS: xin_ports(&G.xin, optarg); break;
-        case 'q': G.quiet = 1; break;
-        case 300:
-        case 301:   /* PROGRESS_ON, PROGRESS_OFF */
-            if (G.progress && G.progress != c - 299)
-                cli_die_usage("--progress and --no-progress %s%s",
-                          "exclude each other", "");
-            G.progress = c - 299;
-            break;
-        case '4':
-        case '6':
-            if (cfg->family && cfg->family != c - '0')
-                cli_die_usage("-4 and -6 %s%s", "exclude each other", "");
-            cfg->family = c - '0';
-            break;
-        case 'h': exit(cli_help(optarg) == 0 ? EXIT_OK : EXIT_USAGE);
-        case 'V': printf("hscan-cli %s\n", hscan_version()); exit(EXIT_OK);
-        default: cli_die_usage("invalid option%s%s", "", "");
-        }
-    }
-    cfg->resolvers = resolvers;
+    while ((c = getopt_long(argc, argv, "c:X:H:A:o:f:q46hVk", opts,
+                            NULL)) != -1)
+        if (!opt_duration(cfg, c, optarg) && !opt_number(cfg, c, optarg) &&
+            !opt_request(cfg, c, optarg))
+            opt_cli(c, optarg, out_path);
     cfg->shard_index = G.shard_index;
     cfg->shard_count = G.shard_count;
 }
@@ -654,7 +702,12 @@ int main(int argc, char **argv)
     hscan_config_init(&cfg);
     cfg.max_per_ip = 4;     /* polite by default, unlike the library */
     cfg.body_bytes = 8192;  /* title and body_sha256; bounded memory */
+    cfg.next_target = next_target;
+    cfg.on_result = on_result;
+    cfg.on_drained = on_drained;
+    cfg.arg = &G.in;
     parse_args(argc, argv, &cfg, &out_path);
+    check_config(&cfg);
     filter_check(&G.filter, G.resume_path != NULL);
     fmt_choose(&cfg, out_path != NULL, G.resume_path);
     G.loop = uv_default_loop();
@@ -664,7 +717,7 @@ int main(int argc, char **argv)
     if (G.resume_path) {
         if (out_path && strcmp(out_path, G.resume_path) != 0)
             cli_die_usage("--resume %s: it appends to that file; -o %s "
-                      "names another", G.resume_path, out_path);
+                          "names another", G.resume_path, out_path);
         out_path = G.resume_path;
         if (resume_load(&G.done, out_path,
                         cfg.scheme == HSCAN_SCHEME_BOTH ? 2 : 1) != 0) {
@@ -697,10 +750,6 @@ int main(int argc, char **argv)
         return EXIT_IO;
     }
     fit_concurrency(&cfg);
-    cfg.next_target = next_target;
-    cfg.on_result = on_result;
-    cfg.on_drained = on_drained;
-    cfg.arg = &G.in;
     rc = hscan_new(&G.scan, G.loop, &cfg);
     if (rc != 0) {
         fprintf(stderr, "hscan-cli: cannot start the scan: %s (check the "

@@ -1,0 +1,218 @@
+/* Checking settings: hscan_config_check() for a scanner's, which
+ * hscan_new() runs, and hscan_target_opts_check() for one target's,
+ * which hscan_submit_ex() runs.  One set of rules, so what a caller is
+ * told before hscan_new() is what hscan_new() then enforces, and a
+ * front end (hscan-cli) need not repeat them to name the culprit.
+ *
+ * The report is the member's name as spelled in the public struct and
+ * a detail that starts with the value as the library saw it (strings
+ * quoted, unprintable bytes escaped, cut at QUOTE_MAX bytes: a bad
+ * value may hold CR, LF or be 8 KiB long) and ends with the rule.
+ * Members are checked in declaration order and the first at fault is
+ * reported, so the answer is the same on every call.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hscan.h"
+#include "body.h"
+
+#define QUOTE_MAX 64            /* bytes of a refused string shown */
+#define QUOTE_SIZE (QUOTE_MAX * 4 + 8)
+#define MAX_CONCURRENCY 1000000
+#define MAX_FOLLOW 100
+#define MIN_HEADER_BYTES 64
+
+/* Where the verdict goes: the caller's out-params, each may be NULL. */
+struct report {
+    const char **field;
+    char *detail;
+    size_t size;
+};
+
+static int refuse(const struct report *r, const char *field,
+                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int refuse(const struct report *r, const char *field,
+                  const char *fmt, ...)
+{
+    va_list ap;
+
+    if (r->field)
+        *r->field = field;
+    if (r->detail && r->size > 0) {
+        va_start(ap, fmt);
+        vsnprintf(r->detail, r->size, fmt, ap);
+        va_end(ap);
+    }
+    return HSCAN_EINVAL;
+}
+
+/* `s` between single quotes for a detail: CR, LF and tab as \r \n \t,
+ * other bytes outside printable ASCII (and the backslash) as \xHH, at
+ * most QUOTE_MAX bytes of it then "...".  `out` has QUOTE_SIZE bytes. */
+static const char *quote(char *out, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, n = 0;
+
+    out[n++] = '\'';
+    for (i = 0; s[i] && i < QUOTE_MAX; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = c == '\r' ? "\\r" : c == '\n' ? "\\n"
+                        : c == '\t' ? "\\t" : NULL;
+        if (esc) {
+            memcpy(out + n, esc, 2);
+            n += 2;
+        } else if (c < 0x20 || c >= 0x7f || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n++] = '\'';
+    if (s[i]) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* An HTTP token (RFC 9110 5.6.2): one or more tchars. */
+static int is_token(const char *m)
+{
+    if (!*m)
+        return 0;
+    for (; *m; m++)
+        if (*m <= 0x20 || *m >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", *m))
+            return 0;
+    return 1;
+}
+
+static int has_crlf(const char *s)
+{
+    return strpbrk(s, "\r\n") != NULL;
+}
+
+/* method, path and headers: the same rules for a scanner and for one
+ * target's overrides.  NULL method or path: the default. */
+static int check_request(const struct report *r, const char *method,
+                         const char *path, const char *const *headers,
+                         size_t n_headers)
+{
+    char q[QUOTE_SIZE];
+    size_t i;
+
+    if (method && !is_token(method))
+        return refuse(r, "method", "%s: not an HTTP token (letters, "
+                      "digits and !#$%%&'*+-.^_`|~)", quote(q, method));
+    if (path && (path[0] != '/' || strpbrk(path, " \t\r\n")))
+        return refuse(r, "path", "%s: must start with '/' and hold no "
+                      "white space", quote(q, path));
+    if (n_headers && !headers)
+        return refuse(r, "headers", "NULL: n_headers is %zu", n_headers);
+    for (i = 0; i < n_headers; i++) {
+        const char *h = headers[i];
+        if (!h)
+            return refuse(r, "headers", "NULL: line %zu of %zu", i,
+                          n_headers);
+        if (has_crlf(h))
+            return refuse(r, "headers", "%s: holds CR or LF",
+                          quote(q, h));
+        if (!strchr(h, ':') || h[0] == ':')
+            return refuse(r, "headers", "%s: not 'Name: value'",
+                          quote(q, h));
+    }
+    return 0;
+}
+
+static int check_timeouts(const struct report *r, const hscan_config_t *c)
+{
+    static const char why[] = "0: must be above 0 (milliseconds)";
+
+    if (!c->timeout_ms)
+        return refuse(r, "timeout_ms", "%s", why);
+    if (!c->dns_timeout_ms)
+        return refuse(r, "dns_timeout_ms", "%s", why);
+    if (!c->connect_timeout_ms)
+        return refuse(r, "connect_timeout_ms", "%s", why);
+    if (!c->read_timeout_ms)
+        return refuse(r, "read_timeout_ms", "%s", why);
+    return 0;
+}
+
+/* The members after `headers`, in their order. */
+static int check_limits(const struct report *r, const hscan_config_t *c)
+{
+    if (c->family != 0 && c->family != 4 && c->family != 6)
+        return refuse(r, "family", "%d: must be 0 (both), 4 or 6",
+                      c->family);
+    if (c->max_header_bytes < MIN_HEADER_BYTES)
+        return refuse(r, "max_header_bytes", "%zu: must be at least %d",
+                      c->max_header_bytes, MIN_HEADER_BYTES);
+    if (c->max_headers == 0)
+        return refuse(r, "max_headers", "0: must be at least 1");
+    if (c->scheme < HSCAN_SCHEME_HTTPS_FIRST ||
+        c->scheme > HSCAN_SCHEME_BOTH)
+        return refuse(r, "scheme", "%d: not an enum hscan_scheme value "
+                      "(%d to %d)", c->scheme, HSCAN_SCHEME_HTTPS_FIRST,
+                      HSCAN_SCHEME_BOTH);
+    if (c->follow > MAX_FOLLOW)
+        return refuse(r, "follow", "%u: must be at most %d", c->follow,
+                      MAX_FOLLOW);
+    if (!c->tls_timeout_ms)
+        return refuse(r, "tls_timeout_ms",
+                      "0: must be above 0 (milliseconds)");
+    if (c->body_bytes > HSCAN__MAX_BODY)
+        return refuse(r, "body_bytes", "%zu: must be at most %u (16 MiB)",
+                      c->body_bytes, HSCAN__MAX_BODY);
+    if (c->shard_count > 1 && c->shard_index >= c->shard_count)
+        return refuse(r, "shard_index", "%u: must be below shard_count "
+                      "(%u)", c->shard_index, c->shard_count);
+    return 0;
+}
+
+int hscan_config_check(const hscan_config_t *cfg, const char **field,
+                       char *detail, size_t size)
+{
+    const struct report r = { field, detail, size };
+    char q[QUOTE_SIZE];
+    int rc;
+
+    if (!cfg)
+        return refuse(&r, NULL, "no configuration (cfg is NULL)");
+    if (cfg->concurrency == 0 || cfg->concurrency > MAX_CONCURRENCY)
+        return refuse(&r, "concurrency", "%u: must be from 1 to %d",
+                      cfg->concurrency, MAX_CONCURRENCY);
+    if ((rc = check_timeouts(&r, cfg)) != 0)
+        return rc;
+    if ((rc = check_request(&r, cfg->method, cfg->path, NULL, 0)) != 0)
+        return rc;
+    if (cfg->user_agent && has_crlf(cfg->user_agent))
+        return refuse(&r, "user_agent", "%s: holds CR or LF",
+                      quote(q, cfg->user_agent));
+    if ((rc = check_request(&r, NULL, NULL, cfg->headers,
+                            cfg->n_headers)) != 0 ||
+        (rc = check_limits(&r, cfg)) != 0)
+        return rc;
+    if (!cfg->on_result)
+        return refuse(&r, "on_result", "NULL: the result callback is "
+                      "required");
+    return 0;
+}
+
+int hscan_target_opts_check(const hscan_target_opts_t *opts,
+                            const char **field, char *detail, size_t size)
+{
+    const struct report r = { field, detail, size };
+
+    if (!opts)
+        return 0;               /* no overrides */
+    return check_request(&r, opts->method, opts->path, opts->headers,
+                         opts->n_headers);
+}
