@@ -8,12 +8,13 @@
 
 #include "dns.h"
 #include "hscan.h"
+#include "queue.h"
 #include "util.h"
 
 struct dns_sock {
     uv_poll_t poll;
     ares_socket_t fd;
-    struct dns_sock *next;
+    struct hscan__queue node;   /* on d->socks, or d->spare until watched */
     struct hscan__dns *d;
 };
 
@@ -22,20 +23,20 @@ struct hscan__dns {
     ares_channel channel;
     uv_timer_t timer;
     uv_timer_t pace;            /* --dns-rate: next token due */
-    struct dns_sock *socks;
-    struct dns_sock *spare;     /* opened by sock_open, not yet watched */
+    struct hscan__queue socks;  /* struct dns_sock, watched */
+    struct hscan__queue spare;  /* opened by sock_open, not yet watched */
     unsigned handles;           /* open uv handles: timers + polls */
     int closing;
     int sock_errno;             /* last local failure to open a socket */
     unsigned nservers;
-    struct lookup *wait_head, *wait_tail; /* lookups not yet sent */
+    struct hscan__queue wait;   /* struct lookup not yet sent, FIFO */
     unsigned inflight;          /* lookups sent, not yet answered */
     int draining;
     double rate, burst, tokens; /* queries per second; 0: no cap */
     uint64_t t_tokens;
     struct lookup **table;      /* hash buckets, a power of two */
     size_t nbuckets, nentries;
-    struct lookup *lru_head, *lru_tail;
+    struct hscan__queue lru;    /* cached struct lookup, newest first */
     unsigned ncached, cache_max;
     struct hscan__dns_stats st;
     struct hscan__dnsq *sync_q; /* the caller of a send in progress */

@@ -79,16 +79,28 @@ void hscan__dnsio_arm(struct hscan__dns *d)
     uv_timer_start(&d->timer, on_timer, ms, 0);
 }
 
+/* The watcher of `fd` on list `h`, or NULL.  A handful of sockets: one
+ * per resolver (plus TCP ones for truncated answers). */
+static struct dns_sock *find_sock(struct hscan__queue *h, ares_socket_t fd)
+{
+    struct hscan__queue *n;
+
+    hscan__queue_foreach(n, h) {
+        struct dns_sock *s = hscan__queue_data(n, struct dns_sock, node);
+        if (s->fd == fd)
+            return s;
+    }
+    return NULL;
+}
+
 /* The watcher made for `fd` when it was opened, taken off the spare
  * list; NULL if there is none. */
 static struct dns_sock *take_spare(struct hscan__dns *d, ares_socket_t fd)
 {
-    struct dns_sock **pp, *s;
+    struct dns_sock *s = find_sock(&d->spare, fd);
 
-    for (pp = &d->spare; *pp && (*pp)->fd != fd; pp = &(*pp)->next)
-        ;
-    if ((s = *pp) != NULL)
-        *pp = s->next;
+    if (s)
+        hscan__queue_remove(&s->node);
     return s;
 }
 
@@ -96,15 +108,12 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable,
                           int writable)
 {
     struct hscan__dns *d = data;
-    struct dns_sock **pp, *s;
+    struct dns_sock *s = find_sock(&d->socks, fd);
     int events = (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0);
 
-    for (pp = &d->socks; *pp && (*pp)->fd != fd; pp = &(*pp)->next)
-        ;
-    s = *pp;
     if (events == 0) {
         if (s) {
-            *pp = s->next;
+            hscan__queue_remove(&s->node);
             uv_close((uv_handle_t *)&s->poll, on_handle_closed);
         }
         return;
@@ -119,8 +128,7 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable,
         s->fd = fd;
         s->d = d;
         s->poll.data = d;
-        s->next = d->socks;
-        d->socks = s;
+        hscan__queue_insert_head(&d->socks, &s->node);
         d->handles++;
     }
     uv_poll_start(&s->poll, events, on_poll);
@@ -160,8 +168,7 @@ static ares_socket_t sock_open(int af, int type, int proto, void *arg)
     }
     s->fd = fd;
     s->d = d;
-    s->next = d->spare;
-    d->spare = s;
+    hscan__queue_insert_head(&d->spare, &s->node);
     /* c-ares configures no option on sockets it did not open itself, so
      * non-blocking mode (above) and these are ours to set. */
     /* FORCE passes rmem_max when privileged (CAP_NET_ADMIN). */
@@ -208,6 +215,8 @@ static const struct ares_socket_functions sock_funcs = {
 
 void hscan__dnsio_options(struct hscan__dns *d, struct ares_options *o)
 {
+    hscan__queue_init(&d->socks);
+    hscan__queue_init(&d->spare);
     o->sock_state_cb = sock_state_cb;
     o->sock_state_cb_data = d;
 }
@@ -220,14 +229,16 @@ void hscan__dnsio_attach(struct hscan__dns *d)
 /* After ares_destroy(), which closed c-ares' sockets (sock_close). */
 void hscan__dnsio_close(struct hscan__dns *d)
 {
+    struct hscan__queue *n;
     struct dns_sock *s;
 
-    while ((s = d->spare) != NULL) {
-        d->spare = s->next;
-        free(s);
+    while ((n = hscan__queue_head(&d->spare)) != &d->spare) {
+        hscan__queue_remove(n);
+        free(hscan__queue_data(n, struct dns_sock, node));
     }
-    while ((s = d->socks) != NULL) {
-        d->socks = s->next;
+    while ((n = hscan__queue_head(&d->socks)) != &d->socks) {
+        s = hscan__queue_data(n, struct dns_sock, node);
+        hscan__queue_remove(n);
         uv_close((uv_handle_t *)&s->poll, on_handle_closed);
     }
     uv_close((uv_handle_t *)&d->timer, on_handle_closed);

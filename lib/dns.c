@@ -27,15 +27,14 @@
  * hash table by (name, family); finished ones also on an LRU list. */
 struct lookup {
     struct lookup *hnext;           /* hash chain */
-    struct lookup *lru_prev, *lru_next; /* cached entries, newest first */
-    struct lookup *wait_next;       /* pacing FIFO */
-    struct hscan__dnsq *waiters;    /* callers, doubly linked */
+    struct hscan__queue lru;        /* on d->lru while cached */
+    struct hscan__queue wait;       /* on d->wait while L_QUEUED */
+    struct hscan__queue waiters;    /* struct hscan__dnsq, oldest first */
     struct hscan__dns *d;
     struct work *w;                 /* while queued or sent */
     uint32_t hash;
     int family;
     int state;                      /* L_QUEUED, L_SENT, L_DONE */
-    int cached;                     /* on the LRU list */
     int delivering;                 /* pinned while callers are told */
     unsigned sends;                 /* times sent (retries included) */
     uint64_t sent_ms;               /* uv_now() of the last send */
@@ -68,7 +67,7 @@ struct hscan__dnsq {
     hscan__dns_cb cb;
     void *ctx;
     struct lookup *l;
-    struct hscan__dnsq *prev, *next;
+    struct hscan__queue node;       /* on l->waiters */
 };
 
 /* Lookups sent at once.  Thousands of slots opening together would
@@ -106,6 +105,8 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
 
     if (!d)
         return HSCAN_ENOMEM;
+    hscan__queue_init(&d->wait);
+    hscan__queue_init(&d->lru);
     d->nbuckets = 256;
     d->table = calloc(d->nbuckets, sizeof(*d->table));
     if (!d->table) {
@@ -190,31 +191,15 @@ static void table_remove(struct hscan__dns *d, struct lookup *l)
 
 static void lru_unlink(struct hscan__dns *d, struct lookup *l)
 {
-    if (!l->cached)
-        return;
-    if (l->lru_prev)
-        l->lru_prev->lru_next = l->lru_next;
-    else
-        d->lru_head = l->lru_next;
-    if (l->lru_next)
-        l->lru_next->lru_prev = l->lru_prev;
-    else
-        d->lru_tail = l->lru_prev;
-    l->lru_prev = l->lru_next = NULL;
-    l->cached = 0;
+    if (hscan__queue_empty(&l->lru))
+        return;                     /* not cached */
+    hscan__queue_remove(&l->lru);
     d->ncached--;
 }
 
 static void lru_push(struct hscan__dns *d, struct lookup *l)
 {
-    l->lru_prev = NULL;
-    l->lru_next = d->lru_head;
-    if (d->lru_head)
-        d->lru_head->lru_prev = l;
-    else
-        d->lru_tail = l;
-    d->lru_head = l;
-    l->cached = 1;
+    hscan__queue_insert_head(&d->lru, &l->lru);
     d->ncached++;
 }
 
@@ -232,15 +217,9 @@ void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg)
     size_t i;
 
     /* Every probe is finished by now, so every caller is detached.
-     * Lookups still queued are freed here; those in flight when their
-     * ares callback runs (ARES_EDESTRUCTION, from ares_destroy()). */
-    while ((l = d->wait_head) != NULL) {
-        d->wait_head = l->wait_next;
-        table_remove(d, l);
-        lookup_free(l);
-    }
-    d->wait_tail = NULL;
-
+     * Every lookup, queued or in flight, is in the table and freed from
+     * there, after the ares callbacks of those in flight have run
+     * (ARES_EDESTRUCTION, from ares_destroy()). */
     d->done = done;
     d->done_arg = arg;
     d->closing = 1;
@@ -348,16 +327,15 @@ static void answer_from(const struct lookup *l, hscan__dns_cb cb, void *ctx)
  * the list is re-read after each one; the entry itself is pinned. */
 static void deliver(struct lookup *l)
 {
-    struct hscan__dnsq *q;
+    struct hscan__queue *n;
 
     l->delivering = 1;
-    while ((q = l->waiters) != NULL) {
+    while ((n = hscan__queue_head(&l->waiters)) != &l->waiters) {
+        struct hscan__dnsq *q = hscan__queue_data(n, struct hscan__dnsq, node);
         hscan__dns_cb cb = q->cb;
         void *ctx = q->ctx;
 
-        l->waiters = q->next;
-        if (l->waiters)
-            l->waiters->prev = NULL;
+        hscan__queue_remove(n);
         if (q == l->d->sync_q)
             l->d->sync_q = NULL;    /* answered before resolve returned */
         free(q);
@@ -392,7 +370,8 @@ static void finish_lookup(struct lookup *l)
          * the next one (rotation picks it), once per resolver, at most
          * three times in all, while someone still waits. */
         if ((err == HSCAN_EDNS_SERVFAIL || err == HSCAN_EDNS_REFUSED) &&
-            l->sends < d->nservers && l->sends < 3 && l->waiters) {
+            l->sends < d->nservers && l->sends < 3 &&
+            !hscan__queue_empty(&l->waiters)) {
             d->st.retries++;
             l_send(l);
             return;
@@ -425,7 +404,7 @@ static void finish_lookup(struct lookup *l)
     if (keep && !d->closing) {
         lru_push(d, l);
         while (d->ncached > d->cache_max)
-            drop(d, d->lru_tail);
+            drop(d, hscan__queue_data(d->lru.prev, struct lookup, lru));
     } else {
         drop(d, l);
     }
@@ -622,20 +601,19 @@ static void send_waiting(struct hscan__dns *d)
     if (d->draining || d->closing)
         return;
     d->draining = 1;
-    while (d->inflight < MAX_LOOKUPS && (l = d->wait_head) != NULL) {
-        if (!l->waiters) {          /* every caller gave up meanwhile */
-            d->wait_head = l->wait_next;
-            if (!d->wait_head)
-                d->wait_tail = NULL;
+    while (d->inflight < MAX_LOOKUPS && !hscan__queue_empty(&d->wait)) {
+        l = hscan__queue_data(hscan__queue_head(&d->wait), struct lookup,
+                              wait);
+        if (hscan__queue_empty(&l->waiters)) {
+            /* Every caller gave up meanwhile. */
+            hscan__queue_remove(&l->wait);
             table_remove(d, l);
             lookup_free(l);
             continue;
         }
         if (!take_tokens(d, l->family ? 1 : 2))
             break;
-        d->wait_head = l->wait_next;
-        if (!d->wait_head)
-            d->wait_tail = NULL;
+        hscan__queue_remove(&l->wait);
         l_send(l);
     }
     d->draining = 0;
@@ -675,11 +653,7 @@ static void grow_table(struct hscan__dns *d)
 static void attach(struct lookup *l, struct hscan__dnsq *q)
 {
     q->l = l;
-    q->prev = NULL;
-    q->next = l->waiters;
-    if (l->waiters)
-        l->waiters->prev = q;
-    l->waiters = q;
+    hscan__queue_insert_tail(&l->waiters, &q->node);
 }
 
 struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
@@ -712,7 +686,7 @@ struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
     }
     if (l && l->state == L_DONE) {
         d->st.cache_hits++;
-        if (l->cached) {            /* most recently used first */
+        if (!hscan__queue_empty(&l->lru)) { /* most recently used first */
             lru_unlink(d, l);
             lru_push(d, l);
         }
@@ -741,6 +715,9 @@ struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
     l->hash = h;
     l->family = family;
     l->state = L_QUEUED;
+    hscan__queue_init(&l->lru);
+    hscan__queue_init(&l->wait);
+    hscan__queue_init(&l->waiters);
     attach(l, q);
     if (d->nentries >= d->nbuckets)
         grow_table(d);
@@ -748,7 +725,7 @@ struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
     l->hnext = *pp;
     *pp = l;
     d->nentries++;
-    if (d->inflight < MAX_LOOKUPS && !d->wait_head &&
+    if (d->inflight < MAX_LOOKUPS && hscan__queue_empty(&d->wait) &&
         take_tokens(d, family ? 1 : 2)) {
         d->sync_q = q;
         l_send(l);
@@ -756,11 +733,7 @@ struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
         d->sync_q = NULL;
         return q;
     }
-    if (d->wait_tail)
-        d->wait_tail->wait_next = l;
-    else
-        d->wait_head = l;
-    d->wait_tail = l;
+    hscan__queue_insert_tail(&d->wait, &l->wait);
     return q;
 
 oom:
@@ -774,14 +747,7 @@ oom:
 
 void hscan__dns_detach(struct hscan__dnsq *q)
 {
-    struct lookup *l = q->l;
-
-    if (q->prev)
-        q->prev->next = q->next;
-    else
-        l->waiters = q->next;
-    if (q->next)
-        q->next->prev = q->prev;
+    hscan__queue_remove(&q->node);
     free(q);
 }
 
