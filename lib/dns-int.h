@@ -1,6 +1,6 @@
 /* The resolver's state, shared by dns.c (lookups, cache, pacing) and
- * dns-io.c (c-ares sockets and timers on the uv loop).  Private to
- * those two files. */
+ * dns-io.c (c-ares sockets and timers on the uv loop).  Private to the
+ * dns*.c files. */
 #ifndef HSCAN_DNS_INT_H
 #define HSCAN_DNS_INT_H
 
@@ -51,5 +51,14 @@ void hscan__dnsio_options(struct hscan__dns *d, struct ares_options *o);
 void hscan__dnsio_attach(struct hscan__dns *d);
 void hscan__dnsio_arm(struct hscan__dns *d);
 void hscan__dnsio_close(struct hscan__dns *d);
+
+/* dns-walk.c: the error of a lookup that found no address, from the
+ * ARES_* status of its A and AAAA queries (-1: not sent), its detail
+ * written to `detail`.  A resolver that could not be reached because
+ * opening a socket failed with `sock_errno` (the last such errno, 0 if
+ * none) for want of descriptors, buffers or memory is our shortage:
+ * resource_exhausted. */
+int hscan__dns_failure(int status_a, int status_aaaa, int sock_errno,
+                       char *detail, size_t dsize);
 
 #endif

@@ -3,7 +3,8 @@
  * Lookups: one per (name, family) in flight, shared by every caller
  * asking meanwhile; a per-scan answer cache; pacing (MAX_LOOKUPS and
  * --dns-rate); retries on another resolver.  The sockets and the timer
- * are dns-io.c, the answer walker dns-walk.c.
+ * are dns-io.c, reading replies (the answer walker, the error of a
+ * failed lookup) dns-walk.c.
  *
  * Queries are plain ares_query() calls for A and AAAA (no search list, no
  * hosts file: a scanner asks the network, and reading /etc/hosts per
@@ -11,7 +12,6 @@
  * answered locally (RFC 6761 6.3).
  */
 #include <arpa/nameser.h>
-#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -240,45 +240,6 @@ void hscan__dns_stats(const struct hscan__dns *d, struct hscan__dns_stats *out)
     *out = d->st;
 }
 
-/* Map a pair of c-ares outcomes to one error.  The more telling answer
- * wins: a definite negative beats a transient failure, which beats
- * "no record of this family". */
-static int map_status(int st, const char **why)
-{
-    switch (st) {
-    case ARES_ENOTFOUND: *why = "NXDOMAIN"; return HSCAN_EDNS_NXDOMAIN;
-    case ARES_ESERVFAIL: *why = "SERVFAIL"; return HSCAN_EDNS_SERVFAIL;
-    case ARES_EREFUSED: *why = "REFUSED"; return HSCAN_EDNS_REFUSED;
-    case ARES_ETIMEOUT: *why = "no answer"; return HSCAN_EDNS_TIMEOUT;
-    case ARES_ENODATA:
-    case ARES_SUCCESS: *why = "no A/AAAA record"; return HSCAN_EDNS_NO_ADDRESS;
-    case ARES_ENOMEM: *why = "out of memory"; return HSCAN_ERESOURCE_EXHAUSTED;
-    case ARES_ECONNREFUSED:
-        *why = "no resolver reachable (port closed or socket failed)";
-        return HSCAN_EDNS_FAILED;
-    }
-    *why = ares_strerror(st);
-    return HSCAN_EDNS_FAILED;
-}
-
-static int rank(int err)
-{
-    switch (err) {
-    case HSCAN_EDNS_NXDOMAIN: return 6;
-    case HSCAN_EDNS_SERVFAIL: return 5;
-    case HSCAN_EDNS_REFUSED: return 4;
-    case HSCAN_ERESOURCE_EXHAUSTED: return 3;
-    case HSCAN_EDNS_FAILED: return 3;
-    case HSCAN_EDNS_TIMEOUT: return 2;
-    }
-    return 1;
-}
-
-static int is_shortage(int e)
-{
-    return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
-}
-
 /* How long a finished lookup may answer later callers, in ms; 0: not at
  * all.  Addresses live as long as their smallest TTL (at most
  * CACHE_TTL_MAX); authoritative negatives (NXDOMAIN, no address of the
@@ -349,8 +310,7 @@ static void finish_lookup(struct lookup *l)
 {
     struct hscan__dns *d = l->d;
     struct work *w = l->w;
-    const char *wa = "no query", *w6 = "no query", *why;
-    int ea, e6, err = 0;
+    int err = 0;
     unsigned i, n;
     uint64_t keep;
 
@@ -362,10 +322,8 @@ static void finish_lookup(struct lookup *l)
     if (n > HSCAN__MAX_ADDRS)
         n = HSCAN__MAX_ADDRS;
     if (n == 0) {
-        ea = w->status_a >= 0 ? map_status(w->status_a, &wa) : 0;
-        e6 = w->status_aaaa >= 0 ? map_status(w->status_aaaa, &w6) : 0;
-        err = (!e6 || (ea && rank(ea) >= rank(e6))) ? ea : e6;
-        why = err == ea ? wa : w6;
+        err = hscan__dns_failure(w->status_a, w->status_aaaa, d->sock_errno,
+                                 l->detail, sizeof(l->detail));
         /* A resolver's SERVFAIL or REFUSED may be its own trouble: ask
          * the next one (rotation picks it), once per resolver, at most
          * three times in all, while someone still waits. */
@@ -375,12 +333,6 @@ static void finish_lookup(struct lookup *l)
             d->st.retries++;
             l_send(l);
             return;
-        }
-        snprintf(l->detail, sizeof(l->detail), "%s", why ? why : "failed");
-        if (err == HSCAN_EDNS_FAILED && is_shortage(d->sock_errno)) {
-            err = HSCAN_ERESOURCE_EXHAUSTED;
-            snprintf(l->detail, sizeof(l->detail), "DNS socket: %s",
-                     strerror(d->sock_errno));
         }
     } else {
         /* A chain with a hole is no answer: not kept either. */
