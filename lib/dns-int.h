@@ -23,13 +23,16 @@ struct hscan__dns {
     ares_channel channel;
     uv_timer_t timer;
     uv_timer_t pace;            /* --dns-rate: next token due */
+    uv_idle_t kick;             /* next loop turn: send `wait`, tell
+                                   `ready` (dns.c, on_kick) */
     struct hscan__queue socks;  /* struct dns_sock, watched */
     struct hscan__queue spare;  /* opened by sock_open, not yet watched */
-    unsigned handles;           /* open uv handles: timers + polls */
+    unsigned handles;           /* open uv handles: timers, kick, polls */
     int closing;
     int sock_errno;             /* last local failure to open a socket */
     unsigned nservers;
     struct hscan__queue wait;   /* struct lookup not yet sent, FIFO */
+    struct hscan__queue ready;  /* struct hscan__dnsq answered, not told */
     unsigned inflight;          /* lookups sent, not yet answered */
     int draining;
     double rate, burst, tokens; /* queries per second; 0: no cap */
@@ -39,7 +42,6 @@ struct hscan__dns {
     struct hscan__queue lru;    /* cached struct lookup, newest first */
     unsigned ncached, cache_max;
     struct hscan__dns_stats st;
-    struct hscan__dnsq *sync_q; /* the caller of a send in progress */
     void (*done)(void *);
     void *done_arg;
 };

@@ -243,4 +243,5 @@ void hscan__dnsio_close(struct hscan__dns *d)
     }
     uv_close((uv_handle_t *)&d->timer, on_handle_closed);
     uv_close((uv_handle_t *)&d->pace, on_handle_closed);
+    uv_close((uv_handle_t *)&d->kick, on_handle_closed);
 }

@@ -24,7 +24,9 @@
 
 /* One name's lookup, shared by every caller asking for it meanwhile,
  * then (if its answer may be kept) its cached answer.  Entries live in a
- * hash table by (name, family); finished ones also on an LRU list. */
+ * hash table by (name, family); finished ones also on an LRU list.  An
+ * entry dropped from both while queries still hold it (answers not yet
+ * told) is `gone`: the last of them frees it. */
 struct lookup {
     struct lookup *hnext;           /* hash chain */
     struct hscan__queue lru;        /* on d->lru while cached */
@@ -35,7 +37,9 @@ struct lookup {
     uint32_t hash;
     int family;
     int state;                      /* L_QUEUED, L_SENT, L_DONE */
-    int delivering;                 /* pinned while callers are told */
+    int delivering;                 /* callers being told: not expired */
+    int gone;                       /* off the table, freed by unref() */
+    unsigned refs;                  /* queries holding it */
     unsigned sends;                 /* times sent (retries included) */
     uint64_t sent_ms;               /* uv_now() of the last send */
     uint64_t expires;               /* uv_now() ms; L_DONE only */
@@ -67,7 +71,8 @@ struct hscan__dnsq {
     hscan__dns_cb cb;
     void *ctx;
     struct lookup *l;
-    struct hscan__queue node;       /* on l->waiters */
+    struct hscan__queue node;       /* on l->waiters; on d->ready once
+                                       the answer is in but not told */
 };
 
 /* Lookups sent at once.  Thousands of slots opening together would
@@ -106,6 +111,7 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
     if (!d)
         return HSCAN_ENOMEM;
     hscan__queue_init(&d->wait);
+    hscan__queue_init(&d->ready);
     hscan__queue_init(&d->lru);
     d->nbuckets = 256;
     d->table = calloc(d->nbuckets, sizeof(*d->table));
@@ -164,7 +170,9 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
     d->timer.data = d;
     uv_timer_init(loop, &d->pace);
     d->pace.data = d;
-    d->handles = 2;
+    uv_idle_init(loop, &d->kick);
+    d->kick.data = d;
+    d->handles = 3;
     *out = d;
     return 0;
 }
@@ -203,12 +211,36 @@ static void lru_push(struct hscan__dns *d, struct lookup *l)
     d->ncached++;
 }
 
-/* Drop a finished entry from the table and the LRU list and free it. */
+/* Drop a finished entry from the table and the LRU list and free it,
+ * or leave that to the last query that holds it. */
 static void drop(struct hscan__dns *d, struct lookup *l)
 {
     table_remove(d, l);
     lru_unlink(d, l);
-    lookup_free(l);
+    if (l->refs)
+        l->gone = 1;
+    else
+        lookup_free(l);
+}
+
+static void unref(struct lookup *l)
+{
+    if (--l->refs == 0 && l->gone)
+        lookup_free(l);
+}
+
+static struct hscan__dnsq *q_first(const struct hscan__queue *h)
+{
+    return hscan__queue_data(hscan__queue_head(h), struct hscan__dnsq, node);
+}
+
+void hscan__dns_detach(struct hscan__dnsq *q)
+{
+    struct lookup *l = q->l;
+
+    hscan__queue_remove(&q->node);
+    free(q);
+    unref(l);
 }
 
 void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg)
@@ -216,10 +248,13 @@ void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg)
     struct lookup *l;
     size_t i;
 
-    /* Every probe is finished by now, so every caller is detached.
-     * Every lookup, queued or in flight, is in the table and freed from
-     * there, after the ares callbacks of those in flight have run
-     * (ARES_EDESTRUCTION, from ares_destroy()). */
+    /* Queries still held go without a call: answers not yet told first
+     * (freeing the `gone` entries they held), then those waiting on a
+     * lookup.  Every other lookup, queued or in flight, is in the table
+     * and freed from there, after the ares callbacks of those in flight
+     * have run (ARES_EDESTRUCTION, from ares_destroy()). */
+    while (!hscan__queue_empty(&d->ready))
+        hscan__dns_detach(q_first(&d->ready));
     d->done = done;
     d->done_arg = arg;
     d->closing = 1;
@@ -227,6 +262,8 @@ void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg)
     for (i = 0; i < d->nbuckets; i++) {
         while ((l = d->table[i]) != NULL) {
             d->table[i] = l->hnext;
+            while (!hscan__queue_empty(&l->waiters))
+                hscan__dns_detach(q_first(&l->waiters));
             lookup_free(l);
         }
     }
@@ -283,26 +320,68 @@ static void answer_from(const struct lookup *l, hscan__dns_cb cb, void *ctx)
     cb(ctx, l->err, l->err ? l->detail : NULL, &ans);
 }
 
+/* Tell `q` the outcome of its finished lookup and free it.  `q` holds
+ * the entry until the callback has returned: the detail it is given
+ * lives there. */
+static void tell(struct hscan__dnsq *q)
+{
+    struct lookup *l = q->l;
+    hscan__dns_cb cb = q->cb;
+    void *ctx = q->ctx;
+
+    hscan__queue_remove(&q->node);
+    free(q);
+    answer_from(l, cb, ctx);
+    unref(l);
+}
+
 /* Tell every caller.  A callback may detach other callers of this entry
  * (a result callback that closes the scanner cancels their probes), so
- * the list is re-read after each one; the entry itself is pinned. */
+ * the list is re-read after each one. */
 static void deliver(struct lookup *l)
 {
-    struct hscan__queue *n;
-
     l->delivering = 1;
-    while ((n = hscan__queue_head(&l->waiters)) != &l->waiters) {
-        struct hscan__dnsq *q = hscan__queue_data(n, struct hscan__dnsq, node);
-        hscan__dns_cb cb = q->cb;
-        void *ctx = q->ctx;
-
-        hscan__queue_remove(n);
-        if (q == l->d->sync_q)
-            l->d->sync_q = NULL;    /* answered before resolve returned */
-        free(q);
-        answer_from(l, cb, ctx);
-    }
+    while (!hscan__queue_empty(&l->waiters))
+        tell(q_first(&l->waiters));
     l->delivering = 0;
+}
+
+/* Move every node of `from` onto `to`, which is then its head. */
+static void queue_move(struct hscan__queue *from, struct hscan__queue *to)
+{
+    hscan__queue_init(to);
+    if (hscan__queue_empty(from))
+        return;
+    *to = *from;
+    to->next->prev = to;
+    to->prev->next = to;
+    hscan__queue_init(from);
+}
+
+/* The loop turn after hscan__dns_resolve(), which never sends nor calls
+ * back itself (no callback runs inside the call that caused it,
+ * STYLE.md 5): send what it queued, tell the answers it found ready.
+ * Answers that become ready while these are told (a callback asking
+ * again) wait for the turn after, so one turn is bounded. */
+static void on_kick(uv_idle_t *h)
+{
+    struct hscan__dns *d = h->data;
+    struct hscan__queue batch;
+
+    uv_idle_stop(h);
+    send_waiting(d);
+    queue_move(&d->ready, &batch);
+    while (!hscan__queue_empty(&batch))
+        tell(q_first(&batch));
+}
+
+/* One idle handle per channel, started once per loop turn however many
+ * lookups ask: no syscall, and an O(1) start where a zero-delay timer
+ * would sift the loop's heap of probe deadlines. */
+static void kick(struct hscan__dns *d)
+{
+    if (!uv_is_active((uv_handle_t *)&d->kick))
+        uv_idle_start(&d->kick, on_kick);
 }
 
 /* Both answers (or failures) of a sent lookup are in. */
@@ -457,26 +536,52 @@ static int is_localhost(const char *name)
            (n > 10 && strncasecmp(name + n - 10, ".localhost", 10) == 0);
 }
 
-static void answer_localhost(int family, hscan__dns_cb cb, void *ctx)
+static struct lookup *lookup_new(struct hscan__dns *d, const char *name,
+                                 size_t n, uint32_t h, int family)
+{
+    struct lookup *l = calloc(1, sizeof(*l) + n + 1);
+
+    if (!l)
+        return NULL;
+    memcpy(l->name, name, n);
+    l->name[n] = '\0';
+    l->d = d;
+    l->hash = h;
+    l->family = family;
+    l->state = L_QUEUED;
+    hscan__queue_init(&l->lru);
+    hscan__queue_init(&l->wait);
+    hscan__queue_init(&l->waiters);
+    return l;
+}
+
+/* An answer for "localhost" of its own, in no table: told like a cache
+ * hit, freed with its query. */
+static struct lookup *localhost_entry(struct hscan__dns *d, int family)
 {
     static const uint8_t v4[4] = { 127, 0, 0, 1 };
     static const uint8_t v6[16] = { 0, 0, 0, 0, 0, 0, 0, 0,
                                     0, 0, 0, 0, 0, 0, 0, 1 };
-    struct hscan__dns_answer ans;
+    struct lookup *l = lookup_new(d, "", 0, 0, family);
     struct hscan__addr *a;
 
-    memset(&ans, 0, sizeof(ans));
+    if (!l || !(l->addrs = calloc(2, sizeof(*l->addrs)))) {
+        free(l);
+        return NULL;
+    }
     if (family != 6) {
-        a = &ans.addrs[ans.n_addrs++];
+        a = &l->addrs[l->n_addrs++];
         a->family = 4;
         memcpy(a->bytes, v4, 4);
     }
     if (family != 4) {
-        a = &ans.addrs[ans.n_addrs++];
+        a = &l->addrs[l->n_addrs++];
         a->family = 6;
         memcpy(a->bytes, v6, 16);
     }
-    cb(ctx, 0, NULL, &ans);
+    l->state = L_DONE;
+    l->gone = 1;
+    return l;
 }
 
 /* Send the queries of `l` (again, for a retry).  `l` may have finished
@@ -602,31 +707,16 @@ static void grow_table(struct hscan__dns *d)
     d->nbuckets = n;
 }
 
-static void attach(struct lookup *l, struct hscan__dnsq *q)
+/* The entry for (name, family), or NULL.  An expired one is dropped,
+ * unless its callers are being told: until then it answers anyone
+ * asking meanwhile (a callback asking again), even with a failure that
+ * is not kept. */
+static struct lookup *find(struct hscan__dns *d, const char *name, size_t n,
+                           uint32_t h, int family)
 {
-    q->l = l;
-    hscan__queue_insert_tail(&l->waiters, &q->node);
-}
+    struct lookup *l;
 
-struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
-                                       int family, hscan__dns_cb cb,
-                                       void *ctx)
-{
-    size_t n = strlen(name);
-    uint32_t h;
-    struct lookup *l, **pp;
-    struct hscan__dnsq *q;
-
-    if (is_localhost(name)) {
-        answer_localhost(family, cb, ctx);
-        return NULL;
-    }
-    /* A trailing dot names the same host. */
-    if (n > 1 && name[n - 1] == '.')
-        n--;
-    h = name_hash(name, n, family);
-    pp = &d->table[h & (d->nbuckets - 1)];
-    for (l = *pp; l; l = l->hnext) {
+    for (l = d->table[h & (d->nbuckets - 1)]; l; l = l->hnext) {
         if (l->hash == h && l->family == family &&
             strncasecmp(l->name, name, n) == 0 && l->name[n] == '\0')
             break;
@@ -636,74 +726,77 @@ struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
         drop(d, l);
         l = NULL;
     }
-    if (l && l->state == L_DONE) {
-        d->st.cache_hits++;
-        if (!hscan__queue_empty(&l->lru)) { /* most recently used first */
-            lru_unlink(d, l);
-            lru_push(d, l);
-        }
-        answer_from(l, cb, ctx);
-        return NULL;
-    }
-    q = calloc(1, sizeof(*q));
-    if (!q)
-        goto oom;
-    q->cb = cb;
-    q->ctx = ctx;
-    if (l) {                        /* already on its way: share it */
-        d->st.coalesced++;
-        attach(l, q);
-        return q;
-    }
-    l = calloc(1, sizeof(*l) + n + 1);
+    return l;
+}
+
+/* A new lookup, in the table and queued to be sent on the next turn. */
+static struct lookup *start(struct hscan__dns *d, const char *name, size_t n,
+                            uint32_t h, int family)
+{
+    struct lookup *l = lookup_new(d, name, n, h, family);
+    struct lookup **pp;
+
     if (!l || !(l->w = calloc(1, sizeof(*l->w)))) {
         free(l);
-        free(q);
-        goto oom;
+        return NULL;
     }
-    memcpy(l->name, name, n);
-    l->name[n] = '\0';
-    l->d = d;
-    l->hash = h;
-    l->family = family;
-    l->state = L_QUEUED;
-    hscan__queue_init(&l->lru);
-    hscan__queue_init(&l->wait);
-    hscan__queue_init(&l->waiters);
-    attach(l, q);
     if (d->nentries >= d->nbuckets)
         grow_table(d);
     pp = &d->table[h & (d->nbuckets - 1)];
     l->hnext = *pp;
     *pp = l;
     d->nentries++;
-    if (d->inflight < MAX_LOOKUPS && hscan__queue_empty(&d->wait) &&
-        take_tokens(d, family ? 1 : 2)) {
-        d->sync_q = q;
-        l_send(l);
-        q = d->sync_q;              /* NULL: already answered */
-        d->sync_q = NULL;
-        return q;
-    }
     hscan__queue_insert_tail(&d->wait, &l->wait);
-    return q;
-
-oom:
-    {
-        struct hscan__dns_answer none;
-        memset(&none, 0, sizeof(none));
-        cb(ctx, HSCAN_ERESOURCE_EXHAUSTED, "out of memory", &none);
-        return NULL;
-    }
+    if (d->inflight < MAX_LOOKUPS)
+        kick(d);    /* else an answer makes room and sends it */
+    return l;
 }
 
-void hscan__dns_detach(struct hscan__dnsq *q)
+struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
+                                       int family, hscan__dns_cb cb,
+                                       void *ctx)
 {
-    hscan__queue_remove(&q->node);
-    free(q);
+    size_t n = strlen(name);
+    struct hscan__dnsq *q = malloc(sizeof(*q));
+    struct lookup *l;
+    uint32_t h;
+
+    if (!q)
+        return NULL;
+    /* A trailing dot names the same host. */
+    if (n > 1 && name[n - 1] == '.')
+        n--;
+    h = name_hash(name, n, family);
+    if (is_localhost(name))
+        l = localhost_entry(d, family);
+    else if ((l = find(d, name, n, h, family)) == NULL)
+        l = start(d, name, n, h, family);
+    else if (l->state == L_DONE)
+        d->st.cache_hits++;
+    else
+        d->st.coalesced++;          /* already on its way: share it */
+    if (!l) {
+        free(q);
+        return NULL;
+    }
+    if (!hscan__queue_empty(&l->lru)) { /* most recently used first */
+        lru_unlink(d, l);
+        lru_push(d, l);
+    }
+    q->cb = cb;
+    q->ctx = ctx;
+    q->l = l;
+    l->refs++;
+    if (l->state == L_DONE) {
+        hscan__queue_insert_tail(&d->ready, &q->node);
+        kick(d);
+    } else {
+        hscan__queue_insert_tail(&l->waiters, &q->node);
+    }
+    return q;
 }
 
 uint64_t hscan__dns_sent_ms(const struct hscan__dnsq *q)
 {
-    return q->l->state == L_QUEUED ? 0 : q->l->sent_ms;
+    return q->l->state == L_SENT ? q->l->sent_ms : 0;
 }

@@ -627,7 +627,6 @@ static void use_literal(struct probe *p)
 void hscan__p_start_resolve(struct probe *p)
 {
     const struct hscan__limits *lim = hscan__scan_limits(p->scan);
-    struct hscan__dnsq *q;
 
     p->t_dns0 = uv_hrtime();
     p->t_dns = 0;
@@ -643,10 +642,10 @@ void hscan__p_start_resolve(struct probe *p)
     }
     hscan__p_set_state(p, PROBE_RESOLVE);
     hscan__p_arm(p, lim->dns_timeout_ms);
-    q = hscan__dns_resolve(hscan__scan_dns(p->scan), p->host, lim->family,
-                           on_resolved, p);
-    if (q)
-        p->dnsq = q;     /* NULL: answered or failed already */
+    p->dnsq = hscan__dns_resolve(hscan__scan_dns(p->scan), p->host,
+                                 lim->family, on_resolved, p);
+    if (!p->dnsq)
+        hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED, "out of memory");
 }
 
 size_t hscan__p_url(const struct probe *p, char *out, size_t size)
