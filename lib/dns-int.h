@@ -46,11 +46,13 @@ struct hscan__dns {
     void *done_arg;
 };
 
-/* dns-io.c: hook c-ares to the loop (before and after
- * ares_init_options), re-arm its timeout, and close every handle,
- * freeing `d` and calling d->done once the last one is closed. */
-void hscan__dnsio_options(struct hscan__dns *d, struct ares_options *o);
-void hscan__dnsio_attach(struct hscan__dns *d);
+/* dns-io.c: create the c-ares channel of `opt` hooked to `loop` and
+ * initialise every handle of `d` (0, or an HSCAN_E* code with `detail`
+ * written and nothing left to undo); re-arm its timeout; close every
+ * handle, freeing `d` and calling d->done once the last one is closed. */
+int hscan__dnsio_open(struct hscan__dns *d, uv_loop_t *loop,
+                      const struct hscan__dns_opts *opt,
+                      char *detail, size_t dsize);
 void hscan__dnsio_arm(struct hscan__dns *d);
 void hscan__dnsio_close(struct hscan__dns *d);
 

@@ -1,4 +1,4 @@
-/* c-ares on the scanner's uv loop: its sockets and its timer.
+/* c-ares on the scanner's uv loop: the channel, its sockets, its timer.
  *
  * c-ares owns its sockets; we only watch them.  sock_state_cb starts,
  * changes or stops a uv_poll_t per socket and never processes inside the
@@ -14,7 +14,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dns-int.h"
 
@@ -213,17 +215,71 @@ static const struct ares_socket_functions sock_funcs = {
     sock_open, sock_close, sock_connect, sock_recvfrom, sock_sendv
 };
 
-void hscan__dnsio_options(struct hscan__dns *d, struct ares_options *o)
+static unsigned count_servers(ares_channel ch)
 {
-    hscan__queue_init(&d->socks);
-    hscan__queue_init(&d->spare);
-    o->sock_state_cb = sock_state_cb;
-    o->sock_state_cb_data = d;
+    struct ares_addr_port_node *list = NULL, *n;
+    unsigned k = 0;
+
+    if (ares_get_servers_ports(ch, &list) != ARES_SUCCESS)
+        return 1;
+    for (n = list; n; n = n->next)
+        k++;
+    ares_free_data(list);
+    return k ? k : 1;
 }
 
-void hscan__dnsio_attach(struct hscan__dns *d)
+int hscan__dnsio_open(struct hscan__dns *d, uv_loop_t *loop,
+                      const struct hscan__dns_opts *opt,
+                      char *detail, size_t dsize)
 {
+    struct ares_options o;
+    int rc, mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS |
+                   ARES_OPT_TRIES | ARES_OPT_FLAGS;
+    const char *resolvers = opt->resolvers;
+
+    /* Reference-counted by c-ares; undone when the channel's last
+     * handle has closed (on_handle_closed) or below on failure. */
+    if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
+        return HSCAN_EINIT;
+    hscan__queue_init(&d->socks);
+    hscan__queue_init(&d->spare);
+    memset(&o, 0, sizeof(o));
+    o.sock_state_cb = sock_state_cb;
+    o.sock_state_cb_data = d;
+    /* Two tries: the second waits twice as long (c-ares doubles per round),
+     * so the lookup fits the DNS deadline the probe enforces itself. */
+    o.timeout = (int)(opt->timeout_ms / 3 > 0 ? opt->timeout_ms / 3 : 1);
+    o.tries = 2;
+    /* NOCHECKRESP: hand SERVFAIL and REFUSED to us instead of turning them
+     * into a generic "connection refused" after trying every server, so
+     * the record says what the resolver said (dns.c retries on another
+     * resolver itself, see finish_lookup()). */
+    o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
+    /* Several resolvers given: spread the queries over them rather than
+     * sending everything to the first and the rest only on failure. */
+    if (resolvers && strchr(resolvers, ','))
+        mask |= ARES_OPT_ROTATE;
+    rc = ares_init_options(&d->channel, &o, mask);
+    if (rc == ARES_SUCCESS && resolvers && *resolvers)
+        rc = ares_set_servers_ports_csv(d->channel, resolvers);
+    if (rc != ARES_SUCCESS) {
+        snprintf(detail, dsize, "c-ares: %s", ares_strerror(rc));
+        if (d->channel)
+            ares_destroy(d->channel);
+        ares_library_cleanup();
+        return rc == ARES_ENOMEM ? HSCAN_ENOMEM : HSCAN_EINVAL;
+    }
     ares_set_socket_functions(d->channel, &sock_funcs, d);
+    d->nservers = count_servers(d->channel);
+    d->loop = loop;
+    uv_timer_init(loop, &d->timer);
+    d->timer.data = d;
+    uv_timer_init(loop, &d->pace);
+    d->pace.data = d;
+    uv_idle_init(loop, &d->kick);
+    d->kick.data = d;
+    d->handles = 3;
+    return 0;
 }
 
 /* After ares_destroy(), which closed c-ares' sockets (sock_close). */

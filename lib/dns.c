@@ -2,9 +2,9 @@
  *
  * Lookups: one per (name, family) in flight, shared by every caller
  * asking meanwhile; a per-scan answer cache; pacing (MAX_LOOKUPS and
- * --dns-rate); retries on another resolver.  The sockets and the timer
- * are dns-io.c, reading replies (the answer walker, the error of a
- * failed lookup) dns-walk.c.
+ * --dns-rate); retries on another resolver; answers told on the loop.
+ * The c-ares channel, its sockets and its timer are dns-io.c, reading
+ * replies (the answer walker, the error of a failed lookup) dns-walk.c.
  *
  * Queries are plain ares_query() calls for A and AAAA (no search list, no
  * hosts file: a scanner asks the network, and reading /etc/hosts per
@@ -82,31 +82,14 @@ struct hscan__dnsq {
  * in FIFO order; their DNS deadline already runs. */
 #define MAX_LOOKUPS 1000
 
-
 static void on_pace(uv_timer_t *t);
-
-static unsigned count_servers(ares_channel ch)
-{
-    struct ares_addr_port_node *list = NULL, *n;
-    unsigned k = 0;
-
-    if (ares_get_servers_ports(ch, &list) != ARES_SUCCESS)
-        return 1;
-    for (n = list; n; n = n->next)
-        k++;
-    ares_free_data(list);
-    return k ? k : 1;
-}
 
 int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
                    const struct hscan__dns_opts *opt,
                    char *detail, size_t dsize)
 {
     struct hscan__dns *d = calloc(1, sizeof(*d));
-    struct ares_options o;
-    int rc, mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS |
-                   ARES_OPT_TRIES | ARES_OPT_FLAGS;
-    const char *resolvers = opt->resolvers;
+    int rc;
 
     if (!d)
         return HSCAN_ENOMEM;
@@ -119,44 +102,12 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
         free(d);
         return HSCAN_ENOMEM;
     }
-    /* Reference-counted by c-ares; undone when the channel's last
-     * handle has closed (dns-io.c) or below on failure. */
-    if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
+    rc = hscan__dnsio_open(d, loop, opt, detail, dsize);
+    if (rc != 0) {
         free(d->table);
         free(d);
-        return HSCAN_EINIT;
+        return rc;
     }
-    memset(&o, 0, sizeof(o));
-    hscan__dnsio_options(d, &o);
-    /* Two tries: the second waits twice as long (c-ares doubles per round),
-     * so the lookup fits the DNS deadline the probe enforces itself. */
-    o.timeout = (int)(opt->timeout_ms / 3 > 0 ? opt->timeout_ms / 3 : 1);
-    o.tries = 2;
-
-    /* NOCHECKRESP: hand SERVFAIL and REFUSED to us instead of turning them
-     * into a generic "connection refused" after trying every server, so
-     * the record says what the resolver said (we retry on another
-     * resolver ourselves, see finish_lookup()). */
-    o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
-    /* Several resolvers given: spread the queries over them rather than
-     * sending everything to the first and the rest only on failure. */
-    if (resolvers && strchr(resolvers, ','))
-        mask |= ARES_OPT_ROTATE;
-    rc = ares_init_options(&d->channel, &o, mask);
-    if (rc == ARES_SUCCESS && resolvers && *resolvers)
-        rc = ares_set_servers_ports_csv(d->channel, resolvers);
-    if (rc == ARES_SUCCESS)
-        hscan__dnsio_attach(d);
-    if (rc != ARES_SUCCESS) {
-        snprintf(detail, dsize, "c-ares: %s", ares_strerror(rc));
-        if (d->channel)
-            ares_destroy(d->channel);
-        free(d->table);
-        free(d);
-        ares_library_cleanup();
-        return rc == ARES_ENOMEM ? HSCAN_ENOMEM : HSCAN_EINVAL;
-    }
-    d->nservers = count_servers(d->channel);
     d->cache_max = opt->cache_max;
     if (opt->rate) {
         /* The cap is per resolver; rotation spreads queries evenly. */
@@ -164,15 +115,7 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
         d->burst = d->rate / 50 > 2 ? d->rate / 50 : 2;
         d->tokens = d->burst;
     }
-    d->loop = loop;
     d->t_tokens = uv_now(loop);
-    uv_timer_init(loop, &d->timer);
-    d->timer.data = d;
-    uv_timer_init(loop, &d->pace);
-    d->pace.data = d;
-    uv_idle_init(loop, &d->kick);
-    d->kick.data = d;
-    d->handles = 3;
     *out = d;
     return 0;
 }
