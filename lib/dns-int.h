@@ -33,6 +33,7 @@ struct hscan__dns {
     unsigned nservers;
     struct hscan__queue wait;   /* struct lookup not yet sent, FIFO */
     struct hscan__queue ready;  /* struct hscan__dnsq answered, not told */
+    struct hscan__queue spare_q; /* struct hscan__dnsq freed, for reuse */
     unsigned inflight;          /* lookups sent, not yet answered */
     int draining;
     double rate, burst, tokens; /* queries per second; 0: no cap */
