@@ -1,6 +1,6 @@
 /* The resolver's state, shared by dns.c (lookups, cache, pacing) and
- * dns-io.c (c-ares sockets and timers on the uv loop).  Private to
- * those two files. */
+ * dns-io.c (c-ares sockets and timers on the uv loop).  Private to the
+ * dns*.c files. */
 #ifndef HSCAN_DNS_INT_H
 #define HSCAN_DNS_INT_H
 
@@ -8,12 +8,13 @@
 
 #include "dns.h"
 #include "hscan.h"
+#include "queue.h"
 #include "util.h"
 
 struct dns_sock {
     uv_poll_t poll;
     ares_socket_t fd;
-    struct dns_sock *next;
+    struct hscan__queue node;   /* on d->socks, or d->spare until watched */
     struct hscan__dns *d;
 };
 
@@ -22,33 +23,47 @@ struct hscan__dns {
     ares_channel channel;
     uv_timer_t timer;
     uv_timer_t pace;            /* --dns-rate: next token due */
-    struct dns_sock *socks;
-    struct dns_sock *spare;     /* opened by sock_open, not yet watched */
-    unsigned handles;           /* open uv handles: timers + polls */
+    uv_idle_t kick;             /* next loop turn: send `wait`, tell
+                                   `ready` (dns.c, on_kick) */
+    struct hscan__queue socks;  /* struct dns_sock, watched */
+    struct hscan__queue spare;  /* opened by sock_open, not yet watched */
+    unsigned handles;           /* open uv handles: timers, kick, polls */
     int closing;
     int sock_errno;             /* last local failure to open a socket */
     unsigned nservers;
-    struct lookup *wait_head, *wait_tail; /* lookups not yet sent */
+    struct hscan__queue wait;   /* struct lookup not yet sent, FIFO */
+    struct hscan__queue ready;  /* struct hscan__dnsq answered, not told */
+    struct hscan__queue spare_q; /* struct hscan__dnsq freed, for reuse */
     unsigned inflight;          /* lookups sent, not yet answered */
     int draining;
     double rate, burst, tokens; /* queries per second; 0: no cap */
     uint64_t t_tokens;
     struct lookup **table;      /* hash buckets, a power of two */
     size_t nbuckets, nentries;
-    struct lookup *lru_head, *lru_tail;
+    struct hscan__queue lru;    /* cached struct lookup, newest first */
     unsigned ncached, cache_max;
     struct hscan__dns_stats st;
-    struct hscan__dnsq *sync_q; /* the caller of a send in progress */
     void (*done)(void *);
     void *done_arg;
 };
 
-/* dns-io.c: hook c-ares to the loop (before and after
- * ares_init_options), re-arm its timeout, and close every handle,
- * freeing `d` and calling d->done once the last one is closed. */
-void hscan__dnsio_options(struct hscan__dns *d, struct ares_options *o);
-void hscan__dnsio_attach(struct hscan__dns *d);
+/* dns-io.c: create the c-ares channel of `opt` hooked to `loop` and
+ * initialise every handle of `d` (0, or an HSCAN_E* code with `detail`
+ * written and nothing left to undo); re-arm its timeout; close every
+ * handle, freeing `d` and calling d->done once the last one is closed. */
+int hscan__dnsio_open(struct hscan__dns *d, uv_loop_t *loop,
+                      const struct hscan__dns_opts *opt,
+                      char *detail, size_t dsize);
 void hscan__dnsio_arm(struct hscan__dns *d);
 void hscan__dnsio_close(struct hscan__dns *d);
+
+/* dns-walk.c: the error of a lookup that found no address, from the
+ * ARES_* status of its A and AAAA queries (-1: not sent), its detail
+ * written to `detail`.  A resolver that could not be reached because
+ * opening a socket failed with `sock_errno` (the last such errno, 0 if
+ * none) for want of descriptors, buffers or memory is our shortage:
+ * resource_exhausted. */
+int hscan__dns_failure(int status_a, int status_aaaa, int sock_errno,
+                       char *detail, size_t dsize);
 
 #endif

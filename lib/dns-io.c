@@ -1,4 +1,4 @@
-/* c-ares on the scanner's uv loop: its sockets and its timer.
+/* c-ares on the scanner's uv loop: the channel, its sockets, its timer.
  *
  * c-ares owns its sockets; we only watch them.  sock_state_cb starts,
  * changes or stops a uv_poll_t per socket and never processes inside the
@@ -14,7 +14,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dns-int.h"
 
@@ -79,16 +81,28 @@ void hscan__dnsio_arm(struct hscan__dns *d)
     uv_timer_start(&d->timer, on_timer, ms, 0);
 }
 
+/* The watcher of `fd` on list `h`, or NULL.  A handful of sockets: one
+ * per resolver (plus TCP ones for truncated answers). */
+static struct dns_sock *find_sock(struct hscan__queue *h, ares_socket_t fd)
+{
+    struct hscan__queue *n;
+
+    hscan__queue_foreach(n, h) {
+        struct dns_sock *s = hscan__queue_data(n, struct dns_sock, node);
+        if (s->fd == fd)
+            return s;
+    }
+    return NULL;
+}
+
 /* The watcher made for `fd` when it was opened, taken off the spare
  * list; NULL if there is none. */
 static struct dns_sock *take_spare(struct hscan__dns *d, ares_socket_t fd)
 {
-    struct dns_sock **pp, *s;
+    struct dns_sock *s = find_sock(&d->spare, fd);
 
-    for (pp = &d->spare; *pp && (*pp)->fd != fd; pp = &(*pp)->next)
-        ;
-    if ((s = *pp) != NULL)
-        *pp = s->next;
+    if (s)
+        hscan__queue_remove(&s->node);
     return s;
 }
 
@@ -96,15 +110,12 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable,
                           int writable)
 {
     struct hscan__dns *d = data;
-    struct dns_sock **pp, *s;
+    struct dns_sock *s = find_sock(&d->socks, fd);
     int events = (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0);
 
-    for (pp = &d->socks; *pp && (*pp)->fd != fd; pp = &(*pp)->next)
-        ;
-    s = *pp;
     if (events == 0) {
         if (s) {
-            *pp = s->next;
+            hscan__queue_remove(&s->node);
             uv_close((uv_handle_t *)&s->poll, on_handle_closed);
         }
         return;
@@ -119,8 +130,7 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable,
         s->fd = fd;
         s->d = d;
         s->poll.data = d;
-        s->next = d->socks;
-        d->socks = s;
+        hscan__queue_insert_head(&d->socks, &s->node);
         d->handles++;
     }
     uv_poll_start(&s->poll, events, on_poll);
@@ -160,8 +170,7 @@ static ares_socket_t sock_open(int af, int type, int proto, void *arg)
     }
     s->fd = fd;
     s->d = d;
-    s->next = d->spare;
-    d->spare = s;
+    hscan__queue_insert_head(&d->spare, &s->node);
     /* c-ares configures no option on sockets it did not open itself, so
      * non-blocking mode (above) and these are ours to set. */
     /* FORCE passes rmem_max when privileged (CAP_NET_ADMIN). */
@@ -206,30 +215,89 @@ static const struct ares_socket_functions sock_funcs = {
     sock_open, sock_close, sock_connect, sock_recvfrom, sock_sendv
 };
 
-void hscan__dnsio_options(struct hscan__dns *d, struct ares_options *o)
+static unsigned count_servers(ares_channel ch)
 {
-    o->sock_state_cb = sock_state_cb;
-    o->sock_state_cb_data = d;
+    struct ares_addr_port_node *list = NULL, *n;
+    unsigned k = 0;
+
+    if (ares_get_servers_ports(ch, &list) != ARES_SUCCESS)
+        return 1;
+    for (n = list; n; n = n->next)
+        k++;
+    ares_free_data(list);
+    return k ? k : 1;
 }
 
-void hscan__dnsio_attach(struct hscan__dns *d)
+int hscan__dnsio_open(struct hscan__dns *d, uv_loop_t *loop,
+                      const struct hscan__dns_opts *opt,
+                      char *detail, size_t dsize)
 {
+    struct ares_options o;
+    int rc, mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS |
+                   ARES_OPT_TRIES | ARES_OPT_FLAGS;
+    const char *resolvers = opt->resolvers;
+
+    /* Reference-counted by c-ares; undone when the channel's last
+     * handle has closed (on_handle_closed) or below on failure. */
+    if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
+        return HSCAN_EINIT;
+    hscan__queue_init(&d->socks);
+    hscan__queue_init(&d->spare);
+    memset(&o, 0, sizeof(o));
+    o.sock_state_cb = sock_state_cb;
+    o.sock_state_cb_data = d;
+    /* Two tries: the second waits twice as long (c-ares doubles per round),
+     * so the lookup fits the DNS deadline the probe enforces itself. */
+    o.timeout = (int)(opt->timeout_ms / 3 > 0 ? opt->timeout_ms / 3 : 1);
+    o.tries = 2;
+    /* NOCHECKRESP: hand SERVFAIL and REFUSED to us instead of turning them
+     * into a generic "connection refused" after trying every server, so
+     * the record says what the resolver said (dns.c retries on another
+     * resolver itself, see finish_lookup()). */
+    o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
+    /* Several resolvers given: spread the queries over them rather than
+     * sending everything to the first and the rest only on failure. */
+    if (resolvers && strchr(resolvers, ','))
+        mask |= ARES_OPT_ROTATE;
+    rc = ares_init_options(&d->channel, &o, mask);
+    if (rc == ARES_SUCCESS && resolvers && *resolvers)
+        rc = ares_set_servers_ports_csv(d->channel, resolvers);
+    if (rc != ARES_SUCCESS) {
+        snprintf(detail, dsize, "c-ares: %s", ares_strerror(rc));
+        if (d->channel)
+            ares_destroy(d->channel);
+        ares_library_cleanup();
+        return rc == ARES_ENOMEM ? HSCAN_ENOMEM : HSCAN_EINVAL;
+    }
     ares_set_socket_functions(d->channel, &sock_funcs, d);
+    d->nservers = count_servers(d->channel);
+    d->loop = loop;
+    uv_timer_init(loop, &d->timer);
+    d->timer.data = d;
+    uv_timer_init(loop, &d->pace);
+    d->pace.data = d;
+    uv_idle_init(loop, &d->kick);
+    d->kick.data = d;
+    d->handles = 3;
+    return 0;
 }
 
 /* After ares_destroy(), which closed c-ares' sockets (sock_close). */
 void hscan__dnsio_close(struct hscan__dns *d)
 {
+    struct hscan__queue *n;
     struct dns_sock *s;
 
-    while ((s = d->spare) != NULL) {
-        d->spare = s->next;
-        free(s);
+    while ((n = hscan__queue_head(&d->spare)) != &d->spare) {
+        hscan__queue_remove(n);
+        free(hscan__queue_data(n, struct dns_sock, node));
     }
-    while ((s = d->socks) != NULL) {
-        d->socks = s->next;
+    while ((n = hscan__queue_head(&d->socks)) != &d->socks) {
+        s = hscan__queue_data(n, struct dns_sock, node);
+        hscan__queue_remove(n);
         uv_close((uv_handle_t *)&s->poll, on_handle_closed);
     }
     uv_close((uv_handle_t *)&d->timer, on_handle_closed);
     uv_close((uv_handle_t *)&d->pace, on_handle_closed);
+    uv_close((uv_handle_t *)&d->kick, on_handle_closed);
 }

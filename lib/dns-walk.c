@@ -1,12 +1,14 @@
-/* The DNS answer walker: follows the CNAME chain of a reply and picks
- * out the addresses it ends at.  No lookup state in here, so
- * test/fuzz/fuzz-dns.c can feed it any bytes. */
+/* What a lookup's replies say: the answer walker, which follows the
+ * CNAME chain of a reply and picks out the addresses it ends at, and the
+ * error a lookup without an address reports.  No lookup state in here,
+ * so test/fuzz/fuzz-dns.c can feed the walker any bytes. */
 #include <arpa/nameser.h>
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "dns.h"
-#include "hscan.h"
+#include "dns-int.h"
 
 /* Walk the answer section ourselves (RFC 1035 4.1): follow the CNAME
  * chain from the query name in order, and keep only addresses owned by
@@ -165,4 +167,61 @@ int hscan__dns_walk(const unsigned char *abuf, int alen, int v6,
     if (i < an && !found && !used)
         return -1;
     return found;
+}
+
+/* One c-ares outcome as an error, `*why` its detail. */
+static int map_status(int st, const char **why)
+{
+    switch (st) {
+    case ARES_ENOTFOUND: *why = "NXDOMAIN"; return HSCAN_EDNS_NXDOMAIN;
+    case ARES_ESERVFAIL: *why = "SERVFAIL"; return HSCAN_EDNS_SERVFAIL;
+    case ARES_EREFUSED: *why = "REFUSED"; return HSCAN_EDNS_REFUSED;
+    case ARES_ETIMEOUT: *why = "no answer"; return HSCAN_EDNS_TIMEOUT;
+    case ARES_ENODATA:
+    case ARES_SUCCESS: *why = "no A/AAAA record"; return HSCAN_EDNS_NO_ADDRESS;
+    case ARES_ENOMEM: *why = "out of memory"; return HSCAN_ERESOURCE_EXHAUSTED;
+    case ARES_ECONNREFUSED:
+        *why = "no resolver reachable (port closed or socket failed)";
+        return HSCAN_EDNS_FAILED;
+    }
+    *why = ares_strerror(st);
+    return HSCAN_EDNS_FAILED;
+}
+
+static int rank(int err)
+{
+    switch (err) {
+    case HSCAN_EDNS_NXDOMAIN: return 6;
+    case HSCAN_EDNS_SERVFAIL: return 5;
+    case HSCAN_EDNS_REFUSED: return 4;
+    case HSCAN_ERESOURCE_EXHAUSTED: return 3;
+    case HSCAN_EDNS_FAILED: return 3;
+    case HSCAN_EDNS_TIMEOUT: return 2;
+    }
+    return 1;
+}
+
+static int is_shortage(int e)
+{
+    return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+}
+
+/* Map a pair of c-ares outcomes to one error.  The more telling answer
+ * wins: a definite negative beats a transient failure, which beats
+ * "no record of this family". */
+int hscan__dns_failure(int status_a, int status_aaaa, int sock_errno,
+                       char *detail, size_t dsize)
+{
+    const char *wa = "no query", *w6 = "no query", *why;
+    int ea = status_a >= 0 ? map_status(status_a, &wa) : 0;
+    int e6 = status_aaaa >= 0 ? map_status(status_aaaa, &w6) : 0;
+    int err = (!e6 || (ea && rank(ea) >= rank(e6))) ? ea : e6;
+
+    why = err == ea ? wa : w6;
+    snprintf(detail, dsize, "%s", why ? why : "failed");
+    if (err == HSCAN_EDNS_FAILED && is_shortage(sock_errno)) {
+        err = HSCAN_ERESOURCE_EXHAUSTED;
+        snprintf(detail, dsize, "DNS socket: %s", strerror(sock_errno));
+    }
+    return err;
 }

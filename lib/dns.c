@@ -2,8 +2,9 @@
  *
  * Lookups: one per (name, family) in flight, shared by every caller
  * asking meanwhile; a per-scan answer cache; pacing (MAX_LOOKUPS and
- * --dns-rate); retries on another resolver.  The sockets and the timer
- * are dns-io.c, the answer walker dns-walk.c.
+ * --dns-rate); retries on another resolver; answers told on the loop.
+ * The c-ares channel, its sockets and its timer are dns-io.c, reading
+ * replies (the answer walker, the error of a failed lookup) dns-walk.c.
  *
  * Queries are plain ares_query() calls for A and AAAA (no search list, no
  * hosts file: a scanner asks the network, and reading /etc/hosts per
@@ -11,7 +12,6 @@
  * answered locally (RFC 6761 6.3).
  */
 #include <arpa/nameser.h>
-#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -24,19 +24,22 @@
 
 /* One name's lookup, shared by every caller asking for it meanwhile,
  * then (if its answer may be kept) its cached answer.  Entries live in a
- * hash table by (name, family); finished ones also on an LRU list. */
+ * hash table by (name, family); finished ones also on an LRU list.  An
+ * entry dropped from both while queries still hold it (answers not yet
+ * told) is `gone`: the last of them frees it. */
 struct lookup {
     struct lookup *hnext;           /* hash chain */
-    struct lookup *lru_prev, *lru_next; /* cached entries, newest first */
-    struct lookup *wait_next;       /* pacing FIFO */
-    struct hscan__dnsq *waiters;    /* callers, doubly linked */
+    struct hscan__queue lru;        /* on d->lru while cached */
+    struct hscan__queue wait;       /* on d->wait while L_QUEUED */
+    struct hscan__queue waiters;    /* struct hscan__dnsq, oldest first */
     struct hscan__dns *d;
     struct work *w;                 /* while queued or sent */
     uint32_t hash;
     int family;
     int state;                      /* L_QUEUED, L_SENT, L_DONE */
-    int cached;                     /* on the LRU list */
-    int delivering;                 /* pinned while callers are told */
+    int delivering;                 /* callers being told: not expired */
+    int gone;                       /* off the table, freed by unref() */
+    unsigned refs;                  /* queries holding it */
     unsigned sends;                 /* times sent (retries included) */
     uint64_t sent_ms;               /* uv_now() of the last send */
     uint64_t expires;               /* uv_now() ms; L_DONE only */
@@ -68,7 +71,8 @@ struct hscan__dnsq {
     hscan__dns_cb cb;
     void *ctx;
     struct lookup *l;
-    struct hscan__dnsq *prev, *next;
+    struct hscan__queue node;       /* on l->waiters; on d->ready once
+                                       the answer is in but not told */
 };
 
 /* Lookups sent at once.  Thousands of slots opening together would
@@ -78,78 +82,33 @@ struct hscan__dnsq {
  * in FIFO order; their DNS deadline already runs. */
 #define MAX_LOOKUPS 1000
 
-
 static void on_pace(uv_timer_t *t);
-
-static unsigned count_servers(ares_channel ch)
-{
-    struct ares_addr_port_node *list = NULL, *n;
-    unsigned k = 0;
-
-    if (ares_get_servers_ports(ch, &list) != ARES_SUCCESS)
-        return 1;
-    for (n = list; n; n = n->next)
-        k++;
-    ares_free_data(list);
-    return k ? k : 1;
-}
 
 int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
                    const struct hscan__dns_opts *opt,
                    char *detail, size_t dsize)
 {
     struct hscan__dns *d = calloc(1, sizeof(*d));
-    struct ares_options o;
-    int rc, mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS |
-                   ARES_OPT_TRIES | ARES_OPT_FLAGS;
-    const char *resolvers = opt->resolvers;
+    int rc;
 
     if (!d)
         return HSCAN_ENOMEM;
+    hscan__queue_init(&d->wait);
+    hscan__queue_init(&d->ready);
+    hscan__queue_init(&d->spare_q);
+    hscan__queue_init(&d->lru);
     d->nbuckets = 256;
     d->table = calloc(d->nbuckets, sizeof(*d->table));
     if (!d->table) {
         free(d);
         return HSCAN_ENOMEM;
     }
-    /* Reference-counted by c-ares; undone when the channel's last
-     * handle has closed (dns-io.c) or below on failure. */
-    if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
+    rc = hscan__dnsio_open(d, loop, opt, detail, dsize);
+    if (rc != 0) {
         free(d->table);
         free(d);
-        return HSCAN_EINIT;
+        return rc;
     }
-    memset(&o, 0, sizeof(o));
-    hscan__dnsio_options(d, &o);
-    /* Two tries: the second waits twice as long (c-ares doubles per round),
-     * so the lookup fits the DNS deadline the probe enforces itself. */
-    o.timeout = (int)(opt->timeout_ms / 3 > 0 ? opt->timeout_ms / 3 : 1);
-    o.tries = 2;
-
-    /* NOCHECKRESP: hand SERVFAIL and REFUSED to us instead of turning them
-     * into a generic "connection refused" after trying every server, so
-     * the record says what the resolver said (we retry on another
-     * resolver ourselves, see finish_lookup()). */
-    o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
-    /* Several resolvers given: spread the queries over them rather than
-     * sending everything to the first and the rest only on failure. */
-    if (resolvers && strchr(resolvers, ','))
-        mask |= ARES_OPT_ROTATE;
-    rc = ares_init_options(&d->channel, &o, mask);
-    if (rc == ARES_SUCCESS && resolvers && *resolvers)
-        rc = ares_set_servers_ports_csv(d->channel, resolvers);
-    if (rc == ARES_SUCCESS)
-        hscan__dnsio_attach(d);
-    if (rc != ARES_SUCCESS) {
-        snprintf(detail, dsize, "c-ares: %s", ares_strerror(rc));
-        if (d->channel)
-            ares_destroy(d->channel);
-        free(d->table);
-        free(d);
-        ares_library_cleanup();
-        return rc == ARES_ENOMEM ? HSCAN_ENOMEM : HSCAN_EINVAL;
-    }
-    d->nservers = count_servers(d->channel);
     d->cache_max = opt->cache_max;
     if (opt->rate) {
         /* The cap is per resolver; rotation spreads queries evenly. */
@@ -157,13 +116,7 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
         d->burst = d->rate / 50 > 2 ? d->rate / 50 : 2;
         d->tokens = d->burst;
     }
-    d->loop = loop;
     d->t_tokens = uv_now(loop);
-    uv_timer_init(loop, &d->timer);
-    d->timer.data = d;
-    uv_timer_init(loop, &d->pace);
-    d->pace.data = d;
-    d->handles = 2;
     *out = d;
     return 0;
 }
@@ -190,40 +143,72 @@ static void table_remove(struct hscan__dns *d, struct lookup *l)
 
 static void lru_unlink(struct hscan__dns *d, struct lookup *l)
 {
-    if (!l->cached)
-        return;
-    if (l->lru_prev)
-        l->lru_prev->lru_next = l->lru_next;
-    else
-        d->lru_head = l->lru_next;
-    if (l->lru_next)
-        l->lru_next->lru_prev = l->lru_prev;
-    else
-        d->lru_tail = l->lru_prev;
-    l->lru_prev = l->lru_next = NULL;
-    l->cached = 0;
+    if (hscan__queue_empty(&l->lru))
+        return;                     /* not cached */
+    hscan__queue_remove(&l->lru);
     d->ncached--;
 }
 
 static void lru_push(struct hscan__dns *d, struct lookup *l)
 {
-    l->lru_prev = NULL;
-    l->lru_next = d->lru_head;
-    if (d->lru_head)
-        d->lru_head->lru_prev = l;
-    else
-        d->lru_tail = l;
-    d->lru_head = l;
-    l->cached = 1;
+    hscan__queue_insert_head(&d->lru, &l->lru);
     d->ncached++;
 }
 
-/* Drop a finished entry from the table and the LRU list and free it. */
+/* Drop a finished entry from the table and the LRU list and free it,
+ * or leave that to the last query that holds it. */
 static void drop(struct hscan__dns *d, struct lookup *l)
 {
     table_remove(d, l);
     lru_unlink(d, l);
-    lookup_free(l);
+    if (l->refs)
+        l->gone = 1;
+    else
+        lookup_free(l);
+}
+
+static void unref(struct lookup *l)
+{
+    if (--l->refs == 0 && l->gone)
+        lookup_free(l);
+}
+
+static struct hscan__dnsq *q_first(const struct hscan__queue *h)
+{
+    return hscan__queue_data(hscan__queue_head(h), struct hscan__dnsq, node);
+}
+
+/* Queries are recycled: with most lookups answered from the cache, a
+ * malloc/free pair per query cost as much as the rest of a cache hit
+ * (~150 of ~200 instructions).  `spare_q` holds at most as many as were
+ * ever held at once, one per probe in flight, until the channel closes. */
+static struct hscan__dnsq *q_new(struct hscan__dns *d)
+{
+    struct hscan__dnsq *q;
+
+    if (hscan__queue_empty(&d->spare_q)) {
+        if ((q = malloc(sizeof(*q))) != NULL)
+            hscan__queue_init(&q->node);
+        return q;
+    }
+    q = q_first(&d->spare_q);
+    hscan__queue_remove(&q->node);
+    return q;
+}
+
+/* Take `q` off its list and keep it for q_new(). */
+static void q_put(struct hscan__dns *d, struct hscan__dnsq *q)
+{
+    hscan__queue_remove(&q->node);
+    hscan__queue_insert_head(&d->spare_q, &q->node);
+}
+
+void hscan__dns_detach(struct hscan__dnsq *q)
+{
+    struct lookup *l = q->l;
+
+    q_put(l->d, q);
+    unref(l);
 }
 
 void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg)
@@ -231,16 +216,13 @@ void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg)
     struct lookup *l;
     size_t i;
 
-    /* Every probe is finished by now, so every caller is detached.
-     * Lookups still queued are freed here; those in flight when their
-     * ares callback runs (ARES_EDESTRUCTION, from ares_destroy()). */
-    while ((l = d->wait_head) != NULL) {
-        d->wait_head = l->wait_next;
-        table_remove(d, l);
-        lookup_free(l);
-    }
-    d->wait_tail = NULL;
-
+    /* Queries still held go without a call: answers not yet told first
+     * (freeing the `gone` entries they held), then those waiting on a
+     * lookup.  Every other lookup, queued or in flight, is in the table
+     * and freed from there, after the ares callbacks of those in flight
+     * have run (ARES_EDESTRUCTION, from ares_destroy()). */
+    while (!hscan__queue_empty(&d->ready))
+        hscan__dns_detach(q_first(&d->ready));
     d->done = done;
     d->done_arg = arg;
     d->closing = 1;
@@ -248,8 +230,15 @@ void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg)
     for (i = 0; i < d->nbuckets; i++) {
         while ((l = d->table[i]) != NULL) {
             d->table[i] = l->hnext;
+            while (!hscan__queue_empty(&l->waiters))
+                hscan__dns_detach(q_first(&l->waiters));
             lookup_free(l);
         }
+    }
+    while (!hscan__queue_empty(&d->spare_q)) {
+        struct hscan__dnsq *q = q_first(&d->spare_q);
+        hscan__queue_remove(&q->node);
+        free(q);
     }
     free(d->table);
     d->table = NULL;
@@ -259,45 +248,6 @@ void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg)
 void hscan__dns_stats(const struct hscan__dns *d, struct hscan__dns_stats *out)
 {
     *out = d->st;
-}
-
-/* Map a pair of c-ares outcomes to one error.  The more telling answer
- * wins: a definite negative beats a transient failure, which beats
- * "no record of this family". */
-static int map_status(int st, const char **why)
-{
-    switch (st) {
-    case ARES_ENOTFOUND: *why = "NXDOMAIN"; return HSCAN_EDNS_NXDOMAIN;
-    case ARES_ESERVFAIL: *why = "SERVFAIL"; return HSCAN_EDNS_SERVFAIL;
-    case ARES_EREFUSED: *why = "REFUSED"; return HSCAN_EDNS_REFUSED;
-    case ARES_ETIMEOUT: *why = "no answer"; return HSCAN_EDNS_TIMEOUT;
-    case ARES_ENODATA:
-    case ARES_SUCCESS: *why = "no A/AAAA record"; return HSCAN_EDNS_NO_ADDRESS;
-    case ARES_ENOMEM: *why = "out of memory"; return HSCAN_ERESOURCE_EXHAUSTED;
-    case ARES_ECONNREFUSED:
-        *why = "no resolver reachable (port closed or socket failed)";
-        return HSCAN_EDNS_FAILED;
-    }
-    *why = ares_strerror(st);
-    return HSCAN_EDNS_FAILED;
-}
-
-static int rank(int err)
-{
-    switch (err) {
-    case HSCAN_EDNS_NXDOMAIN: return 6;
-    case HSCAN_EDNS_SERVFAIL: return 5;
-    case HSCAN_EDNS_REFUSED: return 4;
-    case HSCAN_ERESOURCE_EXHAUSTED: return 3;
-    case HSCAN_EDNS_FAILED: return 3;
-    case HSCAN_EDNS_TIMEOUT: return 2;
-    }
-    return 1;
-}
-
-static int is_shortage(int e)
-{
-    return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
 }
 
 /* How long a finished lookup may answer later callers, in ms; 0: not at
@@ -343,27 +293,67 @@ static void answer_from(const struct lookup *l, hscan__dns_cb cb, void *ctx)
     cb(ctx, l->err, l->err ? l->detail : NULL, &ans);
 }
 
+/* Tell `q` the outcome of its finished lookup and let `q` go.  Its hold
+ * on the entry lasts until the callback has returned: the detail it is
+ * given lives there. */
+static void tell(struct hscan__dnsq *q)
+{
+    struct lookup *l = q->l;
+    hscan__dns_cb cb = q->cb;
+    void *ctx = q->ctx;
+
+    q_put(l->d, q);
+    answer_from(l, cb, ctx);
+    unref(l);
+}
+
 /* Tell every caller.  A callback may detach other callers of this entry
  * (a result callback that closes the scanner cancels their probes), so
- * the list is re-read after each one; the entry itself is pinned. */
+ * the list is re-read after each one. */
 static void deliver(struct lookup *l)
 {
-    struct hscan__dnsq *q;
-
     l->delivering = 1;
-    while ((q = l->waiters) != NULL) {
-        hscan__dns_cb cb = q->cb;
-        void *ctx = q->ctx;
-
-        l->waiters = q->next;
-        if (l->waiters)
-            l->waiters->prev = NULL;
-        if (q == l->d->sync_q)
-            l->d->sync_q = NULL;    /* answered before resolve returned */
-        free(q);
-        answer_from(l, cb, ctx);
-    }
+    while (!hscan__queue_empty(&l->waiters))
+        tell(q_first(&l->waiters));
     l->delivering = 0;
+}
+
+/* Move every node of `from` onto `to`, which is then its head. */
+static void queue_move(struct hscan__queue *from, struct hscan__queue *to)
+{
+    hscan__queue_init(to);
+    if (hscan__queue_empty(from))
+        return;
+    *to = *from;
+    to->next->prev = to;
+    to->prev->next = to;
+    hscan__queue_init(from);
+}
+
+/* The loop turn after hscan__dns_resolve(), which never sends nor calls
+ * back itself (no callback runs inside the call that caused it,
+ * STYLE.md 5): send what it queued, tell the answers it found ready.
+ * Answers that become ready while these are told (a callback asking
+ * again) wait for the turn after, so one turn is bounded. */
+static void on_kick(uv_idle_t *h)
+{
+    struct hscan__dns *d = h->data;
+    struct hscan__queue batch;
+
+    uv_idle_stop(h);
+    send_waiting(d);
+    queue_move(&d->ready, &batch);
+    while (!hscan__queue_empty(&batch))
+        tell(q_first(&batch));
+}
+
+/* One idle handle per channel, started once per loop turn however many
+ * lookups ask: no syscall, and an O(1) start where a zero-delay timer
+ * would sift the loop's heap of probe deadlines. */
+static void kick(struct hscan__dns *d)
+{
+    if (!uv_is_active((uv_handle_t *)&d->kick))
+        uv_idle_start(&d->kick, on_kick);
 }
 
 /* Both answers (or failures) of a sent lookup are in. */
@@ -371,8 +361,7 @@ static void finish_lookup(struct lookup *l)
 {
     struct hscan__dns *d = l->d;
     struct work *w = l->w;
-    const char *wa = "no query", *w6 = "no query", *why;
-    int ea, e6, err = 0;
+    int err = 0;
     unsigned i, n;
     uint64_t keep;
 
@@ -384,24 +373,17 @@ static void finish_lookup(struct lookup *l)
     if (n > HSCAN__MAX_ADDRS)
         n = HSCAN__MAX_ADDRS;
     if (n == 0) {
-        ea = w->status_a >= 0 ? map_status(w->status_a, &wa) : 0;
-        e6 = w->status_aaaa >= 0 ? map_status(w->status_aaaa, &w6) : 0;
-        err = (!e6 || (ea && rank(ea) >= rank(e6))) ? ea : e6;
-        why = err == ea ? wa : w6;
+        err = hscan__dns_failure(w->status_a, w->status_aaaa, d->sock_errno,
+                                 l->detail, sizeof(l->detail));
         /* A resolver's SERVFAIL or REFUSED may be its own trouble: ask
          * the next one (rotation picks it), once per resolver, at most
          * three times in all, while someone still waits. */
         if ((err == HSCAN_EDNS_SERVFAIL || err == HSCAN_EDNS_REFUSED) &&
-            l->sends < d->nservers && l->sends < 3 && l->waiters) {
+            l->sends < d->nservers && l->sends < 3 &&
+            !hscan__queue_empty(&l->waiters)) {
             d->st.retries++;
             l_send(l);
             return;
-        }
-        snprintf(l->detail, sizeof(l->detail), "%s", why ? why : "failed");
-        if (err == HSCAN_EDNS_FAILED && is_shortage(d->sock_errno)) {
-            err = HSCAN_ERESOURCE_EXHAUSTED;
-            snprintf(l->detail, sizeof(l->detail), "DNS socket: %s",
-                     strerror(d->sock_errno));
         }
     } else {
         /* A chain with a hole is no answer: not kept either. */
@@ -425,7 +407,7 @@ static void finish_lookup(struct lookup *l)
     if (keep && !d->closing) {
         lru_push(d, l);
         while (d->ncached > d->cache_max)
-            drop(d, d->lru_tail);
+            drop(d, hscan__queue_data(d->lru.prev, struct lookup, lru));
     } else {
         drop(d, l);
     }
@@ -526,26 +508,52 @@ static int is_localhost(const char *name)
            (n > 10 && strncasecmp(name + n - 10, ".localhost", 10) == 0);
 }
 
-static void answer_localhost(int family, hscan__dns_cb cb, void *ctx)
+static struct lookup *lookup_new(struct hscan__dns *d, const char *name,
+                                 size_t n, uint32_t h, int family)
+{
+    struct lookup *l = calloc(1, sizeof(*l) + n + 1);
+
+    if (!l)
+        return NULL;
+    memcpy(l->name, name, n);
+    l->name[n] = '\0';
+    l->d = d;
+    l->hash = h;
+    l->family = family;
+    l->state = L_QUEUED;
+    hscan__queue_init(&l->lru);
+    hscan__queue_init(&l->wait);
+    hscan__queue_init(&l->waiters);
+    return l;
+}
+
+/* An answer for "localhost" of its own, in no table: told like a cache
+ * hit, freed with its query. */
+static struct lookup *localhost_entry(struct hscan__dns *d, int family)
 {
     static const uint8_t v4[4] = { 127, 0, 0, 1 };
     static const uint8_t v6[16] = { 0, 0, 0, 0, 0, 0, 0, 0,
                                     0, 0, 0, 0, 0, 0, 0, 1 };
-    struct hscan__dns_answer ans;
+    struct lookup *l = lookup_new(d, "", 0, 0, family);
     struct hscan__addr *a;
 
-    memset(&ans, 0, sizeof(ans));
+    if (!l || !(l->addrs = calloc(2, sizeof(*l->addrs)))) {
+        free(l);
+        return NULL;
+    }
     if (family != 6) {
-        a = &ans.addrs[ans.n_addrs++];
+        a = &l->addrs[l->n_addrs++];
         a->family = 4;
         memcpy(a->bytes, v4, 4);
     }
     if (family != 4) {
-        a = &ans.addrs[ans.n_addrs++];
+        a = &l->addrs[l->n_addrs++];
         a->family = 6;
         memcpy(a->bytes, v6, 16);
     }
-    cb(ctx, 0, NULL, &ans);
+    l->state = L_DONE;
+    l->gone = 1;
+    return l;
 }
 
 /* Send the queries of `l` (again, for a retry).  `l` may have finished
@@ -622,20 +630,19 @@ static void send_waiting(struct hscan__dns *d)
     if (d->draining || d->closing)
         return;
     d->draining = 1;
-    while (d->inflight < MAX_LOOKUPS && (l = d->wait_head) != NULL) {
-        if (!l->waiters) {          /* every caller gave up meanwhile */
-            d->wait_head = l->wait_next;
-            if (!d->wait_head)
-                d->wait_tail = NULL;
+    while (d->inflight < MAX_LOOKUPS && !hscan__queue_empty(&d->wait)) {
+        l = hscan__queue_data(hscan__queue_head(&d->wait), struct lookup,
+                              wait);
+        if (hscan__queue_empty(&l->waiters)) {
+            /* Every caller gave up meanwhile. */
+            hscan__queue_remove(&l->wait);
             table_remove(d, l);
             lookup_free(l);
             continue;
         }
         if (!take_tokens(d, l->family ? 1 : 2))
             break;
-        d->wait_head = l->wait_next;
-        if (!d->wait_head)
-            d->wait_tail = NULL;
+        hscan__queue_remove(&l->wait);
         l_send(l);
     }
     d->draining = 0;
@@ -672,35 +679,16 @@ static void grow_table(struct hscan__dns *d)
     d->nbuckets = n;
 }
 
-static void attach(struct lookup *l, struct hscan__dnsq *q)
+/* The entry for (name, family), or NULL.  An expired one is dropped,
+ * unless its callers are being told: until then it answers anyone
+ * asking meanwhile (a callback asking again), even with a failure that
+ * is not kept. */
+static struct lookup *find(struct hscan__dns *d, const char *name, size_t n,
+                           uint32_t h, int family)
 {
-    q->l = l;
-    q->prev = NULL;
-    q->next = l->waiters;
-    if (l->waiters)
-        l->waiters->prev = q;
-    l->waiters = q;
-}
+    struct lookup *l;
 
-struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
-                                       int family, hscan__dns_cb cb,
-                                       void *ctx)
-{
-    size_t n = strlen(name);
-    uint32_t h;
-    struct lookup *l, **pp;
-    struct hscan__dnsq *q;
-
-    if (is_localhost(name)) {
-        answer_localhost(family, cb, ctx);
-        return NULL;
-    }
-    /* A trailing dot names the same host. */
-    if (n > 1 && name[n - 1] == '.')
-        n--;
-    h = name_hash(name, n, family);
-    pp = &d->table[h & (d->nbuckets - 1)];
-    for (l = *pp; l; l = l->hnext) {
+    for (l = d->table[h & (d->nbuckets - 1)]; l; l = l->hnext) {
         if (l->hash == h && l->family == family &&
             strncasecmp(l->name, name, n) == 0 && l->name[n] == '\0')
             break;
@@ -710,82 +698,77 @@ struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
         drop(d, l);
         l = NULL;
     }
-    if (l && l->state == L_DONE) {
-        d->st.cache_hits++;
-        if (l->cached) {            /* most recently used first */
-            lru_unlink(d, l);
-            lru_push(d, l);
-        }
-        answer_from(l, cb, ctx);
-        return NULL;
-    }
-    q = calloc(1, sizeof(*q));
-    if (!q)
-        goto oom;
-    q->cb = cb;
-    q->ctx = ctx;
-    if (l) {                        /* already on its way: share it */
-        d->st.coalesced++;
-        attach(l, q);
-        return q;
-    }
-    l = calloc(1, sizeof(*l) + n + 1);
+    return l;
+}
+
+/* A new lookup, in the table and queued to be sent on the next turn. */
+static struct lookup *start(struct hscan__dns *d, const char *name, size_t n,
+                            uint32_t h, int family)
+{
+    struct lookup *l = lookup_new(d, name, n, h, family);
+    struct lookup **pp;
+
     if (!l || !(l->w = calloc(1, sizeof(*l->w)))) {
         free(l);
-        free(q);
-        goto oom;
+        return NULL;
     }
-    memcpy(l->name, name, n);
-    l->name[n] = '\0';
-    l->d = d;
-    l->hash = h;
-    l->family = family;
-    l->state = L_QUEUED;
-    attach(l, q);
     if (d->nentries >= d->nbuckets)
         grow_table(d);
     pp = &d->table[h & (d->nbuckets - 1)];
     l->hnext = *pp;
     *pp = l;
     d->nentries++;
-    if (d->inflight < MAX_LOOKUPS && !d->wait_head &&
-        take_tokens(d, family ? 1 : 2)) {
-        d->sync_q = q;
-        l_send(l);
-        q = d->sync_q;              /* NULL: already answered */
-        d->sync_q = NULL;
-        return q;
-    }
-    if (d->wait_tail)
-        d->wait_tail->wait_next = l;
-    else
-        d->wait_head = l;
-    d->wait_tail = l;
-    return q;
-
-oom:
-    {
-        struct hscan__dns_answer none;
-        memset(&none, 0, sizeof(none));
-        cb(ctx, HSCAN_ERESOURCE_EXHAUSTED, "out of memory", &none);
-        return NULL;
-    }
+    hscan__queue_insert_tail(&d->wait, &l->wait);
+    if (d->inflight < MAX_LOOKUPS)
+        kick(d);    /* else an answer makes room and sends it */
+    return l;
 }
 
-void hscan__dns_detach(struct hscan__dnsq *q)
+struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
+                                       int family, hscan__dns_cb cb,
+                                       void *ctx)
 {
-    struct lookup *l = q->l;
+    size_t n = strlen(name);
+    struct hscan__dnsq *q = q_new(d);
+    struct lookup *l;
+    uint32_t h;
 
-    if (q->prev)
-        q->prev->next = q->next;
+    if (!q)
+        return NULL;
+    /* A trailing dot names the same host. */
+    if (n > 1 && name[n - 1] == '.')
+        n--;
+    h = name_hash(name, n, family);
+    if (is_localhost(name))
+        l = localhost_entry(d, family);
+    else if ((l = find(d, name, n, h, family)) == NULL)
+        l = start(d, name, n, h, family);
+    else if (l->state == L_DONE)
+        d->st.cache_hits++;
     else
-        l->waiters = q->next;
-    if (q->next)
-        q->next->prev = q->prev;
-    free(q);
+        d->st.coalesced++;          /* already on its way: share it */
+    if (!l) {
+        q_put(d, q);
+        return NULL;
+    }
+    if (!hscan__queue_empty(&l->lru)) { /* most recently used first */
+        lru_unlink(d, l);
+        lru_push(d, l);
+    }
+    q->cb = cb;
+    q->ctx = ctx;
+    q->l = l;
+    l->refs++;
+    if (l->state == L_DONE) {
+        hscan__queue_insert_tail(&d->ready, &q->node);
+        kick(d);
+    } else {
+        hscan__queue_insert_tail(&l->waiters, &q->node);
+    }
+    return q;
 }
 
 uint64_t hscan__dns_sent_ms(const struct hscan__dnsq *q)
 {
-    return q->l->state == L_QUEUED ? 0 : q->l->sent_ms;
+    return q->l->state == L_SENT ? q->l->sent_ms : 0;
 }

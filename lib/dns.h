@@ -26,7 +26,8 @@ struct hscan__dns;
 struct hscan__dnsq;
 
 /* `err` 0 means `ans` holds at least one address.  `ans` is the
- * receiver's to keep (including ans->cnames) in every case. */
+ * receiver's to keep (including ans->cnames) in every case; `detail`
+ * (NULL when `err` is 0) is valid during the call only. */
 typedef void (*hscan__dns_cb)(void *ctx, int err, const char *detail,
                               struct hscan__dns_answer *ans);
 
@@ -49,21 +50,34 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
                    char *detail, size_t dsize);
 void hscan__dns_stats(const struct hscan__dns *d,
                       struct hscan__dns_stats *out);
-/* Start a lookup; `family` 0, 4 or 6.  The callback may run before this
- * returns (a local failure).  Returns the query, or NULL with the
- * callback already called. */
+/* Look up `name` (read during the call only); `family` 0 (both), 4 or
+ * 6.  Lookups of one name and family share one query while it is on its
+ * way, and a finished answer is reused while its TTL lasts (see dns.c).
+ * `cb(ctx, ...)` runs exactly once, from the loop and never before this
+ * returns: an answer from the cache, one shared with a lookup that has
+ * just finished, "localhost" and a local failure (c-ares refusing the
+ * query, no socket) come on a later loop turn like any network answer.
+ * After hscan__dns_detach(q) or hscan__dns_close() it never runs.
+ * Loop thread only; legal inside the callbacks of `d`.
+ * Returns the query, valid until its callback is called, detached or the
+ * channel closed; NULL when it could not be created (out of memory),
+ * and then `cb` never runs. */
 struct hscan__dnsq *hscan__dns_resolve(struct hscan__dns *d, const char *name,
                                        int family, hscan__dns_cb cb,
                                        void *ctx);
-/* Lookups of one name (and family) share one query while it is on its
- * way, and a finished answer is reused while its TTL lasts (see
- * dns.c).  The callback of `q` will never run; `q` is freed. */
+/* Forget `q`, whose callback has not been called: it never will be, and
+ * `q` is freed, whether its lookup waits to be sent, is on its way or is
+ * answered with the answer not yet told.  The lookup itself goes on for
+ * other callers and the cache.  Loop thread only; legal in callbacks. */
 void hscan__dns_detach(struct hscan__dnsq *q);
-/* uv_now() when the lookup behind `q` was last sent, or 0 while it waits
- * for the pacing window or the --dns-rate cap. */
+/* uv_now() when the lookup behind `q` was last sent; 0 while it waits
+ * for the pacing window or the --dns-rate cap, and once its answer is
+ * in, waiting to be told on the next loop turn. */
 uint64_t hscan__dns_sent_ms(const struct hscan__dnsq *q);
 /* Destroy the channel and close every handle; `done(arg)` runs from the
- * last close callback. */
+ * last close callback.  Queries not yet told (waiting or answered) are
+ * freed and their callbacks never run.  Loop thread only; not inside a
+ * callback of `d` (the scanner closes from its own handle). */
 void hscan__dns_close(struct hscan__dns *d, void (*done)(void *), void *arg);
 /* Walk the answer section of one A (or, `v6`, AAAA) reply of `alen`
  * bytes: follow the CNAME chain from the question name, calling

@@ -487,7 +487,6 @@ static void use_literal(struct probe *p)
 void hscan__p_start_resolve(struct probe *p)
 {
     const struct hscan__limits *lim = &p->env->lim;
-    struct hscan__dnsq *q;
 
     p->t_dns0 = uv_hrtime();
     p->t_dns = 0;
@@ -503,10 +502,12 @@ void hscan__p_start_resolve(struct probe *p)
     }
     hscan__p_set_state(p, PROBE_RESOLVE);
     hscan__p_arm(p, lim->dns_timeout_ms);
-    q = hscan__dns_resolve(p->env->dns, p->host, lim->family,
-                           on_resolved, p);
-    if (q)
-        p->dnsq = q;     /* NULL: answered or failed already */
+    /* Never answered from inside this call (dns.h); NULL only when the
+     * query could not be made. */
+    p->dnsq = hscan__dns_resolve(p->env->dns, p->host, lim->family,
+                                 on_resolved, p);
+    if (!p->dnsq)
+        hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED, "out of memory");
 }
 
 /* Leave the current connection and response behind for a new hop. */
