@@ -29,7 +29,7 @@ import tempfile
 import time
 
 DEADLINE = 90           # seconds for the whole run: 10 CPU-seconds,
-                        # 6 s on two idle cores, 45 s at load 20
+                        # 45 s on two cores at load 20
 CURL_JOBS = 16          # curl processes at once
 CURL_MAX_TIME = 5       # curl --max-time
 REQ_HEAD_MAX = 16384    # request head bytes the server reads at most
@@ -178,9 +178,12 @@ async def run_proc(argv, timeout):
     try:
         out, err = await asyncio.wait_for(p.communicate(), timeout)
     except asyncio.TimeoutError:
-        p.kill()
-        await p.wait()
         raise Fail(f"{argv[0]} ran over {timeout} s: {argv[1:]}")
+    finally:
+        # Also when DEADLINE cancels the run: leave no process behind.
+        if p.returncode is None:
+            p.kill()
+            await p.wait()
     return p.returncode, out, err
 
 
@@ -393,8 +396,11 @@ def main():
                         f"{sorted(in_doc - set(INTENDED))}, only in the "
                         f"script {sorted(set(INTENDED) - in_doc)}")
     with tempfile.TemporaryDirectory(prefix="hscan-curl-diff-") as tmp:
-        hscan, curl = asyncio.run(asyncio.wait_for(
-            collect(cli, cases, tmp), DEADLINE))
+        try:
+            hscan, curl = asyncio.run(asyncio.wait_for(
+                collect(cli, cases, tmp), DEADLINE))
+        except asyncio.TimeoutError:
+            raise Fail(f"the run took over {DEADLINE} s")
     r = compare(cases, hscan, curl, expect)
     ver = os.popen("curl --version").readline().strip()
     print(f"{len(cases)} cases; {ver}")
