@@ -18,6 +18,9 @@ libssl-dev ca-certificates python3 util-linux valgrind iproute2"
 want="$want cmake groff-base binutils"
 # The shell completion tests: bash (with its completion support) and zsh.
 want="$want bash-completion zsh"
+# test/test-curl-diff.py reads its corpus with Debian's curl, the
+# reference hscan-cli is compared with; that test fails without it.
+want="$want curl"
 
 missing=
 for p in $want; do
