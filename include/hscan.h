@@ -41,7 +41,7 @@ extern "C" {
 /* Version of the result record layout (the "schema" key of the JSON record).
  * Bumped whenever the meaning of an existing field changes; new fields may
  * be added without a bump. */
-#define HSCAN_SCHEMA_VERSION 1
+#define HSCAN_SCHEMA_VERSION 2
 
 /* Error table: code, identifier suffix, stable name, sentence.
  * Codes are negative, explicit, append-only and never reused.  The stable

@@ -144,10 +144,57 @@ void hscan__p_addr_str(const struct hscan__addr *a, char *out, size_t size)
     out[n] = '\0';
 }
 
-/* The absolute deadline passed. */
+/* The phase the probe is in, for a record the absolute deadline ends:
+ * its timeout name, what it was doing and its own limit.  0 when the
+ * probe is outside every phase (NEW, GATE: no timer runs there; a DNS
+ * query still waiting for the pacing window or --dns-rate). */
+static int deadline_phase(const struct probe *p, const char **doing,
+                          uint64_t *limit)
+{
+    const struct hscan__limits *lim = &p->env->lim;
+
+    switch (p->state) {
+    case PROBE_RESOLVE:
+        if (p->dnsq && hscan__dns_sent_ms(p->dnsq) == 0)
+            return 0;
+        *doing = "while resolving";
+        *limit = lim->dns_timeout_ms;
+        return HSCAN_EDNS_TIMEOUT;
+    case PROBE_UNSOCK:              /* between two connect attempts */
+    case PROBE_CONNECT:
+        *doing = "while connecting";
+        *limit = lim->connect_timeout_ms;
+        return HSCAN_ECONNECT_TIMEOUT;
+    case PROBE_TLS:
+        *doing = "during the TLS handshake";
+        *limit = lim->tls_timeout_ms;
+        return HSCAN_ETLS_TIMEOUT;
+    case PROBE_WRITE:               /* the peer is not taking the request */
+        *doing = "while sending the request";
+        *limit = lim->read_timeout_ms;
+        return HSCAN_EREAD_TIMEOUT;
+    case PROBE_READ:
+        *doing = "while reading the response";
+        *limit = lim->read_timeout_ms;
+        return HSCAN_EREAD_TIMEOUT;
+    default:
+        return 0;
+    }
+}
+
+/* The absolute deadline passed.  The record names the phase it cut
+ * short (schema 2): a scan that counts slow resolvers, dead addresses,
+ * stalled handshakes and slow servers must not find them all under one
+ * name because the overall budget, not the phase's own limit, fired
+ * first.  The detail says which limit it was.  No https-first fallback
+ * is tried from here: there is no time left for it. */
 static void deadline_passed(struct probe *p)
 {
+    unsigned long long budget = (unsigned long long)p->req->timeout_ms;
+    const char *doing = NULL;
+    uint64_t limit = 0;
     char d[HSCAN__DETAIL_SIZE];
+    int err;
 
     if (hscan__p_body_cut(p))
         return;
@@ -155,9 +202,21 @@ static void deadline_passed(struct probe *p)
         hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED, p->detail);
         return;
     }
-    snprintf(d, sizeof(d), "no result within %llu ms",
-             (unsigned long long)p->req->timeout_ms);
-    hscan__p_finish(p, HSCAN_ETIMEOUT, d);
+    err = deadline_phase(p, &doing, &limit);
+    if (err == 0) {
+        snprintf(d, sizeof(d), "overall budget of %llu ms ran out %s",
+                 budget, p->state == PROBE_RESOLVE
+                             ? "before the DNS query was sent"
+                             : "outside any phase");
+        hscan__p_finish(p, HSCAN_ETIMEOUT, d);
+        return;
+    }
+    if (err == HSCAN_EDNS_TIMEOUT)
+        p->t_dns = uv_hrtime();      /* the lookup lasted until now */
+    snprintf(d, sizeof(d), "overall budget of %llu ms ran out %s "
+             "(phase limit %llu ms)", budget, doing,
+             (unsigned long long)limit);
+    hscan__p_finish(p, err, d);
 }
 
 /* Time spent waiting for the pacing window or --dns-rate is ours, not

@@ -493,7 +493,8 @@ def test_slow_consumer(t):
 def test_port_exhaustion(t):
     # Inside a network namespace of its own with 10 ephemeral ports: 40
     # targets on one address that holds every connection open.  The 10
-    # that connect time out; the other 30 cannot get a port (the kernel
+    # that connect time out waiting for the response (read_timeout: the
+    # 2 s budget, shorter than the read timeout); the other 30 cannot get a port (the kernel
     # says EADDRNOTAVAIL at once), back off and retry within their
     # deadline, and are recorded as resource_exhausted.  Nothing is lost.
     if os.geteuid() != 0 or subprocess.run(
@@ -522,7 +523,10 @@ exit ${{rc:-0}}
     for x in recs:
         errs[x["error"]] = errs.get(x["error"], 0) + 1
     check(len(recs) == 40, f"{len(recs)} records")
-    check(errs == {"timeout": 10, "resource_exhausted": 30}, f"{errs}")
+    check(errs == {"read_timeout": 10, "resource_exhausted": 30}, f"{errs}")
+    rt = [x for x in recs if x["error"] == "read_timeout"][0]
+    check("overall budget of 2000 ms" in rt["error_detail"],
+          f"detail: {rt['error_detail']}")
     ex = [x for x in recs if x["error"] == "resource_exhausted"][0]
     check(ex["timing_ms"]["total"] >= 1900, "retried until the deadline")
     print(f"10 ports: {errs}; detail: {ex['error_detail']}")

@@ -271,7 +271,7 @@ def test_agent(t):
     want = {fast: (1, 200, None), tls: (1, 200, None),
             "nx.test": (0, 0, "dns_nxdomain"), odd: (0, 0, "invalid_target"),
             nf: (0, 404, None), chain: (1, 200, None),
-            hang: (0, 0, "timeout")}
+            hang: (0, 0, "read_timeout")}    # the 500 ms budget, reading
     for tg, (ok, status, err) in want.items():
         check(value(fams, "hscan_probe_success", target=tg) == ok,
               f"success {tg}")
@@ -325,7 +325,7 @@ def test_agent(t):
           "submitted")
     res = {lab["result"]: v for lab, v in fams["hscan_scanner_results_total"]}
     check(res == {"ok": 8, "dns_nxdomain": 2, "invalid_target": 2,
-                  "timeout": 2}, f"results {res}")
+                  "read_timeout": 2}, f"results {res}")
     check(value(fams, "hscan_scanner_sent_bytes_total") > 0 and
           value(fams, "hscan_scanner_received_bytes_total") > 0, "bytes")
     print(f"2 rounds in {secs:.2f} s; the reader parsed {w.reads} whole "

@@ -247,8 +247,10 @@ TEST_T(hostile_split_status_line, 20)
 }
 
 /* A byte every 900 ms forever: never idle for the 1500 ms read timeout,
- * so only the absolute deadline (2500 ms) ends it, on time.  With a read
- * timeout below the drip interval, that one fires instead. */
+ * so only the absolute deadline (2500 ms) ends it, on time, as
+ * read_timeout that names the overall budget.  With a read timeout
+ * below the drip interval, that one fires instead: same name, the
+ * phase's own detail. */
 TEST_T(hostile_slow_drip, 20)
 {
     static const char *const fmts[] = { "drip.test:%d" };
@@ -260,7 +262,9 @@ TEST_T(hostile_slow_drip, 20)
     r.e.cfg.read_timeout_ms = 1500;
     run_scan(&r, fmts, 1);
     k = &r.e.recs[0];
-    check_failed(k, HSCAN_ETIMEOUT, "no result within 2500 ms");
+    check_failed(k, HSCAN_EREAD_TIMEOUT, "overall budget of 2500 ms ran "
+                 "out while reading the response (phase limit 1500 ms)");
+    CHECK(strstr(k->json, "\"error\":\"read_timeout\"") != NULL);
     CHECK(k->total_ms >= 2300);
     CHECK(k->total_ms <= 2500 + 700 * slow());
     check_wall(&r, 4000);

@@ -182,6 +182,44 @@ TEST_T(tls_raw_handshake_replies, 120)
     env_done(&e);
 }
 
+/* The overall budget, shorter than the TLS timeout, ends a stalled
+ * handshake as tls_timeout, naming the budget.  Under https-first no
+ * fallback to plain HTTP follows: there is no time left for it. */
+TEST_T(tls_total_deadline_in_handshake, 60)
+{
+    char buf[2][96], want[96];
+    const char *lines[2];
+    struct env e;
+    size_t i;
+
+    init_tls(&e);
+    e.cfg.scheme = HSCAN_SCHEME_HTTPS_FIRST;
+    e.cfg.tls_timeout_ms = 5000 * slow();
+    e.cfg.timeout_ms = 500 * slow();
+    snprintf(buf[0], sizeof(buf[0]), "https://shstall.test:%d/", e.tport);
+    snprintf(buf[1], sizeof(buf[1]), "shstall.test:%d", e.tport);
+    lines[0] = buf[0];
+    lines[1] = buf[1];
+    snprintf(want, sizeof(want), "overall budget of %u ms ran out during "
+             "the TLS handshake (phase limit %u ms)", 500 * slow(),
+             5000 * slow());
+    env_scan(&e, lines, 2);
+    for (i = 0; i < 2; i++) {
+        struct rec *r = &e.recs[i];
+
+        EXPECT_ERR(r, HSCAN_ETLS_TIMEOUT);
+        check_json_error(r, "tls_timeout");
+        check_detail(r, want);
+        check_no_response(r);
+        CHECK_STR(r->scheme, "https");
+        CHECK_INT(r->fallback_error, 0);
+        CHECK(strstr(r->json, "\"fallback\":null") != NULL);
+        CHECK(r->total_ms >= 450.0 * slow());
+        check_before(r, 4000);
+    }
+    env_done(&e);
+}
+
 /* ---- the 100 KB certificate message; checklist 26 (part) ---- */
 
 /* The server makes these certificates at the first connection that asks,
@@ -294,9 +332,13 @@ TEST_T(tls_renegotiation, 120)
         check_before(r, 900);
     }
 
+    /* the request is out, the response never comes: the overall budget
+     * ends the read */
     r = &e.recs[G_LOOP];
-    EXPECT_ERR(r, HSCAN_ETIMEOUT);
-    check_json_error(r, "timeout");
+    EXPECT_ERR(r, HSCAN_EREAD_TIMEOUT);
+    check_json_error(r, "read_timeout");
+    check_detail(r, "overall budget of");
+    check_detail(r, "while reading the response");
     check_no_response(r);
     CHECK(r->tls != NULL);
     CHECK(r->total_ms >= 1450.0 * slow());

@@ -164,7 +164,7 @@ TEST(record_layout_and_truncation)
     CHECK(need < sizeof(big));
     CHECK_INT(strlen(big), need);
     CHECK_STR(big,
-        "{\"schema\":1,\"input\":\"example.com\","
+        "{\"schema\":2,\"input\":\"example.com\","
         "\"url\":\"http://example.com/\",\"scheme\":\"http\","
         "\"host\":\"example.com\",\"ip\":\"127.0.0.1\",\"port\":80,"
         "\"status\":200,\"reason\":\"OK\",\"http_version\":\"HTTP/1.1\","

@@ -511,3 +511,46 @@ TEST_T(dns_rate_cap, 20)
     CHECK(secs >= 0.5 * f);
     env_done(&e);
 }
+
+/* Time outside any phase keeps the bare `timeout`: a lookup still
+ * waiting for --dns-rate was never sent, so the resolver was not slow.
+ * At one query a second with a burst of two, name k (A and AAAA) waits
+ * 2k s; the overall budget ends the later ones before they are sent. */
+TEST_T(dns_rate_wait_is_timeout, 20)
+{
+    enum { N = 4 };
+    static char bufs[N][64];
+    const char *lines[N];
+    unsigned f = slow_factor();
+    char want[96];
+    struct env e;
+    size_t i;
+
+    env_init(&e);
+    env_stretch(&e);
+    e.cfg.dns_rate = 1;
+    e.cfg.timeout_ms = 500 * f;
+    for (i = 0; i < N; i++) {
+        snprintf(bufs[i], sizeof(bufs[i]), "w%zu.fast.test:%d", i, e.hport);
+        lines[i] = bufs[i];
+    }
+    snprintf(want, sizeof(want), "overall budget of %u ms ran out before "
+             "the DNS query was sent", 500 * f);
+    env_scan(&e, lines, N);
+    for (i = 0; i < N; i++) {
+        struct rec *r = &e.recs[i];
+
+        if (r->error == 0) {
+            CHECK(i * 2000 < 500 * f);      /* sent within the budget */
+            continue;
+        }
+        EXPECT_ERR(r, HSCAN_ETIMEOUT);
+        CHECK(strstr(r->json, "\"error\":\"timeout\"") != NULL);
+        CHECK(r->detail != NULL && strcmp(r->detail, want) == 0);
+        CHECK(r->dns_ms == -1);             /* no lookup was made */
+        CHECK(strstr(r->json, "\"dns\":null") != NULL);
+    }
+    EXPECT_STATUS(&e.recs[0], 200);
+    EXPECT_ERR(&e.recs[N - 1], HSCAN_ETIMEOUT);
+    env_done(&e);
+}

@@ -265,7 +265,24 @@ TEST_T(scan_default_header_bytes, 20)
     env_done(&e);
 }
 
-/* The absolute limit also covers the DNS phase. */
+/* The overall budget names the phase it cut short (schema 2): the
+ * detail says it was the budget, not the phase's own limit. */
+static void check_budget(const struct rec *r, int err, const char *name,
+                         const char *detail)
+{
+    char want[64];
+
+    EXPECT_ERR(r, err);
+    snprintf(want, sizeof(want), "\"error\":\"%s\"", name);
+    CHECK(strstr(r->json, want) != NULL);
+    if (!r->detail || !strstr(r->detail, detail))
+        fprintf(stderr, "  detail: %s\n", r->detail ? r->detail : "(null)");
+    CHECK(r->detail != NULL && strstr(r->detail, detail) != NULL);
+}
+
+/* The absolute limit also covers the DNS phase: shorter than the DNS
+ * timeout, it ends the lookup as dns_timeout, the lookup's time and an
+ * empty answer in the record as when the DNS timeout fires. */
 TEST_T(scan_total_deadline_in_dns, 20)
 {
     char l0[64];
@@ -277,12 +294,19 @@ TEST_T(scan_total_deadline_in_dns, 20)
     e.cfg.dns_timeout_ms = 5000;
     lines[0] = fmt(l0, sizeof(l0), "drop.test:%d", e.hport);
     env_scan(&e, lines, 1);
-    EXPECT_ERR(&e.recs[0], HSCAN_ETIMEOUT);
+    check_budget(&e.recs[0], HSCAN_EDNS_TIMEOUT, "dns_timeout",
+                 "overall budget of 300 ms ran out while resolving "
+                 "(phase limit 5000 ms)");
     CHECK(e.recs[0].total_ms >= 250);
     CHECK(e.recs[0].total_ms < 4000);
+    CHECK(e.recs[0].dns_ms >= 250);
+    CHECK_INT(e.recs[0].n_addrs, 0);
+    CHECK(strstr(e.recs[0].json, "\"dns\":{\"addresses\":[]") != NULL);
     env_done(&e);
 }
 
+/* A header byte every 20 ms is never idle for the read timeout: the
+ * overall budget ends it, as read_timeout. */
 TEST_T(scan_trickle_hits_total_deadline, 20)
 {
     char line[64];
@@ -294,7 +318,9 @@ TEST_T(scan_trickle_hits_total_deadline, 20)
     e.cfg.read_timeout_ms = 10000;
     lines[0] = fmt(line, sizeof(line), "trickle.test:%d", e.hport);
     env_scan(&e, lines, 1);
-    EXPECT_ERR(&e.recs[0], HSCAN_ETIMEOUT);
+    check_budget(&e.recs[0], HSCAN_EREAD_TIMEOUT, "read_timeout",
+                 "overall budget of 1500 ms ran out while reading the "
+                 "response (phase limit 10000 ms)");
     CHECK_INT(e.recs[0].status, 0);
     CHECK(e.recs[0].ttfb_ms >= 0);
     CHECK(e.recs[0].total_ms >= 1000);
@@ -415,6 +441,52 @@ TEST_T(scan_connect_timeout, 20)
         }
     }
     CHECK(timeouts >= 1);
+    env_done(&e);
+}
+
+/* The overall budget, shorter than the connect timeout, ends a connect
+ * that gets no answer as connect_timeout.  The listener's queue (one
+ * place with a backlog of 0) is filled first, so the scanner's SYNs are
+ * dropped. */
+TEST_T(scan_total_deadline_in_connect, 20)
+{
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+    char l[2][64];
+    const char *lines[2];
+    struct env e;
+    int fd, filler, port, i;
+
+    env_init(&e);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    CHECK(uv_ip4_addr("127.0.0.1", 0, &sa) == 0);
+    CHECK(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    CHECK(listen(fd, 0) == 0);
+    CHECK(getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
+    port = ntohs(sa.sin_port);
+    filler = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(filler >= 0);
+    CHECK(connect(filler, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    e.cfg.timeout_ms = 400;
+    e.cfg.connect_timeout_ms = 5000;
+    e.cfg.read_timeout_ms = 5000;
+    for (i = 0; i < 2; i++)
+        lines[i] = fmt(l[i], sizeof(l[i]), "127.0.0.1:%d", port);
+    env_scan(&e, lines, 2);
+    close(filler);
+    close(fd);
+    for (i = 0; i < 2; i++) {
+        struct rec *r = &e.recs[i];
+
+        check_budget(r, HSCAN_ECONNECT_TIMEOUT, "connect_timeout",
+                     "overall budget of 400 ms ran out while connecting "
+                     "(phase limit 5000 ms)");
+        CHECK(r->connect_ms == -1);
+        CHECK_STR(r->ip, "127.0.0.1");
+        CHECK(r->total_ms >= 350);
+        CHECK(r->total_ms < 4000);
+    }
     env_done(&e);
 }
 
@@ -603,11 +675,11 @@ static unsigned check_starved(struct bare *b, unsigned *exhausted_out)
             exhausted++;
             CHECK(r->detail != NULL);
             check_no_response(r);
-        } else if (r->error == HSCAN_EREAD_TIMEOUT ||
-                   (r->error == HSCAN_ETIMEOUT && starved_timeout_ms < 1000 &&
-                    r->connect_ms >= 0)) {
+        } else if (r->error == HSCAN_EREAD_TIMEOUT &&
+                   r->connect_ms >= 0) {
             /* connected (late, after backing off); a short deadline may
-             * then end the read as `timeout` */
+             * then end the read (read_timeout, its detail naming the
+             * overall budget) */
             timed_out++;
         } else {
             show(r);

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""The documented record keys are the record's keys.
+
+Usage: check-record-keys.py CLI TESTD RESULTS_MD AUDIT_MD MAN_PAGE
+
+Runs hscan-cli against hscan-testd for records of several shapes (ok
+with a body and the audit, a followed redirect, TLS with a certificate
+that fails verification, an https-first fallback, DNS and input
+errors), collects every key path they hold, and compares the set with
+what the documentation lists:
+
+* docs/results.md, table "## Keys": every backticked name in its `key`
+  column is a full path (`dns.addresses`, `redirects[].url`);
+* docs/results.md, table "## HTTPS: the `tls` object": paths under
+  `tls.`;
+* docs/audit.md, table "## The JSON object": paths under `audit.`;
+* the man page's OUTPUT section: the `.TP` / `.B key` list, top-level
+  keys only, in record order.
+
+Paths: an object's member is `parent.member`; the members of objects
+inside an array are `array[].member`; arrays of strings or of arrays
+(headers) are leaves.  A documented path implies its parents.
+
+Fails with the differences listed both ways: a key added to
+lib/result.c without a row in the tables fails here, and so does a row
+for a key the record does not have.  The top-level keys of the table
+must also be in the record's order (results.md promises it).
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testd import Testd  # noqa: E402
+
+CLI, TESTD, RESULTS, AUDIT, MAN = sys.argv[1:6]
+
+
+def scan(lines, *args):
+    r = subprocess.run([CLI, "-q", "--max-per-ip", "0", *args],
+                       input="\n".join(lines) + "\n", capture_output=True,
+                       text=True, timeout=60)
+    if r.returncode not in (0, 1):
+        sys.exit(f"hscan-cli {args}: exit {r.returncode}: {r.stderr}")
+    recs = [json.loads(x) for x in r.stdout.splitlines()]
+    if len(recs) != len(lines):
+        sys.exit(f"{len(recs)} records for {len(lines)} lines: {r.stdout}")
+    return recs
+
+
+def records(t):
+    http, https = t.http, t.https
+    common = ["--resolver", t.dns, "--timeout", "10"]
+    recs = []
+    # ok with a body, the audit; a redirect followed; errors
+    recs += scan([f"fast.test:{http}", f"http://r302.test:{http}/",
+                  "nx.test", "ftp://example.com/"],
+                 *common, "--scheme", "http", "--audit", "--follow", "2")
+    # TLS: verified, and one that fails verification (-k keeps it)
+    recs += scan([f"https://valid.test:{https}/",
+                  f"https://selfsigned.test:{https}/"],
+                 *common, "--ca-file", t.ca, "-k")
+    # https-first on a plain-HTTP port: the fallback
+    recs += scan([f"fast.test:{http}"], *common, "--scheme", "https-first")
+    want = {"body": 1, "audit": 1, "redirects": 1, "tls": 1,
+            "fallback": 1}
+    for k in want:
+        if not any(r.get(k) for r in recs):
+            sys.exit(f"no record with a non-empty {k!r}: the shapes "
+                     f"above no longer cover it")
+    return recs
+
+
+def paths(v, prefix, out):
+    if isinstance(v, dict):
+        for k, x in v.items():
+            p = f"{prefix}.{k}" if prefix else k
+            out.add(p)
+            paths(x, p, out)
+    elif isinstance(v, list):
+        for x in v:
+            if isinstance(x, dict):
+                paths(x, prefix + "[]", out)
+
+
+def table_keys(md, heading, prefix):
+    """Backticked names in the `key` column of the first table after
+    the line `heading`."""
+    lines = open(md, encoding="utf-8").read().splitlines()
+    if heading not in lines:
+        sys.exit(f"{md}: heading {heading!r} not found")
+    i = lines.index(heading) + 1
+    while i < len(lines) and not lines[i].startswith("|"):
+        i += 1
+    cols = [c.strip() for c in lines[i].strip("|").split("|")]
+    if "key" not in cols:
+        sys.exit(f"{md}: the table under {heading!r} has no `key` column")
+    col = cols.index("key")
+    keys = []
+    for row in lines[i + 2:]:
+        if not row.startswith("|"):
+            break
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        for k in re.findall(r"`([^`]+)`", cells[col]):
+            keys.append(prefix + k)
+    return keys
+
+
+def man_keys(man):
+    text = open(man, encoding="utf-8").read()
+    sect = text.split("\n.SH OUTPUT\n", 1)[1].split("\n.SH ", 1)[0]
+    return re.findall(r"^\.TP\n\.B (\S+)$", sect, re.M)
+
+
+def with_parents(keys):
+    out = set()
+    for k in keys:
+        parts = k.split(".")
+        for n in range(1, len(parts) + 1):
+            p = ".".join(parts[:n])
+            out.add(p[:-2] if p.endswith("[]") else p)
+    return out
+
+
+def diff(what, real, documented):
+    missing = sorted(real - documented)
+    stale = sorted(documented - real)
+    msgs = []
+    if missing:
+        msgs.append(f"{what}: in the record but not documented: "
+                    + ", ".join(missing))
+    if stale:
+        msgs.append(f"{what}: documented but not in any record: "
+                    + ", ".join(stale))
+    return msgs
+
+
+def main():
+    t = Testd(TESTD, 120)
+    try:
+        recs = records(t)
+    finally:
+        t.stop()
+    real = set()
+    for r in recs:
+        paths(r, "", real)
+    order = list(recs[0].keys())
+    errs = [f"record {r['input']!r}: top-level keys {list(r.keys())}"
+            for r in recs if list(r.keys()) != order]
+
+    top = table_keys(RESULTS, "## Keys", "")
+    documented = with_parents(
+        top + table_keys(RESULTS, "## HTTPS: the `tls` object", "tls.")
+        + table_keys(AUDIT, "## The JSON object", "audit."))
+    errs += diff("docs/results.md (and audit.md)", real, documented)
+    top_order = [k for k in top if "." not in k]
+    if not errs and top_order != order:
+        errs.append(f"docs/results.md: top-level keys in the order "
+                    f"{top_order}, the record's is {order}")
+
+    man = man_keys(MAN)
+    errs += diff("hscan-cli.1 OUTPUT", set(order), set(man))
+    if not errs and man != order:
+        errs.append(f"hscan-cli.1 OUTPUT: keys in the order {man}, the "
+                    f"record's is {order}")
+    if errs:
+        print("\n".join(errs))
+        sys.exit(1)
+    print(f"{len(real)} key paths in {len(recs)} records, all documented; "
+          f"{len(order)} top-level keys in the man page")
+
+
+if __name__ == "__main__":
+    main()
