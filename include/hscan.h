@@ -75,6 +75,7 @@ extern "C" {
     XX(-42, ETLS_TIMEOUT, "tls_timeout", "TLS handshake timed out")          \
     XX(-43, ETLS_PLAINTEXT_REPLY, "tls_plaintext_reply",                     \
        "server answered TLS with plain text")                                \
+    XX(-44, ETLS_ALERT, "tls_alert", "server sent a fatal TLS alert")        \
     XX(-50, EWRITE_FAILED, "write_failed", "sending the request failed")     \
     XX(-51, EREAD_TIMEOUT, "read_timeout", "no data received in time")       \
     XX(-52, EREAD_CLOSED, "read_closed",                                     \
@@ -122,18 +123,29 @@ typedef struct hscan_header {
     size_t value_len;
 } hscan_header_t;
 
-/* TLS facts of a target's last TLS connection, filled whenever the
- * server's certificate arrived (also when verification or the HTTP
- * exchange then failed).  Strings are NUL-terminated; owned by the
- * scanner like the result they hang off. */
+/* TLS facts of a target's last TLS connection, as far as its handshake
+ * got: present once the server's hello was processed or the server sent
+ * a fatal alert, also when the handshake, verification or the HTTP
+ * exchange then failed.  The certificate fields (verify_code to
+ * spki_sha256, san, chain_len) are filled when the server's certificate
+ * arrived; without one, subject and the other strings are NULL, n_san,
+ * days_left and chain_len 0, verified 0 and verify_code -1.  Strings
+ * are NUL-terminated; owned by the scanner like the result they hang
+ * off. */
 typedef struct hscan_tls {
-    const char *version;      /* "TLSv1.3"; NULL if the handshake failed */
-    const char *cipher;       /* NULL if the handshake failed */
+    const char *version;      /* "TLSv1.3": what the server's hello
+                                 chose, also when the handshake then
+                                 failed; NULL when no hello was
+                                 processed (only an alert came) */
+    const char *cipher;       /* NULL exactly when version is */
     const char *alpn;         /* protocol the server selected, or NULL */
     int verified;             /* chain and host name verified */
-    long verify_code;         /* OpenSSL X509_V_* code, 0 when verified */
-    const char *verify_error; /* OpenSSL's text, NULL when verified */
-    const char *subject;      /* RFC 2253 form */
+    long verify_code;         /* OpenSSL X509_V_* code, 0 when verified,
+                                 -1 when no certificate arrived */
+    const char *verify_error; /* OpenSSL's text, NULL when verified or
+                                 when no certificate arrived */
+    const char *subject;      /* RFC 2253 form; NULL exactly when no
+                                 certificate arrived */
     const char *issuer;
     const char *const *san;   /* DNS names and IP addresses */
     size_t n_san;
@@ -149,6 +161,17 @@ typedef struct hscan_tls {
     int chain_len;            /* certificates the server sent */
     const size_t *san_len;    /* byte length of each san[i]: a name may
                                  hold a NUL byte */
+    size_t n_san_total;       /* DNS names and IP addresses in the
+                                 certificate's SAN extension; more than
+                                 n_san when san_truncated */
+    int san_truncated;        /* 1 when san holds only the first n_san:
+                                 at most 1,000 (and 256,000 bytes) are
+                                 kept */
+    const char *alert;        /* the fatal alert the server sent, by its
+                                 RFC 8446 name ("certificate_required";
+                                 "unassigned_N" for an unnamed code), or
+                                 NULL */
+    int alert_code;           /* its description number, -1 when none */
 } hscan_tls_t;
 
 /* One redirect response that was followed. */
@@ -250,7 +273,8 @@ struct hscan_result {
     double ttfb_ms;
     double total_ms;
 
-    const hscan_tls_t *tls;       /* NULL when no certificate arrived */
+    const hscan_tls_t *tls;       /* NULL when the server never answered
+                                     in TLS (no hello, no alert) */
     const hscan_hop_t *redirects; /* redirects followed, in order: the
                                      first response is redirects[0] */
     size_t n_redirects;

@@ -243,7 +243,10 @@ static void emit_tls(struct w *w, const hscan_tls_t *t, int f)
     case FLD_TLS_ISSUER: put_str(w, t->issuer); break;
     case FLD_TLS_SAN: put_list(w, t->san, t->san_len, t->n_san); break;
     case FLD_TLS_NOT_AFTER: put_str(w, t->not_after); break;
-    case FLD_TLS_DAYS_LEFT: put_int(w, t->days_left); break;
+    case FLD_TLS_DAYS_LEFT:
+        if (t->subject)             /* no certificate: no value */
+            put_int(w, t->days_left);
+        break;
     case FLD_TLS_SHA256: put_str(w, t->sha256); break;
     }
 }

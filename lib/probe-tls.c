@@ -60,6 +60,8 @@ static void drain(struct hscan__leg *l)
             return;
         }
         if (n < 0) {
+            if (n == HSCAN_ETLS_ALERT && p->facts)
+                hscan__tls_facts_alert(p->facts, &p->tls);
             up->ops->eof(up, n, d);
             return;
         }
@@ -87,7 +89,10 @@ static void handshake_done(struct hscan__leg *l)
                         "out of memory checking the certificate");
         return;
     }
-    if (p->facts && !p->facts->v.verified && !p->env->lim.insecure) {
+    /* (No certificate at all, an anonymous suite, which the default
+     * cipher list leaves out, has nothing to verify.) */
+    if (p->facts && p->facts->v.subject && !p->facts->v.verified &&
+        !p->env->lim.insecure) {
         snprintf(d, sizeof(d), "%ld: %s", p->facts->v.verify_code,
                  p->facts->v.verify_error);
         hscan__p_finish(p, HSCAN_ETLS_CERT_INVALID, d);

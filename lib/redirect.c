@@ -171,13 +171,15 @@ int hscan__p_redirect(struct probe *p)
 
 /* https-first: HTTPS could not be reached or spoken (refused, timed out,
  * handshake failed, plain text on the TLS port).  A certificate that
- * does not verify is an answer, not a reason to fall back. */
+ * does not verify, or a fatal alert (the server speaks TLS and said
+ * no), is an answer, not a reason to fall back. */
 int hscan__p_fall_back(struct probe *p, int err, const char *detail)
 {
     struct hscan__target t;
 
     if (!p->may_fall_back || p->scheme != HSCAN__HTTPS ||
         err == HSCAN_ERESOURCE_EXHAUSTED || err == HSCAN_ETLS_CERT_INVALID ||
+        err == HSCAN_ETLS_ALERT ||
         uv_now(p->env->loop) >= p->deadline)
         return 0;
     p->may_fall_back = 0;

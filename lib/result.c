@@ -278,7 +278,7 @@ static void json_tls(struct hscan__sb *j, const hscan_tls_t *t)
     jkey(j, "verified");
     jlit(j, t->verified ? "true" : "false");
     jkey(j, "verify_error");
-    if (t->verified) {
+    if (t->verified || !t->subject) {
         jlit(j, "null");
     } else {
         jlit(j, "{\"code\":");
@@ -307,13 +307,22 @@ static void json_tls(struct hscan__sb *j, const hscan_tls_t *t)
     jkey(j, "not_after");
     jstr_or_null(j, t->not_after);
     jkey(j, "days_left");
-    jnum(j, t->days_left);
+    if (t->subject)
+        jnum(j, t->days_left);
+    else
+        jlit(j, "null");            /* no certificate */
     jkey(j, "sha256");
     jstr_or_null(j, t->sha256);
     jkey(j, "spki_sha256");
     jstr_or_null(j, t->spki_sha256);
     jkey(j, "chain_len");
     jnum(j, t->chain_len);
+    jkey(j, "san_count");
+    jnum(j, (long long)t->n_san_total);
+    jkey(j, "san_truncated");
+    jlit(j, t->san_truncated ? "true" : "false");
+    jkey(j, "alert");
+    jstr_or_null(j, t->alert);
     jlit(j, "}");
 }
 

@@ -15,6 +15,10 @@
  *   tls_cert_invalid unless the user asked for --insecure.
  * - The host check needs SSL_set1_host (names) or the IP parameter
  *   (literals, which get no SNI: RFC 6066 3 forbids addresses there).
+ * - A fatal alert from the server is its answer, not a failure of ours:
+ *   OpenSSL queues it as SSL_AD_REASON_OFFSET + its description
+ *   (3.0 rec_layer_s3.c), which is read off the error queue on the
+ *   error path only, so a handshake that succeeds pays nothing for it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,8 +35,12 @@
 #include "tls.h"
 #include "util.h"
 
-#define MAX_SANS 256
-#define MAX_SAN_BYTES 16384
+/* SANs reported per certificate (docs/results.md, `san`).  Past either
+ * cap they are counted, not kept.  The byte cap holds 1,000 names of
+ * 255 bytes; OpenSSL's 100 KB limit on the certificate message
+ * (SSL_CTX_set_max_cert_list) bounds them well before it. */
+#define MAX_SANS 1000
+#define MAX_SAN_BYTES (1000 * 256)
 
 static const unsigned char alpn_http11[] = { 8, 'h', 't', 't', 'p', '/',
                                              '1', '.', '1' };
@@ -41,22 +49,100 @@ static const unsigned char alpn_http11[] = { 8, 'h', 't', 't', 'p', '/',
  * memory ran out: OpenSSL 3.0 raises ERR_R_MALLOC_FAILURE where an
  * allocation fails, often below a more generic error of the caller, so
  * the whole queue is looked at.  Local shortage is resource_exhausted,
- * never a failure of the peer (docs/results.md). */
-static int errors_say_oom(void)
+ * never a failure of the peer (docs/results.md).  With `alert`, the
+ * description of a fatal alert the peer sent goes there (-1: none). */
+static int take_errors(int *alert)
 {
     unsigned long e;
-    int oom = 0;
+    int oom = 0, r;
 
-    while ((e = ERR_get_error()) != 0)
-        if (ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE ||
-            (ERR_SYSTEM_ERROR(e) && ERR_GET_REASON(e) == ENOMEM))
+    if (alert)
+        *alert = -1;
+    while ((e = ERR_get_error()) != 0) {
+        if (ERR_SYSTEM_ERROR(e)) {
+            oom |= ERR_GET_REASON(e) == ENOMEM;
+            continue;
+        }
+        r = ERR_GET_REASON(e);
+        if (r == ERR_R_MALLOC_FAILURE)
             oom = 1;
+        else if (alert && *alert < 0 && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+                 r >= SSL_AD_REASON_OFFSET && r < SSL_AD_REASON_OFFSET + 256)
+            *alert = r - SSL_AD_REASON_OFFSET;
+    }
     return oom;
+}
+
+static int errors_say_oom(void)
+{
+    return take_errors(NULL);
 }
 
 int hscan__tls_errors_oom(void)
 {
     return errors_say_oom();
+}
+
+/* Alert descriptions by their registered names (RFC 8446 6, RFC 5246
+ * 7.2 and the IANA TLS Alerts registry): stable, unlike OpenSSL's
+ * texts. */
+static const char *alert_name(int desc)
+{
+    switch (desc) {
+    case 0: return "close_notify";
+    case 10: return "unexpected_message";
+    case 20: return "bad_record_mac";
+    case 21: return "decryption_failed";
+    case 22: return "record_overflow";
+    case 30: return "decompression_failure";
+    case 40: return "handshake_failure";
+    case 41: return "no_certificate";
+    case 42: return "bad_certificate";
+    case 43: return "unsupported_certificate";
+    case 44: return "certificate_revoked";
+    case 45: return "certificate_expired";
+    case 46: return "certificate_unknown";
+    case 47: return "illegal_parameter";
+    case 48: return "unknown_ca";
+    case 49: return "access_denied";
+    case 50: return "decode_error";
+    case 51: return "decrypt_error";
+    case 52: return "too_many_cids_requested";
+    case 60: return "export_restriction";
+    case 70: return "protocol_version";
+    case 71: return "insufficient_security";
+    case 80: return "internal_error";
+    case 86: return "inappropriate_fallback";
+    case 90: return "user_canceled";
+    case 100: return "no_renegotiation";
+    case 109: return "missing_extension";
+    case 110: return "unsupported_extension";
+    case 111: return "certificate_unobtainable";
+    case 112: return "unrecognized_name";
+    case 113: return "bad_certificate_status_response";
+    case 114: return "bad_certificate_hash_value";
+    case 115: return "unknown_psk_identity";
+    case 116: return "certificate_required";
+    case 120: return "no_application_protocol";
+    }
+    return NULL;
+}
+
+/* "certificate_required (116)" (`with_code`) or "certificate_required";
+ * "unassigned_200" for a number the registry does not name. */
+static void alert_text(int desc, char *buf, size_t size, int with_code)
+{
+    const char *name = alert_name(desc);
+    char un[24];
+
+    if (!name) {
+        snprintf(un, sizeof(un), "unassigned_%d", desc);
+        name = un;
+    }
+    if (with_code)
+        snprintf(buf, size, "%s (%d)", name, desc);
+    else
+        snprintf(buf, size, "%s", name);
 }
 
 int hscan__tls_ctx_new(SSL_CTX **out, const char *ca_file, char *detail,
@@ -108,6 +194,7 @@ int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
                      int family)
 {
     memset(t, 0, sizeof(*t));
+    t->alert = -1;
     ERR_clear_error();
     t->ssl = SSL_new(ctx);
     t->rbio = BIO_new(BIO_s_mem());
@@ -207,7 +294,7 @@ int hscan__tls_plaintext(const struct hscan__tls *t, char *detail,
 
 int hscan__tls_handshake(struct hscan__tls *t, char *detail, size_t dsize)
 {
-    int r, e;
+    int r, e, oom, alert;
     unsigned long err;
 
     ERR_clear_error();
@@ -232,8 +319,13 @@ int hscan__tls_handshake(struct hscan__tls *t, char *detail, size_t dsize)
     } else {
         snprintf(detail, dsize, "handshake failed (SSL error %d)", e);
     }
-    return errors_say_oom() ? HSCAN_ERESOURCE_EXHAUSTED
-                            : HSCAN_ETLS_HANDSHAKE;
+    oom = take_errors(&alert);
+    if (alert >= 0) {
+        t->alert = alert;
+        alert_text(alert, detail, dsize, 1);
+        return HSCAN_ETLS_ALERT;
+    }
+    return oom ? HSCAN_ERESOURCE_EXHAUSTED : HSCAN_ETLS_HANDSHAKE;
 }
 
 int hscan__tls_encrypt(struct hscan__tls *t, const char *buf, size_t n)
@@ -252,7 +344,7 @@ int hscan__tls_read(struct hscan__tls *t, char *out, size_t size,
                     char *detail, size_t dsize)
 {
     size_t got = 0;
-    int e;
+    int e, oom, alert;
 
     ERR_clear_error();
     if (SSL_read_ex(t->ssl, out, size, &got) == 1)
@@ -268,7 +360,13 @@ int hscan__tls_read(struct hscan__tls *t, char *out, size_t size,
              ERR_reason_error_string(ERR_peek_error())
                  ? ERR_reason_error_string(ERR_peek_error())
                  : "read failed");
-    return errors_say_oom() ? HSCAN_ERESOURCE_EXHAUSTED : HSCAN_EREAD_RESET;
+    oom = take_errors(&alert);
+    if (alert >= 0) {
+        t->alert = alert;
+        alert_text(alert, detail, dsize, 1);
+        return HSCAN_ETLS_ALERT;
+    }
+    return oom ? HSCAN_ERESOURCE_EXHAUSTED : HSCAN_EREAD_RESET;
 }
 
 char *hscan__tls_take_out(struct hscan__tls *t, size_t *len)
@@ -406,40 +504,56 @@ static size_t add_spki(struct sbuf *s, X509 *x)
     return off;
 }
 
+/* Where add_sans() put one SAN in the string buffer. */
+struct san_at {
+    size_t off, len;
+};
+
 /* SAN entries: DNS names as written, with their ASN.1 length (bytes that
  * are not printable ASCII are kept and escaped by the JSON writer; a NUL
  * byte cannot hide the rest of a name, CVE-2009-2417) and IP addresses in
- * text form. */
-static void add_sans(struct sbuf *s, X509 *x, size_t *offs, size_t *lens,
-                     size_t *n)
+ * text form.  Every such entry is counted in `*total`; the first
+ * MAX_SANS (and MAX_SAN_BYTES of them) are kept, their places in a
+ * malloc'd `*pos` (NULL when none). */
+static void add_sans(struct sbuf *s, X509 *x, struct san_at **pos,
+                     size_t *n, size_t *total)
 {
     GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
                                            NULL);
-    int i;
+    int i, k = gens ? sk_GENERAL_NAME_num(gens) : 0;
+    size_t start = s->len;
 
-    *n = 0;
-    for (i = 0; gens && i < sk_GENERAL_NAME_num(gens) && *n < MAX_SANS &&
-                s->len < MAX_SAN_BYTES;
-         i++) {
+    *pos = NULL;
+    *n = *total = 0;
+    if (k > 0 && !(*pos = malloc((k < MAX_SANS ? (size_t)k : MAX_SANS) *
+                                 sizeof(**pos)))) {
+        s->oom = 1;
+        k = 0;
+    }
+    for (i = 0; i < k; i++) {
         const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        const char *str = NULL, *p;
         char ip[INET6_ADDRSTRLEN];
-        const char *p = NULL;
         size_t len = 0;
 
         if (g->type == GEN_DNS) {
             len = (size_t)ASN1_STRING_length(g->d.dNSName);
-            p = sbuf_add(s, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
-                         len);
+            str = (const char *)ASN1_STRING_get0_data(g->d.dNSName);
         } else if (g->type == GEN_IPADD) {
             int alen = ASN1_STRING_length(g->d.iPAddress);
             const void *a = ASN1_STRING_get0_data(g->d.iPAddress);
             if ((alen == 4 || alen == 16) &&
                 inet_ntop(alen == 4 ? AF_INET : AF_INET6, a, ip, sizeof(ip)))
-                p = sbuf_add(s, ip, len = strlen(ip));
+                len = strlen(str = ip);
         }
-        if (p) {
-            lens[*n] = len;
-            offs[(*n)++] = OFF(s, p);
+        if (!str)
+            continue;
+        ++*total;
+        if (*n == MAX_SANS || s->len - start + len + 1 > MAX_SAN_BYTES)
+            continue;
+        if ((p = sbuf_add(s, str, len)) != NULL) {
+            (*pos)[*n].len = len;
+            (*pos)[(*n)++].off = OFF(s, p);
         }
     }
     GENERAL_NAMES_free(gens);
@@ -450,50 +564,91 @@ static const char *at(const struct sbuf *s, size_t off)
     return off ? s->buf + off - 1 : NULL;
 }
 
+/* Offsets of the certificate's strings in the buffer. */
+struct cert_at {
+    size_t err, subj, iss, nb, na, ser, sha, spki;
+};
+
+static void add_cert(struct sbuf *s, X509 *x, long vr, struct cert_at *o)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    const char *e = X509_verify_cert_error_string(vr);
+
+    memset(o, 0, sizeof(*o));
+    o->err = OFF(s, sbuf_add(s, e, strlen(e)));
+    o->subj = add_name(s, X509_get_subject_name(x));
+    o->iss = add_name(s, X509_get_issuer_name(x));
+    o->nb = add_time(s, X509_get0_notBefore(x));
+    o->na = add_time(s, X509_get0_notAfter(x));
+    o->ser = add_serial(s, x);
+    if (X509_digest(x, EVP_sha256(), md, &mdlen))
+        o->sha = add_hex(s, md, mdlen);
+    o->spki = add_spki(s, x);
+}
+
+static void cert_facts(struct hscan__tls *t, X509 *x, long vr,
+                       const struct sbuf *s, const struct cert_at *o,
+                       struct hscan__tls_facts *f)
+{
+    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(t->ssl);
+    int days = 0, secs = 0;
+
+    f->v.verify_code = vr;
+    f->v.verified = vr == X509_V_OK;
+    f->v.verify_error = vr == X509_V_OK ? NULL : at(s, o->err);
+    f->v.subject = at(s, o->subj);
+    f->v.issuer = at(s, o->iss);
+    f->v.not_before = at(s, o->nb);
+    f->v.not_after = at(s, o->na);
+    f->v.serial = at(s, o->ser);
+    f->v.sha256 = at(s, o->sha);
+    f->v.spki_sha256 = at(s, o->spki);
+    /* The diff truncates toward zero; a certificate that expired a
+     * minute ago has -1 whole days left, not 0. */
+    if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)))
+        f->v.days_left = days - (secs < 0 ? 1 : 0);
+    f->v.chain_len = chain ? sk_X509_num(chain) : 1;
+}
+
 static void session_facts(struct hscan__tls *t, struct hscan__tls_facts *f);
 
 /* Everything is gathered into one allocation: the facts struct, its
- * SAN pointer array, and the strings. */
+ * SAN pointer and length arrays, and the strings. */
 struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
 {
-    X509 *x = SSL_get0_peer_certificate(t->ssl);
-    size_t o_subj = 0, o_iss = 0, o_nb = 0, o_na = 0, o_sha = 0, o_spki = 0;
-    size_t o_ser = 0, sans[MAX_SANS], san_lens[MAX_SANS], n_sans = 0, i;
-    size_t o_err, *lenv;
+    X509 *x;
+    struct cert_at o;
+    struct san_at *pos = NULL;
+    size_t n_sans = 0, n_total = 0, i, *lenv;
     struct hscan__tls_facts *f;
     struct sbuf s = { NULL, 0, 0, 0 };
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    STACK_OF(X509) *chain;
     const char **sanv;
     char *strings;
-    long vr;
+    long vr = 0;
+    int hello;
 
-    if (!x)
+    if (!t->ssl)
+        return NULL;
+    x = SSL_get0_peer_certificate(t->ssl);
+    /* The ServerHello was processed once a cipher is pending. */
+    hello = t->done || SSL_get_pending_cipher(t->ssl) != NULL;
+    if (!x && !hello && t->alert < 0)
         return NULL;
     ERR_clear_error();
-    vr = SSL_get_verify_result(t->ssl);
-    o_err = OFF(&s, sbuf_add(&s, X509_verify_cert_error_string(vr),
-                             strlen(X509_verify_cert_error_string(vr))));
-    o_subj = add_name(&s, X509_get_subject_name(x));
-    o_iss = add_name(&s, X509_get_issuer_name(x));
-    o_nb = add_time(&s, X509_get0_notBefore(x));
-    o_na = add_time(&s, X509_get0_notAfter(x));
-    o_ser = add_serial(&s, x);
-    if (X509_digest(x, EVP_sha256(), md, &mdlen))
-        o_sha = add_hex(&s, md, mdlen);
-    o_spki = add_spki(&s, x);
-    add_sans(&s, x, sans, san_lens, &n_sans);
+    if (x) {
+        vr = SSL_get_verify_result(t->ssl);
+        add_cert(&s, x, vr, &o);
+        add_sans(&s, x, &pos, &n_sans, &n_total);
+    }
     /* Facts with a hole that memory made (a name, a digest, the SANs
      * left out) would pass for the certificate's own: none at all. */
-    if (errors_say_oom() || s.oom) {
+    if (errors_say_oom() || s.oom ||
+        !(f = calloc(1, sizeof(*f) +
+                            n_sans * (sizeof(char *) + sizeof(size_t)) +
+                            s.len))) {
         free(s.buf);
-        return NULL;
-    }
-    f = calloc(1, sizeof(*f) + n_sans * (sizeof(char *) + sizeof(size_t)) +
-                      s.len);
-    if (!f) {
-        free(s.buf);
+        free(pos);
         return NULL;
     }
     sanv = (const char **)(f + 1);
@@ -503,47 +658,50 @@ struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
         memcpy(strings, s.buf, s.len);
     free(s.buf);
     s.buf = strings;            /* offsets now point into the copy */
-    f->v.verify_code = vr;
-    f->v.verified = vr == X509_V_OK;
-    f->v.verify_error = vr == X509_V_OK ? NULL : at(&s, o_err);
-    f->v.subject = at(&s, o_subj);
-    f->v.issuer = at(&s, o_iss);
-    f->v.not_before = at(&s, o_nb);
-    f->v.not_after = at(&s, o_na);
-    f->v.serial = at(&s, o_ser);
-    f->v.sha256 = at(&s, o_sha);
-    f->v.spki_sha256 = at(&s, o_spki);
+    f->v.verify_code = -1;      /* no certificate: no verdict */
+    if (x)
+        cert_facts(t, x, vr, &s, &o, f);
     for (i = 0; i < n_sans; i++) {
-        sanv[i] = at(&s, sans[i]);
-        lenv[i] = san_lens[i];
+        sanv[i] = at(&s, pos[i].off);
+        lenv[i] = pos[i].len;
     }
+    free(pos);
     f->v.san = sanv;
     f->v.san_len = lenv;
     f->v.n_san = n_sans;
-    {
-        int days = 0, secs = 0;
-        /* The diff truncates toward zero; a certificate that expired a
-         * minute ago has -1 whole days left, not 0. */
-        if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)))
-            f->v.days_left = days - (secs < 0 ? 1 : 0);
-    }
-    chain = SSL_get_peer_cert_chain(t->ssl);
-    f->v.chain_len = chain ? sk_X509_num(chain) : 1;
-    session_facts(t, f);
+    f->v.n_san_total = n_total;
+    f->v.san_truncated = n_sans < n_total;
+    if (hello)
+        session_facts(t, f);
+    hscan__tls_facts_alert(f, t);
     return f;
 }
 
-/* Session facts, once the handshake is done (static strings from
- * OpenSSL, the ALPN copied). */
+void hscan__tls_facts_alert(struct hscan__tls_facts *f,
+                            const struct hscan__tls *t)
+{
+    f->v.alert_code = t->alert;
+    f->v.alert = NULL;
+    if (t->alert < 0)
+        return;
+    if ((f->v.alert = alert_name(t->alert)) == NULL) {
+        alert_text(t->alert, f->alert, sizeof(f->alert), 0);
+        f->v.alert = f->alert;
+    }
+}
+
+/* What the ServerHello (and, TLS 1.3, EncryptedExtensions) agreed:
+ * static strings from OpenSSL, the ALPN copied.  The cipher is the
+ * pending one until the handshake completes. */
 static void session_facts(struct hscan__tls *t, struct hscan__tls_facts *f)
 {
     const unsigned char *a = NULL;
     unsigned int alen = 0;
+    const SSL_CIPHER *c = t->done ? SSL_get_current_cipher(t->ssl)
+                                  : SSL_get_pending_cipher(t->ssl);
 
-    if (!t->done)
-        return;
     f->v.version = SSL_get_version(t->ssl);
-    f->v.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(t->ssl));
+    f->v.cipher = c ? SSL_CIPHER_get_name(c) : NULL;
     SSL_get0_alpn_selected(t->ssl, &a, &alen);
     if (alen >= sizeof(f->alpn))
         alen = sizeof(f->alpn) - 1;

@@ -12,11 +12,14 @@ struct hscan__tls {
     int done;               /* handshake complete */
     unsigned char peek[64]; /* first bytes received, to spot plain text */
     size_t peek_len;
+    int alert;              /* description of the fatal alert received,
+                               -1 when none */
 };
 
 struct hscan__tls_facts {
     hscan_tls_t v;          /* pointers into this same allocation */
     char alpn[32];
+    char alert[24];         /* "unassigned_255" */
 };
 
 /* Empty the thread's OpenSSL error queue; 1 when an entry in it said
@@ -50,8 +53,9 @@ void hscan__tls_free(struct hscan__tls *t);
 /* Hand received ciphertext to OpenSSL. */
 int hscan__tls_feed(struct hscan__tls *t, const char *in, size_t n);
 /* Advance the handshake: 1 done, 0 wants more bytes, or a negative
- * HSCAN_ETLS_* (HSCAN_ERESOURCE_EXHAUSTED when OpenSSL ran out of
- * memory) with `detail`.  Send hscan__tls_take_out() after it. */
+ * HSCAN_ETLS_* (HSCAN_ETLS_ALERT when the server sent a fatal alert,
+ * HSCAN_ERESOURCE_EXHAUSTED when OpenSSL ran out of memory) with
+ * `detail`.  Send hscan__tls_take_out() after it. */
 int hscan__tls_handshake(struct hscan__tls *t, char *detail, size_t dsize);
 /* 1 (with `detail` saying what was sent) when the server's first bytes
  * were plain text rather than TLS. */
@@ -60,16 +64,22 @@ int hscan__tls_plaintext(const struct hscan__tls *t, char *detail,
 /* 0, HSCAN_EWRITE_FAILED or HSCAN_ERESOURCE_EXHAUSTED. */
 int hscan__tls_encrypt(struct hscan__tls *t, const char *buf, size_t n);
 /* Decrypt into `out`: bytes (>0), 0 when more ciphertext is needed,
- * HSCAN_EREAD_CLOSED at close_notify, or another negative error. */
+ * HSCAN_EREAD_CLOSED at close_notify, HSCAN_ETLS_ALERT at a fatal
+ * alert, or another negative error. */
 int hscan__tls_read(struct hscan__tls *t, char *out, size_t size,
                     char *detail, size_t dsize);
 /* Ciphertext to send (malloc'd, caller frees), or NULL: nothing to send
  * when `*len` is left alone, out of memory when it was set (the bytes
  * stay in OpenSSL's buffer). */
 char *hscan__tls_take_out(struct hscan__tls *t, size_t *len);
-/* Certificate and session facts as one malloc'd block, or NULL when no
- * certificate arrived or memory ran out (SSL_get0_peer_certificate()
- * tells which). */
+/* Session and certificate facts as far as the handshake got, as one
+ * malloc'd block; NULL when the server neither got its hello processed
+ * nor sent a fatal alert, or when memory ran out (with a certificate
+ * there, SSL_get0_peer_certificate(), NULL means the latter). */
 struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t);
+/* Record in `f` a fatal alert that arrived after the facts were taken
+ * (TLS 1.3: after the client's side of the handshake). */
+void hscan__tls_facts_alert(struct hscan__tls_facts *f,
+                            const struct hscan__tls *t);
 
 #endif /* HSCAN_TLS_H */

@@ -241,6 +241,7 @@ static void tls_free(struct tls_rec *t)
     free(t->not_after);
     free(t->sha256);
     free(t->spki_sha256);
+    free(t->alert);
     free(t);
 }
 
@@ -318,12 +319,29 @@ static struct tls_rec *tls_copy(const hscan_tls_t *t)
     d->sha256 = dup_str(t->sha256);
     d->spki_sha256 = dup_str(t->spki_sha256);
     d->chain_len = t->chain_len;
+    d->n_san_total = t->n_san_total;
+    d->san_truncated = t->san_truncated;
+    d->alert = dup_str(t->alert);
+    d->alert_code = t->alert_code;
     /* The header's promises: a verified certificate has code 0 and no
-     * text, a failed one the other way round; a version comes with a
-     * cipher. */
+     * text, a failed one the other way round, no certificate (no
+     * subject) code -1, no text and no other certificate fact; a
+     * version comes with a cipher; the SANs kept are the first of those
+     * counted; an alert has a name and a number. */
     CHECK((t->verified != 0) == (t->verify_code == 0));
-    CHECK((t->verified != 0) == (t->verify_error == NULL));
+    CHECK((t->verified != 0 || t->subject == NULL) ==
+          (t->verify_error == NULL));
+    CHECK((t->subject == NULL) == (t->verify_code == -1));
+    if (!t->subject)
+        CHECK(!t->verified && !t->issuer && !t->sha256 && !t->spki_sha256 &&
+              !t->serial && !t->not_after && t->n_san_total == 0 &&
+              t->chain_len == 0 && t->days_left == 0);
     CHECK((t->version == NULL) == (t->cipher == NULL));
+    CHECK(t->n_san <= t->n_san_total);
+    CHECK((t->san_truncated != 0) == (t->n_san < t->n_san_total));
+    CHECK((t->alert == NULL) == (t->alert_code < 0));
+    /* Something came back in TLS: a hello, or at least an alert. */
+    CHECK(t->version != NULL || t->alert != NULL);
     return d;
 }
 
@@ -369,6 +387,13 @@ static void json_copy(struct rec *d, const hscan_result_t *r)
     /* (",\"tls\":null," alone also matches the timing object's key) */
     CHECK((strstr(d->json, ",\"tls\":null,\"timing_ms\"") != NULL) ==
           (r->tls == NULL));
+    if (r->tls) {
+        char want[96];
+        snprintf(want, sizeof(want), "\"san_count\":%zu,"
+                 "\"san_truncated\":%s,\"alert\":", r->tls->n_san_total,
+                 r->tls->san_truncated ? "true" : "false");
+        CHECK(strstr(d->json, want) != NULL);
+    }
     CHECK((strstr(d->json, ",\"fallback\":null}") != NULL) ==
           (r->fallback_error == 0));
     CHECK((strstr(d->json, ",\"redirects\":[],") != NULL) ==

@@ -49,6 +49,10 @@ struct tls_rec {
     long days_left;
     char *sha256, *spki_sha256;
     int chain_len;
+    size_t n_san_total;
+    int san_truncated;
+    char *alert;
+    int alert_code;
 };
 
 /* hscan_hop_t, copied. */

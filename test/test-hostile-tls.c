@@ -31,7 +31,7 @@
 #include "test-runner.h"
 
 /* The scanner caps the SANs it reports (docs/results.md, `san`). */
-#define MAX_REPORTED_SANS 256
+#define MAX_REPORTED_SANS 1000
 
 /* Valgrind runs everything many times slower (a first handshake takes
  * 2-3 s): every limit these tests configure and every bound they check
@@ -135,7 +135,9 @@ enum { R_EOF, R_ALERT, R_ALERT_SNI, R_FAKEHELLO, R_SHGARBAGE, R_SHSTALL,
 
 /* Each raw reply is answered at once (the server stays open, so only
  * the bytes can end the handshake early), except the stall after the
- * ServerHello, which must end by the TLS timeout. */
+ * ServerHello, which must end by the TLS timeout.  A fatal alert is
+ * tls_alert, named, with a `tls` object holding just the alert; the
+ * handshakes that got past the ServerHello keep what it agreed. */
 TEST_T(tls_raw_handshake_replies, 120)
 {
     static const char *const names[R_N] = {
@@ -143,8 +145,11 @@ TEST_T(tls_raw_handshake_replies, 120)
     };
     static const char *const details[R_N] = {
         "connection closed during the TLS handshake",
-        "alert handshake failure", "unrecognized name", "SSL routines",
+        "handshake_failure (40)", "unrecognized_name (112)", "SSL routines",
         "bad record mac", NULL,
+    };
+    static const char *const alerts[R_N] = {
+        NULL, "handshake_failure", "unrecognized_name", NULL, NULL, NULL,
     };
     char buf[R_N][96], stall[64];
     const char *lines[R_N];
@@ -160,14 +165,38 @@ TEST_T(tls_raw_handshake_replies, 120)
     env_scan(&e, lines, R_N);
     for (i = 0; i < R_N; i++) {
         struct rec *r = &e.recs[i];
+        int err = i == R_SHSTALL ? HSCAN_ETLS_TIMEOUT
+                  : alerts[i]    ? HSCAN_ETLS_ALERT
+                                 : HSCAN_ETLS_HANDSHAKE;
 
-        EXPECT_ERR(r, i == R_SHSTALL ? HSCAN_ETLS_TIMEOUT
-                                     : HSCAN_ETLS_HANDSHAKE);
-        check_json_error(r, i == R_SHSTALL ? "tls_timeout"
-                                           : "tls_handshake");
+        EXPECT_ERR(r, err);
+        check_json_error(r, hscan_err_name(err));
         check_detail(r, details[i] ? details[i] : stall);
         check_no_response(r);
-        CHECK(r->tls == NULL);          /* no certificate arrived */
+        if (i == R_SHGARBAGE || i == R_SHSTALL) {
+            /* the real ServerHello: what it chose, no certificate */
+            CHECK(r->tls != NULL);
+            if (r->tls) {
+                CHECK_STR(r->tls->version, "TLSv1.3");
+                CHECK(r->tls->cipher != NULL);
+                CHECK(r->tls->subject == NULL && r->tls->n_san == 0);
+                CHECK(r->tls->alert == NULL);
+            }
+            CHECK(strstr(r->json, "\"subject\":null") != NULL);
+            CHECK(strstr(r->json, "\"days_left\":null") != NULL);
+        } else if (alerts[i]) {
+            /* an alert to the ClientHello: nothing agreed */
+            CHECK(r->tls != NULL);
+            if (r->tls) {
+                CHECK(r->tls->version == NULL && r->tls->subject == NULL);
+                CHECK_STR(r->tls->alert, alerts[i]);
+                CHECK_INT(r->tls->alert_code, i == R_ALERT ? 40 : 112);
+                CHECK_INT(r->tls->verified, 0);
+                CHECK_INT(r->tls->verify_code, -1);
+            }
+        } else {
+            CHECK(r->tls == NULL);      /* no TLS reply to speak of */
+        }
         CHECK(r->tls_ms == -1);
         CHECK(r->connect_ms >= 0);
         CHECK_STR(r->scheme, "https");
@@ -179,6 +208,35 @@ TEST_T(tls_raw_handshake_replies, 120)
             check_before(r, 900);       /* not the TLS timeout */
         }
     }
+    CHECK(strstr(e.recs[R_ALERT].json, "\"tls\":{\"version\":null,") !=
+          NULL);
+    CHECK(strstr(e.recs[R_ALERT].json,
+                 "\"alert\":\"handshake_failure\"}") != NULL);
+    env_done(&e);
+}
+
+/* https-first: a fatal alert means the server speaks TLS and said no:
+ * an answer, like a certificate that fails, not a reason to try plain
+ * HTTP. */
+TEST_T(tls_alert_no_fallback, 60)
+{
+    char line[96];
+    const char *lines[1];
+    struct env e;
+    struct rec *r;
+
+    init_tls(&e);
+    e.cfg.scheme = HSCAN_SCHEME_HTTPS_FIRST;
+    lines[0] = fmt(line, sizeof(line), "alert-112.test:%d", e.tport);
+    env_scan(&e, lines, 1);
+    r = &e.recs[0];
+    EXPECT_ERR(r, HSCAN_ETLS_ALERT);
+    check_detail(r, "unrecognized_name (112)");
+    CHECK_STR(r->scheme, "https");
+    CHECK_INT(r->fallback_error, 0);
+    CHECK(strstr(r->json, "\"fallback\":null") != NULL);
+    CHECK(r->tls != NULL && r->tls->alert != NULL);
+    check_before(r, 900);
     env_done(&e);
 }
 
@@ -252,14 +310,19 @@ TEST_T(tls_certificates_over_100k, 120)
         check_json_error(r, "tls_handshake");
         check_detail(r, "excessive message size");
         check_no_response(r);
-        CHECK(r->tls == NULL);
+        /* past the ServerHello, short of a certificate */
+        CHECK(r->tls != NULL);
+        if (r->tls) {
+            CHECK(r->tls->version != NULL);
+            CHECK(r->tls->subject == NULL && r->tls->n_san_total == 0);
+        }
         check_before(r, 8000);
     }
     env_done(&e);
 }
 
 /* Under the limit everything is parsed and verified; the SANs reported
- * stop at 256. */
+ * stop at 1,000, counted and flagged. */
 TEST_T(tls_certificates_under_100k, 120)
 {
     static const char *const names[] = { "chain-10", "sans-3000" };
@@ -286,12 +349,54 @@ TEST_T(tls_certificates_under_100k, 120)
     CHECK(r->tls != NULL && r->tls->verified);
     if (r->tls) {
         CHECK_INT(r->tls->n_san, MAX_REPORTED_SANS);
+        CHECK_INT(r->tls->n_san_total, 3004);
+        CHECK_INT(r->tls->san_truncated, 1);
         CHECK_STR(r->tls->san[0], "sans.test");
         CHECK_STR(r->tls->san[2], "sans-3000.test");
         CHECK_STR(r->tls->san[MAX_REPORTED_SANS - 1],
-                  "f000251.filler.example");
+                  "f000995.filler.example");
     }
-    CHECK(strstr(r->json, "f000252.filler.example") == NULL);
+    CHECK(strstr(r->json, "f000996.filler.example") == NULL);
+    CHECK(strstr(r->json, "\"san_count\":3004,\"san_truncated\":true") !=
+          NULL);
+    env_done(&e);
+}
+
+/* The SAN cap at its edge: sans-N has N + 4 SANs (sans.test,
+ * *.sans.test, sans-N.test, *.sans-N.test, then the fillers).  Exactly
+ * 1,000 are all kept; 1,001 and 1,500 keep 1,000 and say how many
+ * there were. */
+TEST_T(tls_san_cap, 120)
+{
+    static const char *const names[] = { "sans-996", "sans-997",
+                                         "sans-1496" };
+    static const size_t total[] = { 1000, 1001, 1500 };
+    char buf[3][96], want[96];
+    const char *lines[3];
+    struct env e;
+    size_t i;
+
+    init_big(&e);
+    make_lines(names, 3, e.tport, buf, lines);
+    env_scan(&e, lines, 3);
+    for (i = 0; i < 3; i++) {
+        struct rec *r = &e.recs[i];
+
+        EXPECT_STATUS(r, 200);
+        CHECK(r->tls != NULL && r->tls->verified);
+        if (!r->tls)
+            continue;
+        CHECK_INT(r->tls->n_san, MAX_REPORTED_SANS);
+        CHECK_INT(r->tls->n_san_total, total[i]);
+        CHECK_INT(r->tls->san_truncated, total[i] > MAX_REPORTED_SANS);
+        CHECK_STR(r->tls->san[MAX_REPORTED_SANS - 1],
+                  "f000995.filler.example");
+        CHECK(strstr(r->json, "f000996.filler.example") == NULL);
+        snprintf(want, sizeof(want), "\"san_count\":%zu,"
+                 "\"san_truncated\":%s", total[i],
+                 total[i] > MAX_REPORTED_SANS ? "true" : "false");
+        CHECK(strstr(r->json, want) != NULL);
+    }
     env_done(&e);
 }
 
@@ -355,12 +460,12 @@ TEST_T(tls_renegotiation, 120)
 /* One target scanned outside scan-env.c (whose record check reads the
  * timing's "tls":null as the certificate's, which a TLS 1.2 handshake
  * that failed after the certificate arrived has): its error, detail,
- * JSON and TLS version, checked as env_scan() would. */
+ * JSON and TLS facts, checked as env_scan() would. */
 struct one {
     struct env *e;
-    int got, error, has_tls, has_version;
+    int got, error, has_tls, verified;
     double total_ms;
-    char *detail, *json;
+    char *detail, *json, *version, *cipher, *subject, *alert;
 };
 
 static void one_result(hscan_t *scan, const hscan_result_t *r, void *arg)
@@ -373,14 +478,28 @@ static void one_result(hscan_t *scan, const hscan_result_t *r, void *arg)
     o->error = r->error;
     o->total_ms = r->total_ms;
     o->has_tls = r->tls != NULL;
-    o->has_version = r->tls && r->tls->version;
+    o->verified = r->tls && r->tls->verified;
     free(o->detail);
     free(o->json);
     o->detail = dup_str(r->error_detail);
+    o->version = dup_str(r->tls ? r->tls->version : NULL);
+    o->cipher = dup_str(r->tls ? r->tls->cipher : NULL);
+    o->subject = dup_str(r->tls ? r->tls->subject : NULL);
+    o->alert = dup_str(r->tls ? r->tls->alert : NULL);
     o->json = malloc(n + 1);
     CHECK(o->json != NULL);
     CHECK_INT(hscan_result_to_json(r, o->json, n + 1), n);
     CHECK(json_valid(o->json));
+}
+
+static void one_free(struct one *o)
+{
+    free(o->detail);
+    free(o->json);
+    free(o->version);
+    free(o->cipher);
+    free(o->subject);
+    free(o->alert);
 }
 
 static void one_drained(hscan_t *scan, void *arg)
@@ -412,9 +531,10 @@ static void scan_one(struct env *e, const char *line, struct one *o)
 }
 
 /* TLS 1.3: the client's handshake is over before the server judges its
- * (empty) certificate, so the server's alert is what the response read
- * finds: read_reset naming the alert, with the certificate's facts.
- * A request without a requirement goes through. */
+ * (empty) certificate, so the server's certificate_required alert is
+ * what the response read finds: tls_alert naming it (not read_reset),
+ * with the certificate's facts and the version agreed.  A request
+ * without a requirement goes through. */
 TEST_T(tls_client_certificate, 120)
 {
     static const char *const names[] = { "clientcert", "certreq" };
@@ -428,23 +548,34 @@ TEST_T(tls_client_certificate, 120)
     env_scan(&e, lines, 2);
 
     r = &e.recs[0];
-    EXPECT_ERR(r, HSCAN_EREAD_RESET);
-    check_json_error(r, "read_reset");
-    check_detail(r, "certificate required");
+    EXPECT_ERR(r, HSCAN_ETLS_ALERT);
+    check_json_error(r, "tls_alert");
+    check_detail(r, "certificate_required (116)");
     check_no_response(r);
     CHECK(r->tls != NULL && r->tls->verified);
-    if (r->tls)
+    if (r->tls) {
         CHECK_STR(r->tls->version, "TLSv1.3");
+        CHECK(r->tls->cipher != NULL);
+        CHECK_STR(r->tls->subject, "CN=valid.test");
+        CHECK_STR(r->tls->alpn, "http/1.1");
+        CHECK_STR(r->tls->alert, "certificate_required");
+        CHECK_INT(r->tls->alert_code, 116);
+    }
+    CHECK(strstr(r->json, "\"alert\":\"certificate_required\"}") != NULL);
     check_before(r, 900);               /* not the read timeout */
 
     EXPECT_STATUS(&e.recs[1], 200);
     CHECK(e.recs[1].tls != NULL && e.recs[1].tls->verified);
+    if (e.recs[1].tls)
+        CHECK(e.recs[1].tls->alert == NULL);
+    CHECK(strstr(e.recs[1].json, "\"alert\":null}") != NULL);
     env_done(&e);
 }
 
 /* TLS 1.2: the server fails the handshake itself (handshake_failure
- * alert), after its certificate arrived: tls_handshake, with the
- * certificate's facts but no version (the handshake never completed). */
+ * alert), after its certificate arrived: tls_alert, with the version,
+ * cipher and ALPN the ServerHello agreed and the certificate's facts,
+ * though the handshake never completed. */
 TEST_T(tls_client_certificate_tls12, 120)
 {
     char line[96];
@@ -455,17 +586,23 @@ TEST_T(tls_client_certificate_tls12, 120)
     e.cfg.insecure = 1;             /* clientcert-12.test is not a SAN */
     scan_one(&e, fmt(line, sizeof(line), "https://clientcert-12.test:%d/",
                      e.tport), &o);
-    if (o.error != HSCAN_ETLS_HANDSHAKE)
+    if (o.error != HSCAN_ETLS_ALERT)
         fprintf(stderr, "  record: %s\n", o.json);
-    CHECK_INT(o.error, HSCAN_ETLS_HANDSHAKE);
-    CHECK(o.detail != NULL && strstr(o.detail, "alert handshake failure"));
-    CHECK(strstr(o.json, "\"error\":\"tls_handshake\"") != NULL);
+    CHECK_INT(o.error, HSCAN_ETLS_ALERT);
+    CHECK(o.detail != NULL && strcmp(o.detail, "handshake_failure (40)") == 0);
+    CHECK(strstr(o.json, "\"error\":\"tls_alert\"") != NULL);
     CHECK(o.has_tls);
-    CHECK(!o.has_version);
-    CHECK(strstr(o.json, "\"tls\":{\"version\":null,") != NULL);
+    CHECK(o.version != NULL && strcmp(o.version, "TLSv1.2") == 0);
+    CHECK(o.cipher != NULL);
+    CHECK(o.subject != NULL && strcmp(o.subject, "CN=valid.test") == 0);
+    CHECK(!o.verified);             /* hostname mismatch */
+    CHECK(o.alert != NULL && strcmp(o.alert, "handshake_failure") == 0);
+    CHECK(strstr(o.json, "\"tls\":{\"version\":\"TLSv1.2\",") != NULL);
+    CHECK(strstr(o.json, "\"alpn\":\"http/1.1\"") != NULL);
+    CHECK(strstr(o.json, "\"code\":62") != NULL);
+    CHECK(strstr(o.json, "\"alert\":\"handshake_failure\"}") != NULL);
     CHECK(o.total_ms < 900.0 * slow());
-    free(o.detail);
-    free(o.json);
+    one_free(&o);
 }
 
 /* ---- checklist 27: the end without close_notify ---- */

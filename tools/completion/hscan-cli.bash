@@ -27,7 +27,7 @@ _hscan_cli()
         dns_timeout dns_no_address dns_failed connect_refused
         connect_timeout connect_unreachable connect_reset
         resource_exhausted tls_handshake tls_cert_invalid tls_timeout
-        tls_plaintext_reply write_failed read_timeout read_closed
+        tls_plaintext_reply tls_alert write_failed read_timeout read_closed
         read_reset http_parse header_too_large too_many_headers
         too_many_redirects timeout canceled"
 
