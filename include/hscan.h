@@ -36,7 +36,7 @@ extern "C" {
 /* Version of the result record layout (the "schema" key of the JSON record).
  * Bumped whenever the meaning of an existing field changes; new fields may
  * be added without a bump. */
-#define HSCAN_SCHEMA_VERSION 1
+#define HSCAN_SCHEMA_VERSION 2
 
 /* Error table: code, identifier suffix, stable name, sentence.
  * Codes are negative, explicit, append-only and never reused.  The stable
@@ -284,6 +284,19 @@ struct hscan_result {
     /* With cfg.audit and a response: the final response's security
      * headers; NULL otherwise. */
     const hscan_audit_t *audit;
+    /* What was odd about the final response's head: stable names
+     * ("cl_and_te", "obs_fold"...; docs/results.md), each at most once,
+     * in the documented order; filled with or without an error. */
+    const char *const *anomalies;
+    size_t n_anomalies;
+    /* 1xx statuses received before the final response, in order (at
+     * most 16, the first ones). */
+    const int *interim;
+    size_t n_interim;
+    /* 1 when the header block ended with its blank line, 0 when it was
+     * cut (by the close, a limit, an error: then `status` and `headers`
+     * hold what was read before the cut); 0 without a status. */
+    int headers_complete;
 };
 
 /* Pull callback: the scanner calls it on the loop thread whenever a slot is
@@ -398,6 +411,12 @@ struct hscan_config {
     hscan_result_cb on_result; /* required */
     hscan_drained_cb on_drained; /* may be NULL */
     void *arg;                 /* passed to every callback */
+
+    int strict;                /* 0 (default): read what curl reads and
+                                  name each deviation in r->anomalies;
+                                  1: the deviations llhttp's strict mode
+                                  refused (docs/results.md) make the
+                                  target an HSCAN_EHTTP_PARSE error */
 };
 
 /* Fill `cfg` with the defaults above.  Never fails. */

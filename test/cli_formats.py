@@ -262,7 +262,7 @@ def test_format_default(t):
     filed = run_bytes(["-q", "--resolver", t.dns, "-o", out, lst])
     check(piped.returncode == asked.returncode == filed.returncode == 0,
           "exit")
-    check(piped.stdout.startswith(b'{"schema":1,') and
+    check(piped.stdout.startswith(b'{"schema":2,') and
           piped.stdout.endswith(b"}\n"), f"not JSON Lines: {piped.stdout!r}")
     check(len(records(piped.stdout.decode("utf-8"))) == 6, "6 records")
     check(norm(piped.stdout) == norm(asked.stdout) ==

@@ -380,7 +380,7 @@ def test_resume_sigint(t):
     canceled = sum(r["error"] == "canceled" for r in recs)
     check(canceled > 0, "some canceled")
     with open(out, "a") as f:
-        f.write('{"schema":1,"input":"s5.de')
+        f.write('{"schema":2,"input":"s5.de')
     r = subprocess.run(args, capture_output=True, text=True, timeout=120)
     check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
     recs = records(open(out).read())
