@@ -398,6 +398,7 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
         { "dns-rate", 1, 0, 16 }, { "dns-cache", 1, 0, 17 },
         { "resume", 1, 0, 18 }, { "shard", 1, 0, 19 },
         { "body-bytes", 1, 0, 200 }, { "audit", 0, 0, 201 },
+        { "strict", 0, 0, 202 },
         { "progress", 0, 0, 300 }, { "no-progress", 0, 0, 301 },
         { "match-status", 1, 0, OPT_MATCH_STATUS },
         { "filter-status", 1, 0, OPT_FILTER_STATUS },
@@ -498,6 +499,7 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
                                               16u << 20);
                   break;
         case 201: cfg->audit = 1; break;
+        case 202: cfg->strict = 1; break;
         case OPT_MATCH_STATUS: case OPT_FILTER_STATUS: case OPT_MATCH_HEADER:
         case OPT_MATCH_ERROR: case OPT_ONLY_OK:
             filter_option(&G.filter, c, optarg);
