@@ -313,6 +313,19 @@ struct hscan_result {
     /* With cfg.audit and a response: the final response's security
      * headers; NULL otherwise. */
     const hscan_audit_t *audit;
+    /* What was odd about the final response's head: stable names
+     * ("cl_and_te", "obs_fold"...; docs/results.md), each at most once,
+     * in the documented order; filled with or without an error. */
+    const char *const *anomalies;
+    size_t n_anomalies;
+    /* 1xx statuses received before the final response, in order (at
+     * most 16, the first ones). */
+    const int *interim;
+    size_t n_interim;
+    /* 1 when the header block ended with its blank line, 0 when it was
+     * cut (by the close, a limit, an error: then `status` and `headers`
+     * hold what was read before the cut); 0 without a status. */
+    int headers_complete;
 };
 
 /* Pull callback: the scanner calls it on the loop thread whenever a slot is
@@ -427,6 +440,12 @@ struct hscan_config {
     hscan_result_cb on_result; /* required */
     hscan_drained_cb on_drained; /* may be NULL */
     void *arg;                 /* passed to every callback */
+
+    int strict;                /* 0 (default): read what curl reads and
+                                  name each deviation in r->anomalies;
+                                  1: the deviations llhttp's strict mode
+                                  refused (docs/results.md) make the
+                                  target an HSCAN_EHTTP_PARSE error */
 };
 
 /* Fill `cfg` with the defaults above.  Never fails; does nothing when
@@ -652,7 +671,7 @@ HSCAN_EXPORT size_t hscan_result_to_json(const hscan_result_t *r, char *buf,
     "redirects,final_url,tls_version,tls_cipher,tls_verified,tls_subject,"   \
     "tls_issuer,tls_san,tls_not_after,tls_days_left,tls_sha256,"             \
     "addresses,cnames,dns_ms,connect_ms,tls_ms,ttfb_ms,total_ms,error,"      \
-    "error_detail,fallback_error,audit_passed,audit_missing"
+    "error_detail,fallback_error,audit_passed,audit_missing,anomalies"
 
 /* One field of `r` as text into `buf` (NUL-terminated when `size` > 0),
  * snprintf style: `*len` gets the full length.  A value the record does

@@ -23,7 +23,7 @@
 #include "util.h"
 
 enum field {
-    FLD_ADDRESSES, FLD_AUDIT_MISSING, FLD_AUDIT_PASSED, FLD_BODY_SHA256,
+    FLD_ADDRESSES, FLD_ANOMALIES, FLD_AUDIT_MISSING, FLD_AUDIT_PASSED, FLD_BODY_SHA256,
     FLD_CNAMES, FLD_CONNECT_MS, FLD_CONTENT_LENGTH, FLD_CONTENT_TYPE,
     FLD_DNS_MS, FLD_ERROR, FLD_ERROR_DETAIL, FLD_FALLBACK_ERROR, FLD_FINAL_URL,
     FLD_HOST, FLD_HTTP_VERSION, FLD_ID, FLD_INPUT, FLD_IP, FLD_LOCATION,
@@ -40,7 +40,8 @@ static const struct field_name {
     const char *name;
     enum field id;
 } names[] = {
-    { "addresses", FLD_ADDRESSES }, { "audit_missing", FLD_AUDIT_MISSING },
+    { "addresses", FLD_ADDRESSES }, { "anomalies", FLD_ANOMALIES },
+    { "audit_missing", FLD_AUDIT_MISSING },
     { "audit_passed", FLD_AUDIT_PASSED }, { "body_sha256", FLD_BODY_SHA256 },
     { "cnames", FLD_CNAMES }, { "connect_ms", FLD_CONNECT_MS },
     { "content_length", FLD_CONTENT_LENGTH },
@@ -326,6 +327,7 @@ static void emit(struct w *w, const hscan_result_t *r, int f,
         break;
     case FLD_REDIRECTS: put_uint(w, r->n_redirects); break;
     case FLD_ADDRESSES: put_list(w, r->addresses, NULL, r->n_addresses); break;
+    case FLD_ANOMALIES: put_list(w, r->anomalies, NULL, r->n_anomalies); break;
     case FLD_CNAMES: put_list(w, r->cnames, NULL, r->n_cnames); break;
     case FLD_DNS_MS: put_ms(w, r->dns_ms); break;
     case FLD_CONNECT_MS: put_ms(w, r->connect_ms); break;

@@ -1,47 +1,96 @@
-/* http.c: request bytes and HTTP/1.1 response parsing (llhttp). */
+/* http.c, http-body.c: HTTP/1.1 response parsing of our own (RFC
+ * 9112): a streaming, bounded head parser that reads what curl and
+ * browsers read and names each deviation (an anomaly), and a body
+ * framer with its own chunked decoder. */
 #ifndef HSCAN_HTTP_H
 #define HSCAN_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <llhttp.h>
 #include "hscan.h"
 
 struct hscan__hdr {
     uint32_t name_off, name_len, value_off, value_len;
 };
 
+/* Deviations from RFC 9112/9110 the parser read through.  The numbers
+ * are bit positions in `anomalies` and the order of the record's list;
+ * the names (hscan__anomaly_name) are stable: append only
+ * (docs/results.md). */
+enum hscan__anomaly {
+    HSCAN__A_CL_AND_TE, HSCAN__A_DUPLICATE_CL, HSCAN__A_CONFLICTING_CL,
+    HSCAN__A_INVALID_CL, HSCAN__A_UNKNOWN_TE, HSCAN__A_REPEATED_TE,
+    HSCAN__A_OBS_FOLD, HSCAN__A_BARE_CR, HSCAN__A_BARE_LF,
+    HSCAN__A_SPACE_BEFORE_COLON, HSCAN__A_LEADING_SPACE,
+    HSCAN__A_NO_COLON_LINE, HSCAN__A_INVALID_NAME,
+    HSCAN__A_HEAD_CUT_BY_CLOSE, HSCAN__A_VERSION_UNUSUAL,
+    HSCAN__A_STATUS_LINE_SPACES, HSCAN__A_INVALID_CHUNK,
+    HSCAN__A_COUNT
+};
+const char *hscan__anomaly_name(unsigned a);
+
+#define HSCAN__MAX_INTERIM 16   /* 1xx statuses kept, the first ones */
+
+/* How the body ends (RFC 9112 6.3), decided at the end of the head. */
+enum hscan__frame {
+    HSCAN__F_CLOSE,           /* read until the connection closes */
+    HSCAN__F_LENGTH,          /* a valid Content-Length */
+    HSCAN__F_CHUNKED          /* chunked is the final transfer coding */
+};
+
 struct hscan__resp {
-    llhttp_t parser;
-    char *buf;            /* arena: reason and header bytes */
+    char *buf;            /* arena: status line and header bytes */
     uint32_t len, cap, limit;
+    uint32_t reason_off, reason_len;
+    uint32_t anomalies;   /* 1u << enum hscan__anomaly */
     struct hscan__hdr *hdrs;
     unsigned n_hdrs, hdr_cap, max_hdrs;
-    uint32_t reason_off, reason_len;
+    int status;           /* 0 until a status line was read */
     uint64_t head_bytes;  /* bytes consumed before the header end */
-    int status;
-    int in_value;
-    int done;             /* the final header block is complete */
-    int err;              /* HSCAN_E* set by a callback */
     size_t rest;          /* where in the buffer last fed the head ended */
+    int interim[HSCAN__MAX_INTERIM];
+    unsigned n_interim;
+    /* the head parser */
+    uint32_t line_off;    /* the line being received starts here in buf */
+    unsigned char major, minor;   /* from the status line */
+    unsigned char done;   /* the head is over (blank line or close) */
+    unsigned char complete;   /* ... and ended with its blank line */
+    unsigned char strict; /* cfg.strict: some anomalies are errors */
+    unsigned char in_fields;  /* past the status line */
+    unsigned char open;   /* the last field may still be folded */
+    unsigned char skip;   /* the last line was dropped: its folds too */
+    unsigned char frame;  /* enum hscan__frame, decided at the head end */
+    unsigned char cstate; /* the chunked decoder's state */
+    unsigned char body_on;    /* reading the body */
+    unsigned char body_done;  /* the message ended (or body_max reached) */
+    unsigned char body_truncated; /* more body than kept, or end unseen */
+    uint64_t length;      /* HSCAN__F_LENGTH: the body's length */
     /* The start of the body (cfg.body_bytes), decoded from chunked */
     char *body;
     uint32_t body_len, body_cap, body_max;
-    int body_on;          /* reading the body */
-    int body_done;        /* the message ended (or body_max was reached) */
-    int body_truncated;   /* more body than kept, or its end not seen */
+    uint32_t cline;       /* bytes of the chunked size or trailer line */
+    uint64_t remain;      /* body bytes still to come (length, chunk) */
+    uint32_t trailer_bytes;
 };
 
+/* Ready `r` for a response, under a cap on the head's bytes (status
+ * line and header block, interim responses included) and one on its
+ * fields.  Set r->strict afterwards to make the anomalies llhttp's
+ * strict mode refused errors. */
 void hscan__resp_init(struct hscan__resp *r, size_t max_bytes,
                       unsigned max_headers);
 void hscan__resp_free(struct hscan__resp *r);
 /* Feed bytes.  Returns 0 while more are needed, 1 when the header block
- * is complete, or a negative HSCAN_E* with `detail` filled. */
+ * is complete, or a negative HSCAN_E* with `detail` filled.  After an
+ * error the facts read so far stay: status, version and reason once the
+ * status line was read, and each complete field line. */
 int hscan__resp_feed(struct hscan__resp *r, const char *data, size_t len,
                      char *detail, size_t dsize);
-/* The peer closed.  Returns a negative HSCAN_E* with `detail`, or 0
- * while reading the body (the response stands; see
- * hscan__resp_body_cut()). */
+/* The peer closed.  Returns a negative HSCAN_E* with `detail`; 0 while
+ * reading the body (the response stands; see hscan__resp_body_cut());
+ * or 1 when the close ended a head cut after a whole line (not in
+ * strict mode): the response stands as if feed had returned 1, with
+ * nothing after it. */
 int hscan__resp_eof(struct hscan__resp *r, char *detail, size_t dsize);
 
 /* After hscan__resp_feed() returned 1: read up to `max` body bytes from
@@ -55,5 +104,8 @@ int hscan__resp_body_feed(struct hscan__resp *r, const char *data,
 /* The body stops here (timeout, reset, close): keep what arrived.  A
  * body delimited by the close is complete; others are truncated. */
 void hscan__resp_body_cut(struct hscan__resp *r, int closed);
+
+/* http.c for http-body.c */
+void hscan__resp_flag(struct hscan__resp *r, unsigned a);
 
 #endif /* HSCAN_HTTP_H */

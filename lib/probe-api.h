@@ -37,6 +37,7 @@ struct hscan__limits {
     int family;
     size_t body_bytes;        /* cfg.body_bytes */
     int audit;                /* cfg.audit */
+    int strict;               /* cfg.strict */
 };
 
 struct hscan__probe_env {

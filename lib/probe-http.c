@@ -1,6 +1,6 @@
 /* The HTTP/1.1 leg (leg.h): the top of every stack today.  It sends the
  * request its probe's description makes (request.h), feeds what comes
- * up to llhttp (http.c), follows redirects through redirect.c, and
+ * up to the response parser (http.c), follows redirects through redirect.c, and
  * reads the start of the body when cfg.body_bytes asks. */
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +103,9 @@ int hscan__p_body_cut(struct probe *p)
 }
 
 /* A close ends a body read until the close; a reset keeps what arrived
- * of a body; inside the header block both are errors. */
+ * of a body; inside the header block both are errors, except a close
+ * right after a whole field line (http.c: head_cut_by_close), which
+ * ends the head: the response stands, with an empty rest. */
 static void http_eof(struct hscan__leg *l, int err, const char *detail)
 {
     struct probe *p = l->p;
@@ -115,7 +117,15 @@ static void http_eof(struct hscan__leg *l, int err, const char *detail)
         return;
     }
     err = hscan__resp_eof(&p->resp, d, sizeof(d));
-    hscan__p_finish(p, err, d);
+    if (err != 1) {
+        hscan__p_finish(p, err, d);
+        return;
+    }
+    head_done(p, "", 0);
+    if (p->state == PROBE_BODY) {
+        hscan__resp_body_cut(&p->resp, 1);
+        hscan__p_finish(p, 0, NULL);
+    }
 }
 
 /* Nothing above it: bytes from above never come. */

@@ -585,6 +585,7 @@ void hscan__p_reset_exchange(struct probe *p)
     free(p->facts);
     p->facts = NULL;
     hscan__resp_init(&p->resp, lim->max_header_bytes, lim->max_headers);
+    p->resp.strict = lim->strict;
     p->cur_addr = -1;
     p->t_hop = uv_hrtime();
     p->t_conn0 = p->t_conn = p->t_tls0 = p->t_tls = 0;
@@ -671,6 +672,7 @@ struct probe *hscan__probe_new(struct hscan__probe_env *env,
     p->deadline = uv_now(env->loop) + req->timeout_ms;
     hscan__resp_init(&p->resp, env->lim.max_header_bytes,
                      env->lim.max_headers);
+    p->resp.strict = env->lim.strict;
     hscan__p_stack(p);
     uv_timer_init(env->loop, &p->timer);
     p->timer.data = p;

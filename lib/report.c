@@ -44,16 +44,28 @@ static void fill_dns(struct probe *p, hscan_result_t *r,
     r->n_cnames = p->dns.n_cnames;
 }
 
+/* What the final response's head said.  A head cut short (a limit, a
+ * close or reset inside it, a timeout, a --strict refusal) still gives
+ * everything read before the cut, with the error set; only a chain
+ * ended by too_many_redirects reports none (its last redirect is in
+ * `redirects`). */
 static void fill_response(struct probe *p, hscan_result_t *r,
                           struct hscan__scratch *s)
 {
     struct hscan__resp *rs = &p->resp;
     const char *base;
+    uint32_t bits = rs->anomalies;
     size_t i;
 
-    /* A record with an error reports no response, even when one was
-     * parsed (too_many_redirects: the last redirect is in `redirects`). */
-    if (!rs->done || r->error)
+    for (i = 0; bits; i++, bits >>= 1)
+        if (bits & 1)
+            s->anomalies[r->n_anomalies++] = hscan__anomaly_name(i);
+    r->anomalies = s->anomalies;
+    r->interim = rs->interim;
+    r->n_interim = rs->n_interim;
+    /* An interim head cut short is not a response. */
+    if (!rs->status || (rs->status < 200 && rs->status != 101) ||
+        r->error == HSCAN_ETOO_MANY_REDIRECTS)
         return;
     /* Nothing stored (no reason, every field ": "): no arena at all, and
      * every offset is 0. */
@@ -61,8 +73,9 @@ static void fill_response(struct probe *p, hscan_result_t *r,
     r->status = rs->status;
     r->reason = base + rs->reason_off;
     r->reason_len = rs->reason_len;
-    r->http_major = llhttp_get_http_major(&rs->parser);
-    r->http_minor = llhttp_get_http_minor(&rs->parser);
+    r->http_major = rs->major;
+    r->http_minor = rs->minor;
+    r->headers_complete = rs->complete;
     for (i = 0; i < rs->n_hdrs; i++) {
         const struct hscan__hdr *h = &rs->hdrs[i];
         s->hv[i].name = base + h->name_off;
@@ -176,7 +189,7 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     fill_dns(p, r, s, &w);
     fill_response(p, r, s);
     fill_body(p, r, s, &w);
-    if (r->status && p->env->lim.audit &&
+    if (r->status && !r->error && p->env->lim.audit &&
         hscan__audit(r->headers, r->n_headers, p->scheme == HSCAN__HTTPS,
                      &s->audit, s->audit_str, sizeof(s->audit_str)) == 0)
         r->audit = &s->audit;

@@ -259,6 +259,19 @@ static void json_response(struct hscan__sb *j, const hscan_result_t *r)
         jlit(j, "]");
     }
     jlit(j, "]");
+    jkey(j, "anomalies");
+    jstr_list(j, r->anomalies, r->n_anomalies);
+    jkey(j, "interim");
+    jlit(j, "[");
+    for (i = 0; i < r->n_interim; i++) {
+        if (i)
+            jlit(j, ",");
+        jnum(j, r->interim[i]);
+    }
+    jlit(j, "]");
+    jkey(j, "headers_complete");
+    jlit(j, r->status <= 0 ? "null"
+          : r->headers_complete ? "true" : "false");
 }
 
 static void json_tls(struct hscan__sb *j, const hscan_tls_t *t)

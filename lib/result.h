@@ -26,6 +26,7 @@ struct hscan__scratch {
     EVP_MD *sha256;             /* fetched once: body_sha256 */
     EVP_MD_CTX *mdctx;
     char audit_str[HSCAN__AUDIT_STRBUF]; /* its strings */
+    const char *anomalies[32];  /* r->anomalies */
 };
 int hscan__scratch_reserve(struct hscan__scratch *s, size_t bytes,
                            size_t headers, size_t strings, size_t hops);

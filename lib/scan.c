@@ -406,6 +406,7 @@ static void fill_env(hscan_t *s, const hscan_config_t *c)
     e->lim.insecure = c->insecure;
     e->lim.body_bytes = c->body_bytes;
     e->lim.audit = c->audit;
+    e->lim.strict = c->strict;
     e->rbuf = s->rbuf;
     e->rbuf_size = sizeof(s->rbuf);
     e->pbuf = s->pbuf;

@@ -78,6 +78,27 @@ def test_basic(t):
     check(len(records(open(out).read())) == 1, "-o content")
 
 
+def test_strict(t):
+    """Odd framing is read and named by default; --strict refuses it
+    as llhttp's strict mode did, keeping the status and the fields."""
+    lst = write_list("strict.txt", [f"clte.test:{t.http}",
+                                    f"obsfold.test:{t.http}"])
+    r = run(["-q", "--scheme", "http", "--resolver", t.dns,
+             "--fields", "input,status,error,anomalies", "-f", "csv", lst])
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    rows = sorted(r.stdout.splitlines()[1:])
+    check(rows == [f"clte.test:{t.http},200,,cl_and_te",
+                   f"obsfold.test:{t.http},200,,obs_fold"], f"{rows}")
+    r = run(["-q", "--strict", "--scheme", "http", "--resolver", t.dns,
+             lst])
+    recs = {x["input"]: x for x in records(r.stdout)}
+    c = recs[f"clte.test:{t.http}"]
+    check(c["error"] == "http_parse" and c["status"] == 200 and
+          c["error_detail"] == "strict: cl_and_te" and
+          c["headers"][1] == ["Content-Length", "5"], f"{c}")
+    check(recs[f"obsfold.test:{t.http}"]["error"] is None, "obs-fold")
+
+
 def test_missing_file(t):
     ok = write_list("ok.txt", [f"fast.test:{t.http}"])
     r = run(["--resolver", t.dns, "/nonexistent/list", ok])
@@ -380,7 +401,7 @@ def test_resume_sigint(t):
     canceled = sum(r["error"] == "canceled" for r in recs)
     check(canceled > 0, "some canceled")
     with open(out, "a") as f:
-        f.write('{"schema":1,"input":"s5.de')
+        f.write('{"schema":2,"input":"s5.de')
     r = subprocess.run(args, capture_output=True, text=True, timeout=120)
     check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
     recs = records(open(out).read())

@@ -255,6 +255,15 @@ TEST(header_columns)
     CHECK(memcmp(out, "a\0b", 4) == 0);
     /* a name that is only a prefix of the header's is no match */
     CHECK_STR(field(&r, "header:X-Du"), "");
+    /* the anomalies, joined as a list */
+    {
+        static const char *const anom[] = { "obs_fold", "bare_lf" };
+        r.anomalies = anom;
+        r.n_anomalies = 2;
+        CHECK_STR(field(&r, "anomalies"), "obs_fold,bare_lf");
+        r.n_anomalies = 0;
+        CHECK_STR(field(&r, "anomalies"), "");
+    }
 }
 
 TEST(field_names)
@@ -274,7 +283,7 @@ TEST(field_names)
         CHECK(hscan_field_valid(name));
         n++;
     }
-    CHECK_INT(n, 39);
+    CHECK_INT(n, 40);
     CHECK(hscan_field_valid("header:X-Frame-Options"));
     CHECK(hscan_field_valid("header:a!#$%&'*+-.^_`|~9"));
     CHECK(!hscan_field_valid("header:"));

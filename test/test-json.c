@@ -130,6 +130,8 @@ TEST(escape_every_byte_is_valid_json)
 
 TEST(record_layout_and_truncation)
 {
+    static const char *const anomalies[] = { "bare_lf", "obs_fold" };
+    static const int interim[] = { 103 };
     hscan_header_t h[2] = { { "Server", 6, "x\x01y", 3 },
                             { "X-Dup", 5, "", 0 } };
     const char *addrs[] = { "127.0.0.1" };
@@ -152,6 +154,11 @@ TEST(record_layout_and_truncation)
     r.http_minor = 1;
     r.headers = h;
     r.n_headers = 2;
+    r.anomalies = anomalies;
+    r.n_anomalies = 2;
+    r.interim = interim;
+    r.n_interim = 1;
+    r.headers_complete = 1;
     r.addresses = addrs;
     r.n_addresses = 1;
     r.dns_ms = 1.5;
@@ -169,6 +176,8 @@ TEST(record_layout_and_truncation)
         "\"host\":\"example.com\",\"ip\":\"127.0.0.1\",\"port\":80,"
         "\"status\":200,\"reason\":\"OK\",\"http_version\":\"HTTP/1.1\","
         "\"headers\":[[\"Server\",\"x\\u0001y\"],[\"X-Dup\",\"\"]],"
+        "\"anomalies\":[\"bare_lf\",\"obs_fold\"],\"interim\":[103],"
+        "\"headers_complete\":true,"
         "\"dns\":{\"addresses\":[\"127.0.0.1\"],\"cname\":[]},"
         "\"content_type\":null,\"content_length\":null,\"title\":null,"
         "\"body\":null,\"audit\":null,"

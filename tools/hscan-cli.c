@@ -402,7 +402,7 @@ static const struct option opts[] = {
     { "dns-cache", 1, 0, OPT_DNS_CACHE },
     { "resume", 1, 0, OPT_RESUME }, { "shard", 1, 0, OPT_SHARD },
     { "body-bytes", 1, 0, OPT_BODY_BYTES },
-    { "audit", 0, 0, OPT_AUDIT },
+    { "audit", 0, 0, OPT_AUDIT }, { "strict", 0, 0, OPT_STRICT },
     { "progress", 0, 0, OPT_PROGRESS },
     { "no-progress", 0, 0, OPT_NO_PROGRESS },
     { "match-status", 1, 0, OPT_MATCH_STATUS },
@@ -519,6 +519,7 @@ static int opt_request(hscan_config_t *cfg, int c, const char *v)
         break;
     case 'k': cfg->insecure = 1; break;
     case OPT_AUDIT: cfg->audit = 1; break;
+    case OPT_STRICT: cfg->strict = 1; break;
     case '4':
     case '6':
         if (cfg->family && cfg->family != c - '0')

@@ -303,7 +303,8 @@ static void check_keys(const struct jdoc *d)
 {
     static const char *const keys[] = {
         "schema", "input", "url", "scheme", "host", "ip", "port", "status",
-        "reason", "http_version", "headers", "dns", "content_type",
+        "reason", "http_version", "headers", "anomalies", "interim",
+        "headers_complete", "dns", "content_type",
         "content_length", "title", "body", "audit", "redirects", "tls",
         "timing_ms", "error", "error_detail", "fallback"
     };

@@ -140,6 +140,24 @@ def http_seeds():
                             b'\r\nX-Big: ' + b'y' * 600 + b'\r\n\r\n',
         'spaces-small': http(1, 64, 0) + b'HTTP/1.1 200 OK\r\nA:' +
                         b' ' * 100 + b'b\r\n\r\n',
+        # anomalies the own parser reads through (lib/http.c), with the
+        # body read (mode 4) so that the framer runs too
+        'anom-framing': http(4, 900, 0, b'\x05\x0b') + (
+            b'HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\nContent-Length:'
+            b' x\r\nTransfer-Encoding: identity, Chunked;q=1\r\n\r\n'
+            b'3;ext\r\nabc\n0\r\nT: 1\r\n\r\n'),
+        'anom-fields': http(sizes=b'\x03') + (
+            b'HTTP/1.1  200\tOK\r\n X-Lead: 1\r\nX-A : v\r\nNoColon\r\n'
+            b' cont\r\nX-F: a\r\n\t b \r\nX-C: a\rb\r\n\r\r\n'),
+        'anom-version': http() + b'http/1.2 200 OK\nA: b\n\n',
+        'anom-cut-by-close': http(4, 900, 0, b'\x02') + (
+            b'HTTP/1.1 200 OK\r\nServer: x\r\n'),
+        'anom-chunk-bad': http(4, 900, 0) + (
+            b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'
+            b'4\r\nabcdXY0\r\n\r\n'),
+        'interim-many': http(sizes=b'\x09') +
+                        b'HTTP/1.1 102 P\r\n\r\n' * 20 +
+                        b'HTTP/1.1 200 OK\r\n\r\n',
     }
     for name, data in seeds.items():
         write('http', name, data)

@@ -13,7 +13,7 @@ _hscan_cli()
         --max-header-bytes --max-headers --output --quiet --help --version
         --scheme --follow --tls-timeout --ca-file --insecure --rate --burst
         --max-per-ip --dns-rate --dns-cache --resume --shard --body-bytes
-        --audit --progress --no-progress --match-status --filter-status
+        --audit --strict --progress --no-progress --match-status --filter-status
         --match-header --match-error --only-ok --ports --format --fields
         -c -X -H -A -o -f -q -4 -6 -h -V -k"
     local fields="id input url scheme host ip port status reason
@@ -22,7 +22,7 @@ _hscan_cli()
         tls_subject tls_issuer tls_san tls_not_after tls_days_left
         tls_sha256 addresses cnames dns_ms connect_ms tls_ms ttfb_ms
         total_ms error error_detail fallback_error audit_passed
-        audit_missing header:"
+        audit_missing anomalies header:"
     local errors="invalid_target dns_nxdomain dns_servfail dns_refused
         dns_timeout dns_no_address dns_failed connect_refused
         connect_timeout connect_unreachable connect_reset
