@@ -11,13 +11,16 @@ import time
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 from testd import check  # noqa: E402,F401  (re-exported)
 
+# test-cli.py --list B_SANITIZE (test/meson.build) lists the tests and
+# runs none: no CLI, no temporary directory.
+LISTING = sys.argv[1] == "--list"
 CLI, TESTD = sys.argv[1], sys.argv[2]
 # The loopback HTTP server speaks plain HTTP on a non-standard port, so
 # these tests ask for http instead of the https-first default.
 # The test servers are all on 127.0.0.1: lift the per-address limit
 # (default 4) except where a test is about it.
 PLAIN = ["--scheme", "http", "--max-per-ip", "0"]
-TMP = tempfile.mkdtemp(prefix="hscan-cli-test-")
+TMP = None if LISTING else tempfile.mkdtemp(prefix="hscan-cli-test-")
 
 
 def write_list(name, lines):

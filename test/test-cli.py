@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """hscan-cli end to end, against hscan-testd on loopback.
 
-Usage: test-cli.py CLI TESTD [TEST...]   (no TEST: all but 'rss')
+Usage: test-cli.py CLI TESTD [TEST...]   (no TEST: all but the slowest)
+       test-cli.py --list B_SANITIZE     (the tests, for test/meson.build)
 Every subprocess has a timeout; traffic goes only to 127.0.0.1.
 
 This file's tests run the CLI at scale, under signals and limits, and
@@ -20,14 +21,14 @@ import time
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testd import Testd as _Testd  # noqa: E402
+from testd import Testd as _Testd, meson, collect, list_tests  # noqa: E402
 import cli_formats  # noqa: E402
 import cli_help  # noqa: E402
 import cli_input  # noqa: E402
 import cli_progress  # noqa: E402
 import cli_shard  # noqa: E402
-from cli_common import (CLI, TESTD, PLAIN, TMP, check, write_list, run,
-                        records, check_one_each)  # noqa: E402
+from cli_common import (LISTING, CLI, TESTD, PLAIN, TMP, check, write_list,
+                        run, records, check_one_each)  # noqa: E402
 
 
 def test_usage(t):
@@ -209,6 +210,8 @@ def test_rate(t):
           f"{burst:.2f} s (burst 50)")
 
 
+# 200,000 targets: too slow under sanitizers, and RSS there is ASan's.
+@meson(timeout=600, sanitized=False)
 def test_rss(t):
     s1, r1, ok1, _ = scan_big(t, 20000, 2000)
     s2, r2, ok2, _ = scan_big(t, 200000, 2000)
@@ -553,6 +556,8 @@ exit ${{rc:-0}}
     print(f"10 ports: {errs}; detail: {ex['error_detail']}")
 
 
+# Runs the CLI under memcheck, which cannot host ASan.
+@meson(timeout=900, sanitized=False)
 def test_valgrind_scan(t):
     # A leak check of a 10,000-target scan: plain and TLS answers, DNS
     # failures, timeouts, a redirect loop, under memcheck with full leak
@@ -602,13 +607,14 @@ def test_valgrind_scan(t):
           f"{time.monotonic() - start:.0f} s")
 
 
-TESTS = {k[5:]: v
-         for scope in (globals(), vars(cli_shard), vars(cli_progress),
-                       vars(cli_formats), vars(cli_input), vars(cli_help))
-         for k, v in sorted(scope.items()) if k.startswith("test_")}
+TESTS = collect(globals(), vars(cli_shard), vars(cli_progress),
+                vars(cli_formats), vars(cli_input), vars(cli_help))
 
 
 def main():
+    if LISTING:
+        list_tests(TESTS, 180, sys.argv[2])
+        return
     names = sys.argv[3:] or [n for n in TESTS
                              if n not in ("rss", "https_scale", "valgrind_scan")]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

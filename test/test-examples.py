@@ -2,6 +2,7 @@
 """examples/minimal and examples/agent end to end, against hscan-testd.
 
 Usage: test-examples.py MINIMAL AGENT TESTD [TEST...]   (no TEST: all)
+       test-examples.py --list B_SANITIZE   (the tests, for test/meson.build)
 Every subprocess has a timeout; traffic goes only to 127.0.0.1.
 """
 import math
@@ -18,10 +19,12 @@ import time
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testd import Testd as _Testd, check  # noqa: E402
+from testd import Testd as _Testd, check, collect, list_tests  # noqa: E402
 
-MINIMAL, AGENT, TESTD = sys.argv[1], sys.argv[2], sys.argv[3]
-TMP = tempfile.mkdtemp(prefix="hscan-examples-test-")
+# --list runs no test: no programs, no temporary directory
+LISTING = sys.argv[1] == "--list"
+MINIMAL, AGENT, TESTD = (None,) * 3 if LISTING else sys.argv[1:4]
+TMP = None if LISTING else tempfile.mkdtemp(prefix="hscan-examples-test-")
 
 
 # ---- minimal ----
@@ -383,11 +386,13 @@ def test_agent_usage(t):
           f"unwritable: exit {r.returncode}: {r.stderr}")
 
 
-TESTS = {k[5:]: v for k, v in sorted(globals().items())
-         if k.startswith("test_")}
+TESTS = collect(globals())
 
 
 def main():
+    if LISTING:
+        list_tests(TESTS, 120, sys.argv[2])
+        return
     names = sys.argv[4:] or list(TESTS)
     t = _Testd(TESTD, 300)
     failed = 0
