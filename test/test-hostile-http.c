@@ -424,7 +424,7 @@ TEST_T(hostile_framing, 20)
      * equal lengths stand; differing ones: until the close */
     env_init(&r.e);
     r.e.cfg.body_bytes = 100;
-    r.e.cfg.read_timeout_ms = 500;
+    r.e.cfg.read_timeout_ms = 2000 * slow();
     run_scan(&r, fmts, 3);
     for (i = 0; i < 3; i++) {
         k = &r.e.recs[i];
