@@ -143,8 +143,12 @@ static int status_line(struct hscan__resp *r, const char *s, size_t n,
     if (n - i < 3 || !hscan__is_digit((unsigned char)s[i]) ||
         !hscan__is_digit((unsigned char)s[i + 1]) ||
         !hscan__is_digit((unsigned char)s[i + 2]) ||
-        (n - i > 3 && !hscan__is_ows((unsigned char)s[i + 3])))
+        (n - i > 3 && hscan__is_digit((unsigned char)s[i + 3])))
         return PARSE("status line: the status code is not 3 digits", 0);
+    /* "200OK": the reason glued to the code, read as curl reads it (a
+     * spacing anomaly: RFC 9112 4 wants one SP between them). */
+    if (n - i > 3 && !hscan__is_ows((unsigned char)s[i + 3]))
+        odd = 1;
     r->status = (s[i] - '0') * 100 + (s[i + 1] - '0') * 10 + s[i + 2] - '0';
     if (r->status < 100) {
         unsigned long long code = (unsigned long long)r->status;

@@ -40,13 +40,32 @@ RESET_AFTER = 0.2       # seconds between the last byte and a RST
 _CAP = ("hscan-cli caps each probe's header block (--max-headers 256, "
         "--max-header-bytes 65536: bounded memory per target); curl takes "
         "any count, 100 KiB a line, 300 KiB a block")
+_OWS = ("RFC 9110 5.5: white space around a field value is not part of "
+        "it; hscan records the value without it at either end (as browsers "
+        "do, Fetch's normalize); curl -D prints the line's bytes")
+_FOLD = ("RFC 9112 5.2: a recipient replaces each obs-fold with SP; hscan "
+         "joins the continuation with one SP and names obs_fold; curl keeps "
+         "the continuation's own white space")
+_NAME_WS = ("RFC 9112 5.1: no white space between name and colon (a proxy "
+            "MUST remove it); hscan records the name without it and names "
+            "space_before_colon; curl keeps it in the name")
 INTENDED = {
     "193": _CAP,        # 257 fields
     "194": _CAP,        # 1000 fields
-    "198": _CAP,        # 65537-byte block
     "199": _CAP,        # 70000-byte block
     "201": _CAP,        # one 70000-byte line
     "205": _CAP,        # 300 empty fields
+    "028": _OWS,        # Content-Length:    3   
+    "044": _OWS,        # Transfer-Encoding: chunked <tab><sp>
+    "144": _OWS,        # X-A: v <tab><sp>
+    "029": _OWS,        # Content-Length:<tab>3<tab>
+    "123": _FOLD,       # continuation starting with HTAB
+    "125": _FOLD,       # empty first line, then a continuation
+    "128": _NAME_WS,    # "X-A : 1"
+    "129": _NAME_WS,    # "X-A<tab>: 1"
+    "225": ("the server closed inside an interim 103's head: hscan has no "
+            "final response (read_closed, the 103 in `interim` only when "
+            "its head ended); curl reports the 103 as the response"),
 }
 
 
