@@ -29,7 +29,8 @@ struct pem {
     char path[64];
 };
 
-/* A PEM bundle of `n` new CA certificates (kept in `ca` if given). */
+/* A PEM bundle of `n` new CA certificates; the first is kept in
+ * `*keep` if given. */
 static void write_bundle(struct pem *p, int n, struct tcert *keep)
 {
     struct tcert ca;
