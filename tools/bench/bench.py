@@ -8,6 +8,7 @@ every scanner over the same targets (issue 5):
     sudo python3 tools/bench/bench.py --quick    # a smoke run
     sudo python3 tools/bench/bench.py --sweep    # throughput/RSS vs -c
     sudo python3 tools/bench/bench.py --memory   # RSS: 1e5 vs 1e6 lines
+    sudo python3 tools/bench/bench.py --inflight # RSS per target in flight
     sudo python3 tools/bench/bench.py --callgrind
     sudo python3 tools/bench/bench.py --tls-floor  # handshake CPU floor
 
@@ -60,6 +61,7 @@ from bench_report import (environment, plot_sweep, sweep_md,  # noqa: E402
                           text_table, write_results)
 from bench_targets import Targets, parse_mix, score  # noqa: E402
 import tls_floor  # noqa: E402  (tools/bench/tls_floor.py)
+import bench_inflight  # noqa: E402  (tools/bench/bench_inflight.py)
 
 PEERS_DIR = ROOT / "tools" / "bench" / "peers"
 NS_ENV = "HSCAN_BENCH_IN_NS"
@@ -660,6 +662,11 @@ def parse_args():
                     "docs/perf/")
     ap.add_argument("--memory", action="store_true",
                     help="hscan-cli RSS on 100,000 vs 1,000,000 lines")
+    ap.add_argument("--inflight", action="store_true",
+                    help="peak RSS against targets in flight, 100 to "
+                    "100,000 (HTTP) and 100 to 2,000 (HTTPS), hscan-cli "
+                    "with default options against the Go and epoll "
+                    "peers; plot in docs/perf/")
     ap.add_argument("--callgrind", action="store_true",
                     help="instructions per host under callgrind")
     ap.add_argument("--tls-floor", action="store_true",
@@ -721,7 +728,8 @@ def main():
     global RUNNER
     RUNNER = build_runner(ctx.work)
     peers = args.peer or PEERS
-    only_extra = (args.sweep or args.memory or args.callgrind or
+    only_extra = (args.sweep or args.memory or args.inflight or
+                  args.callgrind or
                   args.tls_floor)
     workloads = args.workload or ([] if only_extra else list(WORKLOADS))
     ctx.srv = Server(ctx.bdir, ctx.work, args.server_cpu)
@@ -742,6 +750,10 @@ def main():
         if args.memory:
             results["memory"], results["memory_md"] = memory(ctx)
             print(results["memory_md"] + "\n", flush=True)
+        if args.inflight:
+            results["inflight"], results["inflight_md"] = \
+                bench_inflight.run(ctx, peers, peer_argv, measure)
+            print(results["inflight_md"] + "\n", flush=True)
         if args.callgrind:
             results["callgrind"], results["callgrind_md"] = callgrind(ctx)
             print(results["callgrind_md"] + "\n", flush=True)

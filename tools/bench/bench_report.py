@@ -112,7 +112,7 @@ def write_results(ctx, results):
           results["env"]["budget_s"], ""]
     for res in results["workloads"]:
         md += [md_table(res), ""]
-    for extra in ("sweep_md", "memory_md", "callgrind_md", "tls_floor_md"):
+    for extra in ("sweep_md", "memory_md", "inflight_md", "callgrind_md", "tls_floor_md"):
         if results.get(extra):
             md += [results[extra], ""]
     (ctx.work / "results.md").write_text("\n".join(md))
