@@ -39,7 +39,8 @@ static void http_start(struct hscan__leg *l)
     if (p->state == PROBE_CLOSING)
         return;
     if (rc < 0) {
-        hscan__p_finish(p, rc, p->detail);
+        char d[HSCAN__DETAIL_SIZE];
+        hscan__p_finish(p, rc, hscan__p_why(p, d, sizeof(d)));
     } else if (rc == 1) {
         p->t_sent = uv_hrtime();
         hscan__p_start_read(p);

@@ -122,13 +122,6 @@ void hscan__p_closed(uv_handle_t *h)
     }
     if (p->handles > 0)
         return;
-    p->tls_leg.ops->close(&p->tls_leg);
-    p->http_leg.ops->close(&p->http_leg);
-    hscan__p_free_hops(p);
-    free(p->facts);
-    free(p->dns.cnames);
-    free(p->hop_mem);
-    hscan__req_unref(p->req);
     p->env->on_freed(p->env->arg, p);
     free(p);
 }
@@ -176,8 +169,8 @@ static int tcp_send(struct hscan__leg *l, const char *buf, size_t n)
         done = 0;
     p->env->bytes_tx += (uint64_t)done;
     if (!(w = malloc(sizeof(*w) + n - (size_t)done))) {
-        snprintf(p->detail, sizeof(p->detail), "write: out of memory");
-        return HSCAN_ERESOURCE_EXHAUSTED;
+        return hscan__p_set_why(p, WHY_WRITE_NOMEM, 0,
+                                HSCAN_ERESOURCE_EXHAUSTED);
     }
     w->p = p;
     memcpy(w->data, buf + done, n - (size_t)done);
@@ -185,9 +178,10 @@ static int tcp_send(struct hscan__leg *l, const char *buf, size_t n)
     rc = uv_write(&w->req, (uv_stream_t *)&p->tcp, &b, 1, on_written);
     if (rc != 0) {
         free(w);
-        snprintf(p->detail, sizeof(p->detail), "write: %s", uv_strerror(rc));
-        return hscan__p_local_shortage(rc) ? HSCAN_ERESOURCE_EXHAUSTED
-                                           : HSCAN_EWRITE_FAILED;
+        return hscan__p_set_why(p, WHY_WRITE, rc,
+                                hscan__p_local_shortage(rc)
+                                    ? HSCAN_ERESOURCE_EXHAUSTED
+                                    : HSCAN_EWRITE_FAILED);
     }
     p->env->bytes_tx += b.len;
     return 0;

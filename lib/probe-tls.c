@@ -183,7 +183,7 @@ static int tls_send(struct hscan__leg *l, const char *buf, size_t n)
         }
     }
     if (rc < 0)
-        snprintf(p->detail, sizeof(p->detail), "cannot send the request");
+        hscan__p_set_why(p, WHY_SEND_TLS, 0, rc);
     return rc;
 }
 

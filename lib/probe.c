@@ -199,7 +199,8 @@ static void deadline_passed(struct probe *p)
     if (hscan__p_body_cut(p))
         return;
     if (p->state == PROBE_BACKOFF) {    /* never got to try: local */
-        hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED, p->detail);
+        hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED,
+                        hscan__p_why(p, d, sizeof(d)));
         return;
     }
     err = deadline_phase(p, &doing, &limit);
@@ -279,9 +280,8 @@ static void on_timer(uv_timer_t *t)
         connect_next(p);
         break;
     case PROBE_CONNECT:
-        p->last_err = HSCAN_ECONNECT_TIMEOUT;
-        snprintf(p->detail, sizeof(p->detail), "no answer within %llu ms",
-                 (unsigned long long)lim->connect_timeout_ms);
+        p->last_err = hscan__p_set_why(p, WHY_CONNECT_TIMEOUT, 0,
+                                       HSCAN_ECONNECT_TIMEOUT);
         connect_next(p);
         break;
     case PROBE_TLS:
@@ -301,6 +301,68 @@ static void on_timer(uv_timer_t *t)
     default:                /* NEW, GATE, UNSOCK: no timer; CLOSING */
         break;
     }
+}
+
+static void free_addrs(struct probe *p)
+{
+    if (p->dns.addrs != &p->dns.one)
+        free(p->dns.addrs);
+    free(p->dns.cnames);
+    memset(&p->dns, 0, sizeof(p->dns));
+    p->dns.addrs = &p->dns.one;
+}
+
+const char *hscan__p_why(const struct probe *p, char *buf, size_t size)
+{
+    switch (p->why) {
+    case WHY_CONNECT:
+        snprintf(buf, size, "connect: %s", uv_strerror(p->why_code));
+        break;
+    case WHY_CONNECT_TIMEOUT:
+        snprintf(buf, size, "no answer within %llu ms",
+                 (unsigned long long)p->env->lim.connect_timeout_ms);
+        break;
+    case WHY_WRITE:
+        snprintf(buf, size, "write: %s", uv_strerror(p->why_code));
+        break;
+    case WHY_WRITE_NOMEM:
+        snprintf(buf, size, "write: out of memory");
+        break;
+    case WHY_SEND_TLS:
+        snprintf(buf, size, "cannot send the request");
+        break;
+    default:
+        snprintf(buf, size, "no address to connect to");
+        break;
+    }
+    return buf;
+}
+
+int hscan__p_set_why(struct probe *p, enum probe_why why, int code, int err)
+{
+    p->why = (unsigned char)why;
+    p->why_code = code;
+    return err;
+}
+
+/* Free what only the result needed: the response, the TLS engine, the
+ * hops, the certificate facts, names.  The handles close afterwards and
+ * touch none of it (a write completing after the close sees CLOSING). */
+static void release(struct probe *p)
+{
+    p->tls_leg.ops->close(&p->tls_leg);
+    p->http_leg.ops->close(&p->http_leg);
+    hscan__p_free_hops(p);
+    free(p->facts);
+    p->facts = NULL;
+    free_addrs(p);
+    free(p->fallback_detail);
+    p->fallback_detail = NULL;
+    free(p->hop_mem);
+    p->hop_mem = NULL;
+    p->host = p->path = NULL;       /* they may have been in hop_mem */
+    hscan__req_unref(p->req);
+    p->req = NULL;
 }
 
 void hscan__p_finish(struct probe *p, int err, const char *detail)
@@ -329,9 +391,12 @@ void hscan__p_finish(struct probe *p, int err, const char *detail)
         hscan__gate_cancel(p->env->gate, &p->gate);
     hscan__p_build_result(p, &r, err, detail);
     p->env->on_result(p->env->arg, p, &r);
-    /* Nothing of `r` is used after this point; the view dies with it. */
+    /* Nothing of `r` is used after this point; the view dies with it,
+     * and so does everything the probe held for it: a wave of replies
+     * read in one loop turn holds none of it until the handles close. */
     hscan__p_close_tcp(p);
     uv_close((uv_handle_t *)&p->timer, hscan__p_closed);
+    release(p);
 }
 
 void hscan__probe_cancel(struct probe *p, const char *detail)
@@ -356,9 +421,8 @@ void hscan__p_connected(struct probe *p, int status)
     if (p->state != PROBE_CONNECT || status == UV_ECANCELED)
         return;
     if (status < 0) {
-        p->last_err = map_connect_err(status);
-        snprintf(p->detail, sizeof(p->detail), "connect: %s",
-                 uv_strerror(status));
+        p->last_err = hscan__p_set_why(p, WHY_CONNECT, status,
+                                       map_connect_err(status));
         connect_next(p);
         return;
     }
@@ -409,8 +473,11 @@ static void fill_sockaddr(const struct hscan__addr *a, int port,
 
 static void connect_failed(struct probe *p)
 {
-    if (!hscan__p_fall_back(p, p->last_err, p->detail))
-        hscan__p_finish(p, p->last_err, p->detail);
+    char d[HSCAN__DETAIL_SIZE];
+
+    hscan__p_why(p, d, sizeof(d));
+    if (!hscan__p_fall_back(p, p->last_err, d))
+        hscan__p_finish(p, p->last_err, d);
 }
 
 /* No descriptor, buffer or ephemeral port right now: that says nothing
@@ -478,9 +545,8 @@ static void connect_next(struct probe *p)
     if (rc != 0) {
         /* Synchronous failures (EMFILE, EADDRNOTAVAIL...) never call
          * back: classify them here, local shortage included. */
-        p->last_err = map_connect_err(rc);
-        snprintf(p->detail, sizeof(p->detail), "connect: %s",
-                 uv_strerror(rc));
+        p->last_err = hscan__p_set_why(p, WHY_CONNECT, rc,
+                                       map_connect_err(rc));
         if (p->last_err == HSCAN_ERESOURCE_EXHAUSTED)
             back_off(p);
         else
@@ -514,9 +580,30 @@ static void gate_open(struct hscan__gate_waiter *w)
 void hscan__p_start_connect(struct probe *p)
 {
     p->next_addr = 0;
-    p->last_err = HSCAN_ECONNECT_UNREACHABLE;
-    snprintf(p->detail, sizeof(p->detail), "no address to connect to");
+    p->last_err = hscan__p_set_why(p, WHY_NO_ADDRESS, 0,
+                                   HSCAN_ECONNECT_UNREACHABLE);
     connect_next(p);
+}
+
+/* Take the answer's addresses (a copy: a probe holds only as many as
+ * there are) and its names (moved).  0, or -1 when memory ran out (the
+ * probe then holds none). */
+static int keep_answer(struct probe *p, struct hscan__dns_answer *ans)
+{
+    size_t n = ans->n_addrs;
+
+    free_addrs(p);
+    p->dns.cnames = ans->cnames;
+    p->dns.n_cnames = ans->n_cnames;
+    ans->cnames = NULL;
+    if (n > 1 && !(p->dns.addrs = malloc(n * sizeof(*p->dns.addrs)))) {
+        p->dns.addrs = &p->dns.one;
+        return -1;
+    }
+    if (n)
+        memcpy(p->dns.addrs, ans->addrs, n * sizeof(*p->dns.addrs));
+    p->dns.n_addrs = (unsigned char)n;
+    return 0;
 }
 
 static void on_resolved(void *ctx, int err, const char *detail,
@@ -525,9 +612,11 @@ static void on_resolved(void *ctx, int err, const char *detail,
     struct probe *p = ctx;
 
     p->dnsq = NULL;
-    free(p->dns.cnames);
-    p->dns = *ans;
     p->t_dns = uv_hrtime();
+    if (keep_answer(p, ans) != 0 && !err) {
+        err = HSCAN_ERESOURCE_EXHAUSTED;
+        detail = "out of memory";
+    }
     if (err) {
         hscan__p_finish(p, err, detail);
         return;
@@ -537,10 +626,9 @@ static void on_resolved(void *ctx, int err, const char *detail,
 
 static void use_literal(struct probe *p)
 {
-    struct hscan__addr *a = &p->dns.addrs[0];
+    struct hscan__addr *a = &p->dns.one;
 
-    free(p->dns.cnames);
-    memset(&p->dns, 0, sizeof(p->dns));
+    free_addrs(p);
     a->family = (uint8_t)p->family;
     inet_pton(p->family == 6 ? AF_INET6 : AF_INET, p->host, a->bytes);
     p->dns.n_addrs = 1;
@@ -644,6 +732,7 @@ static struct probe *probe_alloc(const char *input, size_t input_len,
     p->path_len = t->path_len;
     p->family = t->family;
     p->cur_addr = -1;
+    p->dns.addrs = &p->dns.one;
     return p;
 }
 

@@ -32,6 +32,27 @@ enum probe_state {
     PROBE_N_STATES
 };
 
+/* Why the last connect attempt or the request's send failed: a code,
+ * rendered as text only for the record (hscan__p_why()). */
+enum probe_why {
+    WHY_NO_ADDRESS,     /* "no address to connect to" */
+    WHY_CONNECT,        /* "connect: <uv error why_code>" */
+    WHY_CONNECT_TIMEOUT,/* "no answer within <connect timeout> ms" */
+    WHY_WRITE,          /* "write: <uv error why_code>" */
+    WHY_WRITE_NOMEM,    /* "write: out of memory" */
+    WHY_SEND_TLS        /* "cannot send the request" */
+};
+
+/* The addresses being tried: one inline (a literal, most names), more
+ * in a block of their own. */
+struct probe_addrs {
+    struct hscan__addr *addrs;      /* &one, or allocated */
+    struct hscan__addr one;
+    unsigned char n_addrs;
+    unsigned n_cnames;
+    char *cnames;                   /* as in struct hscan__dns_answer */
+};
+
 struct hop {
     char *url;
     char *location;
@@ -61,17 +82,18 @@ struct probe {
     struct hscan__tls tls;          /* tls.ssl NULL unless HTTPS */
     struct hscan__tls_facts *facts;
 
-    struct hscan__dns_answer dns;
+    struct probe_addrs dns;
     unsigned next_addr;
     int cur_addr;                   /* index connected to, or -1 */
     int last_err;
-    char detail[HSCAN__DETAIL_SIZE];
+    int why_code;                   /* a libuv error for WHY_CONNECT... */
+    unsigned char why;              /* enum probe_why */
 
     int scheme;                     /* HSCAN__HTTP / HSCAN__HTTPS */
     int port_given;                 /* the port came from the input */
     int may_fall_back;              /* https-first, not yet used */
     int fallback_err;
-    char fallback_detail[HSCAN__DETAIL_SIZE];
+    char *fallback_detail;          /* with fallback_err; may be NULL */
     struct hop *hops;
     unsigned n_hops;
 
@@ -98,6 +120,11 @@ struct probe {
 
 /* probe.c */
 void hscan__p_set_state(struct probe *p, enum probe_state s);
+/* p->why as text, in `buf`. */
+const char *hscan__p_why(const struct probe *p, char *buf, size_t size);
+/* Set p->why (and why_code); returns `err`, for one-line returns. */
+int hscan__p_set_why(struct probe *p, enum probe_why why, int code,
+                     int err);
 void hscan__p_arm(struct probe *p, uint64_t phase_ms);
 void hscan__p_finish(struct probe *p, int err, const char *detail);
 void hscan__p_start_resolve(struct probe *p);

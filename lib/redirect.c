@@ -184,8 +184,8 @@ int hscan__p_fall_back(struct probe *p, int err, const char *detail)
         return 0;
     p->may_fall_back = 0;
     p->fallback_err = err;
-    snprintf(p->fallback_detail, sizeof(p->fallback_detail), "%s",
-             detail ? detail : "");
+    free(p->fallback_detail);
+    p->fallback_detail = strdup(detail ? detail : "");   /* NULL: none */
     memset(&t, 0, sizeof(t));
     t.host = p->host;
     t.host_len = p->host_len;
