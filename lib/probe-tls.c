@@ -15,7 +15,7 @@ static int flush(struct hscan__leg *l)
 {
     struct probe *p = l->p;
     size_t len = 0;
-    char *data = hscan__tls_take_out(&p->tls, &len);
+    char *data = hscan__tls_take_out(p->tls, &len);
     int rc;
 
     if (!data)
@@ -28,7 +28,7 @@ static int flush(struct hscan__leg *l)
 static void keep_facts(struct probe *p)
 {
     free(p->facts);
-    p->facts = hscan__tls_facts(&p->tls);
+    p->facts = hscan__tls_facts(p->tls);
 }
 
 /* A failed HTTPS attempt: keep what the certificate said, then fall back
@@ -53,7 +53,7 @@ static void drain(struct hscan__leg *l)
     int n;
 
     while (hscan__p_reading(p) &&
-           (n = hscan__tls_read(&p->tls, p->env->pbuf, p->env->pbuf_size,
+           (n = hscan__tls_read(p->tls, p->env->pbuf, p->env->pbuf_size,
                                 d, sizeof(d))) != 0) {
         if (n == HSCAN_EREAD_CLOSED) {      /* close_notify */
             up->ops->eof(up, 0, NULL);
@@ -61,7 +61,7 @@ static void drain(struct hscan__leg *l)
         }
         if (n < 0) {
             if (n == HSCAN_ETLS_ALERT && p->facts)
-                hscan__tls_facts_alert(p->facts, &p->tls);
+                hscan__tls_facts_alert(p->facts, p->tls);
             up->ops->eof(up, n, d);
             return;
         }
@@ -83,7 +83,7 @@ static void handshake_done(struct hscan__leg *l)
     /* No facts for a certificate that arrived: memory ran out, and its
      * verification result is gone with them.  A chain check that could
      * not run for lack of memory is no verdict on the certificate. */
-    if ((!p->facts && SSL_get0_peer_certificate(p->tls.ssl)) ||
+    if ((!p->facts && SSL_get0_peer_certificate(p->tls->ssl)) ||
         (p->facts && p->facts->v.verify_code == X509_V_ERR_OUT_OF_MEM)) {
         hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED,
                         "out of memory checking the certificate");
@@ -110,7 +110,7 @@ static void step_handshake(struct hscan__leg *l)
 {
     struct probe *p = l->p;
     char d[HSCAN__DETAIL_SIZE];
-    int rc = hscan__tls_handshake(&p->tls, d, sizeof(d));
+    int rc = hscan__tls_handshake(p->tls, d, sizeof(d));
     int sent = flush(l);
 
     if (sent != 0 && rc >= 0) {
@@ -123,6 +123,15 @@ static void step_handshake(struct hscan__leg *l)
         handshake_done(l);
 }
 
+static void tls_close(struct hscan__leg *l)
+{
+    if (l->p->tls) {
+        hscan__tls_free(l->p->tls);
+        free(l->p->tls);
+        l->p->tls = NULL;
+    }
+}
+
 /* The socket connected: send the ClientHello. */
 static void tls_start(struct hscan__leg *l)
 {
@@ -132,14 +141,18 @@ static void tls_start(struct hscan__leg *l)
 
     hscan__p_set_state(p, PROBE_TLS);
     p->t_tls0 = uv_hrtime();
-    hscan__tls_free(&p->tls);
+    tls_close(l);
     ctx = p->env->tls_ctx(p->env->arg);
     if (!ctx) {
         hscan__p_finish(p, HSCAN_ETLS_HANDSHAKE,
                         "cannot set up TLS (trust store)");
         return;
     }
-    rc = hscan__tls_start(&p->tls, ctx, p->host, p->family);
+    /* Only HTTPS hops carry the engine's state. */
+    if (!(p->tls = calloc(1, sizeof(*p->tls))))
+        rc = HSCAN_ERESOURCE_EXHAUSTED;
+    else
+        rc = hscan__tls_start(p->tls, ctx, p->host, p->family);
     if (rc == 0)
         rc = hscan__p_read_start(p);
     if (rc != 0) {
@@ -155,7 +168,7 @@ static void tls_recv(struct hscan__leg *l, const char *buf, size_t n)
 {
     struct probe *p = l->p;
 
-    if (hscan__tls_feed(&p->tls, buf, n) != 0) {
+    if (hscan__tls_feed(p->tls, buf, n) != 0) {
         hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED, "out of memory");
         return;
     }
@@ -171,11 +184,11 @@ static int tls_send(struct hscan__leg *l, const char *buf, size_t n)
     struct probe *p = l->p;
     size_t len = 0;
     char *data;
-    int rc = hscan__tls_encrypt(&p->tls, buf, n);
+    int rc = hscan__tls_encrypt(p->tls, buf, n);
 
     if (rc == 0) {
         rc = 1;                 /* nothing to send is all sent */
-        if ((data = hscan__tls_take_out(&p->tls, &len)) != NULL) {
+        if ((data = hscan__tls_take_out(p->tls, &len)) != NULL) {
             rc = l->below->ops->send(l->below, data, len);
             free(data);
         } else if (len) {
@@ -199,7 +212,7 @@ static void tls_eof(struct hscan__leg *l, int err, const char *detail)
         return;
     }
     /* Whatever arrived before the close may already say "not TLS". */
-    if (hscan__tls_plaintext(&p->tls, d, sizeof(d))) {
+    if (hscan__tls_plaintext(p->tls, d, sizeof(d))) {
         tls_failed(p, HSCAN_ETLS_PLAINTEXT_REPLY, d);
         return;
     }
@@ -208,10 +221,6 @@ static void tls_eof(struct hscan__leg *l, int err, const char *detail)
                    : "connection closed during the TLS handshake");
 }
 
-static void tls_close(struct hscan__leg *l)
-{
-    hscan__tls_free(&l->p->tls);
-}
 
 const struct hscan__leg_ops hscan__tls_leg = {
     "tls", tls_start, tls_recv, tls_send, tls_eof, tls_close

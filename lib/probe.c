@@ -379,8 +379,8 @@ void hscan__p_finish(struct probe *p, int err, const char *detail)
     }
     /* A handshake cut short (its timeout, the deadline, a cancel) still
      * reports what was agreed and seen so far. */
-    if (p->state == PROBE_TLS && !p->facts)
-        p->facts = hscan__tls_facts(&p->tls);
+    if (p->state == PROBE_TLS && !p->facts && p->tls)
+        p->facts = hscan__tls_facts(p->tls);
     hscan__p_set_state(p, PROBE_CLOSING);
     uv_timer_stop(&p->timer);
     if (p->dnsq) {

@@ -79,7 +79,7 @@ struct probe {
     struct hscan__leg tcp_leg, tls_leg, http_leg;
     struct hscan__dnsq *dnsq;
     struct hscan__resp resp;
-    struct hscan__tls tls;          /* tls.ssl NULL unless HTTPS */
+    struct hscan__tls *tls;         /* NULL unless an HTTPS hop */
     struct hscan__tls_facts *facts;
 
     struct probe_addrs dns;
