@@ -296,14 +296,17 @@ struct hscan_result {
     long long content_length;
     /* With cfg.body_bytes > 0 and a response: the start of the body as
      * received after the header block, decoded from chunked transfer
-     * coding but not decompressed, at most body_bytes (NULL, 0 when
-     * nothing was read).  `body_truncated` is 1 when the body went on
-     * past what was read.  `body_sha256` is the hex SHA-256 of those
-     * bytes (of the empty string when the body was empty), NULL when no
-     * body was read for lack of a response or body_bytes is 0.  `title`
-     * is the text of the first HTML <title> element in those bytes with
-     * character references decoded and white space collapsed, NULL when
-     * there is none (its bytes are UTF-8 where the page's are). */
+     * coding but not decompressed, at most body_bytes; `body_len` is
+     * how many bytes were read, `body` those bytes with cfg.body_keep
+     * (NULL when nothing was read, and always without body_keep).
+     * `body_truncated` is 1 when the body went on past what was read.
+     * `body_sha256` is the hex SHA-256 of the bytes read (of the empty
+     * string when the body was empty), NULL when no body was read for
+     * lack of a response or body_bytes is 0.  `title` is the text of
+     * the first HTML <title> element in those bytes with character
+     * references decoded and white space collapsed, NULL when there is
+     * none (its bytes are UTF-8 where the page's are).  Both are
+     * computed as the bytes arrive, kept or not. */
     const char *body;
     size_t body_len;
     int body_truncated;
@@ -426,7 +429,15 @@ struct hscan_config {
                                   end of the header block.  At most
                                   16 MiB.  The deadlines still hold: a
                                   body that stops coming gives what
-                                  arrived, with body_truncated */
+                                  arrived, with body_truncated.  The
+                                  title and digest are computed as the
+                                  bytes arrive: a target in flight holds
+                                  the bytes read only with body_keep,
+                                  else only its title's raw text */
+    int body_keep;             /* 1 (default): keep the bytes read as
+                                  r->body; 0: r->body is NULL (body_len,
+                                  body_truncated, body_sha256 and title
+                                  are filled either way).  0 or 1 */
     int audit;                 /* fill r->audit */
 
     unsigned shard_index;      /* with shard_count > 1, scan only the  */

@@ -171,6 +171,8 @@ static int check_limits(const struct report *r, const hscan_config_t *c)
     if (c->body_bytes > HSCAN__MAX_BODY)
         return refuse(r, "body_bytes", "%zu: must be at most %u (16 MiB)",
                       c->body_bytes, HSCAN__MAX_BODY);
+    if (c->body_keep != 0 && c->body_keep != 1)
+        return refuse(r, "body_keep", "%d: must be 0 or 1", c->body_keep);
     if (c->shard_count > 1 && c->shard_index >= c->shard_count)
         return refuse(r, "shard_index", "%u: must be below shard_count "
                       "(%u)", c->shard_index, c->shard_count);

@@ -1,7 +1,8 @@
 /* The start of a response body (cfg.body_bytes), framed as RFC 9112 6.3
  * says (http.c decides how at the end of the head) and decoded from
- * chunked by a small decoder of our own (7.1).  Bytes are kept up to
- * body_max; nothing else grows: a chunk-size line with its extensions
+ * chunked by a small decoder of our own (7.1).  Bytes are read up to
+ * body_max into the body facts (body.c: digest and title as they come,
+ * the bytes themselves only when kept); nothing else grows: a chunk-size line with its extensions
  * and the trailer section are read through, never stored, and each is
  * bounded.  A body that cannot be decoded ends there, truncated, and
  * says so (invalid_chunk): the response stands.
@@ -11,7 +12,6 @@
 
 #include "http.h"
 
-#define BODY_START 4096
 #define SIZE_LINE_MAX 4096      /* chunk-size line with its extensions */
 #define SIZE_DIGITS_MAX 15      /* 2^60: no chunk is that long */
 
@@ -25,7 +25,8 @@ enum cstate {
     C_END
 };
 
-/* Keep n bytes; returns 1 when they did not all fit (done, truncated). */
+/* Read n more bytes into the facts; returns 1 when they did not all
+ * fit (done, truncated). */
 static int keep(struct hscan__resp *r, const char *at, size_t n)
 {
     size_t room = r->body_max - r->body_len;
@@ -33,22 +34,10 @@ static int keep(struct hscan__resp *r, const char *at, size_t n)
 
     if (over)
         n = room;
-    if (r->body_len + n > r->body_cap) {
-        uint32_t cap = r->body_cap ? r->body_cap : BODY_START;
-        char *b;
-        while (cap < r->body_len + n)
-            cap *= 2;
-        if (cap > r->body_max)
-            cap = r->body_max;
-        if (!(b = realloc(r->body, cap))) {
-            r->body_truncated = r->body_done = 1;  /* keep what we have */
-            return 1;
-        }
-        r->body = b;
-        r->body_cap = cap;
+    if (hscan__bodyf_feed(&r->bf, at, n) != 0) {
+        r->body_truncated = r->body_done = 1;  /* what came before */
+        return 1;
     }
-    if (n)
-        memcpy(r->body + r->body_len, at, n);
     r->body_len += (uint32_t)n;
     if (over)
         r->body_truncated = r->body_done = 1;
@@ -146,18 +135,22 @@ static void chunked(struct hscan__resp *r, const char *data, size_t len)
     }
 }
 
-void hscan__resp_body_start(struct hscan__resp *r, size_t max)
+void hscan__resp_body_start(struct hscan__resp *r, size_t max,
+                            struct hscan__md *md, int keep)
 {
     r->body_on = 1;
     r->body_max = max > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)max;
+    hscan__bodyf_start(&r->bf, md, keep, r->body_max);
     r->cstate = C_SIZE;
     r->cline = 0;
     r->remain = r->frame == HSCAN__F_LENGTH ? r->length : 0;
     /* no body on a 1xx (101), 204 or 304 (RFC 9110 6.4.1) */
     if (r->status < 200 || r->status == 204 || r->status == 304 ||
         r->body_max == 0 ||
-        (r->frame == HSCAN__F_LENGTH && r->length == 0))
+        (r->frame == HSCAN__F_LENGTH && r->length == 0)) {
         r->body_done = 1;
+        hscan__bodyf_end(&r->bf);
+    }
 }
 
 int hscan__resp_body_feed(struct hscan__resp *r, const char *data,
@@ -181,6 +174,8 @@ int hscan__resp_body_feed(struct hscan__resp *r, const char *data,
     /* Full with the end not seen yet (it may never come): stop. */
     if (!r->body_done && r->body_len >= r->body_max)
         r->body_truncated = r->body_done = 1;
+    if (r->body_done)
+        hscan__bodyf_end(&r->bf);
     return r->body_done;
 }
 
@@ -189,6 +184,7 @@ void hscan__resp_body_cut(struct hscan__resp *r, int closed)
     if (r->body_done)
         return;
     r->body_done = 1;
+    hscan__bodyf_end(&r->bf);
     /* A body without length or chunking ends with the connection. */
     if (!(closed && r->frame == HSCAN__F_CLOSE))
         r->body_truncated = 1;

@@ -560,8 +560,7 @@ void hscan__resp_free(struct hscan__resp *r)
 {
     free(r->buf);
     free(r->hdrs);
-    free(r->body);
+    hscan__bodyf_free(&r->bf);
     r->buf = NULL;
     r->hdrs = NULL;
-    r->body = NULL;
 }

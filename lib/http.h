@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "body.h"
 #include "hscan.h"
 
 struct hscan__hdr {
@@ -65,9 +66,10 @@ struct hscan__resp {
     unsigned char body_done;  /* the message ended (or body_max reached) */
     unsigned char body_truncated; /* more body than kept, or end unseen */
     uint64_t length;      /* HSCAN__F_LENGTH: the body's length */
-    /* The start of the body (cfg.body_bytes), decoded from chunked */
-    char *body;
-    uint32_t body_len, body_cap, body_max;
+    /* The start of the body (cfg.body_bytes), decoded from chunked:
+     * bytes read, and their facts (the bytes in bf.buf with bf.keep) */
+    uint32_t body_len, body_max;
+    struct hscan__bodyf bf;
     uint32_t cline;       /* bytes of the chunked size or trailer line */
     uint64_t remain;      /* body bytes still to come (length, chunk) */
     uint32_t trailer_bytes;
@@ -94,14 +96,18 @@ int hscan__resp_feed(struct hscan__resp *r, const char *data, size_t len,
 int hscan__resp_eof(struct hscan__resp *r, char *detail, size_t dsize);
 
 /* After hscan__resp_feed() returned 1: read up to `max` body bytes from
- * here on.  Feed the rest of that buffer (from r->rest) and what follows
- * with hscan__resp_body_feed(), which returns 1 once the body is done
- * (the message ended, or `max` bytes are kept), else 0.  Never fails: a
- * body that cannot be parsed ends there, truncated. */
-void hscan__resp_body_start(struct hscan__resp *r, size_t max);
+ * here on, their facts in r->bf (digested with `md`, which must outlive
+ * the body's end; NULL: no digest), the bytes themselves in r->bf.buf
+ * when `keep`.  Feed the rest of that buffer (from r->rest) and what
+ * follows with hscan__resp_body_feed(), which returns 1 once the body
+ * is done (the message ended, or `max` bytes were read), else 0; the
+ * facts are final then.  Never fails: a body that cannot be parsed, or
+ * kept for lack of memory, ends there, truncated. */
+void hscan__resp_body_start(struct hscan__resp *r, size_t max,
+                            struct hscan__md *md, int keep);
 int hscan__resp_body_feed(struct hscan__resp *r, const char *data,
                           size_t len);
-/* The body stops here (timeout, reset, close): keep what arrived.  A
+/* The body stops here (timeout, reset, close): what arrived stands.  A
  * body delimited by the close is complete; others are truncated. */
 void hscan__resp_body_cut(struct hscan__resp *r, int closed);
 

@@ -36,6 +36,7 @@ struct hscan__limits {
     unsigned max_headers;
     int family;
     size_t body_bytes;        /* cfg.body_bytes */
+    int body_keep;            /* cfg.body_keep */
     int audit;                /* cfg.audit */
     int strict;               /* cfg.strict */
 };

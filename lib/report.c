@@ -95,8 +95,7 @@ static int named(const hscan_header_t *h, const char *name)
 
 /* Content-Type and Content-Length of the final response, and what was
  * read of its body: title and SHA-256 written at `*w`. */
-static void fill_body(struct probe *p, hscan_result_t *r,
-                      struct hscan__scratch *s, char **w)
+static void fill_body(struct probe *p, hscan_result_t *r, char **w)
 {
     struct hscan__resp *rs = &p->resp;
     size_t i;
@@ -115,17 +114,17 @@ static void fill_body(struct probe *p, hscan_result_t *r,
     }
     if (!r->status || !rs->body_on)
         return;
-    r->body = rs->body_len ? rs->body : NULL;
+    hscan__bodyf_end(&rs->bf);     /* when the body was cut short */
+    r->body = rs->body_len && rs->bf.keep ? rs->bf.buf : NULL;
     r->body_len = rs->body_len;
     r->body_truncated = rs->body_truncated;
-    if (hscan__sha256_hex(&s->sha256, &s->mdctx, rs->body ? rs->body : "",
-                          rs->body_len, *w) == 0) {
+    if (hscan__bodyf_hex(&rs->bf, *w) == 0) {
         r->body_sha256 = *w;
         *w += 65;
     }
     if (rs->body_len &&
-        (t = hscan__html_title(rs->body, rs->body_len, *w,
-                               rs->body_len)) >= 0) {
+        (t = hscan__title_text(&rs->bf.title, *w,
+                               rs->bf.title.len)) >= 0) {
         r->title = *w;
         r->title_len = (size_t)t;
         (*w)[t] = '\0';
@@ -171,7 +170,7 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     r->http_major = r->http_minor = -1;
     need = p->host_len + p->path_len + strlen(p->req->path) +
            64 + 48 * (p->dns.n_addrs + 1) +
-           65 + p->resp.body_len + 1;     /* body_sha256, title */
+           65 + p->resp.bf.title.len + 1;     /* body_sha256, title */
     if (hscan__scratch_reserve(s, need, p->resp.n_hdrs, nstr,
                                p->n_hops) != 0) {
         r->error = HSCAN_ERESOURCE_EXHAUSTED;
@@ -188,7 +187,7 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     }
     fill_dns(p, r, s, &w);
     fill_response(p, r, s);
-    fill_body(p, r, s, &w);
+    fill_body(p, r, &w);
     if (r->status && !r->error && p->env->lim.audit &&
         hscan__audit(r->headers, r->n_headers, p->scheme == HSCAN__HTTPS,
                      &s->audit, s->audit_str, sizeof(s->audit_str)) == 0)

@@ -580,7 +580,6 @@ void hscan__scratch_free(struct hscan__scratch *s)
     free(s->hv);
     free(s->sv);
     free(s->hops);
-    EVP_MD_CTX_free(s->mdctx);
-    EVP_MD_free(s->sha256);
+    hscan__md_free(&s->sha256);
     memset(s, 0, sizeof(*s));
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <openssl/evp.h>
 #include "audit.h"
+#include "body.h"
 #include "hscan.h"
 #include "util.h"
 
@@ -23,8 +24,7 @@ struct hscan__scratch {
     hscan_hop_t *hops;
     size_t hops_cap;
     hscan_audit_t audit;        /* cfg.audit: r->audit */
-    EVP_MD *sha256;             /* fetched once: body_sha256 */
-    EVP_MD_CTX *mdctx;
+    struct hscan__md sha256;    /* body_sha256: for every probe */
     char audit_str[HSCAN__AUDIT_STRBUF]; /* its strings */
     const char *anomalies[32];  /* r->anomalies */
 };

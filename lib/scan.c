@@ -51,6 +51,7 @@ void hscan_config_init(hscan_config_t *cfg)
     cfg->path = "/";
     cfg->max_header_bytes = 65536;
     cfg->max_headers = 256;
+    cfg->body_keep = 1;
 }
 
 static void on_pump(uv_timer_t *t);
@@ -405,6 +406,7 @@ static void fill_env(hscan_t *s, const hscan_config_t *c)
     e->lim.follow = c->follow;
     e->lim.insecure = c->insecure;
     e->lim.body_bytes = c->body_bytes;
+    e->lim.body_keep = c->body_keep;
     e->lim.audit = c->audit;
     e->lim.strict = c->strict;
     e->rbuf = s->rbuf;

@@ -411,14 +411,15 @@ static void body_copy(struct rec *d, const hscan_result_t *r)
                                          r->content_type_len) : NULL;
     d->clen = r->content_length;
     CHECK(r->content_length >= -1);
-    CHECK((r->body == NULL) == (r->body_len == 0));
+    /* body_len counts the bytes read, kept (cfg.body_keep) or not */
+    CHECK(r->body == NULL || r->body_len > 0);
     d->body = r->body ? dup_mem(r->body, r->body_len) : NULL;
     d->body_len = r->body_len;
     d->body_truncated = r->body_truncated;
     d->body_sha256 = dup_str(r->body_sha256);
     CHECK(r->body_sha256 == NULL || strlen(r->body_sha256) == 64);
-    CHECK(r->body_sha256 != NULL || r->body == NULL);
-    CHECK(r->title == NULL || r->body != NULL);
+    CHECK(r->body_sha256 != NULL || (r->body == NULL && r->body_len == 0));
+    CHECK(r->title == NULL || r->body_len > 0);
     CHECK(r->title == NULL || r->title_len <= r->body_len);
     d->title = r->title ? dup_mem(r->title, r->title_len) : NULL;
     d->title_len = r->title_len;

@@ -219,6 +219,46 @@ TEST_T(body_tls_and_redirect, 30)
     env_done(&e);
 }
 
+/* cfg.body_keep = 0: no body bytes in the result, the same facts. */
+TEST_T(body_keep_off, 60)
+{
+    static const struct { const char *line; size_t bytes; } cases[] = {
+        { "fast.test:%d", 4096 }, { "fast.test:%d", 10 },
+        { "chunked.test:%d", 4096 }, { "http10.test:%d", 4096 },
+        { "shortbody.test:%d", 4096 }, { "status-204.test:%d", 4096 },
+        { "endbody.test:%d", 3000 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct env kept, bare;
+        struct rec *a, *b;
+
+        env_init(&kept);
+        a = scan_one(&kept, cases[i].line, cases[i].bytes);
+        env_init(&bare);
+        bare.cfg.body_keep = 0;
+        b = scan_one(&bare, cases[i].line, cases[i].bytes);
+        EXPECT_STATUS(a, b->status);
+        CHECK(a->body_sha256 != NULL && b->body_sha256 != NULL);
+        CHECK(a->body_len == 0 || a->body != NULL);
+        CHECK(b->body == NULL);
+        CHECK_INT(b->body_len, a->body_len);
+        CHECK_INT(b->body_truncated, a->body_truncated);
+        CHECK_STR(b->body_sha256, a->body_sha256);
+        CHECK((a->title == NULL) == (b->title == NULL));
+        CHECK(!a->title || strcmp(a->title, b->title) == 0);
+        if (a->body) {
+            char sha[65];
+            sha_hex(a->body, a->body_len, sha);
+            CHECK_STR(b->body_sha256, sha);
+        }
+        CHECK(strstr(b->json, "\"body\":{\"bytes\":") != NULL);
+        env_done(&kept);
+        env_done(&bare);
+    }
+}
+
 static long maxrss_kib(void)
 {
     struct rusage ru;

@@ -102,6 +102,8 @@ TEST(config_each_field_named)
     base(&c); c.tls_timeout_ms = 0; refused(&c, "tls_timeout_ms", "0:");
     base(&c); c.body_bytes = (16u << 20) + 1;
     refused(&c, "body_bytes", "16777217:");
+    base(&c); c.body_keep = 2; refused(&c, "body_keep", "2:");
+    base(&c); c.body_keep = -1; refused(&c, "body_keep", "-1:");
     base(&c); c.shard_count = 3; c.shard_index = 3;
     refused(&c, "shard_index", "3:");
     base(&c); c.on_result = NULL; refused(&c, "on_result", "NULL:");
@@ -115,6 +117,7 @@ TEST(config_limits_accepted)
     base(&c); accepted(&c);
     base(&c); c.concurrency = 1000000; c.follow = 100;
     c.max_header_bytes = 64; c.max_headers = 1; accepted(&c);
+    base(&c); c.body_keep = 0; accepted(&c);
     base(&c); c.body_bytes = 16u << 20; c.family = 6;
     c.scheme = HSCAN_SCHEME_BOTH; accepted(&c);
     base(&c); c.method = NULL; c.path = NULL; c.user_agent = NULL;

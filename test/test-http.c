@@ -1,6 +1,7 @@
 /* Response head parsing under limits, fed in every chunk size (llhttp
  * splits spans anywhere, so each case is replayed 1, 2, 3... bytes at a
  * time and must give the same facts). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -511,6 +512,198 @@ TEST(html_title_small_buffer)
     CHECK(memcmp(out, "abcd", 4) == 0);
 }
 
+/* The raw title text as the one-shot code found it before the title
+ * was streamed (first "<title" not "<titles", to the first "</title"
+ * or the end): an oracle for the tokenizer's bounds. */
+static const char *find_ci(const char *h, size_t n, const char *pat)
+{
+    size_t m = strlen(pat), i, j;
+
+    for (i = 0; i + m <= n; i++) {
+        for (j = 0; j < m && (h[i + j] | (h[i + j] >= 'A' &&
+                              h[i + j] <= 'Z' ? 0x20 : 0)) == pat[j]; j++)
+            ;
+        if (j == m)
+            return h + i;
+    }
+    return NULL;
+}
+
+static long oracle_title(const char *html, size_t n, char *out,
+                         size_t size)
+{
+    const char *p = html, *end = html + n, *close;
+    char *wrapped;
+    long len;
+
+    while ((p = find_ci(p, (size_t)(end - p), "<title")) != NULL) {
+        const char *a = p + 6;
+        if (a == end || *a == '>' || *a == '/' || *a == ' ' ||
+            *a == '\t' || *a == '\n' || *a == '\r' || *a == '\f')
+            break;
+        p = a;
+    }
+    if (!p)
+        return -1;
+    while (p < end && *p != '>')
+        p++;
+    if (p < end)
+        p++;
+    if ((close = find_ci(p, (size_t)(end - p), "</title")) != NULL)
+        end = close;
+    /* the decoding alone, through the one-shot code */
+    wrapped = malloc(7 + (size_t)(end - p));
+    memcpy(wrapped, "<title>", 7);
+    memcpy(wrapped + 7, p, (size_t)(end - p));
+    len = hscan__html_title(wrapped, 7 + (size_t)(end - p), out, size);
+    free(wrapped);
+    return len;
+}
+
+/* The tokenizer fed s[0..n) cut at cuts[0..k), each piece an exact
+ * copy (an over-read is an ASan report). */
+static long title_fed(const char *s, size_t n, const size_t *cuts,
+                      size_t k, char *out, size_t size)
+{
+    struct hscan__title t;
+    size_t i, at = 0;
+    long len;
+
+    hscan__title_init(&t, n);
+    for (i = 0; i <= k; i++) {
+        size_t to = i < k ? cuts[i] : n;
+        char *b = malloc(to - at + 1);
+        memcpy(b, s + at, to - at);
+        CHECK_INT(hscan__title_feed(&t, b, to - at), 0);
+        free(b);
+        at = to;
+    }
+    CHECK(t.len <= n);
+    len = hscan__title_text(&t, out, size);
+    hscan__title_free(&t);
+    return len;
+}
+
+#define S(lit) { lit, sizeof(lit) - 1 }
+static const struct { const char *s; size_t n; } tricky[] = {
+    S("<html><title>fast</title></html>"),
+    S("<HTML><TITLE lang=x>\n  A  &amp;\tB \n</TiTlE>"),
+    S("<titles>no</titles><title>yes</title>"),
+    S("<title>a &amp; b &#x1F600; &#233;&nbsp;c &#39;</title>"),
+    S("<title>&#x;&#;&#1234567;&amp &unknown; &NBSP;</title>"),
+    S("<title>x</titl"),
+    S("x<title"),
+    S("<title"),
+    S("<title>no end tag &am"),
+    S("<title lang=\"a>b\">t</title >"),
+    S("<title\tx=1>t</title\n>"),
+    S("<<title>>x</title>"),
+    S("<title<title>y</title>"),
+    S("<ti<title>z"),
+    S("</title><title>q</title>"),
+    S("<title>a</ti</title>"),
+    S("<title>x<</title>"),
+    S("<TITLE>A<</<//</TITLE>"),
+    S("<title/>x"),
+    S("<title>a</title><title>b</title>"),
+    S(""),
+    S("no title here < at all <t <ti"),
+    S("a\0<title>b\0c &#0;</title>"),
+    S("<title\0>n</title>"),
+    S("<title>  \xff\xfe raw \t</title>"),
+    S("<html><head><title>A rather long title that goes on and on, "
+      "longer than several reads &mdash; with &hellip; entities &amp; "
+      "spaces   and   tabs\t\tand a few more words to make it long, "
+      "long, long, long, long, long, long, long, long, long, long, "
+      "long, long enough</title></head>"),
+};
+#undef S
+
+static void title_same(const char *s, size_t n, const size_t *cuts,
+                       size_t k, long want, const char *w, size_t size)
+{
+    char got[512];
+    long len = title_fed(s, n, cuts, k, got, size);
+
+    if (len != want || (len > 0 && memcmp(got, w, (size_t)len) != 0))
+        fprintf(stderr, "  \"%.40s\" cut at %zu (%zu cuts), size %zu: "
+                "%ld, want %ld\n", s, k ? cuts[0] : 0, k, size, len,
+                want);
+    CHECK_INT(len, want);
+    CHECK(len <= 0 || memcmp(got, w, (size_t)len) == 0);
+}
+
+/* Fed in every 2-way split and byte by byte, the streaming tokenizer
+ * gives the one-shot title, which gives the old code's. */
+TEST(html_title_streamed)
+{
+    static const size_t sizes[] = { 512, 3 };
+    size_t i, j, c, *cuts;
+
+    for (i = 0; i < sizeof(tricky) / sizeof(tricky[0]); i++) {
+        const char *s = tricky[i].s;
+        size_t n = tricky[i].n;
+        for (j = 0; j < 2; j++) {
+            char want[512], old[512];
+            long wl = hscan__html_title(s, n, want, sizes[j]);
+            long ol = oracle_title(s, n, old, sizes[j]);
+            CHECK_INT(wl, ol);
+            CHECK(wl <= 0 || memcmp(want, old, (size_t)wl) == 0);
+            for (c = 0; c <= n; c++)
+                title_same(s, n, &c, 1, wl, want, sizes[j]);
+            cuts = malloc((n + 1) * sizeof(*cuts));
+            for (c = 0; c < n; c++)
+                cuts[c] = c + 1;
+            title_same(s, n, cuts, n ? n - 1 : 0, wl, want, sizes[j]);
+            free(cuts);
+        }
+    }
+}
+
+/* The streamed SHA-256 is the one-shot digest, in any split, kept or
+ * not, the context reused from one body to the next. */
+TEST(body_facts_sha256_streamed)
+{
+    static char data[5000];
+    struct hscan__md md;
+    size_t i, round;
+    unsigned seed = 12345;
+
+    memset(&md, 0, sizeof(md));
+    for (i = 0; i < sizeof(data); i++)
+        data[i] = (char)((seed = seed * 1103515245u + 12345u) >> 16);
+    for (round = 0; round < 40; round++) {
+        struct hscan__bodyf bf;
+        size_t n = round * 125, off = 0;
+        unsigned char dg[32];
+        unsigned int len = 0;
+        char hex[65], want[65];
+
+        memset(&bf, 0, sizeof(bf));
+        hscan__bodyf_start(&bf, &md, (int)(round & 1), sizeof(data));
+        while (off < n) {
+            size_t c = ((seed = seed * 1103515245u + 12345u) >> 16) % 700;
+            if (c > n - off)
+                c = n - off;
+            CHECK_INT(hscan__bodyf_feed(&bf, data + off, c), 0);
+            off += c;
+        }
+        hscan__bodyf_end(&bf);
+        CHECK(bf.ctx == NULL);
+        CHECK(md.spare != NULL || n == 0);
+        CHECK(EVP_Digest(data, n, dg, &len, EVP_sha256(), NULL) == 1);
+        for (i = 0; i < 32; i++)
+            sprintf(want + 2 * i, "%02x", dg[i]);
+        CHECK_INT(hscan__bodyf_hex(&bf, hex), 0);
+        CHECK_STR(hex, want);
+        CHECK_INT(bf.len, n);
+        CHECK((round & 1) ? n == 0 || memcmp(bf.buf, data, n) == 0
+                          : bf.buf == NULL);
+        hscan__bodyf_free(&bf);
+    }
+    hscan__md_free(&md);
+}
+
 TEST(content_length_values)
 {
     CHECK_INT(hscan__content_length("123", 3), 123);
@@ -534,11 +727,11 @@ TEST(body_trailers_not_headers)
     hscan__resp_init(&r, 65536, 256);
     CHECK_INT(hscan__resp_feed(&r, resp, n, d, sizeof(d)), 1);
     CHECK_INT(r.n_hdrs, 1);
-    hscan__resp_body_start(&r, 100);
+    hscan__resp_body_start(&r, 100, NULL, 1);
     CHECK_INT(hscan__resp_body_feed(&r, resp + r.rest, n - r.rest), 1);
     CHECK_INT(r.n_hdrs, 1);
     CHECK_INT(r.body_len, 5);
-    CHECK(memcmp(r.body, "hello", 5) == 0);
+    CHECK(memcmp(r.bf.buf, "hello", 5) == 0);
     CHECK_INT(r.body_truncated, 0);
     hscan__resp_free(&r);
 }
@@ -593,7 +786,31 @@ static const struct bcase bodies[] = {
       "", 0, 0 },
 };
 
-static void body_run(const struct bcase *c, size_t chunk)
+static struct hscan__md test_md;    /* as a scanner's */
+
+/* r's body facts are those of `want` (its bytes when kept). */
+static void check_facts(struct hscan__resp *r, const char *want, size_t n)
+{
+    unsigned char dg[32];
+    unsigned int len = 0;
+    char t1[64], t2[64];
+    long l1, l2;
+
+    CHECK_INT(r->bf.ended, 1);
+    CHECK_INT(r->bf.len, n);
+    CHECK(r->bf.keep ? n == 0 || memcmp(r->bf.buf, want, n) == 0
+                     : r->bf.buf == NULL);
+    CHECK(EVP_Digest(want, n, dg, &len, EVP_sha256(), NULL) == 1);
+    CHECK_INT(r->bf.has_digest, 1);
+    CHECK(memcmp(r->bf.digest, dg, 32) == 0);
+    CHECK(r->bf.ctx == NULL);
+    l1 = hscan__html_title(want, n, t1, sizeof(t1));
+    l2 = hscan__title_text(&r->bf.title, t2, sizeof(t2));
+    CHECK_INT(l1, l2);
+    CHECK(l1 <= 0 || memcmp(t1, t2, (size_t)l1) == 0);
+}
+
+static void body_run(const struct bcase *c, size_t chunk, int keep)
 {
     size_t len = strlen(c->in), off = 0;
     struct hscan__resp r;
@@ -609,7 +826,7 @@ static void body_run(const struct bcase *c, size_t chunk)
             rc = hscan__resp_feed(&r, b, n, d, sizeof(d));
             CHECK(rc >= 0);
             if (rc == 1) {
-                hscan__resp_body_start(&r, c->max);
+                hscan__resp_body_start(&r, c->max, &test_md, keep);
                 done = hscan__resp_body_feed(&r, b + r.rest, n - r.rest);
             }
         } else {
@@ -628,7 +845,7 @@ static void body_run(const struct bcase *c, size_t chunk)
                 "truncated %d\n", c->in, chunk, r.body_len,
                 r.body_truncated);
     CHECK_INT(r.body_len, strlen(c->body));
-    CHECK(r.body_len == 0 || memcmp(r.body, c->body, r.body_len) == 0);
+    check_facts(&r, c->body, strlen(c->body));
     CHECK_INT(r.body_truncated, c->truncated);
     CHECK_INT(r.anomalies, c->anomalies);
     CHECK_INT(r.n_hdrs <= 2, 1);    /* trailers are not headers */
@@ -640,6 +857,9 @@ TEST(body_framing_every_chunk_size)
     size_t i, chunk;
 
     for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
-        for (chunk = 1; chunk <= strlen(bodies[i].in); chunk++)
-            body_run(&bodies[i], chunk);
+        for (chunk = 1; chunk <= strlen(bodies[i].in); chunk++) {
+            body_run(&bodies[i], chunk, 1);
+            body_run(&bodies[i], chunk, 0);
+        }
+    hscan__md_free(&test_md);
 }

@@ -38,7 +38,7 @@ static const struct group {
     { "report", "What is reported",
 "      --body-bytes N       read up to N bytes of each body for title and\n"
 "                           body_sha256 (default 8192; 0: stop after the\n"
-"                           headers; at most 16777216)\n"
+"                           headers; at most 16777216; not kept)\n"
 "      --audit              audit security headers and cookie flags (an\n"
 "                           \"audit\" object per record; docs/audit.md)\n"
 "      --strict             fail responses that break HTTP/1.1 framing or\n"

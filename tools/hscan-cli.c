@@ -703,6 +703,7 @@ int main(int argc, char **argv)
     hscan_config_init(&cfg);
     cfg.max_per_ip = 4;     /* polite by default, unlike the library */
     cfg.body_bytes = 8192;  /* title and body_sha256; bounded memory */
+    cfg.body_keep = 0;      /* never printed: no body bytes in flight */
     cfg.next_target = next_target;
     cfg.on_result = on_result;
     cfg.on_drained = on_drained;

@@ -73,11 +73,16 @@ static void check_rc(struct hscan__resp *r, const struct outcome *o)
 
 /* Body capture (bmax > 0): after the head, as probe.c does: the rest
  * of the piece, then each next piece, until done; then the close. */
+static struct hscan__md fz_md;      /* as a scanner's, kept to the end */
+
 static void check_body(const struct hscan__resp *r)
 {
-    FUZZ_CHECK(r->body_len <= r->body_max && r->body_len <= r->body_cap);
-    FUZZ_CHECK(r->body_cap <= r->body_max);
-    FUZZ_CHECK(r->body_len == 0 || r->body != NULL);
+    FUZZ_CHECK(r->body_len <= r->body_max && r->bf.len == r->body_len);
+    FUZZ_CHECK(r->bf.cap <= r->body_max);
+    FUZZ_CHECK(r->bf.keep ? r->body_len == 0 || r->bf.buf != NULL
+                          : r->bf.buf == NULL);
+    FUZZ_CHECK(r->bf.title.len <= r->body_len);
+    FUZZ_CHECK(!r->body_done || (r->bf.ended && !r->bf.ctx));
 }
 
 static void body_run(struct hscan__resp *r, size_t bmax, const char *rest,
@@ -86,7 +91,8 @@ static void body_run(struct hscan__resp *r, size_t bmax, const char *rest,
 {
     int done;
 
-    hscan__resp_body_start(r, bmax);
+    /* the whole stream keeps its bytes, the split one does not */
+    hscan__resp_body_start(r, bmax, &fz_md, k == 0);
     done = hscan__resp_body_feed(r, rest, rest_n);
     check_body(r);
     while (!done && off < n) {
@@ -142,7 +148,7 @@ static struct outcome run(struct hscan__resp *r, size_t max_bytes,
         check_state(r);
         check_rc(r, &o);
         if (o.rc == 1 && bmax) {
-            hscan__resp_body_start(r, bmax);
+            hscan__resp_body_start(r, bmax, &fz_md, k == 0);
             hscan__resp_body_cut(r, 1);
             FUZZ_CHECK(r->body_len == 0);
         }
@@ -257,6 +263,54 @@ static void check_record(struct hscan__resp *r)
     free(hv);
 }
 
+/* The same bytes read however the stream was split: the kept ones of
+ * `whole` give, at once, the digest and title `split` streamed. */
+static void same_body_facts(struct hscan__resp *whole,
+                            struct hscan__resp *split)
+{
+    char *a, *b;
+    long la, lb;
+
+    FUZZ_CHECK(whole->body_len == split->body_len);
+    FUZZ_CHECK(whole->bf.has_digest && split->bf.has_digest);
+    FUZZ_CHECK(memcmp(whole->bf.digest, split->bf.digest, 32) == 0);
+    a = malloc(whole->body_len + 1);
+    b = malloc(whole->body_len + 1);
+    FUZZ_CHECK(a && b);
+    la = hscan__html_title(whole->bf.buf, whole->body_len, a,
+                           whole->body_len);
+    lb = hscan__title_text(&split->bf.title, b, whole->body_len);
+    FUZZ_CHECK(la == lb);
+    FUZZ_CHECK(la <= 0 || memcmp(a, b, (size_t)la) == 0);
+    free(a);
+    free(b);
+}
+
+/* The title tokenizer fed the input in two exact pieces, cut at `cut`,
+ * gives the one-shot title. */
+static void check_title(const uint8_t *in, size_t n, size_t cut)
+{
+    struct hscan__title t;
+    char *p1 = fz_dup(in, cut), *p2 = fz_dup(in + cut, n - cut);
+    char *a = malloc(n + 1), *b = malloc(n + 1);
+    long la, lb;
+
+    FUZZ_CHECK(a && b);
+    hscan__title_init(&t, n);
+    FUZZ_CHECK(hscan__title_feed(&t, p1, cut) == 0);
+    FUZZ_CHECK(hscan__title_feed(&t, p2, n - cut) == 0);
+    FUZZ_CHECK(t.len <= n);
+    la = hscan__title_text(&t, a, n);
+    lb = hscan__html_title((const char *)in, n, b, n);
+    FUZZ_CHECK(la == lb && la <= (long)n);
+    FUZZ_CHECK(la <= 0 || memcmp(a, b, (size_t)la) == 0);
+    hscan__title_free(&t);
+    free(p1);
+    free(p2);
+    free(a);
+    free(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz f = { data, size };
@@ -283,11 +337,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     os = run(&split, max_bytes, max_hdrs, body, n, sizes, k, bmax);
     compare(&whole, &ow, &split, &os);
     /* the same bytes kept however the stream was split */
-    if (bmax && ow.rc == 1 && os.rc == 1) {
-        FUZZ_CHECK(whole.body_len == split.body_len);
-        FUZZ_CHECK(whole.body_len == 0 ||
-                   memcmp(whole.body, split.body, whole.body_len) == 0);
-    }
+    if (bmax && ow.rc == 1 && os.rc == 1)
+        same_body_facts(&whole, &split);
+    check_title(body, n, k ? sizes[0] * 7 % (n + 1) : n / 2);
     check_record(&split);
     hscan__resp_free(&whole);
     hscan__resp_free(&split);
