@@ -270,8 +270,12 @@ static int take_text(struct hscan__title *t, const char *p,
 
 int hscan__title_feed(struct hscan__title *t, const char *data, size_t n)
 {
-    const char *p = data, *end = data + n;
+    const char *p, *end;
 
+    if (n == 0)             /* data may be NULL then */
+        return 0;
+    p = data;
+    end = data + n;
     if (t->state == T_SEEK) {
         if (!(p = seek_open(t, p, end)))
             return 0;
