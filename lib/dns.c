@@ -44,7 +44,7 @@ struct lookup {
     uint64_t sent_ms;               /* uv_now() of the last send */
     uint64_t expires;               /* uv_now() ms; L_DONE only */
     int err;
-    char detail[96];
+    char *detail;                   /* a failure's, NULL on success */
     struct hscan__addr *addrs;      /* L_DONE: the answer, exactly sized */
     unsigned n_addrs;
     char *cnames;
@@ -54,7 +54,8 @@ struct lookup {
     char name[];
 };
 
-/* Lookup scratch, freed when the answer is in. */
+/* Lookup scratch from when it is sent (at most MAX_LOOKUPS at once, so
+ * thousands of queued names cost no scratch) until the answer is in. */
 struct work {
     int pending;                /* outstanding ares callbacks + 1 while
                                    sending */
@@ -124,6 +125,7 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
 static void lookup_free(struct lookup *l)
 {
     free(l->w);
+    free(l->detail);
     free(l->addrs);
     free(l->cnames);
     free(l);
@@ -290,7 +292,8 @@ static void answer_from(const struct lookup *l, hscan__dns_cb cb, void *ctx)
         memcpy(ans.cnames, l->cnames, l->cname_len);
         ans.n_cnames = l->n_cnames;
     }
-    cb(ctx, l->err, l->err ? l->detail : NULL, &ans);
+    cb(ctx, l->err, !l->err ? NULL : l->detail ? l->detail :
+       "(detail lost: out of memory)", &ans);
 }
 
 /* Tell `q` the outcome of its finished lookup and let `q` go.  Its hold
@@ -364,6 +367,7 @@ static void finish_lookup(struct lookup *l)
     int err = 0;
     unsigned i, n;
     uint64_t keep;
+    char detail[96];
 
     d->inflight--;
     if (d->closing) {           /* ares_destroy(): the table is going */
@@ -374,7 +378,7 @@ static void finish_lookup(struct lookup *l)
         n = HSCAN__MAX_ADDRS;
     if (n == 0) {
         err = hscan__dns_failure(w->status_a, w->status_aaaa, d->sock_errno,
-                                 l->detail, sizeof(l->detail));
+                                 detail, sizeof(detail));
         /* A resolver's SERVFAIL or REFUSED may be its own trouble: ask
          * the next one (rotation picks it), once per resolver, at most
          * three times in all, while someone still waits. */
@@ -391,13 +395,15 @@ static void finish_lookup(struct lookup *l)
         if (!l->addrs) {
             n = 0;
             err = HSCAN_ERESOURCE_EXHAUSTED;
-            snprintf(l->detail, sizeof(l->detail), "out of memory");
+            snprintf(detail, sizeof(detail), "out of memory");
         }
         for (i = 0; i < n; i++)
             l->addrs[i] = i < w->n_v4 ? w->v4[i] : w->v6[i - w->n_v4];
     }
     l->n_addrs = n;
     l->err = err;
+    free(l->detail);
+    l->detail = err ? strdup(detail) : NULL;
     l->state = L_DONE;
     keep = d->cache_max ? keep_ms(l, w->ttl) : 0;
     free(w);
@@ -640,6 +646,10 @@ static void send_waiting(struct hscan__dns *d)
             lookup_free(l);
             continue;
         }
+        /* Out of memory: it waits for an answer to make room, or for
+         * its callers' deadlines. */
+        if (!l->w && !(l->w = calloc(1, sizeof(*l->w))))
+            break;
         if (!take_tokens(d, l->family ? 1 : 2))
             break;
         hscan__queue_remove(&l->wait);
@@ -708,10 +718,8 @@ static struct lookup *start(struct hscan__dns *d, const char *name, size_t n,
     struct lookup *l = lookup_new(d, name, n, h, family);
     struct lookup **pp;
 
-    if (!l || !(l->w = calloc(1, sizeof(*l->w)))) {
-        free(l);
+    if (!l)
         return NULL;
-    }
     if (d->nentries >= d->nbuckets)
         grow_table(d);
     pp = &d->table[h & (d->nbuckets - 1)];
