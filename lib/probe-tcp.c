@@ -71,22 +71,33 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     up->ops->recv(up, buf->base, (size_t)nread);
 }
 
+/* The connect request lives only while the connect does (96 bytes a
+ * probe would otherwise carry while it waits for the reply).  libuv
+ * calls this once for every request it took, with UV_ECANCELED when the
+ * handle is closed first, before the close callback. */
 static void on_connect(uv_connect_t *req, int status)
 {
-    hscan__p_connected(req->data, status);
+    struct probe *p = req->data;
+
+    free(req);
+    hscan__p_connected(p, status);
 }
 
 int hscan__p_tcp_connect(struct probe *p, const struct sockaddr *sa)
 {
+    uv_connect_t *req = malloc(sizeof(*req));
     int rc;
 
+    if (!req)
+        return UV_ENOMEM;
     uv_tcp_init(p->env->loop, &p->tcp);
     p->tcp.data = p;
     p->tcp_live = 1;
     p->handles++;
-    p->creq.data = p;
-    rc = uv_tcp_connect(&p->creq, &p->tcp, sa, on_connect);
+    req->data = p;
+    rc = uv_tcp_connect(req, &p->tcp, sa, on_connect);
     if (rc != 0) {
+        free(req);
         hscan__p_close_tcp(p);
         return rc;
     }

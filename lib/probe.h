@@ -75,7 +75,6 @@ struct probe {
     unsigned backoff_ms;
     uv_timer_t timer;
     uv_tcp_t tcp;
-    uv_connect_t creq;
     struct hscan__leg tcp_leg, tls_leg, http_leg;
     struct hscan__dnsq *dnsq;
     struct hscan__resp resp;
