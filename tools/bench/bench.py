@@ -667,6 +667,12 @@ def parse_args():
                     "100,000 (HTTP) and 100 to 2,000 (HTTPS), hscan-cli "
                     "with default options against the Go and epoll "
                     "peers; plot in docs/perf/")
+    ap.add_argument("--inflight-conc", metavar="LIST",
+                    help="--inflight at these HTTP concurrencies only "
+                    "(comma-separated; 100 is added for the slope), "
+                    "no HTTPS points unless --inflight-https")
+    ap.add_argument("--inflight-https", metavar="LIST",
+                    help="--inflight at these HTTPS concurrencies only")
     ap.add_argument("--callgrind", action="store_true",
                     help="instructions per host under callgrind")
     ap.add_argument("--tls-floor", action="store_true",

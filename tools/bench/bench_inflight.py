@@ -35,8 +35,15 @@ def run(ctx, peers, peer_argv, measure):
     quick = ctx.args.quick
     peers = [p for p in peers if p in PEERS]
     points = []
-    for scheme, concs in (("http", HTTP_QUICK if quick else HTTP_CONC),
-                          ("https", HTTPS_QUICK if quick else HTTPS_CONC)):
+    sets = [("http", HTTP_QUICK if quick else HTTP_CONC),
+            ("https", HTTPS_QUICK if quick else HTTPS_CONC)]
+    only_http = getattr(ctx.args, "inflight_conc", None)
+    only_https = getattr(ctx.args, "inflight_https", None)
+    if only_http or only_https:
+        sets = [(s, [100] + [int(c) for c in only.split(",") if c])
+                for s, only in (("http", only_http), ("https", only_https))
+                if only]
+    for scheme, concs in sets:
         # RLIMIT_NOFILE may cap c: then the highest point is the cap
         concs = sorted(set(min(c, ctx.max_conc) for c in concs))
         for conc in concs:
