@@ -21,6 +21,9 @@ want="$want bash-completion zsh"
 # test/test-curl-diff.py reads its corpus with Debian's curl, the
 # reference hscan-cli is compared with; that test fails without it.
 want="$want curl"
+# Optional features, each a meson feature option (meson_options.txt):
+# HTTP/2 (nghttp2).
+want="$want libnghttp2-dev"
 
 missing=
 for p in $want; do
