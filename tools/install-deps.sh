@@ -21,6 +21,11 @@ want="$want bash-completion zsh"
 # test/test-curl-diff.py reads its corpus with Debian's curl, the
 # reference hscan-cli is compared with; that test fails without it.
 want="$want curl"
+# test/test-h2-interop.py: real HTTP/2 servers for hscan-cli and curl
+# to read, nghttpd (h2 only) and nginx (h2, h2c, HTTP/1.1 listeners; the
+# light flavour is enough), and the openssl CLI for its certificates
+# and a TLS server without ALPN; that test fails without them.
+want="$want nghttp2-server nginx-light openssl"
 # Optional features, each a meson feature option (meson_options.txt):
 # HTTP/2 (nghttp2).
 want="$want libnghttp2-dev"
