@@ -89,7 +89,15 @@ extern "C" {
     XX(-60, ETOO_MANY_REDIRECTS, "too_many_redirects",                       \
        "redirect limit reached")                                             \
     XX(-70, ETIMEOUT, "timeout", "total time limit for the target reached")  \
-    XX(-71, ECANCELED, "canceled", "scan closed before the target finished")
+    XX(-71, ECANCELED, "canceled", "scan closed before the target finished") \
+    XX(-80, EH2_NOT_NEGOTIATED, "h2_not_negotiated",                        \
+       "HTTP/2 alone was offered and the server did not pick it")           \
+    XX(-81, EH2_GOAWAY, "h2_goaway",                                         \
+       "HTTP/2 GOAWAY before the response")                                  \
+    XX(-82, EH2_RST_STREAM, "h2_rst_stream",                                 \
+       "HTTP/2 stream reset before the response")                            \
+    XX(-83, EH2_PROTOCOL, "h2_protocol_error",                               \
+       "the server broke the HTTP/2 protocol")
 
 enum hscan_errno {
 #define HSCAN_XX_(code, id, name, msg) HSCAN_##id = (code),
@@ -109,6 +117,10 @@ HSCAN_EXPORT const char *hscan_strerror(int code);
 
 /* The library version as "MAJOR.MINOR.PATCH".  Static string. */
 HSCAN_EXPORT const char *hscan_version(void);
+
+/* The optional features built in, space-separated, in a fixed order:
+ * "http2" (nghttp2).  "" when none.  Static string. */
+HSCAN_EXPORT const char *hscan_features(void);
 
 typedef struct hscan hscan_t;
 typedef struct hscan_config hscan_config_t;
@@ -173,6 +185,30 @@ typedef struct hscan_tls {
                                  NULL */
     int alert_code;           /* its description number, -1 when none */
 } hscan_tls_t;
+
+/* HTTP/2 facts of the connection that gave the final response (or the
+ * last one tried), as the server sent them: what HTTP/2 fingerprinting
+ * reads. */
+typedef struct hscan_h2_setting {
+    unsigned id;              /* SETTINGS parameter, e.g. 3
+                                 MAX_CONCURRENT_STREAMS; unknown ids
+                                 kept too */
+    unsigned long value;
+} hscan_h2_setting_t;
+
+typedef struct hscan_h2 {
+    const hscan_h2_setting_t *settings; /* the server's first SETTINGS
+                                 frame, in the order sent (at most 64
+                                 kept) */
+    size_t n_settings;
+    long long window_update;  /* its first connection WINDOW_UPDATE
+                                 increment, -1 when none came */
+    int goaway;               /* 1 when a GOAWAY came: */
+    unsigned long goaway_code;        /* its error code */
+    unsigned long goaway_last_stream; /* its last stream id */
+    int rst_stream;           /* 1 when our stream was reset: */
+    unsigned long rst_code;   /* the RST_STREAM error code */
+} hscan_h2_t;
 
 /* One redirect response that was followed. */
 typedef struct hscan_hop {
@@ -329,6 +365,10 @@ struct hscan_result {
      * cut (by the close, a limit, an error: then `status` and `headers`
      * hold what was read before the cut); 0 without a status. */
     int headers_complete;
+    /* With HTTP/2 on the final connection (http_major 2): its facts,
+     * also when the target then failed; NULL otherwise.  An HTTP/2
+     * response has no reason phrase: `reason` is NULL. */
+    const hscan_h2_t *h2;
 };
 
 /* Pull callback: the scanner calls it on the loop thread whenever a slot is
@@ -373,6 +413,18 @@ enum hscan_scheme {
     HSCAN_SCHEME_HTTP = 1,
     HSCAN_SCHEME_HTTPS = 2,
     HSCAN_SCHEME_BOTH = 3         /* one record for each */
+};
+
+/* HTTP versions offered to https:// servers in TLS ALPN
+ * (cfg.http_version, hscan_target_opts_t.http_version).  Without
+ * HTTP/2 built in (hscan_features()) only HTTP/1.1 is spoken: the
+ * default offers http/1.1 alone and HSCAN_HTTP_2 is refused. */
+enum hscan_http_version {
+    HSCAN_HTTP_DEFAULT = 0,   /* cfg: h2 and http/1.1, as curl and
+                                 browsers; target opts: the scanner's */
+    HSCAN_HTTP_1_1 = 1,       /* http/1.1 only */
+    HSCAN_HTTP_2 = 2          /* h2 only: a server that does not pick
+                                 it gives HSCAN_EH2_NOT_NEGOTIATED */
 };
 
 /* Scanner settings.  Fill with hscan_config_init(), then edit.  Strings
@@ -457,6 +509,11 @@ struct hscan_config {
                                   1: the deviations llhttp's strict mode
                                   refused (docs/results.md) make the
                                   target an HSCAN_EHTTP_PARSE error */
+    int http_version;          /* enum hscan_http_version, for https:// */
+    int h2c;                   /* 1: http:// targets speak HTTP/2 with
+                                  prior knowledge (RFC 9113 3.3); 0
+                                  (default): HTTP/1.1.  Needs HTTP/2
+                                  built in */
 };
 
 /* Fill `cfg` with the defaults above.  Never fails; does nothing when
@@ -519,6 +576,8 @@ typedef struct hscan_target_opts {
                                   replaces it, "Name:" removes it */
     size_t n_headers;
     uint64_t timeout_ms;       /* total per target; 0: the scanner's */
+    int http_version;          /* enum hscan_http_version; 0: the
+                                  scanner's */
 } hscan_target_opts_t;
 
 /* Fill `opts` with "no override".  Never fails; does nothing when

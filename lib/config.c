@@ -179,6 +179,20 @@ static int check_limits(const struct report *r, const hscan_config_t *c)
     return 0;
 }
 
+static int check_http_version(const struct report *r, int v)
+{
+    if (v < HSCAN_HTTP_DEFAULT || v > HSCAN_HTTP_2)
+        return refuse(r, "http_version", "%d: not an enum "
+                      "hscan_http_version value (%d to %d)", v,
+                      HSCAN_HTTP_DEFAULT, HSCAN_HTTP_2);
+#ifndef HSCAN_HAVE_NGHTTP2
+    if (v == HSCAN_HTTP_2)
+        return refuse(r, "http_version", "%d: HTTP/2 is not built in "
+                      "(nghttp2)", v);
+#endif
+    return 0;
+}
+
 int hscan_config_check(const hscan_config_t *cfg, const char **field,
                        char *detail, size_t size)
 {
@@ -205,6 +219,14 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
     if (!cfg->on_result)
         return refuse(&r, "on_result", "NULL: the result callback is "
                       "required");
+    if ((rc = check_http_version(&r, cfg->http_version)) != 0)
+        return rc;
+    if (cfg->h2c != 0 && cfg->h2c != 1)
+        return refuse(&r, "h2c", "%d: must be 0 or 1", cfg->h2c);
+#ifndef HSCAN_HAVE_NGHTTP2
+    if (cfg->h2c)
+        return refuse(&r, "h2c", "1: HTTP/2 is not built in (nghttp2)");
+#endif
     return 0;
 }
 
@@ -213,8 +235,11 @@ int hscan_target_opts_check(const hscan_target_opts_t *opts,
 {
     const struct report r = { field, detail, size };
 
+    int rc;
+
     if (!opts)
         return 0;               /* no overrides */
-    return check_request(&r, opts->method, opts->path, opts->headers,
-                         opts->n_headers);
+    rc = check_request(&r, opts->method, opts->path, opts->headers,
+                       opts->n_headers);
+    return rc ? rc : check_http_version(&r, opts->http_version);
 }

@@ -564,3 +564,57 @@ void hscan__resp_free(struct hscan__resp *r)
     r->buf = NULL;
     r->hdrs = NULL;
 }
+
+/* ---- HTTP/2 (probe-h2.c): a head from a decoded header list ---- */
+
+void hscan__resp_h2_status(struct hscan__resp *r, int status)
+{
+    r->status = status;
+    r->major = 2;
+    r->minor = 0;
+    r->h2 = 1;
+    r->in_fields = 1;
+}
+
+int hscan__resp_h2_field(struct hscan__resp *r, const char *name,
+                         size_t nlen, const char *value, size_t vlen,
+                         char *detail, size_t dsize)
+{
+    struct hscan__hdr *h;
+    int err = 0;
+    /* Counted as the HTTP/1.1 line would be: "name: value\r\n". */
+    size_t n = nlen + vlen + 4;
+
+    if (n > r->limit - r->head_bytes)
+        return too_large(r, detail, dsize);
+    r->head_bytes += n;
+    if (!(h = new_field(r, detail, dsize, &err)))
+        return err;
+    h->name_off = r->len;
+    h->name_len = (uint32_t)nlen;
+    if (arena_put(r, name, nlen) != 0 ||
+        (h->value_off = r->len, h->value_len = (uint32_t)vlen,
+         arena_put(r, value, vlen) != 0)) {
+        r->n_hdrs--;
+        return fail(HSCAN_ERESOURCE_EXHAUSTED, detail, dsize,
+                    "out of memory for the header block", 0);
+    }
+    return 0;
+}
+
+/* The end of a header block: an interim one (1xx but 101) is kept as
+ * its status alone; returns 1 when the block was the final head. */
+int hscan__resp_h2_end(struct hscan__resp *r)
+{
+    if (r->status < 200 && r->status != 101) {
+        if (r->n_interim < HSCAN__MAX_INTERIM)
+            r->interim[r->n_interim++] = r->status;
+        r->len = 0;
+        r->n_hdrs = 0;
+        r->status = 0;
+        return 0;
+    }
+    r->frame = HSCAN__F_CLOSE;      /* DATA frames until END_STREAM */
+    r->done = r->complete = 1;
+    return 1;
+}

@@ -61,6 +61,7 @@ struct hscan__resp {
     unsigned char open;   /* the last field may still be folded */
     unsigned char skip;   /* the last line was dropped: its folds too */
     unsigned char frame;  /* enum hscan__frame, decided at the head end */
+    unsigned char h2;     /* the head came as an HTTP/2 header list */
     unsigned char cstate; /* the chunked decoder's state */
     unsigned char body_on;    /* reading the body */
     unsigned char body_done;  /* the message ended (or body_max reached) */
@@ -110,6 +111,19 @@ int hscan__resp_body_feed(struct hscan__resp *r, const char *data,
 /* The body stops here (timeout, reset, close): what arrived stands.  A
  * body delimited by the close is complete; others are truncated. */
 void hscan__resp_body_cut(struct hscan__resp *r, int closed);
+
+/* HTTP/2 (probe-h2.c): the head from a decoded header list.  `status`
+ * starts a header block (version 2, no reason phrase); each field is
+ * counted against the same caps as an HTTP/1.1 field line ("name:
+ * value" and its line end), returning 0 or a negative HSCAN_E* with
+ * `detail`; the block's end returns 1 for the final head (the body then
+ * runs to the stream's end: hscan__resp_body_cut(r, 1)), 0 for an
+ * interim one, whose status is kept and fields dropped. */
+void hscan__resp_h2_status(struct hscan__resp *r, int status);
+int hscan__resp_h2_field(struct hscan__resp *r, const char *name,
+                         size_t nlen, const char *value, size_t vlen,
+                         char *detail, size_t dsize);
+int hscan__resp_h2_end(struct hscan__resp *r);
 
 /* http.c for http-body.c */
 void hscan__resp_flag(struct hscan__resp *r, unsigned a);

@@ -70,5 +70,7 @@ struct hscan__leg {
 extern const struct hscan__leg_ops hscan__tcp_leg;
 extern const struct hscan__leg_ops hscan__tls_leg;
 extern const struct hscan__leg_ops hscan__http1_leg;
+/* probe-h2.c, with HSCAN_HAVE_NGHTTP2 */
+extern const struct hscan__leg_ops hscan__h2_leg;
 
 #endif /* HSCAN_LEG_H */

@@ -39,6 +39,7 @@ struct hscan__limits {
     int body_keep;            /* cfg.body_keep */
     int audit;                /* cfg.audit */
     int strict;               /* cfg.strict */
+    int h2c;                  /* cfg.h2c */
 };
 
 struct hscan__probe_env {

@@ -230,6 +230,10 @@ void hscan__p_stack(struct probe *p)
         link_legs(&p->tcp_leg, &p->tls_leg);
         link_legs(&p->tls_leg, &p->http_leg);
     } else {
+#ifdef HSCAN_HAVE_NGHTTP2
+        if (p->env->lim.h2c)
+            p->http_leg.ops = &hscan__h2_leg;
+#endif
         link_legs(&p->tcp_leg, &p->http_leg);
     }
 }

@@ -36,6 +36,15 @@ static void keep_facts(struct probe *p)
 static void tls_failed(struct probe *p, int err, const char *detail)
 {
     keep_facts(p);
+    /* Offered h2 alone, a server that speaks none of what we offer may
+     * say so with no_application_protocol (RFC 7301 3.2), as nginx does:
+     * that is the server not picking h2. */
+    if (err == HSCAN_ETLS_ALERT && p->facts && p->facts->v.alert_code == 120 &&
+        p->req->http_version == HSCAN_HTTP_2) {
+        err = HSCAN_EH2_NOT_NEGOTIATED;
+        detail = "the server refused our only protocol, h2 "
+                 "(no_application_protocol alert)";
+    }
     if (!hscan__p_fall_back(p, err, detail))
         hscan__p_finish(p, err, detail);
 }
@@ -72,6 +81,34 @@ static void drain(struct hscan__leg *l)
         hscan__p_finish(p, n, "cannot send TLS data");
 }
 
+/* The leg above is what the server picked in ALPN: HTTP/2 for "h2",
+ * else HTTP/1.1 (also with no choice: the protocol of every https://
+ * server).  Returns -1 when the probe finished: h2 alone was offered
+ * and not picked. */
+static int pick_http(struct hscan__leg *l)
+{
+    struct probe *p = l->p;
+    const unsigned char *a = NULL;
+    unsigned alen = 0;
+    char d[HSCAN__DETAIL_SIZE];
+
+    SSL_get0_alpn_selected(p->tls->ssl, &a, &alen);
+#ifdef HSCAN_HAVE_NGHTTP2
+    if (alen == 2 && memcmp(a, "h2", 2) == 0) {
+        l->above->ops = &hscan__h2_leg;
+        return 0;
+    }
+#endif
+    if (p->req->http_version == HSCAN_HTTP_2) {
+        snprintf(d, sizeof(d), "the server picked %s%.*s%s",
+                 alen ? "\"" : "no protocol", (int)alen,
+                 alen ? (const char *)a : "", alen ? "\"" : "");
+        hscan__p_finish(p, HSCAN_EH2_NOT_NEGOTIATED, d);
+        return -1;
+    }
+    return 0;
+}
+
 /* A verified (or, --insecure, any) certificate: the leg above starts. */
 static void handshake_done(struct hscan__leg *l)
 {
@@ -101,6 +138,8 @@ static void handshake_done(struct hscan__leg *l)
     /* HTTPS answered: a later failure is the site's, not a reason to try
      * plain HTTP. */
     p->may_fall_back = 0;
+    if (pick_http(l) != 0)
+        return;
     l->above->ops->start(l->above);
     if (hscan__p_reading(p))
         drain(l);
@@ -152,7 +191,8 @@ static void tls_start(struct hscan__leg *l)
     if (!(p->tls = calloc(1, sizeof(*p->tls))))
         rc = HSCAN_ERESOURCE_EXHAUSTED;
     else
-        rc = hscan__tls_start(p->tls, ctx, p->host, p->family);
+        rc = hscan__tls_start(p->tls, ctx, p->host, p->family,
+                              p->req->http_version);
     if (rc == 0)
         rc = hscan__p_read_start(p);
     if (rc != 0) {

@@ -355,6 +355,8 @@ static void release(struct probe *p)
     hscan__p_free_hops(p);
     free(p->facts);
     p->facts = NULL;
+    free(p->h2f);
+    p->h2f = NULL;
     free_addrs(p);
     free(p->fallback_detail);
     p->fallback_detail = NULL;
@@ -672,6 +674,8 @@ void hscan__p_reset_exchange(struct probe *p)
     p->http_leg.ops->close(&p->http_leg);
     free(p->facts);
     p->facts = NULL;
+    free(p->h2f);
+    p->h2f = NULL;
     hscan__resp_init(&p->resp, lim->max_header_bytes, lim->max_headers);
     p->resp.strict = lim->strict;
     p->cur_addr = -1;

@@ -62,6 +62,15 @@ struct hop {
     double ms;
 };
 
+/* The record's h2 facts (probe-h2.c), for the connection that gave the
+ * final response. */
+#define HSCAN__H2_MAX_SETTINGS 64
+struct hscan__h2_facts {
+    hscan_h2_t v;
+    hscan_h2_setting_t settings[HSCAN__H2_MAX_SETTINGS];
+    int got_settings;
+};
+
 struct probe {
     struct hscan__queue node;       /* the scanner's in-flight list */
     struct hscan__probe_env *env;
@@ -80,6 +89,8 @@ struct probe {
     struct hscan__resp resp;
     struct hscan__tls *tls;         /* NULL unless an HTTPS hop */
     struct hscan__tls_facts *facts;
+    struct hscan__h2 *h2;           /* the HTTP/2 leg's session, or NULL */
+    struct hscan__h2_facts *h2f;    /* its facts, kept for the result */
 
     struct probe_addrs dns;
     unsigned next_addr;

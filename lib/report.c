@@ -71,8 +71,8 @@ static void fill_response(struct probe *p, hscan_result_t *r,
      * every offset is 0. */
     base = rs->buf ? rs->buf : "";
     r->status = rs->status;
-    r->reason = base + rs->reason_off;
-    r->reason_len = rs->reason_len;
+    r->reason = rs->h2 ? NULL : base + rs->reason_off;  /* none in h2 */
+    r->reason_len = rs->h2 ? 0 : rs->reason_len;
     r->http_major = rs->major;
     r->http_minor = rs->minor;
     r->headers_complete = rs->complete;
@@ -194,6 +194,7 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
         r->audit = &s->audit;
     fill_hops(p, r, s);
     r->tls = p->facts ? &p->facts->v : NULL;
+    r->h2 = p->h2f ? &p->h2f->v : NULL;
     r->fallback_error = p->fallback_err;
     r->fallback_detail = p->fallback_err ? p->fallback_detail : NULL;
     r->dns_ms = p->family ? -1 : ms_between(p->t_dns0, p->t_dns);

@@ -113,6 +113,7 @@ int hscan__req_new(struct hscan__req **out, const hscan_config_t *cfg)
         return HSCAN_ENOMEM;
     r->refs = 1;
     r->timeout_ms = cfg->timeout_ms;
+    r->http_version = cfg->http_version;
     snprintf(ua, sizeof(ua), "hscan/%s", HSCAN_VERSION_STRING);
     r->method = strdup(cfg->method ? cfg->method : "GET");
     r->path = strdup(cfg->path ? cfg->path : "/");
@@ -203,6 +204,8 @@ static int merge_fields(struct hscan__req *r, const struct hscan__req *base,
                         const hscan_target_opts_t *o)
 {
     r->timeout_ms = o->timeout_ms ? o->timeout_ms : base->timeout_ms;
+    r->http_version = o->http_version ? o->http_version
+                                      : base->http_version;
     r->method = strdup(o->method ? o->method : base->method);
     r->path = strdup(o->path ? o->path : base->path);
     r->ua = strdup(base->ua);
@@ -215,7 +218,8 @@ int hscan__req_merge(struct hscan__req **out, struct hscan__req *base,
     struct hscan__req *r;
     int rc;
 
-    if (!o || (!o->method && !o->path && !o->n_headers && !o->timeout_ms)) {
+    if (!o || (!o->method && !o->path && !o->n_headers && !o->timeout_ms &&
+               !o->http_version)) {
         *out = hscan__req_ref(base);
         return 0;
     }

@@ -23,6 +23,7 @@ struct hscan__req {
     size_t tail_len;
     int user_host;          /* a user line names Host: it replaces ours */
     uint64_t timeout_ms;    /* the target's whole budget */
+    int http_version;       /* enum hscan_http_version offered in ALPN */
 };
 
 /* A description from a config's request fields (method, path,

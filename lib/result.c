@@ -48,6 +48,28 @@ const char *hscan_version(void)
     return HSCAN_VERSION_STRING;
 }
 
+static const char *const code_names[] = {
+    "NO_ERROR", "PROTOCOL_ERROR", "INTERNAL_ERROR", "FLOW_CONTROL_ERROR",
+    "SETTINGS_TIMEOUT", "STREAM_CLOSED", "FRAME_SIZE_ERROR",
+    "REFUSED_STREAM", "CANCEL", "COMPRESSION_ERROR", "CONNECT_ERROR",
+    "ENHANCE_YOUR_CALM", "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"
+};
+
+const char *hscan__h2_code_name(unsigned long code)
+{
+    return code < sizeof(code_names) / sizeof(code_names[0])
+               ? code_names[code] : NULL;
+}
+
+const char *hscan_features(void)
+{
+#ifdef HSCAN_HAVE_NGHTTP2
+    return "http2";
+#else
+    return "";
+#endif
+}
+
 #define jput hscan__sb_put
 
 static void jlit(struct hscan__sb *j, const char *s)
@@ -241,8 +263,13 @@ static void json_response(struct hscan__sb *j, const hscan_result_t *r)
         struct hscan__sb b = { ver, sizeof(ver), 0 };
         hscan__sb_put(&b, "HTTP/", 5);
         hscan__sb_uint(&b, (unsigned)r->http_major);
-        hscan__sb_put(&b, ".", 1);
-        hscan__sb_uint(&b, (unsigned)(r->http_minor > 0 ? r->http_minor : 0));
+        /* HTTP/2 has no minor version; an HTTP/1 status line saying
+         * "HTTP/2.0" (version_unusual) keeps its own. */
+        if (!r->h2) {
+            hscan__sb_put(&b, ".", 1);
+            hscan__sb_uint(&b, (unsigned)(r->http_minor > 0 ? r->http_minor
+                                                            : 0));
+        }
         hscan__sb_end(&b);
         jstr_or_null(j, ver);
     } else {
@@ -272,6 +299,58 @@ static void json_response(struct hscan__sb *j, const hscan_result_t *r)
     jkey(j, "headers_complete");
     jlit(j, r->status <= 0 ? "null"
           : r->headers_complete ? "true" : "false");
+}
+
+static void json_h2_code(struct hscan__sb *j, unsigned long code)
+{
+    const char *n = hscan__h2_code_name(code);
+
+    jlit(j, "{\"code\":");
+    jnum(j, (long long)code);
+    jkey(j, "error");
+    jstr_or_null(j, n);
+}
+
+/* "h2": the server's HTTP/2 facts (docs/results.md). */
+static void json_h2(struct hscan__sb *j, const hscan_h2_t *h)
+{
+    size_t i;
+
+    if (!h) {
+        jlit(j, "null");
+        return;
+    }
+    jlit(j, "{\"settings\":[");
+    for (i = 0; i < h->n_settings; i++) {
+        jlit(j, i ? ",[" : "[");
+        jnum(j, (long long)h->settings[i].id);
+        jlit(j, ",");
+        jnum(j, (long long)h->settings[i].value);
+        jlit(j, "]");
+    }
+    jlit(j, "]");
+    jkey(j, "window_update");
+    if (h->window_update >= 0)
+        jnum(j, h->window_update);
+    else
+        jlit(j, "null");
+    jkey(j, "goaway");
+    if (h->goaway) {
+        json_h2_code(j, h->goaway_code);
+        jkey(j, "last_stream_id");
+        jnum(j, (long long)h->goaway_last_stream);
+        jlit(j, "}");
+    } else {
+        jlit(j, "null");
+    }
+    jkey(j, "rst_stream");
+    if (h->rst_stream) {
+        json_h2_code(j, h->rst_code);
+        jlit(j, "}");
+    } else {
+        jlit(j, "null");
+    }
+    jlit(j, "}");
 }
 
 static void json_tls(struct hscan__sb *j, const hscan_tls_t *t)
@@ -533,6 +612,8 @@ size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
     } else {
         jlit(&j, "null");
     }
+    jkey(&j, "h2");
+    json_h2(&j, r->h2);
     jlit(&j, "}");
     return hscan__sb_end(&j);
 }

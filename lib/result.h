@@ -9,6 +9,10 @@
 #include "hscan.h"
 #include "util.h"
 
+/* An HTTP/2 error code's RFC 9113 name ("NO_ERROR"...), or NULL when
+ * it has none. */
+const char *hscan__h2_code_name(unsigned long code);
+
 /* A JSON string for `n` bytes of `s` (result.c's encoding). */
 void hscan__json_str(struct hscan__sb *j, const char *s, size_t n);
 

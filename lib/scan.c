@@ -409,6 +409,7 @@ static void fill_env(hscan_t *s, const hscan_config_t *c)
     e->lim.body_keep = c->body_keep;
     e->lim.audit = c->audit;
     e->lim.strict = c->strict;
+    e->lim.h2c = c->h2c;
     e->rbuf = s->rbuf;
     e->rbuf_size = sizeof(s->rbuf);
     e->pbuf = s->pbuf;

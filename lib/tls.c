@@ -42,8 +42,12 @@
 #define MAX_SANS 1000
 #define MAX_SAN_BYTES (1000 * 256)
 
+/* ALPN offers (RFC 7301 wire form): h2 first, as curl and browsers. */
 static const unsigned char alpn_http11[] = { 8, 'h', 't', 't', 'p', '/',
                                              '1', '.', '1' };
+static const unsigned char alpn_h2[] = { 2, 'h', '2' };
+static const unsigned char alpn_both[] = { 2, 'h', '2', 8, 'h', 't', 't',
+                                           'p', '/', '1', '.', '1' };
 
 /* Empty the thread's error queue.  Returns 1 when an entry in it says
  * memory ran out: OpenSSL 3.0 raises ERR_R_MALLOC_FAILURE where an
@@ -191,8 +195,11 @@ void hscan__tls_ctx_free(SSL_CTX *ctx)
 }
 
 int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
-                     int family)
+                     int family, int http_version)
 {
+    const unsigned char *alpn = alpn_http11;
+    unsigned alen = sizeof(alpn_http11);
+
     memset(t, 0, sizeof(*t));
     t->alert = -1;
     ERR_clear_error();
@@ -220,7 +227,18 @@ int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
     /* Each of these copies its argument and fails only without memory
      * (names and literals were validated): an unset host or address
      * would let any certificate pass the name check. */
-    if (SSL_set_alpn_protos(t->ssl, alpn_http11, sizeof(alpn_http11)) != 0 ||
+#ifdef HSCAN_HAVE_NGHTTP2
+    if (http_version == HSCAN_HTTP_2) {
+        alpn = alpn_h2;
+        alen = sizeof(alpn_h2);
+    } else if (http_version != HSCAN_HTTP_1_1) {
+        alpn = alpn_both;
+        alen = sizeof(alpn_both);
+    }
+#else
+    (void)http_version;
+#endif
+    if (SSL_set_alpn_protos(t->ssl, alpn, alen) != 0 ||
         (family == 0 ? SSL_set_tlsext_host_name(t->ssl, host) != 1 ||
                            SSL_set1_host(t->ssl, host) != 1
                      : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl),

@@ -46,9 +46,11 @@ void hscan__trust_flush(void);
 int hscan__vcache_install(SSL_CTX *ctx);
 void hscan__vcache_free(SSL_CTX *ctx);
 /* Prepare a client for `host` (SNI and host check for names, IP check
- * for literals: family 4/6).  Returns 0 or HSCAN_ERESOURCE_EXHAUSTED. */
+ * for literals: family 4/6), offering in ALPN what `http_version` (enum
+ * hscan_http_version) says; without HTTP/2 built in, http/1.1 alone.
+ * Returns 0 or HSCAN_ERESOURCE_EXHAUSTED. */
 int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
-                     int family);
+                     int family, int http_version);
 void hscan__tls_free(struct hscan__tls *t);
 /* Hand received ciphertext to OpenSSL. */
 int hscan__tls_feed(struct hscan__tls *t, const char *in, size_t n);

@@ -12,8 +12,8 @@ import os
 import subprocess
 import sys
 
-PROBE = {"probe", "probe-tcp", "probe-tls", "probe-http", "redirect",
-         "report"}
+PROBE = {"probe", "probe-tcp", "probe-tls", "probe-http", "probe-h2",
+         "redirect", "report"}
 SCAN = {"scan", "scan-ctl"}
 LEAVES = {"gate", "dns", "dns-io", "dns-walk", "request"}
 

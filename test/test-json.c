@@ -183,7 +183,8 @@ TEST(record_layout_and_truncation)
         "\"body\":null,\"audit\":null,"
         "\"redirects\":[],\"tls\":null,\"timing_ms\":{\"dns\":1.500,"
         "\"connect\":0.250,\"tls\":null,\"ttfb\":2.000,\"total\":4.000},"
-        "\"error\":null,\"error_detail\":null,\"fallback\":null}");
+        "\"error\":null,\"error_detail\":null,\"fallback\":null,"
+        "\"h2\":null}");
     /* snprintf semantics: same length reported, NUL-terminated prefix */
     CHECK_INT(hscan_result_to_json(&r, small, sizeof(small)), need);
     CHECK_INT(strlen(small), sizeof(small) - 1);

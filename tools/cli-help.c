@@ -81,6 +81,12 @@ static const struct group {
 "                           is a response-header column (Output)\n"
 "  -A, --user-agent STR     User-Agent (default hscan/VERSION)\n" },
     { "tls", "HTTPS",
+"      --http1.1            offer only http/1.1 in TLS ALPN (default: h2\n"
+"                           and http/1.1, as curl; the server picks)\n"
+"      --http2              offer only h2: a server that does not pick it\n"
+"                           is the error h2_not_negotiated\n"
+"      --h2c                speak HTTP/2 with prior knowledge to http://\n"
+"                           targets (default: HTTP/1.1)\n"
 "      --tls-timeout D      TLS handshake (default 5)\n"
 "      --ca-file FILE       also trust the CA certificates in FILE (PEM)\n"
 "  -k, --insecure           report certificates that fail verification\n"

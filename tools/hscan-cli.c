@@ -403,6 +403,8 @@ static const struct option opts[] = {
     { "resume", 1, 0, OPT_RESUME }, { "shard", 1, 0, OPT_SHARD },
     { "body-bytes", 1, 0, OPT_BODY_BYTES },
     { "audit", 0, 0, OPT_AUDIT }, { "strict", 0, 0, OPT_STRICT },
+    { "http1.1", 0, 0, OPT_HTTP11 }, { "http2", 0, 0, OPT_HTTP2 },
+    { "h2c", 0, 0, OPT_H2C },
     { "progress", 0, 0, OPT_PROGRESS },
     { "no-progress", 0, 0, OPT_NO_PROGRESS },
     { "match-status", 1, 0, OPT_MATCH_STATUS },
@@ -520,6 +522,9 @@ static int opt_request(hscan_config_t *cfg, int c, const char *v)
     case 'k': cfg->insecure = 1; break;
     case OPT_AUDIT: cfg->audit = 1; break;
     case OPT_STRICT: cfg->strict = 1; break;
+    case OPT_HTTP11: cfg->http_version = HSCAN_HTTP_1_1; break;
+    case OPT_HTTP2: cfg->http_version = HSCAN_HTTP_2; break;
+    case OPT_H2C: cfg->h2c = 1; break;
     case '4':
     case '6':
         if (cfg->family && cfg->family != c - '0')
@@ -557,7 +562,10 @@ static void opt_cli(int c, const char *v, const char **out_path)
         G.progress = mode;
         break;
     case 'h': exit(cli_help(v) == 0 ? EXIT_OK : EXIT_USAGE);
-    case 'V': printf("hscan-cli %s\n", hscan_version()); exit(EXIT_OK);
+    case 'V':
+        printf("hscan-cli %s\nFeatures: %s\n", hscan_version(),
+               *hscan_features() ? hscan_features() : "(none)");
+        exit(EXIT_OK);
     default: cli_die_usage("invalid option");
     }
 }

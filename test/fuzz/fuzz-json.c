@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "result.h"         /* hscan__h2_code_name */
 #include "json-check.h"
 
 #define POOL_MAX 1024
@@ -135,6 +136,34 @@ static const char *const *gen_list(struct fz *f, struct pool *pl,
     return v;
 }
 
+/* HTTP/2 facts: settings ids and values, codes known and not. */
+static hscan_h2_t *gen_h2(struct fz *f, struct pool *pl)
+{
+    hscan_h2_t *h;
+    hscan_h2_setting_t *st;
+    size_t i;
+
+    if (fz_u8(f) & 1)
+        return NULL;
+    h = keep(pl, calloc(1, sizeof(*h)));
+    FUZZ_CHECK(h != NULL);
+    h->n_settings = fz_u8(f) % 65;
+    st = keep(pl, malloc((h->n_settings + 1) * sizeof(*st)));
+    FUZZ_CHECK(st != NULL);
+    for (i = 0; i < h->n_settings; i++) {
+        st[i].id = fz_u8(f) % 2 ? fz_u8(f) : (fz_u32(f) & 0xffff);
+        st[i].value = fz_u32(f);
+    }
+    h->settings = st;
+    h->window_update = (fz_u8(f) & 1) ? -1 : (long long)(fz_u32(f) >> 1);
+    h->goaway = fz_u8(f) & 1;
+    h->goaway_code = fz_u8(f) % 2 ? fz_u8(f) % 16 : fz_u32(f);
+    h->goaway_last_stream = fz_u32(f) >> 1;
+    h->rst_stream = fz_u8(f) & 1;
+    h->rst_code = fz_u8(f) % 2 ? fz_u8(f) % 16 : fz_u32(f);
+    return h;
+}
+
 static hscan_tls_t *gen_tls(struct fz *f, struct pool *pl)
 {
     hscan_tls_t *t;
@@ -229,6 +258,7 @@ static void gen_result(struct fz *f, struct pool *pl, hscan_result_t *r)
     r->body_sha256 = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
     r->body_len = fz_u32(f);
     r->body_truncated = fz_u8(f) & 1;
+    r->h2 = gen_h2(f, pl);
 }
 
 /* Every string value of the record, in the order the schema puts them
@@ -297,6 +327,12 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
         want_opt(w, hscan_err_name(r->fallback_error));
         want_opt(w, r->fallback_detail);
     }
+    if (r->h2) {
+        if (r->h2->goaway)
+            want_opt(w, hscan__h2_code_name(r->h2->goaway_code));
+        if (r->h2->rst_stream)
+            want_opt(w, hscan__h2_code_name(r->h2->rst_code));
+    }
 }
 
 static void check_keys(const struct jdoc *d)
@@ -306,7 +342,7 @@ static void check_keys(const struct jdoc *d)
         "reason", "http_version", "headers", "anomalies", "interim",
         "headers_complete", "dns", "content_type",
         "content_length", "title", "body", "audit", "redirects", "tls",
-        "timing_ms", "error", "error_detail", "fallback"
+        "timing_ms", "error", "error_detail", "fallback", "h2"
     };
     size_t i, n = sizeof(keys) / sizeof(keys[0]);
 
