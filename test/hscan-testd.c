@@ -11,6 +11,14 @@
  * 600 s; 0 means no limit) runs out. Only loopback addresses
  * (127.0.0.0/8) are accepted.
  *
+ * With nghttp2 (HSCAN_HAVE_NGHTTP2) four HTTP/2 servers (server-h2.h)
+ * follow, each on a port of its own picked at start, their leaves signed
+ * by the HTTPS server's CA: "h2 IP:PORT" (TSRV_H2_TLS: ALPN h2 or
+ * http/1.1), "h2-h1only IP:PORT" (ALPN http/1.1 only), "h2-h1talk
+ * IP:PORT" (ALPN h2, then HTTP/1.1 bytes) and "h2c IP:PORT" (cleartext,
+ * prior knowledge), one per line after "ca". The behaviour is the path
+ * of the first request: /h2/normal, /h2/goaway...
+ *
  * --any-loopback binds the HTTP and HTTPS servers to 0.0.0.0 (printed
  * as such) and closes every connection that did not arrive on a
  * 127.0.0.0/8 address, so with the DNS server's `ip-127-B-C-D` names
@@ -33,6 +41,23 @@
 #include "server-dns.h"
 #include "server-http.h"
 #include "server-tls.h"
+#ifdef HSCAN_HAVE_NGHTTP2
+#include "server-h2.h"
+
+/* The HTTP/2 listeners, in the order they are printed. */
+static const struct {
+    const char *label;
+    int mode;
+} h2_listeners[] = {
+    { "h2", TSRV_H2_TLS },
+    { "h2-h1only", TSRV_H2_TLS_H1ONLY },
+    { "h2-h1talk", TSRV_H2_TLS_H1TALK },
+    { "h2c", TSRV_H2_CLEAR },
+};
+#define N_H2 (sizeof(h2_listeners) / sizeof(h2_listeners[0]))
+#else
+#define N_H2 0
+#endif
 
 struct opts {
     int dns_port;
@@ -47,6 +72,7 @@ struct testd {
     struct tsrv_dns *dns;
     struct tsrv_http *http;
     struct tsrv_tls *https;
+    struct tsrv_h2 *h2[N_H2 + 1];   /* NULL: not started */
     char ca_path[4096];     /* "" until the CA file exists */
     uv_signal_t sigint, sigterm;
     uv_timer_t lifetime;
@@ -157,6 +183,11 @@ static void stop_all(struct testd *d)
         tsrv_http_stop(d->http);
     if (d->https)
         tsrv_tls_stop(d->https);
+#ifdef HSCAN_HAVE_NGHTTP2
+    for (size_t i = 0; i < N_H2; i++)
+        if (d->h2[i])
+            tsrv_h2_stop(d->h2[i]);
+#endif
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->sigterm, NULL);
     uv_close((uv_handle_t *)&d->lifetime, NULL);
@@ -218,9 +249,32 @@ static int start_servers(uv_loop_t *loop, const struct opts *o,
     if (rc == 0)
         rc = tsrv_tls_start(loop, tcp_ip, o->https_port, d->ca_path,
                             &d->https);
-    if (rc != 0)
+    if (rc != 0) {
         fprintf(stderr, "hscan-testd: https: %s\n", uv_strerror(rc));
+        return rc;
+    }
+#ifdef HSCAN_HAVE_NGHTTP2
+    for (size_t i = 0; i < N_H2 && rc == 0; i++) {
+        rc = tsrv_h2_start(loop, tcp_ip, 0, h2_listeners[i].mode,
+                           tsrv_tls_ca(d->https), NULL, &d->h2[i]);
+        if (rc != 0)
+            fprintf(stderr, "hscan-testd: %s: %s\n", h2_listeners[i].label,
+                    uv_strerror(rc));
+    }
+#endif
     return rc;
+}
+
+static void print_h2(const char *ip, const struct testd *d)
+{
+#ifdef HSCAN_HAVE_NGHTTP2
+    for (size_t i = 0; i < N_H2; i++)
+        printf("%s %s:%d\n", h2_listeners[i].label, ip,
+               tsrv_h2_port(d->h2[i]));
+#else
+    (void)ip;
+    (void)d;
+#endif
 }
 
 static void start_control(uv_loop_t *loop, const struct opts *o,
@@ -260,6 +314,7 @@ int main(int argc, char **argv)
                tcp_ip, tsrv_http_port(d.http));
         printf("https %s:%d\nca %s\n", tcp_ip, tsrv_tls_port(d.https),
                d.ca_path);
+        print_h2(tcp_ip, &d);
         fflush(stdout);
     } else {
         stop_all(&d);
