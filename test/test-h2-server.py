@@ -67,8 +67,11 @@ class Testd:
         self.ca = self.ports["ca"]
 
     def stop(self):
+        """SIGTERM; it must exit 0: every connection closed, the loop
+        empty (and, sanitized, no leak)."""
         self.p.terminate()
-        self.p.wait(timeout=10)
+        rc = self.p.wait(timeout=10)
+        check(rc == 0, "hscan-testd exit status %d" % rc)
 
 
 # ---- curl ----
@@ -309,11 +312,18 @@ def main():
     if "HTTP2" not in v:
         raise SystemExit("curl without HTTP2: install curl with nghttp2")
     d = Testd(sys.argv[1])
+    held = None
     try:
         test_curl(d)
         test_raw(d)
+        # One connection left open at the stop: a flood whose reader
+        # stopped reading.
+        held = Raw(d.ports["h2c"], "/h2/ping-flood")
+        raw_opening(held)
     finally:
         d.stop()
+    if held:
+        held.close()
     if failures:
         raise SystemExit("%d failure(s)" % len(failures))
     print("ok")
