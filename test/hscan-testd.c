@@ -3,6 +3,7 @@
  *
  * usage: hscan-testd [--dns-port N] [--http-port N] [--https-port N]
  *                    [--lifetime SECONDS] [--ip ADDR] [--any-loopback]
+ *                    [--h2]
  *
  * Prints "dns IP:PORT", "http IP:PORT", "https IP:PORT" and "ca PATH"
  * (the HTTPS server's CA certificate as PEM, in a file made with mkstemp
@@ -11,8 +12,10 @@
  * 600 s; 0 means no limit) runs out. Only loopback addresses
  * (127.0.0.0/8) are accepted.
  *
- * With nghttp2 (HSCAN_HAVE_NGHTTP2) four HTTP/2 servers (server-h2.h)
- * follow, each on a port of its own picked at start, their leaves signed
+ * --h2 (only in a build with nghttp2, HSCAN_HAVE_NGHTTP2; elsewhere it
+ * is refused) adds four HTTP/2 servers (server-h2.h), each on a port of
+ * its own picked at start (opt-in: a test that counts ephemeral ports
+ * or descriptors does not pay for them), their leaves signed
  * by the HTTPS server's CA: "h2 IP:PORT" (TSRV_H2_TLS: ALPN h2 or
  * http/1.1), "h2-h1only IP:PORT" (ALPN http/1.1 only), "h2-h1talk
  * IP:PORT" (ALPN h2, then HTTP/1.1 bytes) and "h2c IP:PORT" (cleartext,
@@ -66,6 +69,7 @@ struct opts {
     long lifetime;
     const char *ip;
     int any_loopback;
+    int h2;
 };
 
 struct testd {
@@ -84,7 +88,7 @@ static void usage(void)
     fprintf(stderr, "usage: hscan-testd [--dns-port N] [--http-port N] "
             "[--https-port N]\n"
             "                   [--lifetime SECONDS] [--ip ADDR] "
-            "[--any-loopback]\n");
+            "[--any-loopback] [--h2]\n");
 }
 
 static int parse_num(const char *s, long max, long *out)
@@ -141,10 +145,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
     o->lifetime = 600;
     o->ip = "127.0.0.1";
     o->any_loopback = 0;
+    o->h2 = 0;
     i = 1;
     while (i < argc) {
         if (strcmp(argv[i], "--any-loopback") == 0) {
             o->any_loopback = 1;
+            i++;
+        } else if (strcmp(argv[i], "--h2") == 0 && N_H2 > 0) {
+            o->h2 = 1;
             i++;
         } else if (i + 1 < argc && parse_opt(o, argv[i], argv[i + 1]) == 0) {
             i += 2;
@@ -254,7 +262,7 @@ static int start_servers(uv_loop_t *loop, const struct opts *o,
         return rc;
     }
 #ifdef HSCAN_HAVE_NGHTTP2
-    for (size_t i = 0; i < N_H2 && rc == 0; i++) {
+    for (size_t i = 0; o->h2 && i < N_H2 && rc == 0; i++) {
         rc = tsrv_h2_start(loop, tcp_ip, 0, h2_listeners[i].mode,
                            tsrv_tls_ca(d->https), NULL, &d->h2[i]);
         if (rc != 0)
@@ -268,7 +276,7 @@ static int start_servers(uv_loop_t *loop, const struct opts *o,
 static void print_h2(const char *ip, const struct testd *d)
 {
 #ifdef HSCAN_HAVE_NGHTTP2
-    for (size_t i = 0; i < N_H2; i++)
+    for (size_t i = 0; i < N_H2 && d->h2[i]; i++)
         printf("%s %s:%d\n", h2_listeners[i].label, ip,
                tsrv_h2_port(d->h2[i]));
 #else

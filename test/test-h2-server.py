@@ -3,12 +3,12 @@
 
 Usage: test-h2-server.py HSCAN_TESTD
 
-Starts hscan-testd (built with nghttp2, so it prints "h2", "h2-h1only",
-"h2-h1talk" and "h2c" listeners after "ca"), then checks each behaviour
-two ways: curl (HTTP/2 through libcurl's nghttp2: status, fields in
-order, body; the hostile behaviours make it fail, each within
-CURL_MAX_TIME) and a raw h2c client written here, which reads the frames
-themselves: the SETTINGS values and their order, the connection
+Starts hscan-testd --h2 (built with nghttp2; it prints "h2",
+"h2-h1only", "h2-h1talk" and "h2c" listeners after "ca"), then checks
+each behaviour two ways: curl (HTTP/2 through libcurl's nghttp2:
+status, fields in order, body; the hostile behaviours make it fail,
+each within CURL_MAX_TIME) and a raw h2c client written here, which
+reads the frames themselves: the SETTINGS values and their order, the connection
 WINDOW_UPDATE, HEADERS + CONTINUATION of `bighead`, the GOAWAY and
 RST_STREAM codes, and the floods' first frames. curl without HTTP/2
 support is a failure (tools/install-deps.sh installs it). Every
@@ -49,7 +49,8 @@ def check(cond, msg):
 
 class Testd:
     def __init__(self, path):
-        self.p = subprocess.Popen([path, "--lifetime", str(LIFETIME)],
+        self.p = subprocess.Popen([path, "--h2", "--lifetime",
+                                   str(LIFETIME)],
                                   stdout=subprocess.PIPE, text=True)
         self.ports = {}
         while True:
