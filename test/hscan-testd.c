@@ -3,6 +3,7 @@
  *
  * usage: hscan-testd [--dns-port N] [--http-port N] [--https-port N]
  *                    [--lifetime SECONDS] [--ip ADDR] [--any-loopback]
+ *                    [--h2]
  *
  * Prints "dns IP:PORT", "http IP:PORT", "https IP:PORT" and "ca PATH"
  * (the HTTPS server's CA certificate as PEM, in a file made with mkstemp
@@ -10,6 +11,16 @@
  * that order, then serves until SIGINT, SIGTERM or the lifetime (default
  * 600 s; 0 means no limit) runs out. Only loopback addresses
  * (127.0.0.0/8) are accepted.
+ *
+ * --h2 (only in a build with nghttp2, HSCAN_HAVE_NGHTTP2; elsewhere it
+ * is refused) adds four HTTP/2 servers (server-h2.h), each on a port of
+ * its own picked at start (opt-in: a test that counts ephemeral ports
+ * or descriptors does not pay for them), their leaves signed
+ * by the HTTPS server's CA: "h2 IP:PORT" (TSRV_H2_TLS: ALPN h2 or
+ * http/1.1), "h2-h1only IP:PORT" (ALPN http/1.1 only), "h2-h1talk
+ * IP:PORT" (ALPN h2, then HTTP/1.1 bytes) and "h2c IP:PORT" (cleartext,
+ * prior knowledge), one per line after "ca". The behaviour is the path
+ * of the first request: /h2/normal, /h2/goaway...
  *
  * --any-loopback binds the HTTP and HTTPS servers to 0.0.0.0 (printed
  * as such) and closes every connection that did not arrive on a
@@ -33,6 +44,23 @@
 #include "server-dns.h"
 #include "server-http.h"
 #include "server-tls.h"
+#ifdef HSCAN_HAVE_NGHTTP2
+#include "server-h2.h"
+
+/* The HTTP/2 listeners, in the order they are printed. */
+static const struct {
+    const char *label;
+    int mode;
+} h2_listeners[] = {
+    { "h2", TSRV_H2_TLS },
+    { "h2-h1only", TSRV_H2_TLS_H1ONLY },
+    { "h2-h1talk", TSRV_H2_TLS_H1TALK },
+    { "h2c", TSRV_H2_CLEAR },
+};
+#define N_H2 (sizeof(h2_listeners) / sizeof(h2_listeners[0]))
+#else
+#define N_H2 0
+#endif
 
 struct opts {
     int dns_port;
@@ -41,12 +69,14 @@ struct opts {
     long lifetime;
     const char *ip;
     int any_loopback;
+    int h2;
 };
 
 struct testd {
     struct tsrv_dns *dns;
     struct tsrv_http *http;
     struct tsrv_tls *https;
+    struct tsrv_h2 *h2[N_H2 + 1];   /* NULL: not started */
     char ca_path[4096];     /* "" until the CA file exists */
     uv_signal_t sigint, sigterm;
     uv_timer_t lifetime;
@@ -58,7 +88,7 @@ static void usage(void)
     fprintf(stderr, "usage: hscan-testd [--dns-port N] [--http-port N] "
             "[--https-port N]\n"
             "                   [--lifetime SECONDS] [--ip ADDR] "
-            "[--any-loopback]\n");
+            "[--any-loopback] [--h2]\n");
 }
 
 static int parse_num(const char *s, long max, long *out)
@@ -115,10 +145,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
     o->lifetime = 600;
     o->ip = "127.0.0.1";
     o->any_loopback = 0;
+    o->h2 = 0;
     i = 1;
     while (i < argc) {
         if (strcmp(argv[i], "--any-loopback") == 0) {
             o->any_loopback = 1;
+            i++;
+        } else if (strcmp(argv[i], "--h2") == 0 && N_H2 > 0) {
+            o->h2 = 1;
             i++;
         } else if (i + 1 < argc && parse_opt(o, argv[i], argv[i + 1]) == 0) {
             i += 2;
@@ -157,6 +191,11 @@ static void stop_all(struct testd *d)
         tsrv_http_stop(d->http);
     if (d->https)
         tsrv_tls_stop(d->https);
+#ifdef HSCAN_HAVE_NGHTTP2
+    for (size_t i = 0; i < N_H2; i++)
+        if (d->h2[i])
+            tsrv_h2_stop(d->h2[i]);
+#endif
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->sigterm, NULL);
     uv_close((uv_handle_t *)&d->lifetime, NULL);
@@ -218,9 +257,32 @@ static int start_servers(uv_loop_t *loop, const struct opts *o,
     if (rc == 0)
         rc = tsrv_tls_start(loop, tcp_ip, o->https_port, d->ca_path,
                             &d->https);
-    if (rc != 0)
+    if (rc != 0) {
         fprintf(stderr, "hscan-testd: https: %s\n", uv_strerror(rc));
+        return rc;
+    }
+#ifdef HSCAN_HAVE_NGHTTP2
+    for (size_t i = 0; o->h2 && i < N_H2 && rc == 0; i++) {
+        rc = tsrv_h2_start(loop, tcp_ip, 0, h2_listeners[i].mode,
+                           tsrv_tls_ca(d->https), NULL, &d->h2[i]);
+        if (rc != 0)
+            fprintf(stderr, "hscan-testd: %s: %s\n", h2_listeners[i].label,
+                    uv_strerror(rc));
+    }
+#endif
     return rc;
+}
+
+static void print_h2(const char *ip, const struct testd *d)
+{
+#ifdef HSCAN_HAVE_NGHTTP2
+    for (size_t i = 0; i < N_H2 && d->h2[i]; i++)
+        printf("%s %s:%d\n", h2_listeners[i].label, ip,
+               tsrv_h2_port(d->h2[i]));
+#else
+    (void)ip;
+    (void)d;
+#endif
 }
 
 static void start_control(uv_loop_t *loop, const struct opts *o,
@@ -260,6 +322,7 @@ int main(int argc, char **argv)
                tcp_ip, tsrv_http_port(d.http));
         printf("https %s:%d\nca %s\n", tcp_ip, tsrv_tls_port(d.https),
                d.ca_path);
+        print_h2(tcp_ip, &d);
         fflush(stdout);
     } else {
         stop_all(&d);

@@ -656,6 +656,11 @@ unsigned long tsrv_tls_handshakes(const struct tsrv_tls *s)
     return s->counts.handshakes;
 }
 
+const struct tcert *tsrv_tls_ca(const struct tsrv_tls *s)
+{
+    return &s->ca;
+}
+
 void tsrv_tls_counts(const struct tsrv_tls *s, struct tsrv_tls_counts *out)
 {
     *out = s->counts;

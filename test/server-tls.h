@@ -103,6 +103,12 @@ int tsrv_tls_port(const struct tsrv_tls *s);
 /* How many TLS handshakes have completed. */
 unsigned long tsrv_tls_handshakes(const struct tsrv_tls *s);
 
+/* The CA that signs the server's certificates (certs.h), for another
+ * server to sign its own leaf with (tsrv_h2_start()): one CA file then
+ * trusts both. Owned by `s`; valid until tsrv_tls_stop(). */
+struct tcert;
+const struct tcert *tsrv_tls_ca(const struct tsrv_tls *s);
+
 /* Counters of the hostile behaviours. */
 struct tsrv_tls_counts {
     unsigned long handshakes;       /* as tsrv_tls_handshakes() */
