@@ -45,9 +45,11 @@
 /* ALPN offers (RFC 7301 wire form): h2 first, as curl and browsers. */
 static const unsigned char alpn_http11[] = { 8, 'h', 't', 't', 'p', '/',
                                              '1', '.', '1' };
+#ifdef HSCAN_HAVE_NGHTTP2
 static const unsigned char alpn_h2[] = { 2, 'h', '2' };
 static const unsigned char alpn_both[] = { 2, 'h', '2', 8, 'h', 't', 't',
                                            'p', '/', '1', '.', '1' };
+#endif
 
 /* Empty the thread's error queue.  Returns 1 when an entry in it says
  * memory ran out: OpenSSL 3.0 raises ERR_R_MALLOC_FAILURE where an

@@ -51,6 +51,12 @@ def scan(lines, *args):
     return recs
 
 
+def has_http2():
+    out = subprocess.run([CLI, "--version"], capture_output=True,
+                         text=True, timeout=10).stdout
+    return "http2" in out.split("Features:")[-1].split()
+
+
 def records(t):
     http, https = t.http, t.https
     common = ["--resolver", t.dns, "--timeout", "10"]
@@ -67,6 +73,18 @@ def records(t):
     recs += scan([f"fast.test:{http}"], *common, "--scheme", "https-first")
     want = {"body": 1, "audit": 1, "redirects": 1, "tls": 1,
             "fallback": 1}
+    if t.h2:
+        # HTTP/2: facts, a GOAWAY and a reset stream (test/server-h2.h)
+        p = t.h2["h2"]
+        recs += scan([f"https://fast.test:{p}/h2/normal",
+                      f"https://fast.test:{p}/h2/goaway",
+                      f"https://fast.test:{p}/h2/rst"],
+                     *common, "--ca-file", t.ca)
+        want["h2"] = 1
+        for k in ("goaway", "rst_stream"):
+            if not any((r.get("h2") or {}).get(k) for r in recs):
+                sys.exit(f"no record with h2.{k}: the HTTP/2 shapes no "
+                         f"longer cover it")
     for k in want:
         if not any(r.get(k) for r in recs):
             sys.exit(f"no record with a non-empty {k!r}: the shapes "
@@ -139,7 +157,8 @@ def diff(what, real, documented):
 
 
 def main():
-    t = Testd(TESTD, 120)
+    h2 = has_http2()
+    t = Testd(TESTD, 120, h2=h2)
     try:
         recs = records(t)
     finally:
@@ -155,6 +174,8 @@ def main():
     documented = with_parents(
         top + table_keys(RESULTS, "## HTTPS: the `tls` object", "tls.")
         + table_keys(AUDIT, "## The JSON object", "audit."))
+    if not h2:      # a build without HTTP/2: its object is always null
+        documented = {k for k in documented if not k.startswith("h2.")}
     errs += diff("docs/results.md (and audit.md)", real, documented)
     top_order = [k for k in top if "." not in k]
     if not errs and top_order != order:

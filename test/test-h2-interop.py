@@ -453,6 +453,12 @@ def main():
         sys.exit(2)
     cli = sys.argv[1]
     start = time.monotonic()
+    feats = subprocess.run([cli, "--version"], capture_output=True,
+                           text=True, timeout=10).stdout
+    if "http2" not in feats.split("Features:")[-1].split():
+        print("skip: hscan-cli built without HTTP/2 (" +
+              feats.strip().replace("\n", "; ") + ")")
+        sys.exit(77)
     curl = find_program("curl")
     for p in PROGRAMS:
         find_program(p)

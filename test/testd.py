@@ -10,14 +10,22 @@ import time
 
 
 class Testd:
-    def __init__(self, path, lifetime):
+    def __init__(self, path, lifetime, h2=False):
+        """With h2 (a build with nghttp2), also the HTTP/2 servers:
+        self.h2 = {"h2": port, "h2-h1only": ..., "h2-h1talk": ...,
+        "h2c": ...} (test/server-h2.h)."""
         self.started = time.time()
-        self.p = subprocess.Popen([path, "--lifetime", str(lifetime)],
+        self.p = subprocess.Popen([path, "--lifetime", str(lifetime)] +
+                                  (["--h2"] if h2 else []),
                                   stdout=subprocess.PIPE, text=True)
         self.dns = self.p.stdout.readline().split()[1]
         self.http = int(self.p.stdout.readline().split()[1].split(":")[1])
         self.https = int(self.p.stdout.readline().split()[1].split(":")[1])
         self.ca = self.p.stdout.readline().split(maxsplit=1)[1].strip()
+        self.h2 = {}
+        for _ in range(4 if h2 else 0):
+            name, addr = self.p.stdout.readline().split()[:2]
+            self.h2[name] = int(addr.rsplit(":", 1)[1])
 
     def stop(self):
         self.p.terminate()

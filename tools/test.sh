@@ -30,6 +30,13 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 meson test -C build --no-rebuild --setup valgrind --suite valgrind \
     --print-errorlogs --num-processes 2 || rc=1
 
+# Every optional feature (meson feature options: nghttp2) disabled: the
+# library, the tools and the suite without them (tests of a missing
+# feature skip).  Not under valgrind or ASan again: the code they add
+# is the same.
+build build-nofeat -Dauto_features=disabled || exit 1
+meson test -C build-nofeat --print-errorlogs --num-processes 2 || rc=1
+
 # Fuzzing (test/fuzz): a clang build with libFuzzer.  Each harness replays
 # its seed corpus, then fuzzes for fuzz_seconds; only the harnesses are
 # built there.  Hours-long runs: test/fuzz/run-long.sh.
@@ -48,7 +55,9 @@ meson test -C build-fuzz --no-rebuild --suite fuzz --print-errorlogs \
     --num-processes 2 || rc=1
 
 python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
-    build/meson-logs/testlog-valgrind.json build-fuzz/meson-logs/testlog.json <<'PY'
+    build/meson-logs/testlog-valgrind.json \
+    build-nofeat/meson-logs/testlog.json \
+    build-fuzz/meson-logs/testlog.json <<'PY'
 import json, sys
 ok = bad = 0
 for path in sys.argv[1:]:

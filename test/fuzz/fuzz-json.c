@@ -277,8 +277,11 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
     if (r->reason)
         want(w, r->reason, r->reason_len);
     if (r->http_major >= 0) {
-        snprintf(ver, vsize, "HTTP/%u.%u", (unsigned)r->http_major,
-                 r->http_minor > 0 ? (unsigned)r->http_minor : 0u);
+        if (r->h2)          /* HTTP/2 has no minor version */
+            snprintf(ver, vsize, "HTTP/%u", (unsigned)r->http_major);
+        else
+            snprintf(ver, vsize, "HTTP/%u.%u", (unsigned)r->http_major,
+                     r->http_minor > 0 ? (unsigned)r->http_minor : 0u);
         want_opt(w, ver);
     }
     for (i = 0; i < r->n_headers; i++) {
