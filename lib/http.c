@@ -54,6 +54,9 @@ void hscan__resp_flag(struct hscan__resp *r, unsigned a)
  * checked the limit). */
 static int arena_put(struct hscan__resp *r, const char *at, size_t n)
 {
+    if (n == 0)             /* an empty HTTP/2 name or value: maybe no
+                               arena yet, and no bytes to copy */
+        return 0;
     if (r->len + n > r->cap) {
         uint32_t cap = r->cap ? r->cap : ARENA_START;
         char *b;

@@ -8,6 +8,7 @@
 
 #include "dns.h"
 #include "gate.h"
+#include "h2.h"
 #include "http.h"
 #include "leg.h"
 #include "probe-api.h"
@@ -62,15 +63,6 @@ struct hop {
     double ms;
 };
 
-/* The record's h2 facts (probe-h2.c), for the connection that gave the
- * final response. */
-#define HSCAN__H2_MAX_SETTINGS 64
-struct hscan__h2_facts {
-    hscan_h2_t v;
-    hscan_h2_setting_t settings[HSCAN__H2_MAX_SETTINGS];
-    int got_settings;
-};
-
 struct probe {
     struct hscan__queue node;       /* the scanner's in-flight list */
     struct hscan__probe_env *env;
@@ -91,6 +83,7 @@ struct probe {
     struct hscan__tls_facts *facts;
     struct hscan__h2 *h2;           /* the HTTP/2 leg's session, or NULL */
     struct hscan__h2_facts *h2f;    /* its facts, kept for the result */
+    int h2_handled;                 /* the leg acted on the final head */
 
     struct probe_addrs dns;
     unsigned next_addr;

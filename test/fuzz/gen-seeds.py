@@ -508,6 +508,82 @@ def audit_seeds():
     write('audit', 'empty', b'')
 
 
+# ---- HTTP/2 server bytes (fuzz-h2.c: a mode byte, then chunks each a
+# length byte and that many bytes) ----
+
+def h2_frame(ftype, flags, stream, payload):
+    return (struct.pack('>I', len(payload))[1:] + bytes([ftype, flags]) +
+            struct.pack('>I', stream) + payload)
+
+
+def hpack_lit(name, value):
+    """A literal field without indexing, new name, no Huffman."""
+    assert len(name) < 127 and len(value) < 127
+    return bytes([0, len(name)]) + name + bytes([len(value)]) + value
+
+
+def h2_chunks(data, size=200):
+    out = b''
+    for i in range(0, len(data), size):
+        piece = data[i:i + size]
+        out += bytes([len(piece)]) + piece
+    return out
+
+
+def h2_seeds():
+    settings = h2_frame(4, 0, 0, struct.pack('>HI', 3, 100) +
+                        struct.pack('>HI', 4, 65535) +
+                        struct.pack('>HI', 5, 16384))
+    wu = h2_frame(8, 0, 0, struct.pack('>I', 983041))
+    ack = h2_frame(4, 1, 0, b'')
+    status200 = b'\x88'                     # :status 200, static index 8
+    fields = (hpack_lit(b'server', b'x') +
+              hpack_lit(b'content-type', b'text/html') +
+              hpack_lit(b'x-dup', b'1') + hpack_lit(b'x-dup', b'2'))
+    body = b'<html><title>h2 &amp; fuzz</title></html>'
+    head = h2_frame(1, 4, 1, status200 + fields)          # END_HEADERS
+    data = h2_frame(0, 1, 1, body)                       # END_STREAM
+    normal = settings + wu + ack + head + data
+    for mode, name in ((0, 'normal'), (4, 'normal-body'),
+                       (4 | 8, 'body-cut'), (1 | 2 | 4, 'small-caps')):
+        write('h2', name, bytes([mode]) + h2_chunks(normal))
+    write('h2', 'normal-bytewise', bytes([4]) + h2_chunks(normal, 1))
+    # interim 103 then 200; trailers after the body
+    early = h2_frame(1, 4, 1, b'\x00\x07:status\x03103' +
+                     hpack_lit(b'link', b'</a>'))
+    trailer = h2_frame(1, 5, 1, hpack_lit(b'x-trailer', b't'))
+    write('h2', 'interim-trailers', bytes([4]) + h2_chunks(
+        settings + early + head + h2_frame(0, 0, 1, body) + trailer))
+    # the head over HEADERS + CONTINUATION
+    write('h2', 'continuation', bytes([4]) + h2_chunks(
+        settings + h2_frame(1, 0, 1, status200 + fields[:10]) +
+        h2_frame(9, 0, 1, fields[10:20]) + h2_frame(9, 4, 1, fields[20:]) +
+        data))
+    write('h2', 'goaway', bytes([0]) + h2_chunks(
+        settings + h2_frame(7, 0, 0, struct.pack('>II', 0, 11) + b'bye')))
+    write('h2', 'rst', bytes([0]) + h2_chunks(
+        settings + h2_frame(3, 0, 1, struct.pack('>I', 2))))
+    write('h2', 'rst-in-body', bytes([4]) + h2_chunks(
+        settings + head + h2_frame(0, 0, 1, body[:10]) +
+        h2_frame(3, 0, 1, struct.pack('>I', 8))))
+    write('h2', 'ping-flood', bytes([0]) + h2_chunks(
+        settings + h2_frame(6, 0, 0, b'12345678') * 300))
+    write('h2', 'settings-flood', bytes([0]) + h2_chunks(
+        settings + h2_frame(4, 0, 0, struct.pack('>HI', 1, 4096)) * 300))
+    write('h2', 'cont-flood', bytes([0]) + h2_chunks(
+        settings + h2_frame(1, 0, 1, status200) +
+        h2_frame(9, 0, 1, hpack_lit(b'a', b'b')) * 100))
+    write('h2', 'http11', bytes([0]) + h2_chunks(
+        b'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'))
+    write('h2', 'no-status', bytes([0]) + h2_chunks(
+        settings + h2_frame(1, 5, 1, fields)))
+    # an empty name and value before any other: no arena yet (UBSan)
+    write('h2', 'empty-field', bytes([0]) + h2_chunks(
+        settings + h2_frame(1, 5, 1, hpack_lit(b'', b'') + status200)))
+    write('h2', 'bad-status', bytes([0]) + h2_chunks(
+        settings + h2_frame(1, 5, 1, b'\x00\x07:status\x0220')))
+
+
 if __name__ == '__main__':
     target_seeds()
     http_seeds()
@@ -515,3 +591,4 @@ if __name__ == '__main__':
     json_seeds()
     redirect_seeds()
     audit_seeds()
+    h2_seeds()
