@@ -21,25 +21,44 @@
 
 #ifdef HSCAN_HAVE_NGHTTP2
 
-/* Send what the session has to say.  Returns 1 when all of it was
- * handed on, 0 when the bottom queued some, or a negative HSCAN_E*. */
+/* Send what the session has to say, gathered: nghttp2 gives one frame
+ * at a time, and each send below is a TLS record and a write.  Returns
+ * 1 when all of it was handed on, 0 when the bottom queued some, or a
+ * negative HSCAN_E*. */
 static int flush(struct hscan__leg *l)
 {
     struct probe *p = l->p;
-    int all = 1;
+    char buf[4096];
+    size_t used = 0;
+    int all = 1, rc;
 
     for (;;) {
         const uint8_t *data;
         long n = hscan__h2_out(p->h2, &data);
-        int rc;
 
-        if (n <= 0)
-            return n < 0 ? (int)n : all;
-        rc = l->below->ops->send(l->below, (const char *)data, (size_t)n);
-        if (rc < 0 || p->state == PROBE_CLOSING)
-            return rc;
-        if (rc == 0)
-            all = 0;
+        if (n < 0)
+            return (int)n;
+        if (n == 0 || used + (size_t)n > sizeof(buf)) {
+            if (used) {
+                rc = l->below->ops->send(l->below, buf, used);
+                if (rc < 0 || p->state == PROBE_CLOSING)
+                    return rc;
+                all &= rc;
+                used = 0;
+            }
+            if (n == 0)
+                return all;
+        }
+        if ((size_t)n > sizeof(buf)) {      /* a big frame: alone */
+            rc = l->below->ops->send(l->below, (const char *)data,
+                                     (size_t)n);
+            if (rc < 0 || p->state == PROBE_CLOSING)
+                return rc;
+            all &= rc;
+            continue;
+        }
+        memcpy(buf + used, data, (size_t)n);
+        used += (size_t)n;
     }
 }
 
