@@ -242,6 +242,17 @@ static void h2_eof(struct hscan__leg *l, int err, const char *detail)
         hscan__p_finish(p, HSCAN_EH2_PROTOCOL, h->lib_msg);
         return;
     }
+    /* A GOAWAY that still took our stream, then the close: the server
+     * went away before answering. */
+    if (p->h2f && p->h2f->v.goaway) {
+        char c[24];
+        code_str(c, sizeof(c), p->h2f->v.goaway_code);
+        snprintf(d, sizeof(d), "GOAWAY %s, last stream %lu, then the "
+                 "close, before the response", c,
+                 p->h2f->v.goaway_last_stream);
+        hscan__p_finish(p, HSCAN_EH2_GOAWAY, d);
+        return;
+    }
     snprintf(d, sizeof(d), "connection closed before the HTTP/2 response");
     hscan__p_finish(p, HSCAN_EREAD_CLOSED, d);
 }
