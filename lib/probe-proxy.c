@@ -150,9 +150,10 @@ static void http_reply(struct hscan__leg *l)
         return;
     }
     snprintf(d, sizeof(d), "CONNECT answered %d", status);
-    /* 5xx: the proxy tried and failed (502, 504; tinyproxy says 500
-     * when it cannot connect or resolve); other codes refuse us */
-    failed(p, status == 407 ? HSCAN_EPROXY_AUTH
+    /* 407 (tinyproxy: 401 for wrong credentials); 5xx: the proxy tried
+     * and failed (502, 504; tinyproxy says 500 when it cannot connect
+     * or resolve); other codes refuse us */
+    failed(p, status == 407 || status == 401 ? HSCAN_EPROXY_AUTH
               : status >= 500 ? HSCAN_EPROXY_TARGET_UNREACHABLE
                               : HSCAN_EPROXY_REFUSED, d);
 }
