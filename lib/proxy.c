@@ -185,8 +185,8 @@ static int add_exclusions(struct hscan__proxy *px, const char *list)
     return 0;
 }
 
-static int resolve(struct hscan__proxy *px, int ipv6, char *detail,
-                   size_t dsize)
+static int resolve(struct hscan__proxy *px, int ipv6, int lookup,
+                   char *detail, size_t dsize)
 {
     struct sockaddr_in *s4 = (struct sockaddr_in *)&px->addr;
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&px->addr;
@@ -206,6 +206,8 @@ static int resolve(struct hscan__proxy *px, int ipv6, char *detail,
     }
     if (ipv6)
         return refuse(detail, dsize, "not an IPv6 address in [ ]");
+    if (!lookup)
+        return refuse(detail, dsize, "not an address literal");
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
     rc = getaddrinfo(px->host, NULL, &hints, &res);
@@ -225,7 +227,8 @@ static int resolve(struct hscan__proxy *px, int ipv6, char *detail,
 }
 
 int hscan__proxy_new(struct hscan__proxy **out, const char *url,
-                     const char *no_proxy, char *detail, size_t dsize)
+                     const char *no_proxy, int lookup, char *detail,
+                     size_t dsize)
 {
     struct hscan__proxy *px;
     struct parsed pp;
@@ -264,7 +267,7 @@ int hscan__proxy_new(struct hscan__proxy **out, const char *url,
     snprintf(px->display, dlen, pp.ipv6 ? "%s://[%s]:%d" : "%s://%s:%d",
              scheme, px->host, px->port);
     if ((rc = add_exclusions(px, no_proxy)) != 0 ||
-        (rc = resolve(px, pp.ipv6, detail, dsize)) != 0)
+        (rc = resolve(px, pp.ipv6, lookup, detail, dsize)) != 0)
         goto fail;
     *out = px;
     return 0;

@@ -26,11 +26,13 @@ struct hscan__proxy {
 /* Parse `url` ("http://[user:pass@]host[:port]", "socks5://...",
  * "socks5h://..."; port 1080 for SOCKS, 3128 for HTTP when none;
  * credentials percent-decoded) and the comma-separated `no_proxy`
- * (NULL: none), and resolve the proxy's host (a literal, or
- * getaddrinfo() once: called when the scanner is made).  Returns 0, or
+ * (NULL: none), and resolve the proxy's host (a literal, or, with
+ * `lookup`, getaddrinfo() once: called when the scanner is made; without
+ * it a name is refused).  Returns 0, or
  * HSCAN_EINVAL with `detail`, or HSCAN_ENOMEM. */
 int hscan__proxy_new(struct hscan__proxy **out, const char *url,
-                     const char *no_proxy, char *detail, size_t dsize);
+                     const char *no_proxy, int lookup, char *detail,
+                     size_t dsize);
 /* The same checks without resolving or keeping anything (config.c). */
 int hscan__proxy_check(const char *url, char *detail, size_t dsize);
 void hscan__proxy_free(struct hscan__proxy *px);

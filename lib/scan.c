@@ -468,8 +468,8 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
     if (rc == 0 && cfg->max_per_ip)
         rc = hscan__gate_new(&s->gate, cfg->max_per_ip);
     if (rc == 0 && cfg->proxy)
-        rc = hscan__proxy_new(&s->proxy, cfg->proxy, cfg->no_proxy, detail,
-                              sizeof(detail));
+        rc = hscan__proxy_new(&s->proxy, cfg->proxy, cfg->no_proxy, 1,
+                              detail, sizeof(detail));
     if (rc == 0) {
         struct hscan__dns_opts o;
         o.resolvers = cfg->resolvers;
