@@ -396,7 +396,9 @@ static void json_copy(struct rec *d, const hscan_result_t *r)
     }
     CHECK((strstr(d->json, ",\"fallback\":null,") != NULL) ==
           (r->fallback_error == 0));
-    CHECK((strstr(d->json, ",\"h2\":null}") != NULL) == (r->h2 == NULL));
+    CHECK((strstr(d->json, ",\"h2\":null,") != NULL) == (r->h2 == NULL));
+    CHECK((strstr(d->json, ",\"proxy\":null}") != NULL) ==
+          (r->proxy == NULL));
     CHECK((strstr(d->json, ",\"redirects\":[],") != NULL) ==
           (r->n_redirects == 0));
     if (getenv("HSCAN_TEST_SHOW"))  /* every record, for debugging */

@@ -166,6 +166,7 @@ TEST(record_layout_and_truncation)
     r.tls_ms = -1;
     r.ttfb_ms = 2;
     r.total_ms = 4;
+    r.proxy_ms = -1;
     r.content_length = -1;
     need = hscan_result_to_json(&r, big, sizeof(big));
     CHECK(need < sizeof(big));
@@ -182,9 +183,10 @@ TEST(record_layout_and_truncation)
         "\"content_type\":null,\"content_length\":null,\"title\":null,"
         "\"body\":null,\"audit\":null,"
         "\"redirects\":[],\"tls\":null,\"timing_ms\":{\"dns\":1.500,"
-        "\"connect\":0.250,\"tls\":null,\"ttfb\":2.000,\"total\":4.000},"
+        "\"connect\":0.250,\"tls\":null,\"ttfb\":2.000,\"total\":4.000,"
+        "\"proxy\":null},"
         "\"error\":null,\"error_detail\":null,\"fallback\":null,"
-        "\"h2\":null}");
+        "\"h2\":null,\"proxy\":null}");
     /* snprintf semantics: same length reported, NUL-terminated prefix */
     CHECK_INT(hscan_result_to_json(&r, small, sizeof(small)), need);
     CHECK_INT(strlen(small), sizeof(small) - 1);
@@ -205,6 +207,7 @@ TEST(record_body_fields)
     r.status = 200;
     r.http_major = r.http_minor = 1;
     r.dns_ms = r.connect_ms = r.tls_ms = r.ttfb_ms = r.total_ms = -1;
+    r.proxy_ms = -1;
     r.content_type = "text/html; charset=\"utf-8\"";
     r.content_type_len = strlen(r.content_type);
     r.content_length = 1234;

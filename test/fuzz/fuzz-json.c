@@ -259,6 +259,8 @@ static void gen_result(struct fz *f, struct pool *pl, hscan_result_t *r)
     r->body_len = fz_u32(f);
     r->body_truncated = fz_u8(f) & 1;
     r->h2 = gen_h2(f, pl);
+    r->proxy = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
+    r->proxy_ms = gen_ms(f);
 }
 
 /* Every string value of the record, in the order the schema puts them
@@ -336,6 +338,7 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
         if (r->h2->rst_stream)
             want_opt(w, hscan__h2_code_name(r->h2->rst_code));
     }
+    want_opt(w, r->proxy);
 }
 
 static void check_keys(const struct jdoc *d)
@@ -345,7 +348,7 @@ static void check_keys(const struct jdoc *d)
         "reason", "http_version", "headers", "anomalies", "interim",
         "headers_complete", "dns", "content_type",
         "content_length", "title", "body", "audit", "redirects", "tls",
-        "timing_ms", "error", "error_detail", "fallback", "h2"
+        "timing_ms", "error", "error_detail", "fallback", "h2", "proxy"
     };
     size_t i, n = sizeof(keys) / sizeof(keys[0]);
 

@@ -30,7 +30,10 @@ _hscan_cli()
         resource_exhausted tls_handshake tls_cert_invalid tls_timeout
         tls_plaintext_reply tls_alert write_failed read_timeout read_closed
         read_reset http_parse header_too_large too_many_headers
-        too_many_redirects timeout canceled"
+        too_many_redirects timeout canceled h2_not_negotiated h2_goaway
+        h2_rst_stream h2_protocol_error proxy_unreachable proxy_refused
+        proxy_auth_failed proxy_target_unreachable proxy_protocol_error
+        proxy_timeout"
 
     case $cur in
     --help=*)
