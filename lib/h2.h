@@ -41,6 +41,7 @@ struct hscan__h2 {
     unsigned conts;         /* CONTINUATIONs of the current block */
     int in_head;            /* a response header block is being read */
     int head;               /* the final head is in */
+    int handled;            /* the leg acted on it (probe-h2.c's) */
     int closed;             /* our stream closed */
     uint32_t close_code;
     int err;                /* negative HSCAN_E*, with detail */

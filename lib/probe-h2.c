@@ -118,8 +118,8 @@ static void settle(struct hscan__leg *l)
     char d[HSCAN__DETAIL_SIZE], c[24];
     int rc;
 
-    if (h->head && !p->h2_handled) {
-        p->h2_handled = 1;
+    if (h->head && !h->handled) {
+        h->handled = 1;
         if (!h->err && hscan__p_redirect(p))
             return;
         if (p->resp.body_on && !p->resp.body_done)
@@ -184,7 +184,6 @@ static void h2_start(struct hscan__leg *l)
         p->h2->md = &p->env->scratch->sha256;
         p->h2->body_keep = p->env->lim.body_keep;
     }
-    p->h2_handled = 0;
     rc = hscan__h2_new(p->h2);
     if (rc == 0)
         rc = submit_request(p);

@@ -12,15 +12,8 @@
 #include "probe.h"
 #include "proxy.h"
 
-#define REPLY_MAX 16384         /* an HTTP CONNECT reply head */
 
 enum { S_GREETING, S_AUTH, S_REQUEST, S_HTTP, S_UP };
-
-struct hscan__pxs {
-    int step;
-    size_t len;
-    char buf[REPLY_MAX + 1];
-};
 
 static void failed(struct probe *p, int err, const char *detail)
 {
@@ -60,7 +53,7 @@ static void tunnel_up(struct hscan__leg *l, const char *rest, size_t n)
     if (n)
         memcpy(copy, rest, n);
     p->pxs->step = S_UP;
-    p->t_proxy = uv_hrtime();
+    p->pxs->t_proxy = uv_hrtime();
     l->above->ops->start(l->above);
     if (n && p->state != PROBE_CLOSING)
         l->above->ops->recv(l->above, copy, n);
@@ -100,7 +93,6 @@ static void proxy_start(struct hscan__leg *l)
     const struct hscan__proxy *px = p->env->proxy;
 
     hscan__p_set_state(p, PROBE_PROXY);
-    p->t_proxy0 = uv_hrtime();
     hscan__p_arm(p, p->env->lim.proxy_timeout_ms);
     free(p->pxs);
     if (!(p->pxs = malloc(sizeof(*p->pxs)))) {
@@ -108,6 +100,9 @@ static void proxy_start(struct hscan__leg *l)
         return;
     }
     p->pxs->len = 0;
+    p->pxs->status = 0;
+    p->pxs->t_proxy0 = uv_hrtime();
+    p->pxs->t_proxy = 0;
     if (px->kind == HSCAN__PROXY_HTTP) {
         char req[2048];
         size_t n = hscan__proxy_connect_req(px, p->host, p->family == 6,
@@ -135,7 +130,7 @@ static void http_reply(struct hscan__leg *l)
     struct hscan__pxs *s = p->pxs;
     char d[HSCAN__DETAIL_SIZE];
     int status = 0;
-    long end = hscan__proxy_http_reply(s->buf, s->len, REPLY_MAX, &status,
+    long end = hscan__proxy_http_reply(s->buf, s->len, HSCAN__PROXY_REPLY_MAX, &status,
                                        d, sizeof(d));
 
     if (end == 0)
@@ -144,7 +139,7 @@ static void http_reply(struct hscan__leg *l)
         failed(p, HSCAN_EPROXY_PROTOCOL, d);
         return;
     }
-    p->proxy_status = status;
+    p->pxs->status = status;
     if (status >= 200 && status < 300) {
         tunnel_up(l, s->buf + end, s->len - (size_t)end);
         return;
@@ -224,7 +219,7 @@ static void socks_reply(struct hscan__leg *l)
         failed(p, HSCAN_EPROXY_PROTOCOL, "a malformed SOCKS5 reply");
         return;
     }
-    p->proxy_status = rep;
+    p->pxs->status = rep;
     if (rep == 0) {
         tunnel_up(l, s->buf + n, s->len - (size_t)n);
         return;
@@ -246,7 +241,7 @@ static void proxy_recv(struct hscan__leg *l, const char *buf, size_t n)
         l->above->ops->recv(l->above, buf, n);
         return;
     }
-    if (n > REPLY_MAX - s->len) {
+    if (n > HSCAN__PROXY_REPLY_MAX - s->len) {
         failed(p, HSCAN_EPROXY_PROTOCOL, "the proxy's reply is too long");
         return;
     }

@@ -739,8 +739,6 @@ void hscan__p_reset_exchange(struct probe *p)
     p->cur_addr = -1;
     p->t_hop = uv_hrtime();
     p->t_conn0 = p->t_conn = p->t_tls0 = p->t_tls = 0;
-    p->t_proxy0 = p->t_proxy = 0;
-    p->proxy_status = 0;
     p->t_sent = p->t_first = 0;
 }
 

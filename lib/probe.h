@@ -70,6 +70,16 @@ struct hop {
  * (http://, socks5h://). */
 enum { HSCAN__PX_LOCAL = 1, HSCAN__PX_REMOTE = 2 };
 
+/* The proxy leg's (probe-proxy.c), allocated only for a proxied hop. */
+#define HSCAN__PROXY_REPLY_MAX 16384    /* an HTTP CONNECT reply head */
+struct hscan__pxs {
+    int step;
+    int status;                     /* the proxy's reply code, 0: none */
+    uint64_t t_proxy0, t_proxy;     /* ns: its handshake */
+    size_t len;
+    char buf[HSCAN__PROXY_REPLY_MAX + 1];
+};
+
 struct probe {
     struct hscan__queue node;       /* the scanner's in-flight list */
     struct hscan__probe_env *env;
@@ -78,23 +88,20 @@ struct probe {
     int tcp_live;                   /* tcp initialised and not closing */
     int tcp_closing;                /* close requested, callback pending */
     int connected;
+    unsigned backoff_ms;
     struct hscan__gate_waiter gate; /* --max-per-ip place or queue spot */
     uint64_t gate_t0;               /* uv_now() the wait began */
-    unsigned backoff_ms;
     uv_timer_t timer;
     uv_tcp_t tcp;
     struct hscan__leg tcp_leg, proxy_leg, tls_leg, http_leg;
-    struct hscan__pxs *pxs;         /* the proxy leg's, while it talks */
-    unsigned char proxy_mode;       /* 0 direct, HSCAN__PX_LOCAL/REMOTE */
-    int proxy_status;               /* the proxy's reply code, 0: none */
-    uint64_t t_proxy0, t_proxy;     /* ns: the proxy's handshake */
+    struct hscan__pxs *pxs;         /* the proxy leg's state and timing,
+                                       from its start to the result */
     struct hscan__dnsq *dnsq;
     struct hscan__resp resp;
     struct hscan__tls *tls;         /* NULL unless an HTTPS hop */
     struct hscan__tls_facts *facts;
     struct hscan__h2 *h2;           /* the HTTP/2 leg's session, or NULL */
     struct hscan__h2_facts *h2f;    /* its facts, kept for the result */
-    int h2_handled;                 /* the leg acted on the final head */
 
     struct probe_addrs dns;
     unsigned next_addr;
@@ -102,14 +109,15 @@ struct probe {
     int last_err;
     int why_code;                   /* a libuv error for WHY_CONNECT... */
     unsigned char why;              /* enum probe_why */
+    unsigned char proxy_mode;       /* 0 direct, HSCAN__PX_LOCAL/REMOTE */
 
     int scheme;                     /* HSCAN__HTTP / HSCAN__HTTPS */
     int port_given;                 /* the port came from the input */
     int may_fall_back;              /* https-first, not yet used */
     int fallback_err;
+    unsigned n_hops;
     char *fallback_detail;          /* with fallback_err; may be NULL */
     struct hop *hops;
-    unsigned n_hops;
 
     uint64_t deadline;              /* uv_now() ms */
     uint64_t phase_deadline;
