@@ -70,7 +70,8 @@ def run(ctx, peers, peer_argv, measure):
                     "bad_pct": r["bad_pct"], "killed": r["killed"],
                     "errors": r["errors"]})
     md = markdown(points)
-    plot(ctx, points)
+    if not (only_http or only_https):   # a few points: no plot over it
+        plot(ctx, points)
     return points, md
 
 
