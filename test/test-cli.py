@@ -28,8 +28,8 @@ import cli_input  # noqa: E402
 import cli_progress  # noqa: E402
 import cli_request  # noqa: E402
 import cli_shard  # noqa: E402
-from cli_common import (LISTING, CLI, TESTD, PLAIN, TMP, check, write_list,
-                        run, records, check_one_each)  # noqa: E402
+from cli_common import (LISTING, CLI, TESTD, PLAIN, plain, TMP, check,
+                        write_list, run, records, check_one_each)  # noqa: E402
 
 
 def test_usage(t):
@@ -232,7 +232,7 @@ def scan_https(t, n, conc, scheme_args):
     out = os.path.join(TMP, "https.jsonl")
     args = [CLI, "--resolver", t.dns, "-c", str(conc), "-o", out,
             "--max-per-ip", "0", lst]
-    args += ["--ca-file", t.ca] if scheme_args else PLAIN
+    args += ["--ca-file", t.ca] if scheme_args else plain(args)
     start = time.monotonic()
     p = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
     threads = set()
