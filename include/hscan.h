@@ -97,7 +97,19 @@ extern "C" {
     XX(-82, EH2_RST_STREAM, "h2_rst_stream",                                 \
        "HTTP/2 stream reset before the response")                            \
     XX(-83, EH2_PROTOCOL, "h2_protocol_error",                               \
-       "the server broke the HTTP/2 protocol")
+       "the server broke the HTTP/2 protocol")                               \
+    XX(-90, EPROXY_UNREACHABLE, "proxy_unreachable",                         \
+       "cannot connect to the proxy")                                        \
+    XX(-91, EPROXY_REFUSED, "proxy_refused",                                 \
+       "the proxy refused the request")                                      \
+    XX(-92, EPROXY_AUTH, "proxy_auth_failed",                                \
+       "the proxy wants other credentials")                                  \
+    XX(-93, EPROXY_TARGET_UNREACHABLE, "proxy_target_unreachable",           \
+       "the proxy could not reach the target")                               \
+    XX(-94, EPROXY_PROTOCOL, "proxy_protocol_error",                         \
+       "the proxy's reply is not its protocol")                              \
+    XX(-95, EPROXY_TIMEOUT, "proxy_timeout",                                 \
+       "no proxy reply in time")
 
 enum hscan_errno {
 #define HSCAN_XX_(code, id, name, msg) HSCAN_##id = (code),
@@ -369,6 +381,13 @@ struct hscan_result {
      * also when the target then failed; NULL otherwise.  An HTTP/2
      * response has no reason phrase: `reason` is NULL. */
     const hscan_h2_t *h2;
+    /* The proxy the final connection went through, without
+     * credentials ("socks5://127.0.0.1:1080"), NULL when direct; and
+     * its handshake, in ms (-1 when it did not happen).  Behind an
+     * http:// or socks5h:// proxy the target's address is the proxy's
+     * business: `ip` is NULL and no lookup is made (`dns_ms` -1). */
+    const char *proxy;
+    double proxy_ms;
 };
 
 /* Pull callback: the scanner calls it on the loop thread whenever a slot is
@@ -514,6 +533,21 @@ struct hscan_config {
                                   prior knowledge (RFC 9113 3.3); 0
                                   (default): HTTP/1.1.  Needs HTTP/2
                                   built in */
+
+    /* Proxy: every connection goes through it, except to targets that
+     * no_proxy names. */
+    const char *proxy;         /* "http://[user:pass@]host[:port]" (HTTP
+                                  CONNECT, for http and https targets;
+                                  the proxy resolves the name),
+                                  "socks5://..." (we resolve the target),
+                                  "socks5h://..." (the proxy does).  The
+                                  proxy's own name is resolved once, by
+                                  hscan_new().  NULL (default): none */
+    const char *no_proxy;      /* comma-separated names (with their
+                                  subdomains), addresses, CIDRs, or "*",
+                                  reached directly; NULL: none */
+    uint64_t proxy_timeout_ms; /* the proxy's handshake (CONNECT or
+                                  SOCKS5 exchange); default 5000 */
 
     /* ---- credentials and request body (with hscan-cli --user and
      * --data; docs/api.md "Credentials and request bodies") ---- */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proxy.h"
 #include "hscan.h"
 #include "body.h"
 
@@ -251,6 +252,14 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
     if (cfg->h2c)
         return refuse(&r, "h2c", "1: HTTP/2 is not built in (nghttp2)");
 #endif
+    if (cfg->proxy) {
+        char why[128];
+        if (hscan__proxy_check(cfg->proxy, why, sizeof(why)) != 0)
+            return refuse(&r, "proxy", "%s: %s", quote(q, cfg->proxy), why);
+    }
+    if (!cfg->proxy_timeout_ms)
+        return refuse(&r, "proxy_timeout_ms",
+                      "0: must be above 0 (milliseconds)");
     return check_auth_body(&r, cfg->basic_auth, cfg->body, cfg->body_len,
                            cfg->http_version == HSCAN_HTTP_2 || cfg->h2c);
 }

@@ -70,6 +70,8 @@ struct hscan__leg {
 extern const struct hscan__leg_ops hscan__tcp_leg;
 extern const struct hscan__leg_ops hscan__tls_leg;
 extern const struct hscan__leg_ops hscan__http1_leg;
+/* probe-proxy.c: HTTP CONNECT and SOCKS5, between TCP and TLS */
+extern const struct hscan__leg_ops hscan__proxy_leg;
 /* probe-h2.c, with HSCAN_HAVE_NGHTTP2 */
 extern const struct hscan__leg_ops hscan__h2_leg;
 

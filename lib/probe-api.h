@@ -40,6 +40,7 @@ struct hscan__limits {
     int audit;                /* cfg.audit */
     int strict;               /* cfg.strict */
     int h2c;                  /* cfg.h2c */
+    uint64_t proxy_timeout_ms;  /* cfg.proxy_timeout_ms */
 };
 
 struct hscan__probe_env {
@@ -47,6 +48,7 @@ struct hscan__probe_env {
     struct hscan__limits lim;
     struct hscan__dns *dns;
     struct hscan__gate *gate;       /* --max-per-ip, or NULL */
+    const struct hscan__proxy *proxy;   /* cfg.proxy, or NULL */
     /* One thread: a read's bytes are used up before the next read, so
      * every probe reads into the same buffer, and TLS decrypts into the
      * second. */

@@ -51,7 +51,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     /* Reading starts with the connect (see hscan__p_tcp_connect), so
      * bytes may come while a request is still being written: they are
      * the response all the same. */
-    if ((p->state != PROBE_TLS && !hscan__p_reading(p)) || nread == 0)
+    if ((p->state != PROBE_TLS && p->state != PROBE_PROXY &&
+         !hscan__p_reading(p)) || nread == 0)
         return;                  /* 0 is EAGAIN, not EOF */
     if (nread < 0) {
         if (nread == UV_EOF && eof_was_reset(p))
@@ -222,18 +223,25 @@ static void link_legs(struct hscan__leg *below, struct hscan__leg *above)
 
 void hscan__p_stack(struct probe *p)
 {
+    struct hscan__leg *bottom = &p->tcp_leg;
+
     p->tcp_leg.ops = &hscan__tcp_leg;
+    p->proxy_leg.ops = &hscan__proxy_leg;
     p->tls_leg.ops = &hscan__tls_leg;
     p->http_leg.ops = &hscan__http1_leg;
-    p->tcp_leg.p = p->tls_leg.p = p->http_leg.p = p;
+    p->tcp_leg.p = p->proxy_leg.p = p->tls_leg.p = p->http_leg.p = p;
+    if (p->proxy_mode) {
+        link_legs(&p->tcp_leg, &p->proxy_leg);
+        bottom = &p->proxy_leg;
+    }
     if (p->scheme == HSCAN__HTTPS) {
-        link_legs(&p->tcp_leg, &p->tls_leg);
+        link_legs(bottom, &p->tls_leg);
         link_legs(&p->tls_leg, &p->http_leg);
     } else {
 #ifdef HSCAN_HAVE_NGHTTP2
         if (p->env->lim.h2c)
             p->http_leg.ops = &hscan__h2_leg;
 #endif
-        link_legs(&p->tcp_leg, &p->http_leg);
+        link_legs(bottom, &p->http_leg);
     }
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "probe.h"
+#include "proxy.h"
 
 static void connect_next(struct probe *p);
 
@@ -38,8 +39,10 @@ static const unsigned moves[PROBE_N_STATES] = {
     [PROBE_GATE] = CONNECTING | B(PROBE_CLOSING),
     [PROBE_BACKOFF] = CONNECTING | B(PROBE_CLOSING),
     [PROBE_UNSOCK] = CONNECTING | B(PROBE_CLOSING),
-    [PROBE_CONNECT] = CONNECTING | B(PROBE_TLS) | B(PROBE_WRITE) |
-                      B(PROBE_READ) | B(PROBE_CLOSING),
+    [PROBE_CONNECT] = CONNECTING | B(PROBE_PROXY) | B(PROBE_TLS) |
+                      B(PROBE_WRITE) | B(PROBE_READ) | B(PROBE_CLOSING),
+    [PROBE_PROXY] = B(PROBE_RESOLVE) | CONNECTING | B(PROBE_TLS) |
+                    B(PROBE_WRITE) | B(PROBE_READ) | B(PROBE_CLOSING),
     [PROBE_TLS] = CONNECTING | B(PROBE_WRITE) | B(PROBE_READ) |
                   B(PROBE_CLOSING),
     [PROBE_WRITE] = B(PROBE_READ) | B(PROBE_CLOSING),
@@ -50,7 +53,8 @@ static const unsigned moves[PROBE_N_STATES] = {
 };
 
 static const char *const names[PROBE_N_STATES] = {
-    "NEW", "RESOLVE", "GATE", "BACKOFF", "UNSOCK", "CONNECT", "TLS",
+    "NEW", "RESOLVE", "GATE", "BACKOFF", "UNSOCK", "CONNECT", "PROXY",
+    "TLS",
     "WRITE", "READ", "BODY", "CLOSING"
 };
 
@@ -165,6 +169,10 @@ static int deadline_phase(const struct probe *p, const char **doing,
         *doing = "while connecting";
         *limit = lim->connect_timeout_ms;
         return HSCAN_ECONNECT_TIMEOUT;
+    case PROBE_PROXY:
+        *doing = "during the proxy's handshake";
+        *limit = lim->proxy_timeout_ms;
+        return HSCAN_EPROXY_TIMEOUT;
     case PROBE_TLS:
         *doing = "during the TLS handshake";
         *limit = lim->tls_timeout_ms;
@@ -276,8 +284,14 @@ static void on_timer(uv_timer_t *t)
         dns_timer(p, now);
         break;
     case PROBE_BACKOFF:             /* back-off over: same address again */
-        p->next_addr = (unsigned)p->cur_addr;
+        p->next_addr = p->cur_addr < 0 ? 0 : (unsigned)p->cur_addr;
         connect_next(p);
+        break;
+    case PROBE_PROXY:
+        snprintf(d, sizeof(d), "%s: no complete reply within %llu ms",
+                 p->env->proxy->display,
+                 (unsigned long long)lim->proxy_timeout_ms);
+        hscan__p_finish(p, HSCAN_EPROXY_TIMEOUT, d);
         break;
     case PROBE_CONNECT:
         p->last_err = hscan__p_set_why(p, WHY_CONNECT_TIMEOUT, 0,
@@ -350,6 +364,7 @@ int hscan__p_set_why(struct probe *p, enum probe_why why, int code, int err)
  * touch none of it (a write completing after the close sees CLOSING). */
 static void release(struct probe *p)
 {
+    p->proxy_leg.ops->close(&p->proxy_leg);
     p->tls_leg.ops->close(&p->tls_leg);
     p->http_leg.ops->close(&p->http_leg);
     hscan__p_free_hops(p);
@@ -444,6 +459,8 @@ void hscan__p_written(struct probe *p, int status)
         snprintf(d, sizeof(d), "write: %s", uv_strerror(status));
         if (p->state == PROBE_TLS)
             hscan__p_finish(p, HSCAN_ETLS_HANDSHAKE, d);
+        else if (p->state == PROBE_PROXY)
+            hscan__p_finish(p, HSCAN_EPROXY_UNREACHABLE, d);
         else if (hscan__p_reading(p))
             hscan__p_finish(p, hscan__p_local_shortage(status)
                                    ? HSCAN_ERESOURCE_EXHAUSTED
@@ -478,6 +495,15 @@ static void connect_failed(struct probe *p)
     char d[HSCAN__DETAIL_SIZE];
 
     hscan__p_why(p, d, sizeof(d));
+    /* Behind a proxy the socket goes to the proxy: its failure is not
+     * the target's (a local shortage stays what it is). */
+    if (p->proxy_mode && p->last_err != HSCAN_ERESOURCE_EXHAUSTED &&
+        p->why != WHY_NO_ADDRESS) {
+        char e[HSCAN__DETAIL_SIZE];
+        snprintf(e, sizeof(e), "%s: %.120s", p->env->proxy->display, d);
+        hscan__p_finish(p, HSCAN_EPROXY_UNREACHABLE, e);
+        return;
+    }
     if (!hscan__p_fall_back(p, p->last_err, d))
         hscan__p_finish(p, p->last_err, d);
 }
@@ -530,17 +556,31 @@ static void connect_next(struct probe *p)
         hscan__p_set_state(p, PROBE_UNSOCK);
         return;                  /* the close callback calls again */
     }
-    if (p->next_addr >= p->dns.n_addrs) {
-        connect_failed(p);
-        return;
+    if (p->proxy_mode == HSCAN__PX_REMOTE) {
+        /* one attempt, to the proxy; the target's address is its
+         * business (and --max-per-ip, on addresses, cannot apply) */
+        if (p->next_addr >= 1) {
+            connect_failed(p);
+            return;
+        }
+        p->next_addr++;
+        p->cur_addr = -1;
+    } else {
+        if (p->next_addr >= p->dns.n_addrs) {
+            connect_failed(p);
+            return;
+        }
+        p->cur_addr = (int)p->next_addr++;
     }
-    p->cur_addr = (int)p->next_addr++;
     p->connected = 0;
-    if (gate_queue(p))
+    if (p->proxy_mode != HSCAN__PX_REMOTE && gate_queue(p))
         return;
     hscan__p_set_state(p, PROBE_CONNECT);
     hscan__p_stack(p);
-    fill_sockaddr(&p->dns.addrs[p->cur_addr], p->port, &ss);
+    if (p->proxy_mode)
+        memcpy(&ss, &p->env->proxy->addr, sizeof(ss));
+    else
+        fill_sockaddr(&p->dns.addrs[p->cur_addr], p->port, &ss);
     p->t_conn0 = uv_hrtime();
     p->t_conn = 0;
     rc = hscan__p_tcp_connect(p, (struct sockaddr *)&ss);
@@ -640,7 +680,24 @@ static void use_literal(struct probe *p)
 void hscan__p_start_resolve(struct probe *p)
 {
     const struct hscan__limits *lim = &p->env->lim;
+    const struct hscan__proxy *px = p->env->proxy;
 
+    p->proxy_mode = 0;
+    if (px) {
+        uint8_t b[16] = { 0 };
+        if (p->family)
+            inet_pton(p->family == 6 ? AF_INET6 : AF_INET, p->host, b);
+        if (!hscan__proxy_bypass(px, p->host, p->family, b))
+            p->proxy_mode = px->kind == HSCAN__PROXY_SOCKS5
+                                ? HSCAN__PX_LOCAL : HSCAN__PX_REMOTE;
+    }
+    if (p->proxy_mode == HSCAN__PX_REMOTE) {
+        /* the proxy resolves: no lookup here, no dns facts */
+        free_addrs(p);
+        p->t_dns0 = p->t_dns = 0;
+        hscan__p_start_connect(p);
+        return;
+    }
     p->t_dns0 = uv_hrtime();
     p->t_dns = 0;
     if (p->family) {
@@ -670,6 +727,7 @@ void hscan__p_reset_exchange(struct probe *p)
 
     uv_timer_stop(&p->timer);
     hscan__p_close_tcp(p);
+    p->proxy_leg.ops->close(&p->proxy_leg);
     p->tls_leg.ops->close(&p->tls_leg);
     p->http_leg.ops->close(&p->http_leg);
     free(p->facts);
@@ -681,6 +739,8 @@ void hscan__p_reset_exchange(struct probe *p)
     p->cur_addr = -1;
     p->t_hop = uv_hrtime();
     p->t_conn0 = p->t_conn = p->t_tls0 = p->t_tls = 0;
+    p->t_proxy0 = p->t_proxy = 0;
+    p->proxy_status = 0;
     p->t_sent = p->t_first = 0;
 }
 

@@ -12,6 +12,7 @@
 #include "http.h"
 #include "leg.h"
 #include "probe-api.h"
+#include "proxy.h"
 #include "tls.h"
 #include "util.h"
 
@@ -25,6 +26,7 @@ enum probe_state {
     PROBE_BACKOFF,      /* no descriptor or port: retrying soon */
     PROBE_UNSOCK,       /* the previous socket closing, then connect */
     PROBE_CONNECT,      /* TCP connect under way */
+    PROBE_PROXY,        /* the proxy's handshake (the proxy leg) */
     PROBE_TLS,          /* TLS handshake (the TLS leg) */
     PROBE_WRITE,        /* the request partly queued in the socket */
     PROBE_READ,         /* the response's header block */
@@ -63,6 +65,11 @@ struct hop {
     double ms;
 };
 
+/* Through a proxy (cfg.proxy), per hop: the target resolved here and
+ * its address sent (socks5://), or its name sent and no lookup made
+ * (http://, socks5h://). */
+enum { HSCAN__PX_LOCAL = 1, HSCAN__PX_REMOTE = 2 };
+
 struct probe {
     struct hscan__queue node;       /* the scanner's in-flight list */
     struct hscan__probe_env *env;
@@ -76,7 +83,11 @@ struct probe {
     unsigned backoff_ms;
     uv_timer_t timer;
     uv_tcp_t tcp;
-    struct hscan__leg tcp_leg, tls_leg, http_leg;
+    struct hscan__leg tcp_leg, proxy_leg, tls_leg, http_leg;
+    struct hscan__pxs *pxs;         /* the proxy leg's, while it talks */
+    unsigned char proxy_mode;       /* 0 direct, HSCAN__PX_LOCAL/REMOTE */
+    int proxy_status;               /* the proxy's reply code, 0: none */
+    uint64_t t_proxy0, t_proxy;     /* ns: the proxy's handshake */
     struct hscan__dnsq *dnsq;
     struct hscan__resp resp;
     struct hscan__tls *tls;         /* NULL unless an HTTPS hop */

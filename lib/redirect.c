@@ -180,6 +180,8 @@ int hscan__p_fall_back(struct probe *p, int err, const char *detail)
     if (!p->may_fall_back || p->scheme != HSCAN__HTTPS ||
         err == HSCAN_ERESOURCE_EXHAUSTED || err == HSCAN_ETLS_CERT_INVALID ||
         err == HSCAN_ETLS_ALERT || err == HSCAN_EH2_NOT_NEGOTIATED ||
+        (err <= HSCAN_EPROXY_UNREACHABLE && err >= HSCAN_EPROXY_TIMEOUT &&
+         err != HSCAN_EPROXY_TARGET_UNREACHABLE) ||
         uv_now(p->env->loop) >= p->deadline)
         return 0;
     p->may_fall_back = 0;

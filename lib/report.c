@@ -195,6 +195,8 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     fill_hops(p, r, s);
     r->tls = p->facts ? &p->facts->v : NULL;
     r->h2 = p->h2f ? &p->h2f->v : NULL;
+    r->proxy = p->proxy_mode ? p->env->proxy->display : NULL;
+    r->proxy_ms = ms_between(p->t_proxy0, p->t_proxy);
     r->fallback_error = p->fallback_err;
     r->fallback_detail = p->fallback_err ? p->fallback_detail : NULL;
     r->dns_ms = p->family ? -1 : ms_between(p->t_dns0, p->t_dns);

@@ -597,6 +597,7 @@ size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
     jms(&j, ",\"tls\":", r->tls_ms);
     jms(&j, ",\"ttfb\":", r->ttfb_ms);
     jms(&j, ",\"total\":", r->total_ms);
+    jms(&j, ",\"proxy\":", r->proxy_ms);
     jlit(&j, "}");
     jkey(&j, "error");
     jstr_or_null(&j, r->error ? hscan_err_name(r->error) : NULL);
@@ -614,6 +615,8 @@ size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
     }
     jkey(&j, "h2");
     json_h2(&j, r->h2);
+    jkey(&j, "proxy");
+    jstr_or_null(&j, r->proxy);
     jlit(&j, "}");
     return hscan__sb_end(&j);
 }

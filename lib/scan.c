@@ -16,6 +16,7 @@
 #include "gate.h"
 #include "probe-api.h"
 #include "scan.h"
+#include "proxy.h"
 #include "tls.h"
 
 #define PUMP_BUDGET 4096
@@ -46,6 +47,7 @@ void hscan_config_init(hscan_config_t *cfg)
     cfg->connect_timeout_ms = 5000;
     cfg->read_timeout_ms = 10000;
     cfg->tls_timeout_ms = 5000;
+    cfg->proxy_timeout_ms = 5000;
     cfg->scheme = HSCAN_SCHEME_HTTPS_FIRST;
     cfg->method = "GET";
     cfg->path = "/";
@@ -261,6 +263,7 @@ static void scan_free(hscan_t *s)
     hscan__req_unref(s->req);
     hscan__tls_ctx_free(s->ssl_ctx);
     hscan__gate_free(s->gate);
+    hscan__proxy_free(s->proxy);
     free(s->ca_file);
     free(s);
 }
@@ -410,6 +413,7 @@ static void fill_env(hscan_t *s, const hscan_config_t *c)
     e->lim.audit = c->audit;
     e->lim.strict = c->strict;
     e->lim.h2c = c->h2c;
+    e->lim.proxy_timeout_ms = c->proxy_timeout_ms;
     e->rbuf = s->rbuf;
     e->rbuf_size = sizeof(s->rbuf);
     e->pbuf = s->pbuf;
@@ -463,6 +467,9 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
     /* Last the DNS channel, whose handles cannot be undone here. */
     if (rc == 0 && cfg->max_per_ip)
         rc = hscan__gate_new(&s->gate, cfg->max_per_ip);
+    if (rc == 0 && cfg->proxy)
+        rc = hscan__proxy_new(&s->proxy, cfg->proxy, cfg->no_proxy, 1,
+                              detail, sizeof(detail));
     if (rc == 0) {
         struct hscan__dns_opts o;
         o.resolvers = cfg->resolvers;
@@ -474,6 +481,7 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
     if (rc != 0) {
         if (s) {
             hscan__gate_free(s->gate);
+            hscan__proxy_free(s->proxy);
             hscan__tls_ctx_free(s->ssl_ctx);
             hscan__req_unref(s->req);
             free(s->ca_file);
@@ -485,6 +493,7 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
     s->env.loop = loop;
     s->env.dns = s->dns;
     s->env.gate = s->gate;
+    s->env.proxy = s->proxy;
     s->t_tokens = uv_now(loop);
     s->st.concurrency = s->concurrency;
     uv_timer_init(loop, &s->pump);

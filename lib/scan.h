@@ -28,6 +28,7 @@ struct hscan {
     uv_loop_t *loop;
     struct hscan__probe_env env;    /* what every probe is given */
     struct hscan__req *req;         /* the config's request description */
+    struct hscan__proxy *proxy;     /* cfg.proxy, or NULL */
     unsigned concurrency;
     unsigned shard_index, shard_count;
     hscan_next_cb next;

@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 PROBE = {"probe", "probe-tcp", "probe-tls", "probe-http", "probe-h2",
-         "redirect", "report"}
+         "probe-proxy", "redirect", "report"}
 SCAN = {"scan", "scan-ctl"}
 LEAVES = {"gate", "dns", "dns-io", "dns-walk", "request"}
 

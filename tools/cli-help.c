@@ -101,6 +101,16 @@ static const struct group {
 "      --ca-file FILE       also trust the CA certificates in FILE (PEM)\n"
 "  -k, --insecure           report certificates that fail verification\n"
 "                           instead of failing with tls_cert_invalid\n" },
+    { "proxy", "Proxy",
+"      --proxy URL          connect through a proxy: http://HOST[:PORT]\n"
+"                           (CONNECT, for http and https targets; the\n"
+"                           proxy resolves names), socks5://... (names\n"
+"                           resolved here) or socks5h://... (by the\n"
+"                           proxy); USER:PASS@ before the host for\n"
+"                           credentials. Records show it in \"proxy\"\n"
+"      --no-proxy LIST      reach these directly: names (and their\n"
+"                           subdomains), addresses, CIDRs, or *\n"
+"      --proxy-timeout D    the proxy's handshake (default 5)\n" },
     { "speed", "Speed and politeness",
 "  -c, --concurrency N      targets in flight at once (default 1000;\n"
 "                           lowered to fit the open-files limit)\n"

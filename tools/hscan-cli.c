@@ -405,6 +405,8 @@ static const struct option opts[] = {
     { "audit", 0, 0, OPT_AUDIT }, { "strict", 0, 0, OPT_STRICT },
     { "http1.1", 0, 0, OPT_HTTP11 }, { "http2", 0, 0, OPT_HTTP2 },
     { "h2c", 0, 0, OPT_H2C },
+    { "proxy", 1, 0, OPT_PROXY }, { "no-proxy", 1, 0, OPT_NO_PROXY },
+    { "proxy-timeout", 1, 0, OPT_PROXY_TIMEOUT },
     { "progress", 0, 0, OPT_PROGRESS },
     { "no-progress", 0, 0, OPT_NO_PROGRESS },
     { "match-status", 1, 0, OPT_MATCH_STATUS },
@@ -437,6 +439,9 @@ static int opt_duration(hscan_config_t *cfg, int c, const char *v)
         break;
     case OPT_TLS_TIMEOUT:
         cfg->tls_timeout_ms = parse_duration("--tls-timeout", v);
+        break;
+    case OPT_PROXY_TIMEOUT:
+        cfg->proxy_timeout_ms = parse_duration("--proxy-timeout", v);
         break;
     default:
         return 0;
@@ -532,6 +537,8 @@ static int opt_request(hscan_config_t *cfg, int c, const char *v)
     case OPT_HTTP11: cfg->http_version = HSCAN_HTTP_1_1; break;
     case OPT_HTTP2: cfg->http_version = HSCAN_HTTP_2; break;
     case OPT_H2C: cfg->h2c = 1; break;
+    case OPT_PROXY: cfg->proxy = v; break;
+    case OPT_NO_PROXY: cfg->no_proxy = v; break;
     case '4':
     case '6':
         if (cfg->family && cfg->family != c - '0')
@@ -772,12 +779,23 @@ int main(int argc, char **argv)
         return EXIT_IO;
     }
     fit_concurrency(&cfg);
+    {
+        const char *field = NULL;
+        char why[256];
+        if (hscan_config_check(&cfg, &field, why, sizeof(why)) != 0) {
+            fprintf(stderr, "hscan-cli: %s: %s\n", field ? field : "?",
+                    why);
+            free((char *)cfg.resolvers);
+            return EXIT_USAGE;
+        }
+    }
     rc = hscan_new(&G.scan, G.loop, &cfg);
     if (rc != 0) {
         fprintf(stderr, "hscan-cli: cannot start the scan: %s (check the "
-                "option values%s%s)\n", hscan_strerror(rc),
+                "option values%s%s%s%s)\n", hscan_strerror(rc),
                 cfg.resolvers ? ", --resolver " : "",
-                cfg.resolvers ? cfg.resolvers : "");
+                cfg.resolvers ? cfg.resolvers : "",
+                cfg.proxy ? "; --proxy: can its host be resolved?" : "", "");
         free((char *)cfg.resolvers);
         return EXIT_USAGE;
     }

@@ -26,6 +26,9 @@ want="$want curl"
 # light flavour is enough), and the openssl CLI for its certificates
 # and a TLS server without ALPN; that test fails without them.
 want="$want nghttp2-server nginx-light openssl"
+# test/test-proxy.py: an HTTP CONNECT proxy (tinyproxy) and a SOCKS5 one
+# (microsocks), with and without credentials; that test fails without.
+want="$want tinyproxy microsocks"
 # Optional features, each a meson feature option (meson_options.txt):
 # HTTP/2 (nghttp2).
 want="$want libnghttp2-dev"

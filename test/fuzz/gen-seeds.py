@@ -584,6 +584,33 @@ def h2_seeds():
         settings + h2_frame(1, 5, 1, b'\x00\x07:status\x0220')))
 
 
+# ---- proxy replies and URLs (fuzz-proxy.c: a selector byte, 0 HTTP
+# CONNECT reply, 1 SOCKS5 reply, 2 URL [LF no_proxy]) ----
+
+def proxy_seeds():
+    http = [b'HTTP/1.1 200 Connection established\r\n\r\n',
+            b'HTTP/1.0 200 OK\r\nProxy-Agent: x\r\n\r\nextra',
+            b'HTTP/1.1 407 Proxy Authentication Required\r\n'
+            b'Proxy-Authenticate: Basic realm="x"\r\n\r\n',
+            b'HTTP/1.1 200\n\n', b'hello\r\n\r\n', b'HTTP/1.1 20',
+            b'HTTP/1.1 502 Bad Gateway\r\n' + b'X: y\r\n' * 50 + b'\r\n']
+    for i, h in enumerate(http):
+        write('proxy', 'http-%d' % i, b'\x00' + h)
+    socks = [b'\x05\x00\x00\x01\x7f\x00\x00\x01\x04\x38',
+             b'\x05\x00\x00\x04' + b'\x00' * 16 + b'\x00\x50',
+             b'\x05\x00\x00\x03\x09localhost\x00\x50',
+             b'\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00',
+             b'\x05\x01\x00\x09', b'\x04\x5a', b'\x05\x00\x01\x01']
+    for i, s in enumerate(socks):
+        write('proxy', 'socks-%d' % i, b'\x01' + s)
+    urls = [b'http://127.0.0.1:3128', b'socks5://alice:s%33cret@[::1]:1080',
+            b'socks5h://10.0.0.1\n*.example.com,.corp,10.0.0.0/8,::1/128',
+            b'http://u:p@127.0.0.1/', b'HTTP://127.0.0.1:0',
+            b'socks5://[::1', b'http://a%zz:b@1.2.3.4']
+    for i, u in enumerate(urls):
+        write('proxy', 'url-%d' % i, b'\x02' + u)
+
+
 if __name__ == '__main__':
     target_seeds()
     http_seeds()
@@ -592,3 +619,4 @@ if __name__ == '__main__':
     redirect_seeds()
     audit_seeds()
     h2_seeds()
+    proxy_seeds()
