@@ -548,7 +548,36 @@ struct hscan_config {
                                   reached directly; NULL: none */
     uint64_t proxy_timeout_ms; /* the proxy's handshake (CONNECT or
                                   SOCKS5 exchange); default 5000 */
+
+    /* ---- credentials and request body (with hscan-cli --user and
+     * --data; docs/api.md "Credentials and request bodies") ---- */
+    const char *basic_auth;    /* "user:pass": send "Authorization: Basic"
+                                  and the base64 of these bytes (RFC
+                                  7617), as curl -u does.  A header line
+                                  naming Authorization replaces it.
+                                  Never written to a record or to a
+                                  check's detail.  NULL (default): none */
+    const void *body;          /* request body of body_len bytes (any
+                                  bytes), sent after the head with
+                                  Content-Length and, unless a header
+                                  line names it, Content-Type:
+                                  application/x-www-form-urlencoded (as
+                                  curl -d).  The method stays `method`.
+                                  Non-NULL with body_len 0: an empty
+                                  body (Content-Length: 0).  NULL
+                                  (default): no body.  At most
+                                  HSCAN_REQUEST_BODY_MAX bytes.  Sent
+                                  again on every redirect hop.  HTTP/1.1
+                                  only for now: with a body the default
+                                  ALPN offer is http/1.1 alone, and
+                                  http_version HSCAN_HTTP_2 or h2c is
+                                  refused */
+    size_t body_len;
 };
+
+/* The largest request body (cfg.body, hscan_target_opts_t.body): 16 MiB.
+ * A probe holds a copy of its whole request while writing it. */
+#define HSCAN_REQUEST_BODY_MAX (16u * 1024 * 1024)
 
 /* Fill `cfg` with the defaults above.  Never fails; does nothing when
  * `cfg` is NULL. */
@@ -612,6 +641,16 @@ typedef struct hscan_target_opts {
     uint64_t timeout_ms;       /* total per target; 0: the scanner's */
     int http_version;          /* enum hscan_http_version; 0: the
                                   scanner's */
+
+    /* ---- credentials and request body (as in hscan_config_t) ---- */
+    const char *basic_auth;    /* "user:pass"; NULL: the scanner's.  A
+                                  header line "Authorization:" here
+                                  drops the scanner's */
+    const void *body;          /* NULL: the scanner's body, if any; else
+                                  this one of body_len bytes (0: empty)
+                                  replaces it.  A target cannot send no
+                                  body when the scanner has one */
+    size_t body_len;
 } hscan_target_opts_t;
 
 /* Fill `opts` with "no override".  Never fails; does nothing when
@@ -620,7 +659,8 @@ HSCAN_EXPORT void hscan_target_opts_init(hscan_target_opts_t *opts);
 
 /* Check `opts` by the rules hscan_submit_ex() applies (`method`,
  * `path`, `headers` as in hscan_config_t), reporting like
- * hscan_config_check(): `*field` ("method", "path" or "headers") and
+ * hscan_config_check(): `*field` ("method", "path", "headers",
+ * "http_version", "basic_auth" or "body") and
  * `detail` are written only when the check fails.  `opts` NULL means
  * no override and passes.  Any thread; no side effects.  Returns 0 or
  * HSCAN_EINVAL. */
@@ -632,7 +672,9 @@ HSCAN_EXPORT int hscan_target_opts_check(const hscan_target_opts_t *opts,
  * target's id written to `*id` (may be NULL), for hscan_cancel() and
  * the result's `id`.  Returns 0, HSCAN_EINVAL when `scan` is NULL,
  * `line` is NULL with `len` > 0 or an override is not valid
- * (hscan_target_opts_check() says which and why), HSCAN_ECLOSED or
+ * (hscan_target_opts_check() says which and why; also a body, the
+ * target's or the scanner's, that would go over the scanner's HTTP/2,
+ * which is not supported yet), HSCAN_ECLOSED or
  * HSCAN_ENOMEM; on error nothing is queued and `*id` is untouched. */
 HSCAN_EXPORT int hscan_submit_ex(hscan_t *scan, const char *line,
                                  size_t len, void *udata,

@@ -15,14 +15,65 @@ static int header_named(const char *line, const char *name)
     return strncasecmp(line, name, n) == 0 && line[n] == ':';
 }
 
-static int user_overrides(const hscan_config_t *cfg, const char *name)
+static int user_overrides(const char *const *lines, size_t n,
+                          const char *name)
 {
     size_t i;
-    for (i = 0; i < cfg->n_headers; i++)
-        if (header_named(cfg->headers[i], name))
+    for (i = 0; i < n; i++)
+        if (header_named(lines[i], name))
             return 1;
     return 0;
 }
+
+/* The body's bytes, shared by a scanner's description and the merged
+ * ones that keep it: a 16 MiB body is copied once per target that
+ * brings its own, not once per override. */
+struct hscan__req_body {
+    unsigned refs;
+    size_t len;
+    char bytes[];
+};
+
+/* "Basic " and the base64 (RFC 4648 4, padded) of `userpass` (RFC 7617
+ * 2), malloc'd; NULL when out of memory. */
+static char *basic_value(const char *userpass)
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *in = (const unsigned char *)userpass;
+    size_t n = strlen(userpass), i, o = 6;
+    char *v = malloc(6 + (n + 2) / 3 * 4 + 1);
+
+    if (!v)
+        return NULL;
+    memcpy(v, "Basic ", 6);
+    for (i = 0; i + 2 < n; i += 3) {
+        unsigned long w = (unsigned long)in[i] << 16 | in[i + 1] << 8 |
+                          in[i + 2];
+        v[o++] = b64[w >> 18 & 63];
+        v[o++] = b64[w >> 12 & 63];
+        v[o++] = b64[w >> 6 & 63];
+        v[o++] = b64[w & 63];
+    }
+    if (i < n) {
+        unsigned long w = (unsigned long)in[i] << 16 |
+                          (i + 1 < n ? in[i + 1] << 8 : 0);
+        v[o++] = b64[w >> 18 & 63];
+        v[o++] = b64[w >> 12 & 63];
+        v[o++] = i + 1 < n ? b64[w >> 6 & 63] : '=';
+        v[o++] = '=';
+    }
+    v[o] = '\0';
+    return v;
+}
+
+/* The values of the default header lines; NULL: not sent. */
+struct defaults {
+    const char *auth;           /* "Basic ..." */
+    const char *ua;
+    const char *body;           /* only whether there is one */
+    size_t body_len;
+};
 
 static int append(char **buf, size_t *len, size_t *cap, const char *s)
 {
@@ -52,25 +103,39 @@ static int user_line_empty(const char *line)
     return *c == '\0';
 }
 
-char *hscan__request_tail(const hscan_config_t *cfg, const char *ua,
-                          size_t *len_out)
+/* The default lines a user line does not name, in curl's order
+ * (Authorization, User-Agent, Accept, then the body's), then the user's
+ * lines and the blank line. */
+static char *build_tail(const char *const *lines, size_t n,
+                        const struct defaults *d, size_t *len_out)
 {
-    static const char *names[] = { "User-Agent", "Accept", "Connection" };
-    const char *vals[3] = { ua, "*/*", "close" };
-    char *buf = NULL, line[512];
+    static const char *names[] = { "Authorization", "User-Agent", "Accept",
+                                   "Connection", "Content-Length",
+                                   "Content-Type" };
+    const char *vals[6];
+    char *buf = NULL, clen[24];
     size_t len = 0, cap = 0, i;
     int bad = 0;
 
-    for (i = 0; i < 3; i++) {
-        if (user_overrides(cfg, names[i]))
+    snprintf(clen, sizeof(clen), "%zu", d->body_len);
+    vals[0] = d->auth;
+    vals[1] = d->ua;
+    vals[2] = "*/*";
+    vals[3] = "close";
+    vals[4] = d->body ? clen : NULL;
+    vals[5] = d->body ? "application/x-www-form-urlencoded" : NULL;
+    for (i = 0; i < 6; i++) {
+        if (!vals[i] || user_overrides(lines, n, names[i]))
             continue;
-        snprintf(line, sizeof(line), "%s: %s\r\n", names[i], vals[i]);
-        bad |= append(&buf, &len, &cap, line);
+        bad |= append(&buf, &len, &cap, names[i]);
+        bad |= append(&buf, &len, &cap, ": ");
+        bad |= append(&buf, &len, &cap, vals[i]);
+        bad |= append(&buf, &len, &cap, "\r\n");
     }
-    for (i = 0; i < cfg->n_headers; i++) {
-        if (user_line_empty(cfg->headers[i]))
+    for (i = 0; i < n; i++) {
+        if (user_line_empty(lines[i]))
             continue;
-        bad |= append(&buf, &len, &cap, cfg->headers[i]);
+        bad |= append(&buf, &len, &cap, lines[i]);
         bad |= append(&buf, &len, &cap, "\r\n");
     }
     bad |= append(&buf, &len, &cap, "\r\n");
@@ -80,6 +145,23 @@ char *hscan__request_tail(const hscan_config_t *cfg, const char *ua,
     }
     *len_out = len;
     return buf;
+}
+
+char *hscan__request_tail(const hscan_config_t *cfg, const char *ua,
+                          size_t *len_out)
+{
+    struct defaults d;
+    char *auth = NULL, *t;
+
+    if (cfg->basic_auth && !(auth = basic_value(cfg->basic_auth)))
+        return NULL;
+    d.auth = auth;
+    d.ua = ua;
+    d.body = cfg->body;
+    d.body_len = cfg->body_len;
+    t = build_tail(cfg->headers, cfg->n_headers, &d, len_out);
+    free(auth);
+    return t;
 }
 
 static int copy_lines(struct hscan__req *r, const char *const *lines,
@@ -95,12 +177,51 @@ static int copy_lines(struct hscan__req *r, const char *const *lines,
     return 0;
 }
 
-/* The tail and user_host of `r` for the header lines of `c`. */
-static int set_tail(struct hscan__req *r, const hscan_config_t *c)
+/* The tail and user_host of `r` for the header lines `lines`, with
+ * r's defaults. */
+static int set_tail(struct hscan__req *r, const char *const *lines,
+                    size_t n)
 {
-    r->user_host = user_overrides(c, "Host");
-    r->tail = hscan__request_tail(c, r->ua, &r->tail_len);
+    struct defaults d;
+
+    d.auth = r->auth;
+    d.ua = r->ua;
+    d.body = r->body;
+    d.body_len = r->body_len;
+    r->user_host = user_overrides(lines, n, "Host");
+    r->tail = build_tail(lines, n, &d, &r->tail_len);
     return r->tail ? 0 : HSCAN_ENOMEM;
+}
+
+/* A copy of `body` (`len` bytes) as r's body. */
+static int set_body(struct hscan__req *r, const void *body, size_t len)
+{
+    struct hscan__req_body *b = malloc(sizeof(*b) + len);
+
+    if (!b)
+        return HSCAN_ENOMEM;
+    b->refs = 1;
+    b->len = len;
+    if (len)
+        memcpy(b->bytes, body, len);
+    r->body_mem = b;
+    r->body = b->bytes;
+    r->body_len = len;
+    return 0;
+}
+
+/* r's credentials and body; a body keeps the default ALPN offer to
+ * http/1.1 (FIXME(h2-body) in request.h). */
+static int set_extras(struct hscan__req *r, const char *auth,
+                      const void *body, size_t body_len)
+{
+    if (auth && !(r->auth = basic_value(auth)))
+        return HSCAN_ENOMEM;
+    if (body && set_body(r, body, body_len) != 0)
+        return HSCAN_ENOMEM;
+    if (r->body && r->http_version == HSCAN_HTTP_DEFAULT)
+        r->http_version = HSCAN_HTTP_1_1;
+    return 0;
 }
 
 int hscan__req_new(struct hscan__req **out, const hscan_config_t *cfg)
@@ -114,6 +235,7 @@ int hscan__req_new(struct hscan__req **out, const hscan_config_t *cfg)
     r->refs = 1;
     r->timeout_ms = cfg->timeout_ms;
     r->http_version = cfg->http_version;
+    r->h2c = cfg->h2c;
     snprintf(ua, sizeof(ua), "hscan/%s", HSCAN_VERSION_STRING);
     r->method = strdup(cfg->method ? cfg->method : "GET");
     r->path = strdup(cfg->path ? cfg->path : "/");
@@ -123,7 +245,9 @@ int hscan__req_new(struct hscan__req **out, const hscan_config_t *cfg)
         rc = copy_lines(r, (const char *const *)cfg->headers,
                         cfg->n_headers);
     if (rc == 0)
-        rc = set_tail(r, cfg);
+        rc = set_extras(r, cfg->basic_auth, cfg->body, cfg->body_len);
+    if (rc == 0)
+        rc = set_tail(r, cfg->headers, cfg->n_headers);
     if (rc != 0) {
         hscan__req_unref(r);
         return rc;
@@ -151,6 +275,9 @@ void hscan__req_unref(struct hscan__req *r)
     free(r->path);
     free(r->ua);
     free(r->tail);
+    free(r->auth);
+    if (r->body_mem && --r->body_mem->refs == 0)
+        free(r->body_mem);
     free(r);
 }
 
@@ -172,7 +299,6 @@ static void header_name(const char *line, char *out, size_t size)
 static int merge_tail(struct hscan__req *r, const struct hscan__req *base,
                       const hscan_target_opts_t *o)
 {
-    hscan_config_t tgt, merged;
     const char **lines;
     size_t i, n = 0;
     char name[256];
@@ -181,20 +307,14 @@ static int merge_tail(struct hscan__req *r, const struct hscan__req *base,
     lines = malloc((base->n_hdrs + o->n_headers + 1) * sizeof(*lines));
     if (!lines)
         return HSCAN_ENOMEM;
-    memset(&tgt, 0, sizeof(tgt));
-    tgt.headers = o->headers;
-    tgt.n_headers = o->n_headers;
     for (i = 0; i < base->n_hdrs; i++) {
         header_name(base->hdrs[i], name, sizeof(name));
-        if (!user_overrides(&tgt, name))
+        if (!user_overrides(o->headers, o->n_headers, name))
             lines[n++] = base->hdrs[i];
     }
     for (i = 0; i < o->n_headers; i++)
         lines[n++] = o->headers[i];
-    memset(&merged, 0, sizeof(merged));
-    merged.headers = lines;
-    merged.n_headers = n;
-    rc = set_tail(r, &merged);
+    rc = set_tail(r, lines, n);
     free(lines);
     return rc;
 }
@@ -206,10 +326,31 @@ static int merge_fields(struct hscan__req *r, const struct hscan__req *base,
     r->timeout_ms = o->timeout_ms ? o->timeout_ms : base->timeout_ms;
     r->http_version = o->http_version ? o->http_version
                                       : base->http_version;
+    r->h2c = base->h2c;
     r->method = strdup(o->method ? o->method : base->method);
     r->path = strdup(o->path ? o->path : base->path);
     r->ua = strdup(base->ua);
     return r->method && r->path && r->ua ? 0 : HSCAN_ENOMEM;
+}
+
+/* `o`'s credentials and body, else the base's (shared, not copied). */
+static int merge_extras(struct hscan__req *r, const struct hscan__req *base,
+                        const hscan_target_opts_t *o)
+{
+    if (!o->basic_auth && base->auth && !(r->auth = strdup(base->auth)))
+        return HSCAN_ENOMEM;
+    if (!o->body && base->body_mem) {
+        r->body_mem = base->body_mem;
+        r->body_mem->refs++;
+        r->body = base->body;
+        r->body_len = base->body_len;
+    }
+    if (set_extras(r, o->basic_auth, o->body, o->body_len) != 0)
+        return HSCAN_ENOMEM;
+    /* FIXME(h2-body): refused until lib/h2.c sends the body. */
+    if (r->body && (r->http_version == HSCAN_HTTP_2 || r->h2c))
+        return HSCAN_EINVAL;
+    return 0;
 }
 
 int hscan__req_merge(struct hscan__req **out, struct hscan__req *base,
@@ -219,7 +360,7 @@ int hscan__req_merge(struct hscan__req **out, struct hscan__req *base,
     int rc;
 
     if (!o || (!o->method && !o->path && !o->n_headers && !o->timeout_ms &&
-               !o->http_version)) {
+               !o->http_version && !o->basic_auth && !o->body)) {
         *out = hscan__req_ref(base);
         return 0;
     }
@@ -227,16 +368,10 @@ int hscan__req_merge(struct hscan__req **out, struct hscan__req *base,
         return HSCAN_ENOMEM;
     r->refs = 1;
     rc = merge_fields(r, base, o);
-    if (rc == 0 && o->n_headers) {
+    if (rc == 0)
+        rc = merge_extras(r, base, o);
+    if (rc == 0)
         rc = merge_tail(r, base, o);
-    } else if (rc == 0) {
-        r->user_host = base->user_host;
-        r->tail_len = base->tail_len;
-        if (!(r->tail = malloc(base->tail_len + 1)))
-            rc = HSCAN_ENOMEM;
-        else
-            memcpy(r->tail, base->tail, base->tail_len + 1);
-    }
     if (rc != 0) {
         hscan__req_unref(r);
         return rc;
@@ -265,7 +400,8 @@ int hscan__req_build(const struct hscan__req *r, const struct hscan__target *t,
 {
     const char *path = t->path_len ? t->path : r->path;
     size_t path_len = t->path_len ? t->path_len : strlen(r->path);
-    size_t n = strlen(r->method) + path_len + t->host_len + r->tail_len + 64;
+    size_t n = strlen(r->method) + path_len + t->host_len + r->tail_len +
+               r->body_len + 64;
     struct hscan__sb b;
 
     if (!(b.buf = malloc(n)))
@@ -286,6 +422,8 @@ int hscan__req_build(const struct hscan__req *r, const struct hscan__target *t,
         hscan__sb_put(&b, "\r\n", 2);
     }
     hscan__sb_put(&b, r->tail, r->tail_len);
+    if (r->body_len)
+        hscan__sb_put(&b, r->body, r->body_len);
     *out = b.buf;
     *len = b.len;
     return 0;

@@ -24,6 +24,25 @@ struct hscan__req {
     int user_host;          /* a user line names Host: it replaces ours */
     uint64_t timeout_ms;    /* the target's whole budget */
     int http_version;       /* enum hscan_http_version offered in ALPN */
+
+    /* ---- credentials and body (cfg.basic_auth, cfg.body) ----
+     * hscan__req_build() appends the body after the blank line, for
+     * the HTTP/1.1 leg; the tail already holds its Content-Length
+     * (and Content-Type unless a user line names it).  An HTTP/2 leg
+     * takes the head as the first len - body_len bytes of the built
+     * request and sends body[0..body_len) as DATA (END_STREAM on the
+     * last frame; none when body is NULL).
+     * FIXME(h2-body): lib/h2.c does not send it yet, so config.c
+     * refuses a body with HTTP/2 and a body makes the default ALPN
+     * offer http/1.1 alone.
+     * FIXME(redirect-auth): every redirect hop gets the Authorization
+     * line and the body, other hosts included; curl sends -u only to
+     * the first host (--location-trusted).  The probe knows the hops. */
+    char *auth;             /* "Basic <base64>", or NULL */
+    const char *body;       /* NULL: no body; else body_len bytes */
+    size_t body_len;
+    struct hscan__req_body *body_mem;   /* owns body, shared by merges */
+    int h2c;                /* cfg.h2c: a body would go over HTTP/2 */
 };
 
 /* A description from a config's request fields (method, path,
@@ -33,9 +52,11 @@ struct hscan__req {
 int hscan__req_new(struct hscan__req **out, const hscan_config_t *cfg);
 
 /* `base` with the target's overrides `o` (NULL or none: `base` itself,
- * with a new reference): its method, path and timeout when given; the
- * base's header lines that `o` does not name, then `o`'s.  Returns 0 or
- * HSCAN_ENOMEM; `*out` written only on success. */
+ * with a new reference): its method, path, timeout, credentials and
+ * body when given; the base's header lines that `o` does not name,
+ * then `o`'s.  Returns 0, HSCAN_ENOMEM, or HSCAN_EINVAL when the
+ * result would send a body over HTTP/2 (FIXME(h2-body)); `*out`
+ * written only on success. */
 int hscan__req_merge(struct hscan__req **out, struct hscan__req *base,
                      const hscan_target_opts_t *o);
 
@@ -43,15 +64,18 @@ struct hscan__req *hscan__req_ref(struct hscan__req *r);
 void hscan__req_unref(struct hscan__req *r);
 
 /* The request line, Host and tail for target `t` (its port set; a path
- * of length 0 sends r->path) into a malloc'd buffer.  Returns 0 or
- * HSCAN_ENOMEM; `*out` and `*len` written only on success. */
+ * of length 0 sends r->path), then r->body, into a malloc'd buffer.
+ * Returns 0 or HSCAN_ENOMEM; `*out` and `*len` written only on
+ * success. */
 int hscan__req_build(const struct hscan__req *r, const struct hscan__target *t,
                      char **out, size_t *len);
 
 /* Built by hscan__req_new, exposed for the unit tests: the default
- * headers a user line does not replace, the user's lines (a "Name:"
- * line with no value removes that header, as curl -H), the blank
- * line.  Returns a malloc'd string or NULL. */
+ * headers a user line does not replace (Authorization from
+ * cfg->basic_auth, User-Agent, Accept, Connection, then with cfg->body
+ * Content-Length and Content-Type), the user's lines (a "Name:" line
+ * with no value removes that header, as curl -H), the blank line.
+ * Returns a malloc'd string or NULL. */
 char *hscan__request_tail(const hscan_config_t *cfg, const char *ua,
                           size_t *len_out);
 

@@ -20,6 +20,19 @@ CLI, TESTD = sys.argv[1], sys.argv[2]
 # The test servers are all on 127.0.0.1: lift the per-address limit
 # (default 4) except where a test is about it.
 PLAIN = ["--scheme", "http", "--max-per-ip", "0"]
+
+
+def plain(args):
+    """PLAIN without the options `args` gives itself: an option given
+    twice is a usage error."""
+    out = []
+    for i in range(0, len(PLAIN), 2):
+        if not any(a == PLAIN[i] or a.startswith(PLAIN[i] + "=")
+                   for a in args):
+            out += PLAIN[i:i + 2]
+    return out
+
+
 TMP = None if LISTING else tempfile.mkdtemp(prefix="hscan-cli-test-")
 
 
@@ -31,7 +44,8 @@ def write_list(name, lines):
 
 
 def run(args, timeout=120, **kw):
-    return subprocess.run([CLI] + PLAIN + args, capture_output=True, text=True,
+    return subprocess.run([CLI] + plain(args) + args, capture_output=True,
+                          text=True,
                           timeout=timeout, **kw)
 
 
@@ -72,7 +86,7 @@ def run_pty(args, cols=80, stdout=None, timeout=60):
     import termios
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
-    p = subprocess.Popen([CLI, *PLAIN, *args], stdin=subprocess.DEVNULL,
+    p = subprocess.Popen([CLI, *plain(args), *args], stdin=subprocess.DEVNULL,
                          stdout=slave if stdout is None else stdout,
                          stderr=slave)
     os.close(slave)

@@ -6,15 +6,15 @@ import os
 import re
 import subprocess
 
-from cli_common import (CLI, PLAIN, TMP, check, write_list, run, records,
-                        run_pty)
+from cli_common import (CLI, plain, TMP, check, write_list, run,
+                        records, run_pty)
 
 
 # ---- output formats: -f json|csv|table, --fields, --header NAME
 # (docs/cli.md "Output formats") ----
 
 def run_bytes(args, timeout=60, env=None):
-    return subprocess.run([CLI] + PLAIN + args, capture_output=True,
+    return subprocess.run([CLI] + plain(args) + args, capture_output=True,
                           timeout=timeout, env=env)
 
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <uv.h>
@@ -16,8 +17,9 @@ struct cap_conn {
     uv_write_t wr;
     uv_shutdown_t sh;
     struct capture *cap;
-    char buf[8192];
+    char *buf;                  /* CAP_BYTES + 1 */
     size_t len;
+    size_t want;                /* head + Content-Length, once known */
     int answered, closing;
 };
 
@@ -31,6 +33,7 @@ static void cap_closed(uv_handle_t *h)
     for (i = 0; i < c->cap->n_conns; i++)
         if (c->cap->conns[i] == c)
             c->cap->conns[i] = NULL;
+    free(c->buf);
     free(c);
 }
 
@@ -62,8 +65,24 @@ static void cap_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     struct cap_conn *c = h->data;
 
     (void)hint;
-    *buf = uv_buf_init(c->buf + c->len,
-                       (unsigned)(sizeof(c->buf) - 1 - c->len));
+    *buf = uv_buf_init(c->buf + c->len, (unsigned)(CAP_BYTES - c->len));
+}
+
+/* The bytes the request takes: its head, plus the Content-Length of
+ * its body when it names one (a request body, RFC 9112 6.3); 0 while
+ * the head is not all in. */
+static size_t cap_request_len(const char *buf)
+{
+    const char *end = strstr(buf, "\r\n\r\n"), *cl;
+    size_t head;
+
+    if (!end)
+        return 0;
+    head = (size_t)(end - buf) + 4;
+    for (cl = buf; (cl = strchr(cl, '\n')) != NULL && cl < end; cl++)
+        if (strncasecmp(cl + 1, "content-length:", 15) == 0)
+            return head + strtoul(cl + 16, NULL, 10);
+    return head;
 }
 
 static void cap_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -72,17 +91,24 @@ static void cap_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     uv_buf_t b = uv_buf_init((char *)cap_reply, sizeof(cap_reply) - 1);
 
     (void)buf;
-    if (n < 0 || c->len + 1 >= sizeof(c->buf)) {
+    if (n < 0 || c->len + (size_t)n >= CAP_BYTES) {
         cap_close(c);
         return;
     }
     c->len += (size_t)n;
     c->buf[c->len] = '\0';
-    if (c->answered || !strstr(c->buf, "\r\n\r\n"))
+    if (!c->want)
+        c->want = cap_request_len(c->buf);
+    if (c->answered || !c->want || c->len < c->want)
         return;
     c->answered = 1;
-    if (c->cap->n_reqs < CAP_MAX)
-        c->cap->reqs[c->cap->n_reqs++] = strdup(c->buf);
+    if (c->cap->n_reqs < CAP_MAX) {
+        char *r = malloc(c->len + 1);
+        CHECK(r != NULL);
+        memcpy(r, c->buf, c->len + 1);
+        c->cap->req_len[c->cap->n_reqs] = c->len;
+        c->cap->reqs[c->cap->n_reqs++] = r;
+    }
     if (uv_write(&c->wr, s, &b, 1, cap_written) != 0)
         cap_close(c);
 }
@@ -96,6 +122,8 @@ static void cap_connection(uv_stream_t *server, int status)
         return;
     c = calloc(1, sizeof(*c));
     CHECK(c != NULL);
+    c->buf = malloc(CAP_BYTES + 1);
+    CHECK(c->buf != NULL);
     c->cap = cap;
     CHECK(uv_tcp_init(server->loop, &c->tcp) == 0);
     c->tcp.data = c;

@@ -1,6 +1,7 @@
 /* server-capture.h: a raw TCP server on a caller's uv loop that keeps
- * the request heads it receives (up to CAP_MAX connections) and answers
- * each with "200 OK", Content-Length: 0, then a FIN.  For tests of the
+ * the requests it receives (up to CAP_MAX connections; the head, and
+ * the body its Content-Length announces) and answers each with
+ * "200 OK", Content-Length: 0, then a FIN.  For tests of the
  * exact request bytes; everything runs on the loop thread.
  */
 #ifndef HSCAN_TEST_SERVER_CAPTURE_H
@@ -9,13 +10,16 @@
 #include <uv.h>
 
 #define CAP_MAX 8
+#define CAP_BYTES (2u << 20)    /* a request, its body included */
 
 struct cap_conn;
 
 struct capture {
     uv_tcp_t listener;
     int port;
-    char *reqs[CAP_MAX];        /* request heads, NUL-terminated */
+    char *reqs[CAP_MAX];        /* requests: the head and the body of
+                                   its Content-Length, NUL-terminated */
+    size_t req_len[CAP_MAX];    /* their lengths (a body may hold NUL) */
     unsigned n_reqs;
     struct cap_conn *conns[CAP_MAX];
     unsigned n_conns;

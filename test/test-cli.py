@@ -7,7 +7,7 @@ Every subprocess has a timeout; traffic goes only to 127.0.0.1.
 
 This file's tests run the CLI at scale, under signals and limits, and
 with --resume; cli_shard.py, cli_progress.py, cli_formats.py,
-cli_input.py and cli_help.py hold the others, cli_common.py what they
+cli_input.py, cli_help.py and cli_request.py hold the others, cli_common.py what they
 share.
 """
 import json
@@ -26,9 +26,10 @@ import cli_formats  # noqa: E402
 import cli_help  # noqa: E402
 import cli_input  # noqa: E402
 import cli_progress  # noqa: E402
+import cli_request  # noqa: E402
 import cli_shard  # noqa: E402
-from cli_common import (LISTING, CLI, TESTD, PLAIN, TMP, check, write_list,
-                        run, records, check_one_each)  # noqa: E402
+from cli_common import (LISTING, CLI, TESTD, PLAIN, plain, TMP, check,
+                        write_list, run, records, check_one_each)  # noqa: E402
 
 
 def test_usage(t):
@@ -231,7 +232,7 @@ def scan_https(t, n, conc, scheme_args):
     out = os.path.join(TMP, "https.jsonl")
     args = [CLI, "--resolver", t.dns, "-c", str(conc), "-o", out,
             "--max-per-ip", "0", lst]
-    args += ["--ca-file", t.ca] if scheme_args else PLAIN
+    args += ["--ca-file", t.ca] if scheme_args else plain(args)
     start = time.monotonic()
     p = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
     threads = set()
@@ -608,7 +609,8 @@ def test_valgrind_scan(t):
 
 
 TESTS = collect(globals(), vars(cli_shard), vars(cli_progress),
-                vars(cli_formats), vars(cli_input), vars(cli_help))
+                vars(cli_formats), vars(cli_input), vars(cli_help),
+                vars(cli_request))
 
 
 def main():

@@ -79,7 +79,17 @@ static const struct group {
 "  -H, --header 'N: v'      add a request header (repeatable; 'N:' removes\n"
 "                           a default one); without a colon, --header NAME\n"
 "                           is a response-header column (Output)\n"
-"  -A, --user-agent STR     User-Agent (default hscan/VERSION)\n" },
+"  -A, --user-agent STR     User-Agent (default hscan/VERSION)\n"
+"  -u, --user USER:PASS     Authorization: Basic (as curl -u; an explicit\n"
+"                           -H Authorization wins); never prompts\n"
+"  -d, --data STR           request body, POST unless -X, with\n"
+"                           Content-Type: application/x-www-form-urlencoded\n"
+"                           unless -H names one; @FILE: FILE without CR/LF;\n"
+"                           repeatable, joined with '&' (as curl)\n"
+"      --data-file FILE     request body: FILE's bytes as they are (like\n"
+"                           -d; body at most 16 MiB, HTTP/1.1 only)\n"
+"  Long options only by full name; options other than -H, -d, --data-file,\n"
+"  --resolver, --fields and the filter lists at most once.\n" },
     { "tls", "HTTPS",
 "      --http1.1            offer only http/1.1 in TLS ALPN (default: h2\n"
 "                           and http/1.1, as curl; the server picks)\n"

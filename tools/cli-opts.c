@@ -136,6 +136,8 @@ static const struct {
     { "dns_rate", "--dns-rate" }, { "dns_cache", "--dns-cache" },
     { "body_bytes", "--body-bytes" }, { "shard_index", "--shard" },
     { "shard_count", "--shard" },
+    /* credentials and request body (cli-args.c) */
+    { "basic_auth", "--user" }, { "body", "-d/--data" },
 };
 
 /* What the CLI alone refuses in a request header (-H): a name that is

@@ -168,7 +168,9 @@ enum {
     OPT_PROGRESS, OPT_NO_PROGRESS, OPT_FIELDS,
     OPT_MATCH_STATUS, OPT_FILTER_STATUS, OPT_MATCH_HEADER,
     OPT_MATCH_ERROR, OPT_ONLY_OK, OPT_PORTS, OPT_HTTP11, OPT_HTTP2, OPT_H2C,
-    OPT_PROXY, OPT_NO_PROXY, OPT_PROXY_TIMEOUT
+    OPT_PROXY, OPT_NO_PROXY, OPT_PROXY_TIMEOUT,
+    /* credentials and request body (cli-args.c) */
+    OPT_DATA_FILE
 };
 #define FILTER_STATUS_MAX 999   /* statuses 0 (no response) to 999 */
 #define FILTER_MAX_ERRORS 64
@@ -316,5 +318,28 @@ void check_resolver(const char *arg);
  * 100"); then the CLI's own rule that a -H header name is an HTTP
  * token.  Call once the options are parsed and the callbacks set. */
 void check_config(const struct hscan_config *cfg);
+
+/* ---- the command line taken literally (cli-args.c) ---- */
+struct option;
+
+/* After each getopt_long() call (opterr 0, ':' first in the short
+ * options, `longindex` set to -1 before it): exit 2 for an unknown,
+ * abbreviated or value-less option, naming the options it could mean
+ * ("--time: ... did you mean --timeout, --tls-timeout?"), and for a
+ * second use of an option that is not a list. */
+void args_check(const struct option *opts, char **argv, int c,
+                int longindex);
+/* --user USER:PASSWORD into cfg->basic_auth (a copy); the password in
+ * `v` (argv) is overwritten with '*'.  Exit 2 without a ':'. */
+void args_user(struct hscan_config *cfg, char *v);
+/* -d/--data STR (-d @FILE: the file without CR and LF) or
+ * --data-file FILE (its bytes as they are): appended to the request
+ * body, pieces joined with '&' as curl does.  Exit 2 past
+ * HSCAN_REQUEST_BODY_MAX or for a file that cannot be read. */
+void args_data(int c, const char *v);
+/* After the options: the body into `cfg`, and POST as the method
+ * unless -X was given. */
+void args_finish(struct hscan_config *cfg, int method_given);
+void args_free(struct hscan_config *cfg);
 
 #endif

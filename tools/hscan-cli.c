@@ -415,6 +415,9 @@ static const struct option opts[] = {
     { "match-error", 1, 0, OPT_MATCH_ERROR },
     { "only-ok", 0, 0, OPT_ONLY_OK }, { "ports", 1, 0, OPT_PORTS },
     { "format", 1, 0, 'f' }, { "fields", 1, 0, OPT_FIELDS },
+    /* credentials and request body (cli-args.c) */
+    { "user", 1, 0, 'u' }, { "data", 1, 0, 'd' },
+    { "data-file", 1, 0, OPT_DATA_FILE },
     { 0, 0, 0, 0 }
 };
 
@@ -505,10 +508,14 @@ static void opt_header(hscan_config_t *cfg, const char *v)
 
 /* The options that shape the request and the connection in `cfg`; the
  * library checks the values (check_config()).  0 when `c` is none. */
+static int method_given;        /* -X: a body does not imply POST */
+
 static int opt_request(hscan_config_t *cfg, int c, const char *v)
 {
     switch (c) {
-    case 'X': cfg->method = v; break;
+    case 'X': cfg->method = v; method_given = 1; break;
+    case 'u': args_user(cfg, (char *)v); break;     /* optarg: argv */
+    case 'd': case OPT_DATA_FILE: args_data(c, v); break;
     case OPT_PATH: cfg->path = v; break;
     case 'H':
         if (strchr(v, ':'))
@@ -580,13 +587,18 @@ static void opt_cli(int c, const char *v, const char **out_path)
 static void parse_args(int argc, char **argv, hscan_config_t *cfg,
                        const char **out_path)
 {
-    int c;
+    int c, li = -1;
 
-    while ((c = getopt_long(argc, argv, "c:X:H:A:o:f:q46hVk", opts,
-                            NULL)) != -1)
+    opterr = 0;             /* args_check() says what is wrong */
+    while ((c = getopt_long(argc, argv, ":c:X:H:A:o:f:u:d:q46hVk", opts,
+                            &li)) != -1) {
+        args_check(opts, argv, c, li);
+        li = -1;
         if (!opt_duration(cfg, c, optarg) && !opt_number(cfg, c, optarg) &&
             !opt_request(cfg, c, optarg))
             opt_cli(c, optarg, out_path);
+    }
+    args_finish(cfg, method_given);
     cfg->shard_index = G.shard_index;
     cfg->shard_count = G.shard_count;
 }
@@ -807,5 +819,6 @@ int main(int argc, char **argv)
     uv_loop_close(G.loop);
     fmt_free();
     free((char *)cfg.resolvers);
+    args_free(&cfg);
     return G.exit_code;
 }

@@ -16,7 +16,8 @@ _hscan_cli()
         --audit --strict --progress --no-progress --match-status --filter-status
         --match-header --match-error --only-ok --ports --format --fields
         --http1.1 --http2 --h2c --proxy --no-proxy --proxy-timeout
-        -c -X -H -A -o -f -q -4 -6 -h -V -k"
+        --user --data --data-file
+        -c -X -H -A -u -d -o -f -q -4 -6 -h -V -k"
     local fields="id input url scheme host ip port status reason
         http_version content_type content_length title body_sha256 server
         location redirects final_url tls_version tls_cipher tls_verified
@@ -59,13 +60,14 @@ _hscan_cli()
         return ;;
     --match-error)
         COMPREPLY=( $(compgen -W "$errors" -- "$cur") ); return ;;
-    -o|--output|--resume|--ca-file)
+    -o|--output|--resume|--ca-file|--data-file)
         COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
     -c|--concurrency|--timeout|--dns-timeout|--connect-timeout|\
     --read-timeout|--path|-H|--header|-A|--user-agent|--resolver|\
     --max-header-bytes|--max-headers|--follow|--tls-timeout|--rate|\
     --burst|--max-per-ip|--dns-rate|--dns-cache|--shard|--body-bytes|\
-    --match-status|--filter-status|--match-header|--ports)
+    --match-status|--filter-status|--match-header|--ports|-u|--user|\
+    -d|--data)
         return ;;                           # a value of the user's own
     esac
     if [[ $cur == -* ]]; then

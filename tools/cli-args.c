@@ -1,0 +1,260 @@
+/* hscan-cli's command line taken literally: long options by their full
+ * name only, each option at most once unless it is a list by design,
+ * and the request options that need more than a pointer (--user,
+ * -d/--data, --data-file).
+ *
+ * getopt_long() takes any unique prefix of a long option, so a typo or
+ * another tool's habit silently meant something else: `--user
+ * alice:pw` was --user-agent, `--time 1` --timeout.  It has no switch
+ * to turn that off, so each long option it returns is compared with
+ * the word as typed.  A second --path replaced the first just as
+ * silently; now that is an error too.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hscan.h>
+
+#include "cli.h"
+
+/* The options that may be given more than once: lists, accumulated in
+ * order (docs/cli.md "Options").  Everything else once. */
+static int repeatable(int c)
+{
+    switch (c) {
+    case 'H': case 'd': case OPT_DATA_FILE: case OPT_RESOLVER:
+    case OPT_FIELDS: case OPT_MATCH_STATUS: case OPT_FILTER_STATUS:
+    case OPT_MATCH_HEADER: case OPT_MATCH_ERROR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* "--name" or "-c/--name" for the option whose getopt code is `c`. */
+static const char *spell(const struct option *opts, int c, char *buf,
+                         size_t size)
+{
+    size_t i;
+
+    for (i = 0; opts[i].name; i++)
+        if (opts[i].val == c) {
+            if (c < 0x100)
+                snprintf(buf, size, "-%c/--%s", c, opts[i].name);
+            else
+                snprintf(buf, size, "--%s", opts[i].name);
+            return buf;
+        }
+    snprintf(buf, size, "-%c", c);
+    return buf;
+}
+
+/* The option named exactly by "--NAME[=value]" `word`, or NULL. */
+static const struct option *exact(const struct option *opts,
+                                  const char *word)
+{
+    size_t n = strcspn(word + 2, "="), i;
+
+    for (i = 0; opts[i].name; i++)
+        if (strlen(opts[i].name) == n &&
+            strncmp(opts[i].name, word + 2, n) == 0)
+            return &opts[i];
+    return NULL;
+}
+
+/* Refuse `word` (a "--name[=value]" that is no option's full name),
+ * naming the options it could have meant: those it begins, then those
+ * that hold it.  The value is never echoed (it may be a password). */
+static void not_an_option(const struct option *opts, const char *word)
+{
+    char key[64], list[512] = "";
+    size_t n = strcspn(word + 2, "="), i, used = 0;
+    int pass, found = 0;
+
+    snprintf(key, sizeof(key), "%.*s", (int)n, word + 2);
+    for (pass = 0; pass < 2 && n > 0; pass++)
+        for (i = 0; opts[i].name; i++) {
+            const char *name = opts[i].name;
+            int prefix = strncmp(name, word + 2, n) == 0;
+            int hit = pass == 0 ? prefix
+                                : !prefix && n >= 3 && n < sizeof(key) &&
+                                      strstr(name, key) != NULL;
+            if (!hit || used + strlen(name) + 5 >= sizeof(list))
+                continue;
+            used += (size_t)snprintf(list + used, sizeof(list) - used,
+                                     "%s--%s", found++ ? ", " : "", name);
+        }
+    if (found)
+        cli_die_usage("--%s: not an option (long options are never "
+                      "abbreviated); did you mean %s?", key, list);
+    cli_die_usage("--%s: not an option", key);
+}
+
+/* getopt_long() returned '?' or ':' (opterr is 0): say why our way. */
+static void refused(const struct option *opts, const char *word, int c)
+{
+    const struct option *o;
+
+    if (strncmp(word, "--", 2) != 0) {
+        if (c == ':')
+            cli_die_usage("-%c: needs a value", optopt);
+        cli_die_usage("-%c: not an option", optopt);
+    }
+    if (!(o = exact(opts, word)))
+        not_an_option(opts, word);
+    if (c == ':')
+        cli_die_usage("--%s: needs a value", o->name);
+    cli_die_usage("--%s: takes no value", o->name);
+}
+
+void args_check(const struct option *opts, char **argv, int c,
+                int longindex)
+{
+    static unsigned char seen[0x200];
+    const char *word;
+    char name[64];
+
+    if (c == '?' || c == ':')
+        refused(opts, argv[optind - 1], c);
+    if (longindex >= 0) {
+        word = argv[optind - 1];
+        if (opts[longindex].has_arg == 1 && optarg == word)
+            word = argv[optind - 2];    /* "--name value" */
+        if (strncmp(word, "--", 2) != 0 ||
+            exact(opts, word) != &opts[longindex])
+            not_an_option(opts, word);
+    }
+    if (c >= 0 && c < (int)sizeof(seen) && seen[c]++ && !repeatable(c))
+        cli_die_usage("%s: given twice (only -H/--header, -d/--data, "
+                      "--data-file, --resolver, --fields and the --match-* "
+                      "and --filter-status lists are repeatable)",
+                      spell(opts, c, name, sizeof(name)));
+}
+
+/* ---- --user ---- */
+
+static char *user_copy;         /* reachable until args_free() */
+
+void args_user(hscan_config_t *cfg, char *v)
+{
+    char *copy, *colon = strchr(v, ':');
+
+    if (!colon)
+        cli_die_usage("--user: needs USER:PASSWORD (hscan-cli never "
+                      "prompts for a password)");
+    if (!(copy = strdup(v)))
+        cli_die_usage("out of memory");
+    user_copy = copy;
+    cfg->basic_auth = copy;
+    /* Out of `ps` and /proc/PID/cmdline for the rest of the run, as
+     * curl does; the copy is what the scanner is given. */
+    memset(colon + 1, '*', strlen(colon + 1));
+}
+
+/* ---- -d/--data, --data-file ---- */
+
+static struct {
+    char *buf;
+    size_t len, cap;
+    int any;
+} B;
+
+static void body_put(const char *opt, const char *p, size_t n)
+{
+    size_t need = B.len + (B.any ? 1 : 0) + n;
+
+    if (need > HSCAN_REQUEST_BODY_MAX)
+        cli_die_usage("%s: the request body would be over %u bytes "
+                      "(16 MiB, the bound)", opt, HSCAN_REQUEST_BODY_MAX);
+    if (need + 1 > B.cap) {
+        size_t c = need + 1 > 2 * B.cap ? need + 1 : 2 * B.cap;
+        char *b = realloc(B.buf, c);
+        if (!b)
+            cli_die_usage("%s: out of memory", opt);
+        B.buf = b;
+        B.cap = c;
+    }
+    if (B.any)
+        B.buf[B.len++] = '&';   /* several pieces join with &, as curl */
+    if (n)
+        memcpy(B.buf + B.len, p, n);
+    B.len += n;
+    B.buf[B.len] = '\0';
+    B.any = 1;
+}
+
+/* The bytes of file `path`, at most the bound (plus one, to tell). */
+static char *read_file(const char *opt, const char *path, size_t *len)
+{
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    FILE *f = strcmp(path, "-") == 0 ? NULL : fopen(path, "rb");
+
+    if (strcmp(path, "-") == 0)
+        cli_die_usage("%s: '-': stdin holds the targets; name a file", opt);
+    if (!f)
+        cli_die_usage("%s: cannot read '%s': %s", opt, path,
+                      strerror(errno));
+    for (;;) {
+        if (!buf)
+            cli_die_usage("%s: out of memory", opt);
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap || n > HSCAN_REQUEST_BODY_MAX)
+            break;
+        cap *= 2;
+        buf = realloc(buf, cap);
+    }
+    if (ferror(f))
+        cli_die_usage("%s: cannot read '%s': %s", opt, path,
+                      strerror(errno));
+    fclose(f);
+    if (n > HSCAN_REQUEST_BODY_MAX)
+        cli_die_usage("%s: '%s' is over %u bytes (16 MiB, the bound)", opt,
+                      path, HSCAN_REQUEST_BODY_MAX);
+    *len = n;
+    return buf;
+}
+
+void args_data(int c, const char *v)
+{
+    const char *opt = c == 'd' ? "-d/--data" : "--data-file";
+    size_t n, i, k = 0;
+    char *f;
+
+    if (c == 'd' && v[0] != '@') {
+        body_put(opt, v, strlen(v));
+        return;
+    }
+    f = read_file(opt, c == 'd' ? v + 1 : v, &n);
+    /* -d @FILE drops CR and LF, as curl -d does (form data split
+     * over lines); --data-file sends the bytes as they are, as curl
+     * --data-binary @FILE. */
+    for (i = 0; c == 'd' && i < n; i++)
+        if (f[i] != '\r' && f[i] != '\n')
+            f[k++] = f[i];
+    body_put(opt, f, c == 'd' ? k : n);
+    free(f);
+}
+
+void args_finish(hscan_config_t *cfg, int method_given)
+{
+    if (!B.any)
+        return;
+    cfg->body = B.buf ? B.buf : "";
+    cfg->body_len = B.len;
+    if (!method_given)
+        cfg->method = "POST";
+}
+
+void args_free(hscan_config_t *cfg)
+{
+    free(B.buf);
+    B.buf = NULL;
+    free(user_copy);
+    user_copy = NULL;
+    cfg->basic_auth = NULL;
+    cfg->body = NULL;
+}
