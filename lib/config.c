@@ -197,11 +197,9 @@ static int check_http_version(const struct report *r, int v)
 /* ---- credentials and request body ---- */
 
 /* basic_auth, body and body_len, for a scanner or one target: the
- * credentials are never quoted (a detail may reach a log); a body
- * cannot go over HTTP/2 yet.  FIXME(h2-body): drop the HTTP/2 rule
- * once lib/h2.c sends hscan__req.body as DATA frames. */
+ * credentials are never quoted (a detail may reach a log). */
 static int check_auth_body(const struct report *r, const char *auth,
-                           const void *body, size_t body_len, int h2)
+                           const void *body, size_t body_len)
 {
     if (auth && !strchr(auth, ':'))
         return refuse(r, "basic_auth", "(not shown): must be 'user:pass' "
@@ -211,10 +209,6 @@ static int check_auth_body(const struct report *r, const char *auth,
     if (body && body_len > HSCAN_REQUEST_BODY_MAX)
         return refuse(r, "body", "%zu bytes: must be at most %u (16 MiB)",
                       body_len, HSCAN_REQUEST_BODY_MAX);
-    if (body && h2)
-        return refuse(r, "body", "%zu bytes: request bodies are not yet "
-                      "sent over HTTP/2 (http_version HSCAN_HTTP_2 or "
-                      "h2c)", body_len);
     return 0;
 }
 
@@ -255,13 +249,13 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
     if (cfg->proxy) {
         char why[128];
         if (hscan__proxy_check(cfg->proxy, why, sizeof(why)) != 0)
-            return refuse(&r, "proxy", "%s: %s", quote(q, cfg->proxy), why);
+            /* not quoted: it may hold credentials */
+            return refuse(&r, "proxy", "(not shown): %s", why);
     }
     if (!cfg->proxy_timeout_ms)
         return refuse(&r, "proxy_timeout_ms",
                       "0: must be above 0 (milliseconds)");
-    return check_auth_body(&r, cfg->basic_auth, cfg->body, cfg->body_len,
-                           cfg->http_version == HSCAN_HTTP_2 || cfg->h2c);
+    return check_auth_body(&r, cfg->basic_auth, cfg->body, cfg->body_len);
 }
 
 int hscan_target_opts_check(const hscan_target_opts_t *opts,
@@ -278,6 +272,5 @@ int hscan_target_opts_check(const hscan_target_opts_t *opts,
     if (rc == 0)
         rc = check_http_version(&r, opts->http_version);
     return rc ? rc : check_auth_body(&r, opts->basic_auth, opts->body,
-                                     opts->body_len,
-                                     opts->http_version == HSCAN_HTTP_2);
+                                     opts->body_len);
 }

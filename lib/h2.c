@@ -279,8 +279,29 @@ static int connection_specific(const char *n, size_t len)
 /* The request the HTTP/1.1 leg would send, as an HTTP/2 header list:
  * one description of what to send (request.h).  Its request line gives
  * :method and :path, Host :authority; names go lower case. */
+/* The request body, as nghttp2 asks for it. */
+static h2_ssize read_body(nghttp2_session *s, int32_t stream, uint8_t *buf,
+                          size_t length, uint32_t *flags,
+                          nghttp2_data_source *src, void *user)
+{
+    struct hscan__h2 *h = user;
+    size_t n = h->req_body_len - h->req_body_sent;
+
+    (void)s;
+    (void)stream;
+    (void)src;
+    if (n > length)
+        n = length;
+    memcpy(buf, h->req_body + h->req_body_sent, n);
+    h->req_body_sent += n;
+    if (h->req_body_sent == h->req_body_len)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (h2_ssize)n;
+}
+
 int hscan__h2_request(struct hscan__h2 *h, char *req, size_t len,
-                      int https, const char *host, size_t host_len)
+                      int https, const char *host, size_t host_len,
+                      const char *body, size_t body_len)
 {
     nghttp2_nv *nv;
     size_t n = 4, i, lines = 0;
@@ -352,7 +373,18 @@ int hscan__h2_request(struct hscan__h2 *h, char *req, size_t len,
         nv[2].value = (uint8_t *)host;
         nv[2].valuelen = host_len;
     }
-    rc = h2_submit_request(h->s, NULL, nv, n, NULL, NULL);
+#if NGHTTP2_VERSION_NUM >= 0x013c00
+    nghttp2_data_provider2 prd;
+    prd.read_callback = read_body;
+#else
+    nghttp2_data_provider prd;
+    prd.read_callback = read_body;
+#endif
+    prd.source.ptr = NULL;
+    h->req_body = body;
+    h->req_body_len = body_len;
+    h->req_body_sent = 0;
+    rc = h2_submit_request(h->s, NULL, nv, n, body ? &prd : NULL, NULL);
     free(nv);
     if (rc < 0)
         return rc == NGHTTP2_ERR_NOMEM ? HSCAN_ERESOURCE_EXHAUSTED

@@ -36,6 +36,8 @@ struct hscan__h2 {
     struct hscan__md *md;           /* the body's digest (body.h) */
     int body_keep;
 
+    const char *req_body;   /* the request's body, sent as DATA */
+    size_t req_body_len, req_body_sent;
     struct nghttp2_session *s;
     unsigned other_frames;  /* frames not the response's (flood bound) */
     unsigned conts;         /* CONTINUATIONs of the current block */
@@ -56,9 +58,11 @@ int hscan__h2_new(struct hscan__h2 *h);
  * request line, then fields; changed in place: names go lower case) as
  * one stream: :method and :path from its request line, Host as
  * :authority (`host` when it has none), the connection-specific fields
- * left out.  0 or a negative HSCAN_E*. */
+ * left out; then `body` (NULL: none; it must outlive the session) as
+ * DATA, END_STREAM on the last.  0 or a negative HSCAN_E*. */
 int hscan__h2_request(struct hscan__h2 *h, char *req, size_t len, int https,
-                      const char *host, size_t host_len);
+                      const char *host, size_t host_len, const char *body,
+                      size_t body_len);
 /* The server's bytes. */
 void hscan__h2_recv(struct hscan__h2 *h, const char *buf, size_t n);
 /* Bytes to send: their count (`*data` valid until the next call), 0

@@ -82,8 +82,10 @@ static int submit_request(struct probe *p)
     hscan__p_target(p, &t);
     if (hscan__req_build(p->req, &t, &req, &len) != 0)
         return HSCAN_ERESOURCE_EXHAUSTED;
-    rc = hscan__h2_request(p->h2, req, len, p->scheme == HSCAN__HTTPS,
-                           p->host, p->host_len);
+    /* the built request ends with the body: the head is before it */
+    rc = hscan__h2_request(p->h2, req, len - p->req->body_len,
+                           p->scheme == HSCAN__HTTPS, p->host, p->host_len,
+                           p->req->body, p->req->body_len);
     free(req);
     return rc;
 }

@@ -120,6 +120,20 @@ static int follow(struct probe *p, const char *next_url)
     scheme = t.scheme;
     same_host = t.family == p->family && t.host_len == p->host_len &&
                 strncasecmp(t.host, p->host, t.host_len) == 0;
+    {
+        /* credentials stay with their origin; 303 (and 301/302 after a
+         * POST) turn the request into a GET without body, as curl */
+        int port = t.port ? t.port : scheme == HSCAN__HTTPS ? 443 : 80;
+        struct hscan__req *next;
+        if (hscan__req_redirect(&next, p->req, !same_host || scheme !=
+                                p->scheme || port != p->port,
+                                p->resp.status) != 0) {
+            hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED, "out of memory");
+            return 1;
+        }
+        hscan__req_unref(p->req);
+        p->req = next;
+    }
     hscan__p_reset_exchange(p);
     if (retarget(p, &t, scheme) != 0) {
         hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED, "out of memory");

@@ -210,8 +210,7 @@ static int set_body(struct hscan__req *r, const void *body, size_t len)
     return 0;
 }
 
-/* r's credentials and body; a body keeps the default ALPN offer to
- * http/1.1 (FIXME(h2-body) in request.h). */
+/* r's credentials and body. */
 static int set_extras(struct hscan__req *r, const char *auth,
                       const void *body, size_t body_len)
 {
@@ -219,8 +218,6 @@ static int set_extras(struct hscan__req *r, const char *auth,
         return HSCAN_ENOMEM;
     if (body && set_body(r, body, body_len) != 0)
         return HSCAN_ENOMEM;
-    if (r->body && r->http_version == HSCAN_HTTP_DEFAULT)
-        r->http_version = HSCAN_HTTP_1_1;
     return 0;
 }
 
@@ -235,7 +232,6 @@ int hscan__req_new(struct hscan__req **out, const hscan_config_t *cfg)
     r->refs = 1;
     r->timeout_ms = cfg->timeout_ms;
     r->http_version = cfg->http_version;
-    r->h2c = cfg->h2c;
     snprintf(ua, sizeof(ua), "hscan/%s", HSCAN_VERSION_STRING);
     r->method = strdup(cfg->method ? cfg->method : "GET");
     r->path = strdup(cfg->path ? cfg->path : "/");
@@ -326,7 +322,6 @@ static int merge_fields(struct hscan__req *r, const struct hscan__req *base,
     r->timeout_ms = o->timeout_ms ? o->timeout_ms : base->timeout_ms;
     r->http_version = o->http_version ? o->http_version
                                       : base->http_version;
-    r->h2c = base->h2c;
     r->method = strdup(o->method ? o->method : base->method);
     r->path = strdup(o->path ? o->path : base->path);
     r->ua = strdup(base->ua);
@@ -347,9 +342,6 @@ static int merge_extras(struct hscan__req *r, const struct hscan__req *base,
     }
     if (set_extras(r, o->basic_auth, o->body, o->body_len) != 0)
         return HSCAN_ENOMEM;
-    /* FIXME(h2-body): refused until lib/h2.c sends the body. */
-    if (r->body && (r->http_version == HSCAN_HTTP_2 || r->h2c))
-        return HSCAN_EINVAL;
     return 0;
 }
 
@@ -372,6 +364,68 @@ int hscan__req_merge(struct hscan__req **out, struct hscan__req *base,
         rc = merge_extras(r, base, o);
     if (rc == 0)
         rc = merge_tail(r, base, o);
+    if (rc != 0) {
+        hscan__req_unref(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+int hscan__req_redirect(struct hscan__req **out, struct hscan__req *base,
+                        int other_origin, int status)
+{
+    int to_get = (status == 303 && strcmp(base->method, "HEAD") != 0) ||
+                 ((status == 301 || status == 302) &&
+                  strcmp(base->method, "POST") == 0);
+    int drop = 0;
+    const char **lines;
+    struct hscan__req *r;
+    size_t i, n = 0;
+    int rc;
+
+    for (i = 0; other_origin && i < base->n_hdrs; i++)
+        drop |= header_named(base->hdrs[i], "Authorization") ||
+                header_named(base->hdrs[i], "Cookie");
+    if (!to_get && !(other_origin && (base->auth || drop))) {
+        *out = hscan__req_ref(base);
+        return 0;
+    }
+    if (!(r = calloc(1, sizeof(*r))))
+        return HSCAN_ENOMEM;
+    r->refs = 1;
+    r->timeout_ms = base->timeout_ms;
+    r->http_version = base->http_version;
+    r->method = strdup(to_get ? "GET" : base->method);
+    r->path = strdup(base->path);
+    r->ua = strdup(base->ua);
+    rc = r->method && r->path && r->ua ? 0 : HSCAN_ENOMEM;
+    if (rc == 0 && !other_origin && base->auth &&
+        !(r->auth = strdup(base->auth)))
+        rc = HSCAN_ENOMEM;
+    if (rc == 0 && !to_get && base->body_mem) {
+        r->body_mem = base->body_mem;
+        r->body_mem->refs++;
+        r->body = base->body;
+        r->body_len = base->body_len;
+    }
+    lines = malloc((base->n_hdrs + 1) * sizeof(*lines));
+    if (rc == 0 && !lines)
+        rc = HSCAN_ENOMEM;
+    for (i = 0; rc == 0 && i < base->n_hdrs; i++) {
+        const char *l = base->hdrs[i];
+        if ((other_origin && (header_named(l, "Authorization") ||
+                              header_named(l, "Cookie"))) ||
+            (to_get && (header_named(l, "Content-Type") ||
+                        header_named(l, "Content-Length"))))
+            continue;
+        lines[n++] = l;
+    }
+    if (rc == 0)
+        rc = copy_lines(r, lines, n);
+    if (rc == 0)
+        rc = set_tail(r, lines, n);
+    free(lines);
     if (rc != 0) {
         hscan__req_unref(r);
         return rc;

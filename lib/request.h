@@ -32,17 +32,12 @@ struct hscan__req {
      * takes the head as the first len - body_len bytes of the built
      * request and sends body[0..body_len) as DATA (END_STREAM on the
      * last frame; none when body is NULL).
-     * FIXME(h2-body): lib/h2.c does not send it yet, so config.c
-     * refuses a body with HTTP/2 and a body makes the default ALPN
-     * offer http/1.1 alone.
-     * FIXME(redirect-auth): every redirect hop gets the Authorization
-     * line and the body, other hosts included; curl sends -u only to
-     * the first host (--location-trusted).  The probe knows the hops. */
+     * A redirect to another origin drops the credentials, and one that
+     * turns the method to GET drops the body (hscan__req_redirect()). */
     char *auth;             /* "Basic <base64>", or NULL */
     const char *body;       /* NULL: no body; else body_len bytes */
     size_t body_len;
     struct hscan__req_body *body_mem;   /* owns body, shared by merges */
-    int h2c;                /* cfg.h2c: a body would go over HTTP/2 */
 };
 
 /* A description from a config's request fields (method, path,
@@ -54,12 +49,19 @@ int hscan__req_new(struct hscan__req **out, const hscan_config_t *cfg);
 /* `base` with the target's overrides `o` (NULL or none: `base` itself,
  * with a new reference): its method, path, timeout, credentials and
  * body when given; the base's header lines that `o` does not name,
- * then `o`'s.  Returns 0, HSCAN_ENOMEM, or HSCAN_EINVAL when the
- * result would send a body over HTTP/2 (FIXME(h2-body)); `*out`
- * written only on success. */
+ * then `o`'s.  Returns 0 or HSCAN_ENOMEM; `*out` written only on
+ * success. */
 int hscan__req_merge(struct hscan__req **out, struct hscan__req *base,
                      const hscan_target_opts_t *o);
 
+/* What a redirect sends, as curl does: to another origin (host, port
+ * or scheme: `other_origin`) no credentials — neither ours nor a user's
+ * Authorization or Cookie line; for a 303 (any method but HEAD), or a
+ * 301/302 answering a POST (`status`), a GET without body.  Returns 0
+ * with `*out` = `base` (a new reference) when nothing changes or a new
+ * description, or HSCAN_ENOMEM. */
+int hscan__req_redirect(struct hscan__req **out, struct hscan__req *base,
+                        int other_origin, int status);
 struct hscan__req *hscan__req_ref(struct hscan__req *r);
 void hscan__req_unref(struct hscan__req *r);
 

@@ -333,6 +333,17 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f,
     return 0;
 }
 
+static int on_data(nghttp2_session *ng, uint8_t flags, int32_t stream,
+                   const uint8_t *data, size_t len, void *arg)
+{
+    (void)ng;
+    (void)flags;
+    (void)stream;
+    (void)data;
+    ((struct h2conn *)arg)->srv->counts.data_bytes += len;
+    return 0;
+}
+
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f,
                          void *arg)
 {
@@ -378,6 +389,7 @@ int h2_session_start(struct h2conn *c)
     nghttp2_session_callbacks_set_on_begin_headers_callback(
         cb, on_begin_headers);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
     rc = nghttp2_session_server_new(&c->ng, cb, c);
     nghttp2_session_callbacks_del(cb);
     if (rc != 0)

@@ -127,6 +127,7 @@ struct tsrv_h2_counts {
     unsigned long h1_replies;   /* HTTP/1.1 replies sent */
     unsigned long flood_bytes;  /* hostile frame bytes queued */
     unsigned long lifetimes;    /* connections closed by the lifetime */
+    unsigned long data_bytes;   /* request DATA bytes read (bodies) */
 };
 
 void tsrv_h2_counts(const struct tsrv_h2 *s, struct tsrv_h2_counts *out);

@@ -37,7 +37,9 @@ static hscan_t *scan;
 static int results;
 
 enum { T_NORMAL, T_H11, T_GOAWAY, T_REDIRECT, T_PING, T_H1TALK, T_H1ONLY,
-       T_N };
+       T_POST, T_N };
+#define POST_BODY "a=1&b=hello+world"
+static struct tsrv_h2_counts counts_at_end;
 
 static void check(int ok, const char *what, int line)
 {
@@ -102,6 +104,9 @@ static void on_result(hscan_t *s, const hscan_result_t *r, void *arg)
         CHECK(r->error == HSCAN_EH2_NOT_NEGOTIATED && r->h2 == NULL);
         CHECK(r->fallback_error == 0);
         break;
+    case T_POST:
+        CHECK(r->error == 0 && r->status == 200 && r->http_major == 2);
+        break;
     }
 }
 
@@ -109,6 +114,7 @@ static void on_closed_scan(hscan_t *s, void *arg)
 {
     (void)s;
     (void)arg;
+    tsrv_h2_counts(h2srv, &counts_at_end);
     tsrv_h2_stop(h2srv);
     tsrv_h2_stop(h1only);
     tsrv_h2_stop(h1talk);
@@ -210,11 +216,24 @@ int main(void)
     submit(T_PING, port, "/h2/ping-flood", 0);
     submit(T_H1TALK, tsrv_h2_port(h1talk), "/", HSCAN_HTTP_2);
     submit(T_H1ONLY, tsrv_h2_port(h1only), "/", HSCAN_HTTP_2);
+    {   /* a request body over HTTP/2: DATA after the HEADERS */
+        hscan_target_opts_t o;
+        char line[128];
+        hscan_target_opts_init(&o);
+        o.method = "POST";
+        o.body = POST_BODY;
+        o.body_len = strlen(POST_BODY);
+        snprintf(line, sizeof(line), "https://127.0.0.1:%d/h2/normal",
+                 port);
+        CHECK(hscan_submit_ex(scan, line, strlen(line),
+                              (void *)(intptr_t)T_POST, &o, NULL) == 0);
+    }
     hscan_end_input(scan);
     uv_timer_init(&loop, &deadline);
     uv_timer_start(&deadline, on_deadline, 20000, 0);
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(results == T_N);
+    CHECK(counts_at_end.data_bytes == strlen(POST_BODY));
     CHECK(uv_loop_close(&loop) == 0);
     unlink(ca_path);
     if (failures)

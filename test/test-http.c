@@ -464,6 +464,75 @@ TEST(request_tail)
     free(t);
 }
 
+/* What a redirect sends (hscan__req_redirect): no credentials to
+ * another origin, a GET without body after a 303 or a POST's 301/302. */
+static char *built(struct hscan__req *r)
+{
+    struct hscan__target t = { HSCAN__HTTP, "h", 1, "/", 1, 80, 0 };
+    char *out = NULL, *s;
+    size_t len = 0;
+
+    CHECK(hscan__req_build(r, &t, &out, &len) == 0);
+    s = malloc(len + 1);        /* the bytes, as a C string to search */
+    CHECK(s != NULL);
+    memcpy(s, out, len);
+    s[len] = '\0';
+    free(out);
+    return s;
+}
+
+TEST(request_redirect)
+{
+    hscan_config_t cfg;
+    const char *hdrs[] = { "Cookie: a=1", "X-A: 1",
+                           "Authorization: Bearer tok" };
+    struct hscan__req *base, *r;
+    char *b;
+
+    hscan_config_init(&cfg);
+    cfg.method = "POST";
+    cfg.basic_auth = "u:p";
+    cfg.body = "k=v";
+    cfg.body_len = 3;
+    cfg.headers = hdrs;
+    cfg.n_headers = 3;
+    CHECK(hscan__req_new(&base, &cfg) == 0);
+    /* the same origin, a 307: all of it again, the same description */
+    CHECK(hscan__req_redirect(&r, base, 0, 307) == 0);
+    CHECK(r == base);
+    hscan__req_unref(r);
+    /* another origin, a 307: POST and body kept, credentials dropped */
+    CHECK(hscan__req_redirect(&r, base, 1, 307) == 0);
+    b = built(r);
+    CHECK(strncmp(b, "POST / HTTP/1.1\r\n", 17) == 0);
+    CHECK(strstr(b, "Authorization") == NULL && strstr(b, "Cookie") ==
+          NULL);
+    CHECK(strstr(b, "X-A: 1\r\n") != NULL);
+    CHECK(strstr(b, "Content-Length: 3\r\n") != NULL &&
+          strstr(b, "\r\n\r\nk=v") != NULL);
+    free(b);
+    hscan__req_unref(r);
+    /* the same origin, a 303: GET, no body, credentials kept */
+    CHECK(hscan__req_redirect(&r, base, 0, 303) == 0);
+    b = built(r);
+    CHECK(strncmp(b, "GET / HTTP/1.1\r\n", 16) == 0);
+    /* (the user's Authorization line replaces -u's Basic one) */
+    CHECK(strstr(b, "Authorization: Bearer tok\r\n") != NULL);
+    CHECK(strstr(b, "Content-Length") == NULL &&
+          strstr(b, "Content-Type") == NULL);
+    CHECK(strstr(b, "k=v") == NULL);
+    free(b);
+    hscan__req_unref(r);
+    /* a POST's 302 to another origin: GET, nothing of either */
+    CHECK(hscan__req_redirect(&r, base, 1, 302) == 0);
+    b = built(r);
+    CHECK(strncmp(b, "GET / ", 6) == 0 && strstr(b, "Basic") == NULL &&
+          strstr(b, "k=v") == NULL && strstr(b, "Bearer") == NULL);
+    free(b);
+    hscan__req_unref(r);
+    hscan__req_unref(base);
+}
+
 /* ---- HTML title (cfg.body_bytes) ---- */
 
 static void title_is(const char *html, const char *want)

@@ -87,7 +87,7 @@ static const struct group {
 "                           unless -H names one; @FILE: FILE without CR/LF;\n"
 "                           repeatable, joined with '&' (as curl)\n"
 "      --data-file FILE     request body: FILE's bytes as they are (like\n"
-"                           -d; body at most 16 MiB, HTTP/1.1 only)\n"
+"                           -d; body at most 16 MiB)\n"
 "  Long options only by full name; options other than -H, -d, --data-file,\n"
 "  --resolver, --fields and the filter lists at most once.\n" },
     { "tls", "HTTPS",

@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (hscan__h2_new(&h) != 0 ||
         hscan__h2_request(&h, req, sizeof(req) - 1, 1, "example.com",
-                          11) != 0) {
+                          11, mode & 32 ? "a=1&b=2" : NULL, 7) != 0) {
         hscan__h2_free(&h);
         hscan__resp_free(&resp);
         return 0;
