@@ -40,7 +40,7 @@ typedef ssize_t h2_ssize;
 #define MAX_CONTINUATION 64 /* CONTINUATION frames in one header block */
 
 
-static void code_str(char *out, size_t size, unsigned long code)
+void hscan__h2_code_str(char *out, size_t size, unsigned long code)
 {
     const char *n = hscan__h2_code_name(code);
 
@@ -177,7 +177,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f,
         facts->v.goaway_last_stream = (unsigned long)f->goaway.last_stream_id;
         /* Our stream was not taken: no response will come. */
         if (!h->head && f->goaway.last_stream_id < STREAM) {
-            code_str(c, sizeof(c), f->goaway.error_code);
+            hscan__h2_code_str(c, sizeof(c), f->goaway.error_code);
             snprintf(d, sizeof(d), "GOAWAY %s, last stream %d", c,
                      f->goaway.last_stream_id);
             return stop(h, HSCAN_EH2_GOAWAY, d);
@@ -189,7 +189,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f,
         facts->v.rst_stream = 1;
         facts->v.rst_code = f->rst_stream.error_code;
         if (!h->head) {
-            code_str(c, sizeof(c), f->rst_stream.error_code);
+            hscan__h2_code_str(c, sizeof(c), f->rst_stream.error_code);
             snprintf(d, sizeof(d), "RST_STREAM %s", c);
             return stop(h, HSCAN_EH2_RST_STREAM, d);
         }

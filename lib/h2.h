@@ -72,5 +72,7 @@ long hscan__h2_out(struct hscan__h2 *h, const uint8_t **data);
  * ended it on a protocol error: lib_msg says which). */
 int hscan__h2_over(const struct hscan__h2 *h);
 void hscan__h2_free(struct hscan__h2 *h);
+/* An HTTP/2 error code as its RFC 9113 name, else "0x..", for details. */
+void hscan__h2_code_str(char *out, size_t size, unsigned long code);
 
 #endif /* HSCAN_H2_H */

@@ -62,14 +62,6 @@ static int flush(struct hscan__leg *l)
     }
 }
 
-/* probe-http.c's rule: cfg.body_bytes, and a method whose response has
- * a body. */
-static int want_body(const struct probe *p)
-{
-    return p->env->lim.body_bytes > 0 &&
-           strcmp(p->req->method, "HEAD") != 0;
-}
-
 /* The request the HTTP/1.1 leg would send, as an HTTP/2 stream: one
  * description of what to send (request.h). */
 static int submit_request(struct probe *p)
@@ -88,16 +80,6 @@ static int submit_request(struct probe *p)
                            p->req->body, p->req->body_len);
     free(req);
     return rc;
-}
-
-static void code_str(char *out, size_t size, unsigned long code)
-{
-    const char *n = hscan__h2_code_name(code);
-
-    if (n)
-        snprintf(out, size, "%s", n);
-    else
-        snprintf(out, size, "0x%lx", code);
 }
 
 static void h2_close(struct hscan__leg *l)
@@ -144,7 +126,7 @@ static void settle(struct hscan__leg *l)
         hscan__p_finish(p, h->err, h->detail);
         return;
     } else if (h->closed) {
-        code_str(c, sizeof(c), h->close_code);
+        hscan__h2_code_str(c, sizeof(c), h->close_code);
         snprintf(d, sizeof(d), "stream closed (%s) before a response", c);
         hscan__p_finish(p, HSCAN_EH2_PROTOCOL, d);
         return;
@@ -181,7 +163,7 @@ static void h2_start(struct hscan__leg *l)
     p->h2f->v.settings = p->h2f->settings;
     p->h2->resp = &p->resp;
     p->h2->facts = p->h2f;
-    if (want_body(p)) {
+    if (hscan__p_want_body(p)) {
         p->h2->body_bytes = p->env->lim.body_bytes;
         p->h2->md = &p->env->scratch->sha256;
         p->h2->body_keep = p->env->lim.body_keep;
@@ -196,18 +178,8 @@ static void h2_start(struct hscan__leg *l)
         return;
     }
     rc = flush(l);
-    if (p->state == PROBE_CLOSING)
-        return;
-    if (rc < 0) {
-        char d[HSCAN__DETAIL_SIZE];
-        hscan__p_finish(p, rc, hscan__p_why(p, d, sizeof(d)));
-    } else if (rc == 1) {
-        p->t_sent = uv_hrtime();
-        hscan__p_start_read(p);
-    } else {
-        hscan__p_set_state(p, PROBE_WRITE);
-        hscan__p_arm(p, p->env->lim.read_timeout_ms);
-    }
+    if (p->state != PROBE_CLOSING)
+        hscan__p_request_sent(p, rc);
 }
 
 static void h2_recv(struct hscan__leg *l, const char *buf, size_t n)
@@ -247,7 +219,7 @@ static void h2_eof(struct hscan__leg *l, int err, const char *detail)
      * went away before answering. */
     if (p->h2f && p->h2f->v.goaway) {
         char c[24];
-        code_str(c, sizeof(c), p->h2f->v.goaway_code);
+        hscan__h2_code_str(c, sizeof(c), p->h2f->v.goaway_code);
         snprintf(d, sizeof(d), "GOAWAY %s, last stream %lu, then the "
                  "close, before the response", c,
                  p->h2f->v.goaway_last_stream);

@@ -36,8 +36,12 @@ static void http_start(struct hscan__leg *l)
     }
     rc = l->below->ops->send(l->below, req, len);
     free(req);
-    if (p->state == PROBE_CLOSING)
-        return;
+    if (p->state != PROBE_CLOSING)
+        hscan__p_request_sent(p, rc);
+}
+
+void hscan__p_request_sent(struct probe *p, int rc)
+{
     if (rc < 0) {
         char d[HSCAN__DETAIL_SIZE];
         hscan__p_finish(p, rc, hscan__p_why(p, d, sizeof(d)));
@@ -50,8 +54,7 @@ static void http_start(struct hscan__leg *l)
     }
 }
 
-/* cfg.body_bytes, and a method whose response has a body. */
-static int want_body(const struct probe *p)
+int hscan__p_want_body(const struct probe *p)
 {
     return p->env->lim.body_bytes > 0 && strcmp(p->req->method, "HEAD") != 0;
 }
@@ -61,7 +64,7 @@ static void head_done(struct probe *p, const char *buf, size_t n)
 {
     if (hscan__p_redirect(p))
         return;
-    if (!want_body(p)) {
+    if (!hscan__p_want_body(p)) {
         hscan__p_finish(p, 0, NULL);
         return;
     }

@@ -27,14 +27,14 @@ static void failed(struct probe *p, int err, const char *detail)
         hscan__p_finish(p, err, d);
 }
 
-static int send_down(struct hscan__leg *l, const void *buf, size_t n)
+/* A message to the proxy; a failure ends the probe. */
+static void send_down(struct hscan__leg *l, const void *buf, size_t n)
 {
     struct probe *p = l->p;
     int rc = l->below->ops->send(l->below, buf, n);
 
     if (rc < 0 && p->state != PROBE_CLOSING)
         failed(p, HSCAN_EPROXY_UNREACHABLE, "cannot send to the proxy");
-    return rc < 0 ? -1 : 0;
 }
 
 /* The tunnel stands: the leg above starts, then gets what followed the
@@ -63,7 +63,6 @@ static void tunnel_up(struct hscan__leg *l, const char *rest, size_t n)
 static void send_request(struct hscan__leg *l)
 {
     struct probe *p = l->p;
-    const struct hscan__proxy *px = p->env->proxy;
     uint8_t msg[300];
     size_t n;
 
@@ -77,13 +76,11 @@ static void send_request(struct hscan__leg *l)
     } else {
         n = hscan__socks5_request(p->host, 0, NULL, p->port, msg);
     }
-    (void)px;
     if (n == 0) {
         failed(p, HSCAN_EPROXY_REFUSED, "a host name over 255 bytes");
         return;
     }
     p->pxs->step = S_REQUEST;
-    p->pxs->len = 0;
     send_down(l, msg, n);
 }
 

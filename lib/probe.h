@@ -187,6 +187,11 @@ void hscan__p_unsocked(struct probe *p);
 /* probe-http.c */
 /* The request is out: wait for the response (READ). */
 void hscan__p_start_read(struct probe *p);
+/* The leg below took the request: `rc` as its send returned (1 all of
+ * it, 0 some queued: WRITE, or a negative HSCAN_E*: finish). */
+void hscan__p_request_sent(struct probe *p, int rc);
+/* cfg.body_bytes, and a method whose response has a body. */
+int hscan__p_want_body(const struct probe *p);
 /* While reading the body: end it here, keep the response (finish with
  * no error) and return 1; else 0. */
 int hscan__p_body_cut(struct probe *p);

@@ -328,18 +328,25 @@ static int merge_fields(struct hscan__req *r, const struct hscan__req *base,
     return r->method && r->path && r->ua ? 0 : HSCAN_ENOMEM;
 }
 
+/* `base`'s body (if any) as r's too: shared, not copied. */
+static void share_body(struct hscan__req *r, const struct hscan__req *base)
+{
+    if (!base->body_mem)
+        return;
+    r->body_mem = base->body_mem;
+    r->body_mem->refs++;
+    r->body = base->body;
+    r->body_len = base->body_len;
+}
+
 /* `o`'s credentials and body, else the base's (shared, not copied). */
 static int merge_extras(struct hscan__req *r, const struct hscan__req *base,
                         const hscan_target_opts_t *o)
 {
     if (!o->basic_auth && base->auth && !(r->auth = strdup(base->auth)))
         return HSCAN_ENOMEM;
-    if (!o->body && base->body_mem) {
-        r->body_mem = base->body_mem;
-        r->body_mem->refs++;
-        r->body = base->body;
-        r->body_len = base->body_len;
-    }
+    if (!o->body)
+        share_body(r, base);
     if (set_extras(r, o->basic_auth, o->body, o->body_len) != 0)
         return HSCAN_ENOMEM;
     return 0;
@@ -403,12 +410,8 @@ int hscan__req_redirect(struct hscan__req **out, struct hscan__req *base,
     if (rc == 0 && !other_origin && base->auth &&
         !(r->auth = strdup(base->auth)))
         rc = HSCAN_ENOMEM;
-    if (rc == 0 && !to_get && base->body_mem) {
-        r->body_mem = base->body_mem;
-        r->body_mem->refs++;
-        r->body = base->body;
-        r->body_len = base->body_len;
-    }
+    if (rc == 0 && !to_get)
+        share_body(r, base);
     lines = malloc((base->n_hdrs + 1) * sizeof(*lines));
     if (rc == 0 && !lines)
         rc = HSCAN_ENOMEM;
