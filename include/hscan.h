@@ -573,6 +573,27 @@ struct hscan_config {
                                   http_version HSCAN_HTTP_2 or h2c is
                                   refused */
     size_t body_len;
+
+    /* ---- address family preference (hscan-cli --prefer-ipv6,
+     * --prefer-ipv4, --attempt-delay; docs/api.md "Address order") ---- */
+    int prefer_family;         /* 0 (default): a name's IPv4 addresses,
+                                  then its IPv6 ones, one attempt at a
+                                  time.  4 or 6: that family's first,
+                                  the families alternating (RFC 8305
+                                  4), and an attempt that has not
+                                  connected within attempt_delay_ms is
+                                  raced by the next address (at most two
+                                  at once; the first to connect wins).
+                                  With `family` set it must be 0 or
+                                  equal to it.  Behind a proxy: the
+                                  order only (socks5://), or nothing
+                                  (the proxy resolves) */
+    uint64_t attempt_delay_ms; /* RFC 8305 5 "Connection Attempt Delay":
+                                  how long an attempt runs alone before
+                                  the next address joins it.  Default
+                                  250; 10 to 2000 (the RFC's bounds; it
+                                  recommends at least 100).  Used only
+                                  with prefer_family */
 };
 
 /* The largest request body (cfg.body, hscan_target_opts_t.body): 16 MiB.

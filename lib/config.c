@@ -212,6 +212,28 @@ static int check_auth_body(const struct report *r, const char *auth,
     return 0;
 }
 
+/* ---- address family preference ---- */
+
+/* prefer_family and attempt_delay_ms.  A preference for the family
+ * that `family` excludes asks for the impossible and is refused; the
+ * same family is allowed (nothing to fall back to). */
+static int check_prefer(const struct report *r, const hscan_config_t *c)
+{
+    if (c->prefer_family != 0 && c->prefer_family != 4 &&
+        c->prefer_family != 6)
+        return refuse(r, "prefer_family", "%d: must be 0 (none), 4 or 6",
+                      c->prefer_family);
+    if (c->prefer_family && c->family && c->prefer_family != c->family)
+        return refuse(r, "prefer_family", "%d: family %d excludes "
+                      "IPv%d", c->prefer_family, c->family,
+                      c->prefer_family);
+    if (c->attempt_delay_ms < 10 || c->attempt_delay_ms > 2000)
+        return refuse(r, "attempt_delay_ms", "%llu: must be from 10 to "
+                      "2000 (milliseconds, RFC 8305 5)",
+                      (unsigned long long)c->attempt_delay_ms);
+    return 0;
+}
+
 int hscan_config_check(const hscan_config_t *cfg, const char **field,
                        char *detail, size_t size)
 {
@@ -255,7 +277,10 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
     if (!cfg->proxy_timeout_ms)
         return refuse(&r, "proxy_timeout_ms",
                       "0: must be above 0 (milliseconds)");
-    return check_auth_body(&r, cfg->basic_auth, cfg->body, cfg->body_len);
+    if ((rc = check_auth_body(&r, cfg->basic_auth, cfg->body,
+                              cfg->body_len)) != 0)
+        return rc;
+    return check_prefer(&r, cfg);
 }
 
 int hscan_target_opts_check(const hscan_target_opts_t *opts,

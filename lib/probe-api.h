@@ -41,6 +41,8 @@ struct hscan__limits {
     int strict;               /* cfg.strict */
     int h2c;                  /* cfg.h2c */
     uint64_t proxy_timeout_ms;  /* cfg.proxy_timeout_ms */
+    int prefer_family;          /* cfg.prefer_family */
+    uint64_t attempt_delay_ms;  /* cfg.attempt_delay_ms */
 };
 
 struct hscan__probe_env {

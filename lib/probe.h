@@ -70,6 +70,8 @@ struct hop {
  * (http://, socks5h://). */
 enum { HSCAN__PX_LOCAL = 1, HSCAN__PX_REMOTE = 2 };
 
+struct hscan__race;                 /* probe-race.c */
+
 /* The proxy leg's (probe-proxy.c), allocated only for a proxied hop. */
 #define HSCAN__PROXY_REPLY_MAX 16384    /* an HTTP CONNECT reply head */
 struct hscan__pxs {
@@ -96,6 +98,8 @@ struct probe {
     struct hscan__leg tcp_leg, proxy_leg, tls_leg, http_leg;
     struct hscan__pxs *pxs;         /* the proxy leg's state and timing,
                                        from its start to the result */
+    struct hscan__race *race;       /* an attempt racing the one on
+                                       `tcp` (cfg.prefer_family), or NULL */
     struct hscan__dnsq *dnsq;
     struct hscan__resp resp;
     struct hscan__tls *tls;         /* NULL unless an HTTPS hop */
@@ -110,6 +114,8 @@ struct probe {
     int why_code;                   /* a libuv error for WHY_CONNECT... */
     unsigned char why;              /* enum probe_why */
     unsigned char proxy_mode;       /* 0 direct, HSCAN__PX_LOCAL/REMOTE */
+    unsigned char stagger;          /* CONNECT: the timer is the attempt
+                                       delay, not the connect timeout */
 
     int scheme;                     /* HSCAN__HTTP / HSCAN__HTTPS */
     int port_given;                 /* the port came from the input */
@@ -152,6 +158,9 @@ void hscan__p_finish(struct probe *p, int err, const char *detail);
 void hscan__p_start_resolve(struct probe *p);
 void hscan__p_start_connect(struct probe *p);
 void hscan__p_addr_str(const struct hscan__addr *a, char *out, size_t size);
+/* `a` and `port` as a socket address. */
+void hscan__p_sockaddr(const struct hscan__addr *a, int port,
+                       struct sockaddr_storage *ss);
 /* "http://host[:port]/path" of the current hop into `out`. */
 size_t hscan__p_url(const struct probe *p, char *out, size_t size);
 /* The current hop as a target (host, path, port, scheme, family). */
@@ -175,6 +184,31 @@ void hscan__p_stack(struct probe *p);
 /* Whether a libuv error means a local shortage (descriptors, ports,
  * memory) rather than anything about the target. */
 int hscan__p_local_shortage(int uverr);
+
+/* Try the next address (probe-race.c, once a racing attempt failed). */
+void hscan__p_connect_next(struct probe *p);
+/* Note libuv error `uverr` of a connect attempt as the last failure. */
+void hscan__p_connect_err(struct probe *p, int uverr);
+
+/* probe-race.c: the order of a name's addresses and racing attempts
+ * (RFC 8305), with cfg.prefer_family */
+/* The index in p->dns.addrs of attempt `k` (0, 1, ...). */
+int hscan__p_addr_at(const struct probe *p, unsigned k);
+/* The timer for an attempt just begun on `tcp`: the attempt delay when
+ * the next address is to race it (p->stagger set), else the connect
+ * timeout. */
+uint64_t hscan__p_attempt_ms(struct probe *p);
+/* The attempt delay ran out with the attempt on `tcp` still going:
+ * start the next address beside it. */
+void hscan__p_race_stagger(struct probe *p);
+/* No address is left for `tcp`: while a racing attempt goes on, wait
+ * for it (CONNECT, no socket) and return 1; else 0. */
+int hscan__p_race_wait(struct probe *p);
+/* End the racing attempt, if any (it lost, or the probe finishes). */
+void hscan__p_race_end(struct probe *p);
+/* `tcp` has closed in UNSOCK: when the racing attempt won, make its
+ * connection the probe's and return 1; else 0. */
+int hscan__p_race_adopt(struct probe *p);
 
 /* probe.c, from the legs */
 /* The connect completed (`status` a libuv code). */

@@ -48,6 +48,7 @@ void hscan_config_init(hscan_config_t *cfg)
     cfg->read_timeout_ms = 10000;
     cfg->tls_timeout_ms = 5000;
     cfg->proxy_timeout_ms = 5000;
+    cfg->attempt_delay_ms = 250;
     cfg->scheme = HSCAN_SCHEME_HTTPS_FIRST;
     cfg->method = "GET";
     cfg->path = "/";
@@ -414,6 +415,8 @@ static void fill_env(hscan_t *s, const hscan_config_t *c)
     e->lim.strict = c->strict;
     e->lim.h2c = c->h2c;
     e->lim.proxy_timeout_ms = c->proxy_timeout_ms;
+    e->lim.prefer_family = c->prefer_family;
+    e->lim.attempt_delay_ms = c->attempt_delay_ms;
     e->rbuf = s->rbuf;
     e->rbuf_size = sizeof(s->rbuf);
     e->pbuf = s->pbuf;

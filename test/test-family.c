@@ -1,0 +1,344 @@
+/* Integration tests of cfg.prefer_family (RFC 8305 order and racing
+ * attempts): both.test resolves to A 127.0.0.1 and AAAA ::1, and each
+ * test puts something of its own on one port of each address: a
+ * server, a refused port, a listener that counts accepts, or a
+ * blackhole (a listener whose accept queue is full: Linux drops further
+ * SYNs, so a connect neither completes nor fails, without root or
+ * firewall rules).  Environment: scan-env.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "hscan.h"
+#include "scan-env.h"
+#include "test-runner.h"
+#include "tsrv-net.h"
+
+#define MAX_FDS 16
+
+struct fam {
+    struct tsrv_http *http[2];
+    uv_tcp_t refused, counter;
+    int has_refused, has_counter;
+    unsigned accepts;               /* by `counter` */
+    unsigned long reqs[2];          /* by http[i], when it stopped */
+    int fds[MAX_FDS];               /* blackholes and what fills them */
+    int n_fds;
+};
+
+static void fam_stop(void *arg)
+{
+    struct fam *f = arg;
+    int i;
+
+    for (i = 0; i < 2; i++)
+        if (f->http[i]) {
+            f->reqs[i] = tsrv_http_requests(f->http[i]);
+            tsrv_http_stop(f->http[i]);
+        }
+    if (f->has_refused)
+        uv_close((uv_handle_t *)&f->refused, NULL);
+    if (f->has_counter)
+        uv_close((uv_handle_t *)&f->counter, NULL);
+}
+
+static void fam_init(struct env *e, struct fam *f)
+{
+    memset(f, 0, sizeof(*f));
+    e->on_stop = fam_stop;
+    e->stop_arg = f;
+}
+
+static void fam_done(struct env *e, struct fam *f)
+{
+    int i;
+
+    for (i = 0; i < f->n_fds; i++)
+        close(f->fds[i]);
+    env_done(e);
+}
+
+static void keep_fd(struct fam *f, int fd)
+{
+    CHECK(fd >= 0 && f->n_fds < MAX_FDS);
+    f->fds[f->n_fds++] = fd;
+}
+
+/* A connect from here to `ss` completes within 200 ms: 1, else 0. */
+static int connects(struct fam *f, const struct sockaddr_storage *ss,
+                    socklen_t len)
+{
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0), err = 0;
+    struct pollfd pfd;
+    socklen_t elen = sizeof(err);
+
+    keep_fd(f, fd);
+    if (connect(fd, (const struct sockaddr *)ss, len) == 0)
+        return 1;
+    CHECK(errno == EINPROGRESS);
+    pfd.fd = fd;
+    pfd.events = POLLOUT;
+    if (poll(&pfd, 1, 200) != 1)
+        return 0;
+    CHECK(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0);
+    CHECK(err == 0);
+    return 1;
+}
+
+/* A listener on ip:port (0: pick) that accepts nothing, its queue
+ * filled until a connect hangs.  Returns the port, or a negative uv
+ * error (taken). */
+static int blackhole(struct fam *f, const char *ip, int port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fd, i, one = 1;
+
+    CHECK(tsrv_addr(ip, port, &ss) == 0);
+    len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                   : sizeof(struct sockaddr_in);
+    fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+        close(fd);
+        return -errno;
+    }
+    keep_fd(f, fd);
+    CHECK(listen(fd, 0) == 0);
+    CHECK(getsockname(fd, (struct sockaddr *)&ss, &len) == 0);
+    for (i = 0; i < 8 && connects(f, &ss, len); i++)
+        ;
+    CHECK(i < 8);                   /* the queue did fill */
+    return ntohs(ss.ss_family == AF_INET6
+                     ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                     : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static void on_counted(uv_stream_t *s, int status)
+{
+    struct fam *f = s->data;
+    uv_tcp_t *t;
+
+    if (status != 0)
+        return;
+    f->accepts++;
+    t = malloc(sizeof(*t));
+    CHECK(t != NULL);
+    uv_tcp_init(s->loop, t);
+    CHECK(uv_accept(s, (uv_stream_t *)t) == 0);
+    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+}
+
+/* A listener on ip:port that counts the connections it accepts. */
+static int counter(struct env *e, struct fam *f, const char *ip, int port)
+{
+    struct sockaddr_storage ss;
+
+    CHECK(tsrv_addr(ip, port, &ss) == 0);
+    CHECK(uv_tcp_init(&e->loop, &f->counter) == 0);
+    f->has_counter = 1;
+    f->counter.data = f;
+    return tsrv_tcp_listen(&f->counter, (struct sockaddr *)&ss, 16,
+                           on_counted, NULL);
+}
+
+/* The HTTP server number `i` on ip:port; 0, or 1 when the port is
+ * taken there (the test is then skipped). */
+static int serve(struct env *e, struct fam *f, int i, const char *ip,
+                 int port)
+{
+    int rc = tsrv_http_start(&e->loop, ip, port, &f->http[i]);
+
+    if (rc != 0) {
+        fprintf(stderr, "  %s port %d is taken (%s); skipped\n", ip, port,
+                uv_strerror(rc));
+        f->http[i] = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+static const char *const both_addrs[] = { "127.0.0.1", "::1" };
+
+/* One both.test:port scan with a preference and an attempt delay. */
+static struct rec *scan_both(struct env *e, int port, int prefer,
+                             uint64_t delay_ms)
+{
+    static char line[64];
+    const char *lines[1];
+
+    e->cfg.prefer_family = prefer;
+    e->cfg.attempt_delay_ms = delay_ms;
+    lines[0] = fmt(line, sizeof(line), "both.test:%d", port);
+    env_scan(e, lines, 1);
+    /* the answer's order is a DNS fact: no preference changes it */
+    check_list(e->recs[0].addrs, e->recs[0].n_addrs, both_addrs, 2);
+    return &e->recs[0];
+}
+
+/* ::1 refuses: IPv4 answers at once, not after the attempt delay. */
+TEST_T(family_prefer6_refused, 20)
+{
+    struct env e;
+    struct fam f;
+    struct rec *r;
+    int port;
+
+    env_init(&e);
+    fam_init(&e, &f);
+    port = bind_refused(&e.loop, &f.refused, "::1", 0);
+    f.has_refused = 1;
+    CHECK(port > 0);
+    if (serve(&e, &f, 0, "127.0.0.1", port)) {
+        env_scan(&e, NULL, 0);
+        fam_done(&e, &f);
+        return;
+    }
+    e.cfg.connect_timeout_ms = 4000 * slow_factor();
+    e.cfg.timeout_ms = 8000 * slow_factor();
+    r = scan_both(&e, port, 6, 2000);
+    EXPECT_STATUS(r, 200);
+    CHECK_STR(r->ip, "127.0.0.1");
+    CHECK(r->total_ms < 1000.0 * slow_factor());
+    fam_done(&e, &f);
+}
+
+/* Both families served: the preferred one answers. */
+TEST_T(family_prefer6_first, 20)
+{
+    struct env e;
+    struct fam f;
+    struct rec *r;
+    int port;
+
+    env_init(&e);
+    fam_init(&e, &f);
+    CHECK(serve(&e, &f, 0, "::1", 0) == 0);
+    port = tsrv_http_port(f.http[0]);
+    if (serve(&e, &f, 1, "127.0.0.1", port)) {
+        env_scan(&e, NULL, 0);
+        fam_done(&e, &f);
+        return;
+    }
+    r = scan_both(&e, port, 6, 250);
+    EXPECT_STATUS(r, 200);
+    CHECK_STR(r->ip, "::1");
+    CHECK_INT(f.reqs[0], 1);
+    CHECK_INT(f.reqs[1], 0);
+    fam_done(&e, &f);
+}
+
+/* IPv4 preferred and answering: ::1 is never contacted. */
+TEST_T(family_prefer4_v6_untouched, 20)
+{
+    struct env e;
+    struct fam f;
+    struct rec *r;
+    int port;
+
+    env_init(&e);
+    fam_init(&e, &f);
+    port = counter(&e, &f, "::1", 0);
+    CHECK(port > 0);
+    if (serve(&e, &f, 0, "127.0.0.1", port)) {
+        env_scan(&e, NULL, 0);
+        fam_done(&e, &f);
+        return;
+    }
+    r = scan_both(&e, port, 4, 100);
+    EXPECT_STATUS(r, 200);
+    CHECK_STR(r->ip, "127.0.0.1");
+    CHECK_INT(f.accepts, 0);
+    fam_done(&e, &f);
+}
+
+/* The preferred family `pref` is a blackhole: the other starts after
+ * the attempt delay and wins, long before the connect timeout. */
+static void blackholed(int pref, unsigned max_per_ip)
+{
+    const char *hole = pref == 6 ? "::1" : "127.0.0.1";
+    const char *live = pref == 6 ? "127.0.0.1" : "::1";
+    struct env e;
+    struct fam f;
+    struct rec *r;
+    int port;
+
+    env_init(&e);
+    fam_init(&e, &f);
+    port = blackhole(&f, hole, 0);
+    CHECK(port > 0);
+    if (serve(&e, &f, 0, live, port)) {
+        env_scan(&e, NULL, 0);
+        fam_done(&e, &f);
+        return;
+    }
+    e.cfg.connect_timeout_ms = 4000 * slow_factor();
+    e.cfg.timeout_ms = 8000 * slow_factor();
+    e.cfg.max_per_ip = max_per_ip;
+    r = scan_both(&e, port, pref, 200);
+    EXPECT_STATUS(r, 200);
+    CHECK_STR(r->ip, live);
+    CHECK(r->total_ms >= 190.0);
+    CHECK(r->total_ms < 2000.0 * slow_factor());
+    /* the winner's handshake alone */
+    CHECK(r->connect_ms >= 0 && r->connect_ms < 150.0 * slow_factor());
+    CHECK_INT(f.reqs[0], 1);
+    fam_done(&e, &f);
+}
+
+TEST_T(family_blackhole_v6, 20)
+{
+    blackholed(6, 0);
+}
+
+TEST_T(family_blackhole_v4, 20)
+{
+    blackholed(4, 0);
+}
+
+/* The racing connection moves with its --max-per-ip place. */
+TEST_T(family_blackhole_max_per_ip, 20)
+{
+    blackholed(6, 1);
+}
+
+/* Both addresses blackholed: each attempt has its own connect timeout;
+ * the record names the last attempt (the racing one, begun after the
+ * attempt delay) and its timeout. */
+TEST_T(family_all_blackholed, 20)
+{
+    struct env e;
+    struct fam f;
+    struct rec *r;
+    int port, p4;
+
+    env_init(&e);
+    fam_init(&e, &f);
+    port = blackhole(&f, "::1", 0);
+    CHECK(port > 0);
+    p4 = blackhole(&f, "127.0.0.1", port);
+    if (p4 < 0) {
+        fprintf(stderr, "  127.0.0.1 port %d is taken; skipped\n", port);
+        env_scan(&e, NULL, 0);
+        fam_done(&e, &f);
+        return;
+    }
+    e.cfg.connect_timeout_ms = 600;
+    e.cfg.timeout_ms = 5000 * slow_factor();
+    r = scan_both(&e, port, 6, 100);
+    EXPECT_ERR(r, HSCAN_ECONNECT_TIMEOUT);
+    CHECK_STR(r->ip, "127.0.0.1");
+    CHECK(r->total_ms >= 690.0);
+    /* one after the other would be 1,200 ms */
+    CHECK(r->total_ms < 1100.0 * slow_factor());
+    CHECK(strstr(r->detail, "600 ms") != NULL);
+    fam_done(&e, &f);
+}
