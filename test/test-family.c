@@ -49,8 +49,10 @@ static void fam_stop(void *arg)
         uv_close((uv_handle_t *)&f->counter, NULL);
 }
 
+/* env_init(), and `f` stopped with the servers. */
 static void fam_init(struct env *e, struct fam *f)
 {
+    env_init(e);
     memset(f, 0, sizeof(*f));
     e->on_stop = fam_stop;
     e->stop_arg = f;
@@ -150,17 +152,26 @@ static int counter(struct env *e, struct fam *f, const char *ip, int port)
                            on_counted, NULL);
 }
 
+/* `ip` port `port` was taken (`rc`): end the test without a scan. */
+static void skip(struct env *e, struct fam *f, const char *ip, int port,
+                 int rc)
+{
+    fprintf(stderr, "  %s port %d is taken (%s); skipped\n", ip, port,
+            uv_strerror(rc));
+    env_scan(e, NULL, 0);
+    fam_done(e, f);
+}
+
 /* The HTTP server number `i` on ip:port; 0, or 1 when the port is
- * taken there (the test is then skipped). */
+ * taken there (the test has been skipped). */
 static int serve(struct env *e, struct fam *f, int i, const char *ip,
                  int port)
 {
     int rc = tsrv_http_start(&e->loop, ip, port, &f->http[i]);
 
     if (rc != 0) {
-        fprintf(stderr, "  %s port %d is taken (%s); skipped\n", ip, port,
-                uv_strerror(rc));
         f->http[i] = NULL;
+        skip(e, f, ip, port, rc);
         return 1;
     }
     return 0;
@@ -192,16 +203,12 @@ TEST_T(family_prefer6_refused, 20)
     struct rec *r;
     int port;
 
-    env_init(&e);
     fam_init(&e, &f);
     port = bind_refused(&e.loop, &f.refused, "::1", 0);
     f.has_refused = 1;
     CHECK(port > 0);
-    if (serve(&e, &f, 0, "127.0.0.1", port)) {
-        env_scan(&e, NULL, 0);
-        fam_done(&e, &f);
+    if (serve(&e, &f, 0, "127.0.0.1", port))
         return;
-    }
     e.cfg.connect_timeout_ms = 4000 * slow_factor();
     e.cfg.timeout_ms = 8000 * slow_factor();
     r = scan_both(&e, port, 6, 2000);
@@ -219,15 +226,11 @@ TEST_T(family_prefer6_first, 20)
     struct rec *r;
     int port;
 
-    env_init(&e);
     fam_init(&e, &f);
     CHECK(serve(&e, &f, 0, "::1", 0) == 0);
     port = tsrv_http_port(f.http[0]);
-    if (serve(&e, &f, 1, "127.0.0.1", port)) {
-        env_scan(&e, NULL, 0);
-        fam_done(&e, &f);
+    if (serve(&e, &f, 1, "127.0.0.1", port))
         return;
-    }
     r = scan_both(&e, port, 6, 250);
     EXPECT_STATUS(r, 200);
     CHECK_STR(r->ip, "::1");
@@ -244,15 +247,11 @@ TEST_T(family_prefer4_v6_untouched, 20)
     struct rec *r;
     int port;
 
-    env_init(&e);
     fam_init(&e, &f);
     port = counter(&e, &f, "::1", 0);
     CHECK(port > 0);
-    if (serve(&e, &f, 0, "127.0.0.1", port)) {
-        env_scan(&e, NULL, 0);
-        fam_done(&e, &f);
+    if (serve(&e, &f, 0, "127.0.0.1", port))
         return;
-    }
     r = scan_both(&e, port, 4, 100);
     EXPECT_STATUS(r, 200);
     CHECK_STR(r->ip, "127.0.0.1");
@@ -271,15 +270,11 @@ static void blackholed(int pref, unsigned max_per_ip)
     struct rec *r;
     int port;
 
-    env_init(&e);
     fam_init(&e, &f);
     port = blackhole(&f, hole, 0);
     CHECK(port > 0);
-    if (serve(&e, &f, 0, live, port)) {
-        env_scan(&e, NULL, 0);
-        fam_done(&e, &f);
+    if (serve(&e, &f, 0, live, port))
         return;
-    }
     e.cfg.connect_timeout_ms = 4000 * slow_factor();
     e.cfg.timeout_ms = 8000 * slow_factor();
     e.cfg.max_per_ip = max_per_ip;
@@ -320,15 +315,12 @@ TEST_T(family_all_blackholed, 20)
     struct rec *r;
     int port, p4;
 
-    env_init(&e);
     fam_init(&e, &f);
     port = blackhole(&f, "::1", 0);
     CHECK(port > 0);
     p4 = blackhole(&f, "127.0.0.1", port);
     if (p4 < 0) {
-        fprintf(stderr, "  127.0.0.1 port %d is taken; skipped\n", port);
-        env_scan(&e, NULL, 0);
-        fam_done(&e, &f);
+        skip(&e, &f, "127.0.0.1", port, p4);
         return;
     }
     e.cfg.connect_timeout_ms = 600;
