@@ -11,15 +11,18 @@ from cli_common import TMP, check, run, records
 
 
 class Capture:
-    """A loopback server that keeps each request (its head, and the body
+    """A loopback server on `ip`:`port` (0: pick) that counts the
+    connections it accepts, keeps each request (its head, and the body
     its Content-Length announces) and answers 200 with no body."""
 
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
+    def __init__(self, ip="127.0.0.1", port=0):
+        self.sock = socket.socket(socket.AF_INET6 if ":" in ip
+                                  else socket.AF_INET)
+        self.sock.bind((ip, port))
         self.sock.listen(16)
         self.sock.settimeout(30)
         self.port = self.sock.getsockname()[1]
+        self.accepts = 0
         self.reqs = []
         self.t = threading.Thread(target=self.serve, daemon=True)
         self.t.start()
@@ -30,6 +33,7 @@ class Capture:
                 c, _ = self.sock.accept()
             except OSError:
                 return
+            self.accepts += 1
             with c:
                 c.settimeout(30)
                 data = b""

@@ -170,7 +170,9 @@ enum {
     OPT_MATCH_ERROR, OPT_ONLY_OK, OPT_PORTS, OPT_HTTP11, OPT_HTTP2, OPT_H2C,
     OPT_PROXY, OPT_NO_PROXY, OPT_PROXY_TIMEOUT,
     /* credentials and request body (cli-args.c) */
-    OPT_DATA_FILE
+    OPT_DATA_FILE,
+    /* address family preference (cli-args.c) */
+    OPT_PREFER_IPV4, OPT_PREFER_IPV6, OPT_ATTEMPT_DELAY
 };
 #define FILTER_STATUS_MAX 999   /* statuses 0 (no response) to 999 */
 #define FILTER_MAX_ERRORS 64
@@ -337,8 +339,13 @@ void args_user(struct hscan_config *cfg, char *v);
  * body, pieces joined with '&' as curl does.  Exit 2 past
  * HSCAN_REQUEST_BODY_MAX or for a file that cannot be read. */
 void args_data(int c, const char *v);
+/* -4, -6, --prefer-ipv4, --prefer-ipv6 (getopt code `c`) and
+ * --attempt-delay D (`v`) into `cfg`.  Exit 2 for two that contradict
+ * each other (-4 with -6 or with --prefer-ipv6, the two preferences). */
+void args_family(struct hscan_config *cfg, int c, const char *v);
 /* After the options: the body into `cfg`, and POST as the method
- * unless -X was given. */
+ * unless -X was given; exit 2 for --attempt-delay without a
+ * preference. */
 void args_finish(struct hscan_config *cfg, int method_given);
 void args_free(struct hscan_config *cfg);
 

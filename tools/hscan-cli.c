@@ -418,6 +418,10 @@ static const struct option opts[] = {
     /* credentials and request body (cli-args.c) */
     { "user", 1, 0, 'u' }, { "data", 1, 0, 'd' },
     { "data-file", 1, 0, OPT_DATA_FILE },
+    /* address family preference (cli-args.c) */
+    { "prefer-ipv4", 0, 0, OPT_PREFER_IPV4 },
+    { "prefer-ipv6", 0, 0, OPT_PREFER_IPV6 },
+    { "attempt-delay", 1, 0, OPT_ATTEMPT_DELAY },
     { 0, 0, 0, 0 }
 };
 
@@ -539,11 +543,9 @@ static int opt_request(hscan_config_t *cfg, int c, const char *v)
     case OPT_H2C: cfg->h2c = 1; break;
     case OPT_PROXY: cfg->proxy = v; break;
     case OPT_NO_PROXY: cfg->no_proxy = v; break;
-    case '4':
-    case '6':
-        if (cfg->family && cfg->family != c - '0')
-            cli_die_usage("-4 and -6 exclude each other");
-        cfg->family = c - '0';
+    case '4': case '6': case OPT_PREFER_IPV4: case OPT_PREFER_IPV6:
+    case OPT_ATTEMPT_DELAY:
+        args_family(cfg, c, v);
         break;
     default:
         return 0;
