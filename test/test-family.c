@@ -6,6 +6,7 @@
  * SYNs, so a connect neither completes nor fails, without root or
  * firewall rules).  Environment: scan-env.c.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -177,6 +178,23 @@ static int serve(struct env *e, struct fam *f, int i, const char *ip,
     return 0;
 }
 
+/* Descriptors open in this process, once libuv's own for the process
+ * (its signal pipe, made by the first loop) are. */
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    uv_loop_t loop;
+    int n = 0;
+
+    CHECK(uv_loop_init(&loop) == 0);
+    CHECK(uv_loop_close(&loop) == 0);
+    CHECK(d != NULL);
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
 static const char *const both_addrs[] = { "127.0.0.1", "::1" };
 
 /* One both.test:port scan with a preference and an attempt delay. */
@@ -268,7 +286,7 @@ static void blackholed(int pref, unsigned max_per_ip)
     struct env e;
     struct fam f;
     struct rec *r;
-    int port;
+    int port, fds = open_fds();
 
     fam_init(&e, &f);
     port = blackhole(&f, hole, 0);
@@ -287,6 +305,8 @@ static void blackholed(int pref, unsigned max_per_ip)
     CHECK(r->connect_ms >= 0 && r->connect_ms < 150.0 * slow_factor());
     CHECK_INT(f.reqs[0], 1);
     fam_done(&e, &f);
+    /* the losing socket and the one handed over are all closed */
+    CHECK_INT(open_fds(), fds);
 }
 
 TEST_T(family_blackhole_v6, 20)
