@@ -26,12 +26,17 @@
 
 struct fam {
     struct tsrv_http *http[2];
+    struct tsrv_tls *tls;
     uv_tcp_t refused, counter;
     int has_refused, has_counter;
     unsigned accepts;               /* by `counter` */
     unsigned long reqs[2];          /* by http[i], when it stopped */
     int fds[MAX_FDS];               /* blackholes and what fills them */
     int n_fds;
+    int hole[2][2];                 /* fds[lo] listens, lo+1..hi-1 fill */
+    int n_holes;
+    uv_timer_t drain;               /* see family_first_wins_late */
+    int has_drain;
 };
 
 static void fam_stop(void *arg)
@@ -44,10 +49,14 @@ static void fam_stop(void *arg)
             f->reqs[i] = tsrv_http_requests(f->http[i]);
             tsrv_http_stop(f->http[i]);
         }
+    if (f->tls)
+        tsrv_tls_stop(f->tls);
     if (f->has_refused)
         uv_close((uv_handle_t *)&f->refused, NULL);
     if (f->has_counter)
         uv_close((uv_handle_t *)&f->counter, NULL);
+    if (f->has_drain)
+        uv_close((uv_handle_t *)&f->drain, NULL);
 }
 
 /* env_init(), and `f` stopped with the servers. */
@@ -64,7 +73,8 @@ static void fam_done(struct env *e, struct fam *f)
     int i;
 
     for (i = 0; i < f->n_fds; i++)
-        close(f->fds[i]);
+        if (f->fds[i] >= 0)
+            close(f->fds[i]);
     env_done(e);
 }
 
@@ -102,24 +112,27 @@ static int blackhole(struct fam *f, const char *ip, int port)
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    int fd, i, one = 1;
+    int fd, i, err, one = 1;
 
-    CHECK(tsrv_addr(ip, port, &ss) == 0);
+    CHECK(tsrv_addr(ip, port, &ss) == 0 && f->n_holes < 2);
     len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                    : sizeof(struct sockaddr_in);
     fd = socket(ss.ss_family, SOCK_STREAM, 0);
     CHECK(fd >= 0);
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+        err = errno;
         close(fd);
-        return -errno;
+        return -err;
     }
+    f->hole[f->n_holes][0] = f->n_fds;
     keep_fd(f, fd);
     CHECK(listen(fd, 0) == 0);
     CHECK(getsockname(fd, (struct sockaddr *)&ss, &len) == 0);
     for (i = 0; i < 8 && connects(f, &ss, len); i++)
         ;
     CHECK(i < 8);                   /* the queue did fill */
+    f->hole[f->n_holes++][1] = f->n_fds;
     return ntohs(ss.ss_family == AF_INET6
                      ? ((struct sockaddr_in6 *)&ss)->sin6_port
                      : ((struct sockaddr_in *)&ss)->sin_port);
@@ -278,8 +291,9 @@ TEST_T(family_prefer4_v6_untouched, 20)
 }
 
 /* The preferred family `pref` is a blackhole: the other starts after
- * the attempt delay and wins, long before the connect timeout. */
-static void blackholed(int pref, unsigned max_per_ip)
+ * the attempt delay and wins, long before the connect timeout.  With
+ * `tls`, over HTTPS: the TLS leg starts on the connection handed over. */
+static void blackholed(int pref, unsigned max_per_ip, int tls)
 {
     const char *hole = pref == 6 ? "::1" : "127.0.0.1";
     const char *live = pref == 6 ? "127.0.0.1" : "::1";
@@ -291,8 +305,15 @@ static void blackholed(int pref, unsigned max_per_ip)
     fam_init(&e, &f);
     port = blackhole(&f, hole, 0);
     CHECK(port > 0);
-    if (serve(&e, &f, 0, live, port))
+    if (tls) {
+        CHECK(tsrv_tls_start(&e.loop, live, port, NULL, &f.tls) == 0);
+        e.allow_tls = 1;
+        e.cfg.insecure = 1;
+        e.cfg.scheme = HSCAN_SCHEME_HTTPS;
+        e.cfg.tls_timeout_ms = 4000 * slow_factor();
+    } else if (serve(&e, &f, 0, live, port)) {
         return;
+    }
     e.cfg.connect_timeout_ms = 4000 * slow_factor();
     e.cfg.timeout_ms = 8000 * slow_factor();
     e.cfg.max_per_ip = max_per_ip;
@@ -303,7 +324,8 @@ static void blackholed(int pref, unsigned max_per_ip)
     CHECK(r->total_ms < 2000.0 * slow_factor());
     /* the winner's handshake alone */
     CHECK(r->connect_ms >= 0 && r->connect_ms < 150.0 * slow_factor());
-    CHECK_INT(f.reqs[0], 1);
+    CHECK_INT(f.reqs[0], !tls);
+    CHECK((r->tls != NULL) == tls);
     fam_done(&e, &f);
     /* the losing socket and the one handed over are all closed */
     CHECK_INT(open_fds(), fds);
@@ -311,18 +333,23 @@ static void blackholed(int pref, unsigned max_per_ip)
 
 TEST_T(family_blackhole_v6, 20)
 {
-    blackholed(6, 0);
+    blackholed(6, 0, 0);
 }
 
 TEST_T(family_blackhole_v4, 20)
 {
-    blackholed(4, 0);
+    blackholed(4, 0, 0);
 }
 
 /* The racing connection moves with its --max-per-ip place. */
 TEST_T(family_blackhole_max_per_ip, 20)
 {
-    blackholed(6, 1);
+    blackholed(6, 1, 0);
+}
+
+TEST_T(family_blackhole_https, 20)
+{
+    blackholed(6, 0, 1);
 }
 
 /* Both addresses blackholed: each attempt has its own connect timeout;
@@ -353,4 +380,121 @@ TEST_T(family_all_blackholed, 20)
     CHECK(r->total_ms < 1100.0 * slow_factor());
     CHECK(strstr(r->detail, "600 ms") != NULL);
     fam_done(&e, &f);
+}
+
+/* Open blackhole 0 again: take what its queue holds and close what
+ * filled it (a client still in SYN_SENT would take the place). */
+static void on_drain(uv_timer_t *t)
+{
+    struct fam *f = t->data;
+    int i, c, lo = f->hole[0][0];
+
+    while ((c = accept4(f->fds[lo], NULL, NULL, SOCK_NONBLOCK)) >= 0)
+        close(c);
+    CHECK(errno == EAGAIN || errno == EWOULDBLOCK);
+    for (i = lo + 1; i < f->hole[0][1]; i++) {
+        close(f->fds[i]);
+        f->fds[i] = -1;
+    }
+}
+
+/* Both blackholed, ::1 preferred; after the racing IPv4 attempt began,
+ * ::1's queue opens, and the kernel's SYN retransmission (after 1 s)
+ * connects the first attempt: it wins, the racing one is closed.
+ * Nobody reads the request: read_timeout, over ::1. */
+TEST_T(family_first_wins_late, 20)
+{
+    struct env e;
+    struct fam f;
+    struct rec *r;
+    int port, p4, fds = open_fds();
+
+    fam_init(&e, &f);
+    port = blackhole(&f, "::1", 0);
+    CHECK(port > 0);
+    if ((p4 = blackhole(&f, "127.0.0.1", port)) < 0) {
+        skip(&e, &f, "127.0.0.1", port, p4);
+        return;
+    }
+    CHECK(fcntl(f.fds[f.hole[0][0]], F_SETFL, O_NONBLOCK) == 0);
+    CHECK(uv_timer_init(&e.loop, &f.drain) == 0);
+    f.has_drain = 1;
+    f.drain.data = &f;
+    uv_update_time(&e.loop);        /* filling the holes took a while */
+    CHECK(uv_timer_start(&f.drain, on_drain, 300, 0) == 0);
+    e.cfg.connect_timeout_ms = 3000 * slow_factor();
+    e.cfg.read_timeout_ms = 300;
+    e.cfg.timeout_ms = 8000 * slow_factor();
+    r = scan_both(&e, port, 6, 100);
+    EXPECT_ERR(r, HSCAN_EREAD_TIMEOUT);
+    CHECK_STR(r->ip, "::1");
+    /* connected by the retransmitted SYN: the first attempt's */
+    if (slow_factor() == 1)
+        CHECK(r->connect_ms >= 800.0);
+    fam_done(&e, &f);
+    CHECK_INT(open_fds(), fds);
+}
+
+/* ::1 (preferred) a blackhole, 127.0.0.1 refused: the racing attempt
+ * fails at once and the first goes on to its own connect timeout,
+ * which, as the attempt that ended last, the record names.  (One after
+ * the other would end refused, over 127.0.0.1.) */
+TEST_T(family_race_refused, 20)
+{
+    struct env e;
+    struct fam f;
+    struct rec *r;
+    int port, p4;
+
+    fam_init(&e, &f);
+    port = blackhole(&f, "::1", 0);
+    CHECK(port > 0);
+    p4 = bind_refused(&e.loop, &f.refused, "127.0.0.1", port);
+    f.has_refused = 1;
+    if (p4 < 0) {
+        skip(&e, &f, "127.0.0.1", port, p4);
+        return;
+    }
+    e.cfg.connect_timeout_ms = 800;
+    e.cfg.timeout_ms = 5000 * slow_factor();
+    r = scan_both(&e, port, 6, 100);
+    EXPECT_ERR(r, HSCAN_ECONNECT_TIMEOUT);
+    CHECK_STR(r->ip, "::1");
+    CHECK(r->total_ms >= 790.0);
+    CHECK(r->total_ms < 1100.0 * slow_factor());
+    fam_done(&e, &f);
+}
+
+/* --max-per-ip 1 and two targets racing to the same two addresses:
+ * each connection holds its place, the second target waits for them,
+ * and both end over IPv4. */
+TEST_T(family_race_gate_wait, 20)
+{
+    static char l0[64], l1[64];
+    const char *lines[2];
+    struct env e;
+    struct fam f;
+    int port, i, fds = open_fds();
+
+    fam_init(&e, &f);
+    port = blackhole(&f, "::1", 0);
+    CHECK(port > 0);
+    if (serve(&e, &f, 0, "127.0.0.1", port))
+        return;
+    e.cfg.connect_timeout_ms = 1000 * slow_factor();
+    e.cfg.timeout_ms = 8000 * slow_factor();
+    e.cfg.max_per_ip = 1;
+    e.cfg.prefer_family = 6;
+    e.cfg.attempt_delay_ms = 100;
+    lines[0] = fmt(l0, sizeof(l0), "both.test:%d/a", port);
+    lines[1] = fmt(l1, sizeof(l1), "both.test:%d/b", port);
+    env_scan(&e, lines, 2);
+    for (i = 0; i < 2; i++) {
+        EXPECT_STATUS(&e.recs[i], 200);
+        CHECK_STR(e.recs[i].ip, "127.0.0.1");
+    }
+    CHECK(e.stats.ip_waits >= 1);
+    CHECK_INT(f.reqs[0], 2);
+    fam_done(&e, &f);
+    CHECK_INT(open_fds(), fds);
 }
