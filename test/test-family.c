@@ -352,6 +352,27 @@ TEST_T(family_blackhole_https, 20)
     blackholed(6, 0, 1);
 }
 
+/* A blackhole on ::1 and, on the same port of 127.0.0.1, another or
+ * (`refused`) a refused port.  Returns the port, or 0 when 127.0.0.1's
+ * was taken (the test has been skipped). */
+static int v6_hole_and(struct env *e, struct fam *f, int refused)
+{
+    int port = blackhole(f, "::1", 0), p4;
+
+    CHECK(port > 0);
+    if (refused) {
+        p4 = bind_refused(&e->loop, &f->refused, "127.0.0.1", port);
+        f->has_refused = 1;
+    } else {
+        p4 = blackhole(f, "127.0.0.1", port);
+    }
+    if (p4 < 0) {
+        skip(e, f, "127.0.0.1", port, p4);
+        return 0;
+    }
+    return port;
+}
+
 /* Both addresses blackholed: each attempt has its own connect timeout;
  * the record names the last attempt (the racing one, begun after the
  * attempt delay) and its timeout. */
@@ -360,16 +381,11 @@ TEST_T(family_all_blackholed, 20)
     struct env e;
     struct fam f;
     struct rec *r;
-    int port, p4;
+    int port;
 
     fam_init(&e, &f);
-    port = blackhole(&f, "::1", 0);
-    CHECK(port > 0);
-    p4 = blackhole(&f, "127.0.0.1", port);
-    if (p4 < 0) {
-        skip(&e, &f, "127.0.0.1", port, p4);
+    if (!(port = v6_hole_and(&e, &f, 0)))
         return;
-    }
     e.cfg.connect_timeout_ms = 600;
     e.cfg.timeout_ms = 5000 * slow_factor();
     r = scan_both(&e, port, 6, 100);
@@ -407,15 +423,11 @@ TEST_T(family_first_wins_late, 20)
     struct env e;
     struct fam f;
     struct rec *r;
-    int port, p4, fds = open_fds();
+    int port, fds = open_fds();
 
     fam_init(&e, &f);
-    port = blackhole(&f, "::1", 0);
-    CHECK(port > 0);
-    if ((p4 = blackhole(&f, "127.0.0.1", port)) < 0) {
-        skip(&e, &f, "127.0.0.1", port, p4);
+    if (!(port = v6_hole_and(&e, &f, 0)))
         return;
-    }
     CHECK(fcntl(f.fds[f.hole[0][0]], F_SETFL, O_NONBLOCK) == 0);
     CHECK(uv_timer_init(&e.loop, &f.drain) == 0);
     f.has_drain = 1;
@@ -444,17 +456,11 @@ TEST_T(family_race_refused, 20)
     struct env e;
     struct fam f;
     struct rec *r;
-    int port, p4;
+    int port;
 
     fam_init(&e, &f);
-    port = blackhole(&f, "::1", 0);
-    CHECK(port > 0);
-    p4 = bind_refused(&e.loop, &f.refused, "127.0.0.1", port);
-    f.has_refused = 1;
-    if (p4 < 0) {
-        skip(&e, &f, "127.0.0.1", port, p4);
+    if (!(port = v6_hole_and(&e, &f, 1)))
         return;
-    }
     e.cfg.connect_timeout_ms = 800;
     e.cfg.timeout_ms = 5000 * slow_factor();
     r = scan_both(&e, port, 6, 100);
