@@ -504,3 +504,26 @@ TEST_T(family_race_gate_wait, 20)
     fam_done(&e, &f);
     CHECK_INT(open_fds(), fds);
 }
+
+/* The overall budget runs out while both attempts are under way: one
+ * record, connect_timeout naming the budget, every socket closed. */
+TEST_T(family_deadline_mid_race, 20)
+{
+    struct env e;
+    struct fam f;
+    struct rec *r;
+    int port, fds = open_fds();
+
+    fam_init(&e, &f);
+    if (!(port = v6_hole_and(&e, &f, 0)))
+        return;
+    e.cfg.connect_timeout_ms = 3000;
+    e.cfg.timeout_ms = 400;
+    r = scan_both(&e, port, 6, 100);
+    EXPECT_ERR(r, HSCAN_ECONNECT_TIMEOUT);
+    CHECK(strstr(r->detail, "overall budget") != NULL);
+    CHECK(r->total_ms >= 390.0);    /* the race began at 100 ms */
+    CHECK(r->total_ms < 1000.0 * slow_factor());
+    fam_done(&e, &f);
+    CHECK_INT(open_fds(), fds);
+}
