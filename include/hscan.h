@@ -567,11 +567,10 @@ struct hscan_config {
                                   body (Content-Length: 0).  NULL
                                   (default): no body.  At most
                                   HSCAN_REQUEST_BODY_MAX bytes.  Sent
-                                  again on every redirect hop.  HTTP/1.1
-                                  only for now: with a body the default
-                                  ALPN offer is http/1.1 alone, and
-                                  http_version HSCAN_HTTP_2 or h2c is
-                                  refused */
+                                  again on a redirect hop, except where
+                                  curl drops it (a 303, a POST's 301 or
+                                  302: the hop is a GET without body).
+                                  Over HTTP/2 as DATA frames */
     size_t body_len;
 };
 
@@ -672,9 +671,7 @@ HSCAN_EXPORT int hscan_target_opts_check(const hscan_target_opts_t *opts,
  * target's id written to `*id` (may be NULL), for hscan_cancel() and
  * the result's `id`.  Returns 0, HSCAN_EINVAL when `scan` is NULL,
  * `line` is NULL with `len` > 0 or an override is not valid
- * (hscan_target_opts_check() says which and why; also a body, the
- * target's or the scanner's, that would go over the scanner's HTTP/2,
- * which is not supported yet), HSCAN_ECLOSED or
+ * (hscan_target_opts_check() says which and why), HSCAN_ECLOSED or
  * HSCAN_ENOMEM; on error nothing is queued and `*id` is untouched. */
 HSCAN_EXPORT int hscan_submit_ex(hscan_t *scan, const char *line,
                                  size_t len, void *udata,
