@@ -233,6 +233,16 @@ static size_t compile_names(const char **v, size_t n)
     return k + 1;
 }
 
+/* Give back what the arrays, sized for every entry, do not hold (a
+ * list of names has no ranges).  A failed shrink keeps the block. */
+static void shrink(void **p, size_t size)
+{
+    void *q = realloc(*p, size ? size : 1);
+
+    if (q)
+        *p = q;
+}
+
 /* Keep entry `e` (text `s`) in `ns`, whose arrays have room. */
 static int add_entry(struct hscan__netset *ns, const struct entry *e,
                      const char *s)
@@ -303,6 +313,9 @@ int hscan__netset_new(struct hscan__netset **out, const char *const *v,
     ns->n4 = compile_ranges(ns->r4, ns->n4, 4);
     ns->n6 = compile_ranges(ns->r6, ns->n6, 16);
     ns->n_names = compile_names(ns->names, ns->n_names);
+    shrink((void **)&ns->r4, ns->n4 * sizeof(*ns->r4));
+    shrink((void **)&ns->r6, ns->n6 * sizeof(*ns->r6));
+    shrink((void **)&ns->names, ns->n_names * sizeof(*ns->names));
     *out = ns;
     return 0;
 fail:

@@ -3,36 +3,19 @@ the connections they accept: an excluded address is never connected to.
 
 Run through test-cli.py, which imports every test_* here."""
 import os
-import socket
-import threading
 
-from cli_common import TMP, check, run, records
+from cli_common import TMP, Listener, check, run, records
 
 
-class Counter:
+class Counter(Listener):
     """A loopback listener on `ip` that accepts, counts and closes."""
 
     def __init__(self, ip):
-        self.sock = socket.socket()
-        self.sock.bind((ip, 0))
-        self.sock.listen(16)
-        self.sock.settimeout(30)
-        self.port = self.sock.getsockname()[1]
         self.accepts = 0
-        self.t = threading.Thread(target=self.serve, daemon=True)
-        self.t.start()
+        super().__init__(ip)
 
-    def serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepts += 1
-            c.close()
-
-    def close(self):
-        self.sock.close()
+    def handle(self, c):
+        self.accepts += 1
 
 
 def test_exclude(t):

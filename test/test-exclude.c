@@ -78,6 +78,19 @@ static void rig_init(struct env *e, struct rig *g, const char *const *v,
     e->cfg.n_exclude = n;
 }
 
+/* lines[i]: fmts[i] with the HTTP server's port for each %d (one or
+ * two), in buf[i]. */
+static void make_lines(const struct env *e, const char *const *fmts,
+                       size_t n, char (*buf)[160], const char **lines)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        snprintf(buf[i], sizeof(buf[i]), fmts[i], e->hport, e->hport);
+        lines[i] = buf[i];
+    }
+}
+
 static void expect_excluded(const struct rec *r, const char *detail)
 {
     EXPECT_ERR(r, HSCAN_EEXCLUDED);
@@ -98,19 +111,17 @@ TEST_T(exclude_resolved_and_literal, 30)
 {
     static const char *const v[] = { "127.0.0.3/32", "10.0.0.0/8" };
     static const char *const a3[] = { "127.0.0.3" };
-    char l[4][96];
+    static const char *const fmts[] = {
+        "http://ip-127-0-0-3.fast.test:%d/", "http://127.0.0.3:%d/",
+        "http://[::ffff:127.0.0.3]:%d/", "http://ip-127-0-0-4.fast.test:%d/"
+    };
+    char l[4][160];
     const char *lines[4];
     struct rig g;
     struct env e;
 
     rig_init(&e, &g, v, 2);
-    lines[0] = fmt(l[0], sizeof(l[0]), "http://ip-127-0-0-3.fast.test:%d/",
-                   e.hport);
-    lines[1] = fmt(l[1], sizeof(l[1]), "http://127.0.0.3:%d/", e.hport);
-    lines[2] = fmt(l[2], sizeof(l[2]), "http://[::ffff:127.0.0.3]:%d/",
-                   e.hport);
-    lines[3] = fmt(l[3], sizeof(l[3]), "http://ip-127-0-0-4.fast.test:%d/",
-                   e.hport);
+    make_lines(&e, fmts, 4, l, lines);
     env_scan(&e, lines, 4);
     expect_excluded(&e.recs[0], "address 127.0.0.3 excluded by "
                                 "127.0.0.3/32");
@@ -174,10 +185,7 @@ TEST_T(exclude_redirect_hop, 30)
 
     rig_init(&e, &g, v, 2);
     e.cfg.follow = 3;
-    for (i = 0; i < 4; i++) {
-        snprintf(l[i], sizeof(l[i]), fmts[i], e.hport, e.hport);
-        lines[i] = l[i];
-    }
+    make_lines(&e, fmts, 4, l, lines);
     env_scan(&e, lines, 4);
     for (i = 0; i < 3; i++) {
         struct rec *r = &e.recs[i];
@@ -198,17 +206,17 @@ TEST_T(exclude_redirect_hop, 30)
 TEST_T(exclude_names_and_cnames, 30)
 {
     static const char *const v[] = { "cnamed.test", "secret.fast.test" };
-    char l[3][96];
+    static const char *const fmts[] = {
+        "http://cname.test:%d/", "http://x.Secret.Fast.Test:%d/",
+        "http://ip-127-0-0-4.fast.test:%d/"
+    };
+    char l[3][160];
     const char *lines[3];
     struct rig g;
     struct env e;
 
     rig_init(&e, &g, v, 2);
-    lines[0] = fmt(l[0], sizeof(l[0]), "http://cname.test:%d/", e.hport);
-    lines[1] = fmt(l[1], sizeof(l[1]), "http://x.Secret.Fast.Test:%d/",
-                   e.hport);
-    lines[2] = fmt(l[2], sizeof(l[2]), "http://ip-127-0-0-4.fast.test:%d/",
-                   e.hport);
+    make_lines(&e, fmts, 3, l, lines);
     env_scan(&e, lines, 3);
     expect_excluded(&e.recs[0], "CNAME hop1.cnamed.test excluded by "
                                 "cnamed.test");
