@@ -577,8 +577,7 @@ struct hscan_config {
                                   refused */
     size_t body_len;
 
-    /* ---- exclusions (hscan-cli --exclude; docs/api.md "Exclusions")
-     * ---- */
+    /* ---- exclusions (hscan-cli --exclude) ---- */
     const char *const *exclude; /* n_exclude entries never contacted:
                                   an IPv4 or IPv6 address, a CIDR
                                   ("10.0.0.0/8", "fd00::/8"), or a host
@@ -596,7 +595,8 @@ struct hscan_config {
                                   only.  The proxy itself is never
                                   excluded.  Compiled once by
                                   hscan_new() into sorted ranges: a
-                                  check costs one binary search.
+                                  check costs one binary search
+                                  (docs/api.md "Exclusions").
                                   NULL (default): none */
     size_t n_exclude;
 };
