@@ -109,7 +109,10 @@ extern "C" {
     XX(-94, EPROXY_PROTOCOL, "proxy_protocol_error",                         \
        "the proxy's reply is not its protocol")                              \
     XX(-95, EPROXY_TIMEOUT, "proxy_timeout",                                 \
-       "no proxy reply in time")
+       "no proxy reply in time")                                             \
+    XX(-100, EEXCLUDED, "excluded",                                          \
+       "the target, a name on its way or every address it resolved to is "  \
+       "excluded")
 
 enum hscan_errno {
 #define HSCAN_XX_(code, id, name, msg) HSCAN_##id = (code),
@@ -572,6 +575,29 @@ struct hscan_config {
                                   302: the hop is a GET without body).
                                   Over HTTP/2 as DATA frames */
     size_t body_len;
+
+    /* ---- exclusions (hscan-cli --exclude) ---- */
+    const char *const *exclude; /* n_exclude entries never contacted:
+                                  an IPv4 or IPv6 address, a CIDR
+                                  ("10.0.0.0/8", "fd00::/8"), or a host
+                                  name, which covers its subdomains
+                                  (case and a dot at either end
+                                  ignored; "*" is refused).  Checked
+                                  before any connect on the input's
+                                  host, each CNAME, each resolved
+                                  address (an excluded one is skipped;
+                                  none left: HSCAN_EEXCLUDED) and each
+                                  redirect hop's host and addresses.
+                                  Behind an http:// or socks5h:// proxy
+                                  the target's addresses are the
+                                  proxy's business: names and literals
+                                  only.  The proxy itself is never
+                                  excluded.  Compiled once by
+                                  hscan_new() into sorted ranges: a
+                                  check costs one binary search
+                                  (docs/api.md "Exclusions").
+                                  NULL (default): none */
+    size_t n_exclude;
 };
 
 /* The largest request body (cfg.body, hscan_target_opts_t.body): 16 MiB.

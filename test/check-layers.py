@@ -13,9 +13,9 @@ import subprocess
 import sys
 
 PROBE = {"probe", "probe-tcp", "probe-tls", "probe-http", "probe-h2",
-         "probe-proxy", "redirect", "report"}
+         "probe-proxy", "probe-exclude", "redirect", "report"}
 SCAN = {"scan", "scan-ctl"}
-LEAVES = {"gate", "dns", "dns-io", "dns-walk", "request"}
+LEAVES = {"gate", "dns", "dns-io", "dns-walk", "request", "netset"}
 
 
 def symbols(archive):

@@ -170,7 +170,8 @@ enum {
     OPT_MATCH_ERROR, OPT_ONLY_OK, OPT_PORTS, OPT_HTTP11, OPT_HTTP2, OPT_H2C,
     OPT_PROXY, OPT_NO_PROXY, OPT_PROXY_TIMEOUT,
     /* credentials and request body (cli-args.c) */
-    OPT_DATA_FILE
+    OPT_DATA_FILE,
+    OPT_EXCLUDE
 };
 #define FILTER_STATUS_MAX 999   /* statuses 0 (no response) to 999 */
 #define FILTER_MAX_ERRORS 64
@@ -340,6 +341,11 @@ void args_data(int c, const char *v);
 /* After the options: the body into `cfg`, and POST as the method
  * unless -X was given. */
 void args_finish(struct hscan_config *cfg, int method_given);
+/* --exclude LIST (comma-separated) or @FILE (one entry a line, '#'
+ * comments, blank lines skipped): entries added to the list
+ * args_finish() gives the config, each checked by the library's rule;
+ * a bad one exits 2 naming it (and FILE:LINE). */
+void args_exclude(const char *v);
 void args_free(struct hscan_config *cfg);
 
 #endif
