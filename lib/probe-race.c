@@ -73,6 +73,16 @@ int hscan__p_addr_at(const struct probe *p, unsigned k)
     return nth_of(p, np > no ? pref : other, k - m);
 }
 
+int hscan__p_next_addr(struct probe *p)
+{
+    for (; p->next_addr < p->dns.n_addrs; p->next_addr++) {
+        int a = hscan__p_addr_at(p, p->next_addr);
+        if (!hscan__p_addr_excluded(p, (unsigned)a))
+            return a;
+    }
+    return -1;
+}
+
 uint64_t hscan__p_attempt_ms(struct probe *p)
 {
     const struct hscan__limits *lim = &p->env->lim;
@@ -247,9 +257,8 @@ static int race_start(struct probe *p)
     uv_connect_t *req;
     int addr, rc;
 
-    if (p->next_addr >= p->dns.n_addrs || p->race || p->proxy_mode)
+    if (p->race || p->proxy_mode || (addr = hscan__p_next_addr(p)) < 0)
         return 0;
-    addr = hscan__p_addr_at(p, p->next_addr);
     if (!(r = calloc(1, sizeof(*r))))
         return 0;
     hscan__gate_waiter_init(&r->gate, never_opens);

@@ -572,12 +572,14 @@ static void connect_next(struct probe *p)
         p->next_addr++;
         p->cur_addr = -1;
     } else {
-        if (p->next_addr >= p->dns.n_addrs) {
+        int a = hscan__p_next_addr(p);  /* excluded ones never contacted */
+        if (a < 0) {
             if (!hscan__p_race_wait(p))
                 connect_failed(p);
             return;
         }
-        p->cur_addr = hscan__p_addr_at(p, p->next_addr++);
+        p->cur_addr = a;
+        p->next_addr++;
     }
     p->connected = 0;
     if (p->proxy_mode != HSCAN__PX_REMOTE && gate_queue(p))
@@ -681,6 +683,8 @@ static void on_resolved(void *ctx, int err, const char *detail,
         hscan__p_finish(p, err, detail);
         return;
     }
+    if (hscan__p_excluded_answer(p))
+        return;
     hscan__p_start_connect(p);
 }
 
@@ -700,6 +704,8 @@ void hscan__p_start_resolve(struct probe *p)
     const struct hscan__limits *lim = &p->env->lim;
     const struct hscan__proxy *px = p->env->proxy;
 
+    if (hscan__p_excluded_host(p))
+        return;
     p->proxy_mode = 0;
     if (px) {
         uint8_t b[16] = { 0 };

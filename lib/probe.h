@@ -194,6 +194,9 @@ void hscan__p_connect_err(struct probe *p, int uverr);
  * (RFC 8305), with cfg.prefer_family */
 /* The index in p->dns.addrs of attempt `k` (0, 1, ...). */
 int hscan__p_addr_at(const struct probe *p, unsigned k);
+/* The address of attempt p->next_addr, past those cfg.exclude names
+ * (p->next_addr moves over them): its index, or -1 when none is left. */
+int hscan__p_next_addr(struct probe *p);
 /* The timer for an attempt just begun on `tcp`: the attempt delay when
  * the next address is to race it (p->stagger set), else the connect
  * timeout. */
@@ -241,6 +244,16 @@ int hscan__p_fall_back(struct probe *p, int err, const char *detail);
 void hscan__p_free_hops(struct probe *p);
 /* Leave the current connection and response behind for a new hop. */
 void hscan__p_reset_exchange(struct probe *p);
+
+/* probe-exclude.c: cfg.exclude.  Each finishes the probe with
+ * HSCAN_EEXCLUDED (the detail names the rule and what it matched) and
+ * returns 1, or returns 0 when the probe may go on. */
+/* The current hop's host, before DNS. */
+int hscan__p_excluded_host(struct probe *p);
+/* The answer just kept in p->dns: any CNAME, or every address. */
+int hscan__p_excluded_answer(struct probe *p);
+/* The rule that excludes p->dns.addrs[i], or NULL. */
+const char *hscan__p_addr_excluded(const struct probe *p, unsigned i);
 
 /* report.c */
 void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,

@@ -9,6 +9,18 @@ from cli_common import check, run, records
 from cli_request import Capture
 
 
+class Served(Capture):
+    """Capture on `ip`:`port`, counting the connections it accepts."""
+
+    def __init__(self, ip, port=0):
+        self.accepts = 0
+        super().__init__(ip, port)
+
+    def handle(self, c):
+        self.accepts += 1
+        super().handle(c)
+
+
 def test_family_usage(t):
     for args, msg in [
             (["--prefer-ipv4", "--prefer-ipv6"],
@@ -36,9 +48,9 @@ def test_family_usage(t):
 
 
 def test_family_prefer(t):
-    v6 = Capture("::1")
+    v6 = Served("::1")
     try:
-        v4 = Capture("127.0.0.1", v6.port)
+        v4 = Served("127.0.0.1", v6.port)
     except OSError as e:
         v6.close()
         print(f"  127.0.0.1 port {v6.port} is taken ({e}); skipped")

@@ -4,61 +4,41 @@ repeats), --user, -d/--data and --data-file: the bytes a server got.
 Run through test-cli.py, which imports every test_* here."""
 import base64
 import os
-import socket
-import threading
 
-from cli_common import TMP, check, run, records
+from cli_common import TMP, Listener, check, run, records
 
 
-class Capture:
-    """A loopback server on `ip`:`port` (0: pick) that counts the
-    connections it accepts, keeps each request (its head, and the body
-    its Content-Length announces) and answers 200 with no body."""
+class Capture(Listener):
+    """A loopback server on `ip`:`port` that keeps each request (its
+    head, and the body its Content-Length announces) and answers 200
+    with no body."""
 
     def __init__(self, ip="127.0.0.1", port=0):
-        self.sock = socket.socket(socket.AF_INET6 if ":" in ip
-                                  else socket.AF_INET)
-        self.sock.bind((ip, port))
-        self.sock.listen(16)
-        self.sock.settimeout(30)
-        self.port = self.sock.getsockname()[1]
-        self.accepts = 0
         self.reqs = []
-        self.t = threading.Thread(target=self.serve, daemon=True)
-        self.t.start()
+        super().__init__(ip, port)
 
-    def serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepts += 1
-            with c:
-                c.settimeout(30)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    got = c.recv(65536)
-                    if not got:
-                        break
-                    data += got
-                head = data.split(b"\r\n\r\n", 1)[0]
-                want = len(head) + 4
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        want += int(value)
-                while len(data) < want:
-                    got = c.recv(65536)
-                    if not got:
-                        break
-                    data += got
-                self.reqs.append(data)
-                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
-                          b"Connection: close\r\n\r\n")
-
-    def close(self):
-        self.sock.close()
+    def handle(self, c):
+        c.settimeout(30)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            got = c.recv(65536)
+            if not got:
+                break
+            data += got
+        head = data.split(b"\r\n\r\n", 1)[0]
+        want = len(head) + 4
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                want += int(value)
+        while len(data) < want:
+            got = c.recv(65536)
+            if not got:
+                break
+            data += got
+        self.reqs.append(data)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                  b"Connection: close\r\n\r\n")
 
     def request(self, path):
         """The one request whose request line names `path`."""

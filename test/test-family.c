@@ -527,3 +527,58 @@ TEST_T(family_deadline_mid_race, 20)
     fam_done(&e, &f);
     CHECK_INT(open_fds(), fds);
 }
+
+/* ---- with cfg.exclude: an excluded address is never contacted, by
+ * the first attempt or a racing one ---- */
+
+/* ::1 preferred but excluded: IPv4 answers, ::1 sees no connection. */
+TEST_T(family_exclude_preferred, 20)
+{
+    static const char *const ex[] = { "::1" };
+    struct env e;
+    struct fam f;
+    struct rec *r;
+    int port;
+
+    fam_init(&e, &f);
+    port = counter(&e, &f, "::1", 0);
+    CHECK(port > 0);
+    if (serve(&e, &f, 0, "127.0.0.1", port))
+        return;
+    e.cfg.exclude = ex;
+    e.cfg.n_exclude = 1;
+    r = scan_both(&e, port, 6, 100);
+    EXPECT_STATUS(r, 200);
+    CHECK_STR(r->ip, "127.0.0.1");
+    CHECK_INT(f.accepts, 0);
+    fam_done(&e, &f);
+}
+
+/* ::1 preferred and silent, 127.0.0.1 excluded: nothing races ::1, and
+ * its own connect timeout ends the target. */
+TEST_T(family_exclude_not_raced, 20)
+{
+    static const char *const ex[] = { "127.0.0.0/8" };
+    struct env e;
+    struct fam f;
+    struct rec *r;
+    int port, p6;
+
+    fam_init(&e, &f);
+    port = counter(&e, &f, "127.0.0.1", 0);
+    CHECK(port > 0);
+    if ((p6 = blackhole(&f, "::1", port)) < 0) {
+        skip(&e, &f, "::1", port, p6);
+        return;
+    }
+    e.cfg.exclude = ex;
+    e.cfg.n_exclude = 1;
+    e.cfg.connect_timeout_ms = 600;
+    e.cfg.timeout_ms = 5000 * slow_factor();
+    r = scan_both(&e, port, 6, 100);
+    EXPECT_ERR(r, HSCAN_ECONNECT_TIMEOUT);
+    CHECK_STR(r->ip, "::1");
+    CHECK(r->total_ms >= 590.0);
+    CHECK_INT(f.accepts, 0);
+    fam_done(&e, &f);
+}

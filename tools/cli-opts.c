@@ -138,6 +138,7 @@ static const struct {
     { "shard_count", "--shard" },
     /* credentials and request body (cli-args.c) */
     { "basic_auth", "--user" }, { "body", "-d/--data" },
+    { "exclude", "--exclude" },
     /* address family preference (cli-args.c) */
     { "prefer_family", "--prefer-ipv4/--prefer-ipv6" },
     { "attempt_delay_ms", "--attempt-delay" },

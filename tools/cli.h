@@ -171,6 +171,7 @@ enum {
     OPT_PROXY, OPT_NO_PROXY, OPT_PROXY_TIMEOUT,
     /* credentials and request body (cli-args.c) */
     OPT_DATA_FILE,
+    OPT_EXCLUDE,
     /* address family preference (cli-args.c) */
     OPT_PREFER_IPV4, OPT_PREFER_IPV6, OPT_ATTEMPT_DELAY
 };
@@ -347,6 +348,11 @@ void args_family(struct hscan_config *cfg, int c, const char *v);
  * unless -X was given; exit 2 for --attempt-delay without a
  * preference. */
 void args_finish(struct hscan_config *cfg, int method_given);
+/* --exclude LIST (comma-separated) or @FILE (one entry a line, '#'
+ * comments, blank lines skipped): entries added to the list
+ * args_finish() gives the config, each checked by the library's rule;
+ * a bad one exits 2 naming it (and FILE:LINE). */
+void args_exclude(const char *v);
 void args_free(struct hscan_config *cfg);
 
 #endif

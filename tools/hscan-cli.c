@@ -418,6 +418,7 @@ static const struct option opts[] = {
     /* credentials and request body (cli-args.c) */
     { "user", 1, 0, 'u' }, { "data", 1, 0, 'd' },
     { "data-file", 1, 0, OPT_DATA_FILE },
+    { "exclude", 1, 0, OPT_EXCLUDE },
     /* address family preference (cli-args.c) */
     { "prefer-ipv4", 0, 0, OPT_PREFER_IPV4 },
     { "prefer-ipv6", 0, 0, OPT_PREFER_IPV6 },
@@ -543,6 +544,7 @@ static int opt_request(hscan_config_t *cfg, int c, const char *v)
     case OPT_H2C: cfg->h2c = 1; break;
     case OPT_PROXY: cfg->proxy = v; break;
     case OPT_NO_PROXY: cfg->no_proxy = v; break;
+    case OPT_EXCLUDE: args_exclude(v); break;
     case '4': case '6': case OPT_PREFER_IPV4: case OPT_PREFER_IPV6:
     case OPT_ATTEMPT_DELAY:
         args_family(cfg, c, v);

@@ -16,7 +16,7 @@ _hscan_cli()
         --audit --strict --progress --no-progress --match-status --filter-status
         --match-header --match-error --only-ok --ports --format --fields
         --http1.1 --http2 --h2c --proxy --no-proxy --proxy-timeout
-        --user --data --data-file --prefer-ipv4 --prefer-ipv6
+        --user --data --data-file --exclude --prefer-ipv4 --prefer-ipv6
         --attempt-delay
         -c -X -H -A -u -d -o -f -q -4 -6 -h -V -k"
     local fields="id input url scheme host ip port status reason
@@ -35,7 +35,7 @@ _hscan_cli()
         too_many_redirects timeout canceled h2_not_negotiated h2_goaway
         h2_rst_stream h2_protocol_error proxy_unreachable proxy_refused
         proxy_auth_failed proxy_target_unreachable proxy_protocol_error
-        proxy_timeout"
+        proxy_timeout excluded"
 
     case $cur in
     --help=*)
@@ -61,6 +61,12 @@ _hscan_cli()
         return ;;
     --match-error)
         COMPREPLY=( $(compgen -W "$errors" -- "$cur") ); return ;;
+    --exclude)
+        # a list of the user's own, or @FILE
+        case $cur in
+        @*) COMPREPLY=( $(compgen -P @ -f -- "${cur#@}") ) ;;
+        esac
+        return ;;
     -o|--output|--resume|--ca-file|--data-file)
         COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
     -c|--concurrency|--timeout|--dns-timeout|--connect-timeout|\
