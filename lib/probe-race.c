@@ -206,8 +206,8 @@ static void race_won(struct probe *p, struct hscan__race *r)
         hscan__p_close_tcp(p);
     if (p->tcp_closing)
         hscan__p_set_state(p, PROBE_UNSOCK);   /* adopted once closed */
-    else
-        hscan__p_race_adopt(p);
+    else if (!hscan__p_race_adopt(p))
+        hscan__p_connect_next(p);   /* no descriptor to take it over */
 }
 
 static void on_connect(uv_connect_t *req, int status)
