@@ -610,9 +610,10 @@ struct hscan_config {
                                   raced by the next address (at most two
                                   at once; the first to connect wins).
                                   With `family` set it must be 0 or
-                                  equal to it.  Behind a proxy: the
-                                  order only (socks5://), or nothing
-                                  (the proxy resolves) */
+                                  equal to it.  Behind a proxy nothing
+                                  races or falls back: socks5:// sends
+                                  the preferred family's address; the
+                                  other schemes let the proxy resolve */
     uint64_t attempt_delay_ms; /* RFC 8305 5 "Connection Attempt Delay":
                                   how long an attempt runs alone before
                                   the next address joins it.  Default
