@@ -5,6 +5,7 @@ Run through test-cli.py, which imports every test_* here."""
 import base64
 import os
 import socket
+import struct
 import threading
 
 from cli_common import TMP, check, run, records
@@ -12,9 +13,13 @@ from cli_common import TMP, check, run, records
 
 class Capture:
     """A loopback server that keeps each request (its head, and the body
-    its Content-Length announces) and answers 200 with no body."""
+    its Content-Length announces) and answers 200 with no body.  It
+    notes each connection's peer address, and resets the first `fail`
+    connections (an RST, no byte)."""
 
-    def __init__(self):
+    def __init__(self, fail=0):
+        self.fail = fail
+        self.peers = []
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -27,9 +32,15 @@ class Capture:
     def serve(self):
         while True:
             try:
-                c, _ = self.sock.accept()
+                c, peer = self.sock.accept()
             except OSError:
                 return
+            self.peers.append(peer[0])
+            if len(self.peers) <= self.fail:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             struct.pack("ii", 1, 0))
+                c.close()
+                continue
             with c:
                 c.settimeout(30)
                 data = b""
