@@ -388,6 +388,12 @@ struct hscan_result {
      * business: `ip` is NULL and no lookup is made (`dns_ms` -1). */
     const char *proxy;
     double proxy_ms;
+    /* ---- retries (cfg.retries) ---- */
+    /* Connection attempts of the final hop (the one `url` names, per
+     * scheme after an https-first fallback): 1 when nothing was
+     * retried, 0 when no connect was tried (DNS failure, invalid
+     * target, canceled or timed out before it). */
+    unsigned attempts;
 };
 
 /* Pull callback: the scanner calls it on the loop thread whenever a slot is
@@ -573,11 +579,25 @@ struct hscan_config {
                                   http_version HSCAN_HTTP_2 or h2c is
                                   refused */
     size_t body_len;
+
+    /* ---- retries (hscan-cli --retries; docs/api.md "Retries") ---- */
+    unsigned retries;          /* more attempts after a transient
+                                  failure before the server sent a byte
+                                  (refused, reset, connect timeout,
+                                  unreachable; a connection closed or
+                                  reset with no byte back, when the
+                                  request may go again); jittered
+                                  back-off from 100 ms doubling to 2 s,
+                                  within timeout_ms.  0 (default) to
+                                  HSCAN_RETRIES_MAX */
 };
 
 /* The largest request body (cfg.body, hscan_target_opts_t.body): 16 MiB.
  * A probe holds a copy of its whole request while writing it. */
 #define HSCAN_REQUEST_BODY_MAX (16u * 1024 * 1024)
+
+/* The most cfg.retries accepts. */
+#define HSCAN_RETRIES_MAX 10
 
 /* Fill `cfg` with the defaults above.  Never fails; does nothing when
  * `cfg` is NULL. */

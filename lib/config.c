@@ -255,7 +255,13 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
     if (!cfg->proxy_timeout_ms)
         return refuse(&r, "proxy_timeout_ms",
                       "0: must be above 0 (milliseconds)");
-    return check_auth_body(&r, cfg->basic_auth, cfg->body, cfg->body_len);
+    if ((rc = check_auth_body(&r, cfg->basic_auth, cfg->body,
+                              cfg->body_len)) != 0)
+        return rc;
+    if (cfg->retries > HSCAN_RETRIES_MAX)
+        return refuse(&r, "retries", "%u: must be from 0 to %d",
+                      cfg->retries, HSCAN_RETRIES_MAX);
+    return 0;
 }
 
 int hscan_target_opts_check(const hscan_target_opts_t *opts,

@@ -41,6 +41,7 @@ struct hscan__limits {
     int strict;               /* cfg.strict */
     int h2c;                  /* cfg.h2c */
     uint64_t proxy_timeout_ms;  /* cfg.proxy_timeout_ms */
+    unsigned retries;           /* cfg.retries */
 };
 
 struct hscan__probe_env {
@@ -49,6 +50,7 @@ struct hscan__probe_env {
     struct hscan__dns *dns;
     struct hscan__gate *gate;       /* --max-per-ip, or NULL */
     const struct hscan__proxy *proxy;   /* cfg.proxy, or NULL */
+    uint64_t rng;                   /* retry jitter (probe-retry.c) */
     /* One thread: a read's bytes are used up before the next read, so
      * every probe reads into the same buffer, and TLS decrypts into the
      * second. */

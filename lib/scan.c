@@ -414,6 +414,8 @@ static void fill_env(hscan_t *s, const hscan_config_t *c)
     e->lim.strict = c->strict;
     e->lim.h2c = c->h2c;
     e->lim.proxy_timeout_ms = c->proxy_timeout_ms;
+    e->lim.retries = c->retries;
+    e->rng = uv_hrtime() | 1;
     e->rbuf = s->rbuf;
     e->rbuf_size = sizeof(s->rbuf);
     e->pbuf = s->pbuf;
@@ -484,7 +486,7 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
             hscan__proxy_free(s->proxy);
             hscan__tls_ctx_free(s->ssl_ctx);
             hscan__req_unref(s->req);
-            free(s->ca_file);
+                    free(s->ca_file);
             free(s);
         }
         return rc;

@@ -119,6 +119,11 @@ static const struct group {
 "      --max-per-ip N       connections open at once to one address\n"
 "                           (default 4; 0: no limit); the wait is not\n"
 "                           charged to the target's timeouts\n"
+"      --retries N          try a target again, up to N times (0-10;\n"
+"                           default 0), after a failure before the\n"
+"                           server sent a byte (refused, reset, connect\n"
+"                           timeout); jittered back-off 100 ms to 2 s,\n"
+"                           within --timeout. Records say \"attempts\"\n"
 "  -4 / -6                  resolve and connect over IPv4 / IPv6 only\n" },
     { "dns", "DNS",
 "      --resolver IP[:PORT] DNS server (repeatable; default resolv.conf);\n"

@@ -170,7 +170,8 @@ enum {
     OPT_MATCH_ERROR, OPT_ONLY_OK, OPT_PORTS, OPT_HTTP11, OPT_HTTP2, OPT_H2C,
     OPT_PROXY, OPT_NO_PROXY, OPT_PROXY_TIMEOUT,
     /* credentials and request body (cli-args.c) */
-    OPT_DATA_FILE
+    OPT_DATA_FILE,
+    OPT_RETRIES
 };
 #define FILTER_STATUS_MAX 999   /* statuses 0 (no response) to 999 */
 #define FILTER_MAX_ERRORS 64

@@ -418,6 +418,7 @@ static const struct option opts[] = {
     /* credentials and request body (cli-args.c) */
     { "user", 1, 0, 'u' }, { "data", 1, 0, 'd' },
     { "data-file", 1, 0, OPT_DATA_FILE },
+    { "retries", 1, 0, OPT_RETRIES },
     { 0, 0, 0, 0 }
 };
 
@@ -487,6 +488,10 @@ static int opt_number(hscan_config_t *cfg, int c, const char *v)
         break;
     case OPT_BODY_BYTES:
         cfg->body_bytes = parse_num("--body-bytes", v, 0, ULONG_MAX);
+        break;
+    case OPT_RETRIES:
+        cfg->retries = (unsigned)parse_num("--retries", v, 0,
+                                           HSCAN_RETRIES_MAX);
         break;
     default:
         return 0;

@@ -16,7 +16,7 @@ _hscan_cli()
         --audit --strict --progress --no-progress --match-status --filter-status
         --match-header --match-error --only-ok --ports --format --fields
         --http1.1 --http2 --h2c --proxy --no-proxy --proxy-timeout
-        --user --data --data-file
+        --user --data --data-file --retries
         -c -X -H -A -u -d -o -f -q -4 -6 -h -V -k"
     local fields="id input url scheme host ip port status reason
         http_version content_type content_length title body_sha256 server
