@@ -121,6 +121,8 @@ static int map_connect_err(int uverr)
 {
     if (hscan__p_local_shortage(uverr))
         return HSCAN_ERESOURCE_EXHAUSTED;
+    if (HSCAN__P_SOURCE_ERR(uverr))
+        return HSCAN_ESOURCE_UNUSABLE;
     switch (uverr) {
     case UV_ECONNREFUSED: return HSCAN_ECONNECT_REFUSED;
     case UV_ETIMEDOUT: return HSCAN_ECONNECT_TIMEOUT;
@@ -335,6 +337,8 @@ const char *hscan__p_why(const struct probe *p, char *buf, size_t size)
 {
     switch (p->why) {
     case WHY_CONNECT:
+        if (hscan__p_source_why(p, p->why_code, buf, size))
+            break;
         snprintf(buf, size, "connect: %s", uv_strerror(p->why_code));
         break;
     case WHY_CONNECT_TIMEOUT:

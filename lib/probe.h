@@ -172,7 +172,25 @@ int hscan__p_retry(struct probe *p, int err);
 unsigned hscan__p_attempts(const struct probe *p);
 
 /* probe-tcp.c: the socket, the bottom leg */
-
+/* hscan__p_tcp_connect()'s own failures, outside libuv's codes: no
+ * source address of the destination's family (HSCAN__P_ENOSOURCE), or
+ * source address k is not this host's (bind: EADDRNOTAVAIL;
+ * HSCAN__P_ESOURCE_BIND - k, so that p->why_code says which). */
+#define HSCAN__P_ENOSOURCE (-6001)
+#define HSCAN__P_ESOURCE_BIND (-6100)
+#define HSCAN__P_SOURCE_ERR(c)                                            \
+    ((c) == HSCAN__P_ENOSOURCE ||                                         \
+     ((c) <= HSCAN__P_ESOURCE_BIND &&                                     \
+      (c) > HSCAN__P_ESOURCE_BIND - HSCAN_SOURCE_IPS_MAX))
+/* probe-src.c */
+/* With cfg.source_ips: open p->tcp's socket bound to the next source
+ * address of `dst`'s family.  0 (also without source addresses), a
+ * libuv error or one of the codes above. */
+int hscan__p_bind_source(struct probe *p, const struct sockaddr *dst);
+/* What a source failure's code means, in `buf`; NULL when `code` is
+ * not one of them. */
+const char *hscan__p_source_why(const struct probe *p, int code, char *buf,
+                                size_t size);
 /* Open a socket and connect to `ss`; 0 or a libuv error (the socket is
  * then closing). */
 int hscan__p_tcp_connect(struct probe *p, const struct sockaddr *sa);

@@ -196,7 +196,8 @@ int hscan__p_fall_back(struct probe *p, int err, const char *detail)
     if (hscan__p_retry(p, err))
         return 1;
     if (!p->may_fall_back || p->scheme != HSCAN__HTTPS ||
-        err == HSCAN_ERESOURCE_EXHAUSTED || err == HSCAN_ETLS_CERT_INVALID ||
+        err == HSCAN_ERESOURCE_EXHAUSTED || err == HSCAN_ESOURCE_UNUSABLE ||
+        err == HSCAN_ETLS_CERT_INVALID ||
         err == HSCAN_ETLS_ALERT || err == HSCAN_EH2_NOT_NEGOTIATED ||
         (err <= HSCAN_EPROXY_UNREACHABLE && err >= HSCAN_EPROXY_TIMEOUT &&
          err != HSCAN_EPROXY_TARGET_UNREACHABLE) ||

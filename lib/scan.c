@@ -264,6 +264,7 @@ static void scan_free(hscan_t *s)
     hscan__tls_ctx_free(s->ssl_ctx);
     hscan__gate_free(s->gate);
     hscan__proxy_free(s->proxy);
+    free(s->env.srcs);
     free(s->ca_file);
     free(s);
 }
@@ -450,6 +451,8 @@ static int copy_config(hscan_t *s, const hscan_config_t *c)
     s->ca_file = c->ca_file ? strdup(c->ca_file) : NULL;
     if (c->ca_file && !s->ca_file)
         return HSCAN_ENOMEM;
+    if (hscan__srcs_new(&s->env.srcs, c->source_ips, c->n_source_ips))
+        return HSCAN_ENOMEM;        /* the literals were checked */
     return hscan__req_new(&s->req, c);
 }
 
@@ -486,7 +489,8 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
             hscan__proxy_free(s->proxy);
             hscan__tls_ctx_free(s->ssl_ctx);
             hscan__req_unref(s->req);
-                    free(s->ca_file);
+            free(s->env.srcs);
+            free(s->ca_file);
             free(s);
         }
         return rc;

@@ -1,5 +1,5 @@
 """test-cli.py: how connections are made: --retries (the record's
-attempts), against loopback servers started here.
+attempts) and --source-ip, against loopback servers started here.
 
 Run through test-cli.py, which imports every test_* here."""
 import socket
@@ -56,3 +56,25 @@ def test_retries(t):
     usage_error(["--retries", "1", "--retries", "2"],
                 ["--retries: given twice"])
 
+
+def test_source_ip(t):
+    srv = Capture()
+    try:
+        lines = [f"127.0.0.1:{srv.port}/s{i}" for i in range(6)]
+        recs = scan(lines, ["-c", "1", "--source-ip", "127.0.0.2",
+                            "--source-ip", "127.0.0.3"])
+        check(all(r["status"] == 200 for r in recs), f"{recs}")
+        check(sorted(srv.peers) == ["127.0.0.2"] * 3 + ["127.0.0.3"] * 3,
+              f"peers: {srv.peers}")
+    finally:
+        srv.close()
+    # IPv4 sources only: an IPv6 destination is not tried
+    rec = scan(["[::1]:9"], ["--source-ip", "127.0.0.2"])[0]
+    check(rec["error"] == "source_unusable" and
+          "family" in rec["error_detail"], f"v6 target: {rec}")
+    # an address this host does not have
+    rec = scan(["127.0.0.1:9"], ["--source-ip", "192.0.2.1"])[0]
+    check(rec["error"] == "source_unusable" and
+          "192.0.2.1" in rec["error_detail"], f"not local: {rec}")
+    usage_error(["--source-ip", "1.2.3"], ["source_ips", "'1.2.3'"])
+    usage_error(["--source-ip", "localhost"], ["source_ips"])

@@ -1,6 +1,7 @@
 /* Integration tests of how connections are made: retries (cfg.retries,
- * the record's attempts), with real sockets on loopback.  The capture
- * server (server-capture.c) fails its first connections on purpose.
+ * the record's attempts) and source addresses (cfg.source_ips), with
+ * real sockets on loopback.  The capture server (server-capture.c)
+ * fails its first connections on purpose and notes each peer address.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -212,14 +213,89 @@ TEST_T(retry_before_fallback, 30)
     env_done(&e);
 }
 
+/* ---- source addresses ---- */
+
+/* Ten connections from two loopback aliases (Linux answers for all of
+ * 127/8): five each, in turn. */
+TEST_T(source_round_robin, 30)
+{
+    static const char *const src[] = { "127.0.0.2", "127.0.0.3" };
+    char l[10][64];
+    const char *lines[10];
+    struct capture cap;
+    struct extra x;
+    struct env e;
+    unsigned i, n2 = 0, n3 = 0;
+
+    env_init(&e);
+    env_stretch(&e);
+    e.cfg.source_ips = src;
+    e.cfg.n_source_ips = 2;
+    e.cfg.concurrency = 1;          /* one at a time: order is turn */
+    env_extra(&e, &x);
+    CHECK(cap_start(&e.loop, &cap, "127.0.0.1", 0) == 0);
+    x.caps[0] = &cap;
+    for (i = 0; i < 10; i++) {
+        snprintf(l[i], sizeof(l[i]), "127.0.0.1:%d/s%u", cap.port, i);
+        lines[i] = l[i];
+    }
+    env_scan(&e, lines, 10);
+    CHECK_INT(cap.n_conns, 10);
+    for (i = 0; i < 10; i++) {
+        EXPECT_STATUS(&e.recs[i], 200);
+        n2 += strcmp(cap.peers[i], "127.0.0.2") == 0;
+        n3 += strcmp(cap.peers[i], "127.0.0.3") == 0;
+        if (i > 0)
+            CHECK(strcmp(cap.peers[i], cap.peers[i - 1]) != 0);
+    }
+    CHECK_INT(n2, 5);
+    CHECK_INT(n3, 5);
+    cap_free(&cap);
+    env_done(&e);
+}
+
+/* An IPv6 destination with IPv4 sources only, and a source address
+ * this host does not have: source_unusable, never retried, nothing
+ * sent. */
+TEST_T(source_unusable, 30)
+{
+    static const char *const v4[] = { "127.0.0.2" };
+    static const char *const foreign[] = { "192.0.2.1", "::1" };
+    const char *lines[2];
+    struct env e;
+
+    env_init(&e);
+    e.cfg.source_ips = v4;
+    e.cfg.n_source_ips = 1;
+    e.cfg.retries = 2;
+    lines[0] = "[::1]:9";
+    env_scan(&e, lines, 1);
+    EXPECT_ERR(&e.recs[0], HSCAN_ESOURCE_UNUSABLE);
+    CHECK(strstr(e.recs[0].detail, "family") != NULL);
+    expect_attempts(&e.recs[0], 1);
+    CHECK(strstr(e.recs[0].json, "\"error\":\"source_unusable\"") != NULL);
+    env_done(&e);
+
+    env_init(&e);
+    e.cfg.source_ips = foreign;
+    e.cfg.n_source_ips = 2;
+    lines[0] = "127.0.0.1:9";
+    env_scan(&e, lines, 1);
+    EXPECT_ERR(&e.recs[0], HSCAN_ESOURCE_UNUSABLE);
+    CHECK(strstr(e.recs[0].detail, "192.0.2.1 is not this host's") != NULL);
+    env_done(&e);
+}
+
 static void no_result(hscan_t *s, const hscan_result_t *r, void *arg)
 {
     (void)s; (void)r; (void)arg;
 }
 
-/* hscan_config_check() on cfg.retries. */
+/* hscan_config_check() on the two settings. */
 TEST(conn_config_check)
 {
+    static const char *const bad[] = { "127.0.0.1", "1.2.3" };
+    static const char *const ok[] = { "127.0.0.2", "::1" };
     hscan_config_t c;
     const char *field = NULL;
     char d[160];
@@ -231,5 +307,15 @@ TEST(conn_config_check)
     CHECK_INT(hscan_config_check(&c, &field, d, sizeof(d)), HSCAN_EINVAL);
     CHECK_STR(field, "retries");
     c.retries = HSCAN_RETRIES_MAX;
+    c.source_ips = bad;
+    c.n_source_ips = 2;
+    CHECK_INT(hscan_config_check(&c, &field, d, sizeof(d)), HSCAN_EINVAL);
+    CHECK_STR(field, "source_ips");
+    CHECK(strstr(d, "'1.2.3'") != NULL);
+    c.source_ips = NULL;
+    CHECK_INT(hscan_config_check(&c, &field, d, sizeof(d)), HSCAN_EINVAL);
+    c.source_ips = ok;
     CHECK_INT(hscan_config_check(&c, NULL, NULL, 0), 0);
+    c.n_source_ips = HSCAN_SOURCE_IPS_MAX + 1;
+    CHECK_INT(hscan_config_check(&c, NULL, NULL, 0), HSCAN_EINVAL);
 }

@@ -27,7 +27,7 @@ static int repeatable(int c)
     switch (c) {
     case 'H': case 'd': case OPT_DATA_FILE: case OPT_RESOLVER:
     case OPT_FIELDS: case OPT_MATCH_STATUS: case OPT_FILTER_STATUS:
-    case OPT_MATCH_HEADER: case OPT_MATCH_ERROR:
+    case OPT_MATCH_HEADER: case OPT_MATCH_ERROR: case OPT_SOURCE_IP:
         return 1;
     default:
         return 0;
@@ -129,8 +129,9 @@ void args_check(const struct option *opts, char **argv, int c,
     }
     if (c >= 0 && c < (int)sizeof(seen) && seen[c]++ && !repeatable(c))
         cli_die_usage("%s: given twice (only -H/--header, -d/--data, "
-                      "--data-file, --resolver, --fields and the --match-* "
-                      "and --filter-status lists are repeatable)",
+                      "--data-file, --resolver, --source-ip, --fields and "
+                      "the --match-* and --filter-status lists are "
+                      "repeatable)",
                       spell(opts, c, name, sizeof(name)));
 }
 

@@ -418,7 +418,7 @@ static const struct option opts[] = {
     /* credentials and request body (cli-args.c) */
     { "user", 1, 0, 'u' }, { "data", 1, 0, 'd' },
     { "data-file", 1, 0, OPT_DATA_FILE },
-    { "retries", 1, 0, OPT_RETRIES },
+    { "retries", 1, 0, OPT_RETRIES }, { "source-ip", 1, 0, OPT_SOURCE_IP },
     { 0, 0, 0, 0 }
 };
 
@@ -511,6 +511,18 @@ static void opt_header(hscan_config_t *cfg, const char *v)
     cfg->headers = headers;
 }
 
+/* --source-ip, a list: the library checks each literal. */
+static void opt_source_ip(hscan_config_t *cfg, const char *v)
+{
+    static const char *ips[HSCAN_SOURCE_IPS_MAX];
+
+    if (cfg->n_source_ips == HSCAN_SOURCE_IPS_MAX)
+        cli_die_usage("--source-ip: more than %d addresses",
+                      HSCAN_SOURCE_IPS_MAX);
+    ips[cfg->n_source_ips++] = v;
+    cfg->source_ips = ips;
+}
+
 /* The options that shape the request and the connection in `cfg`; the
  * library checks the values (check_config()).  0 when `c` is none. */
 static int method_given;        /* -X: a body does not imply POST */
@@ -544,6 +556,7 @@ static int opt_request(hscan_config_t *cfg, int c, const char *v)
     case OPT_H2C: cfg->h2c = 1; break;
     case OPT_PROXY: cfg->proxy = v; break;
     case OPT_NO_PROXY: cfg->no_proxy = v; break;
+    case OPT_SOURCE_IP: opt_source_ip(cfg, v); break;
     case '4':
     case '6':
         if (cfg->family && cfg->family != c - '0')
