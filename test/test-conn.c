@@ -254,6 +254,34 @@ TEST_T(source_round_robin, 30)
     env_done(&e);
 }
 
+/* The connection to the proxy comes from a source address too (the
+ * capture server stands in for the proxy: what follows its answer to
+ * the CONNECT does not matter here). */
+TEST_T(source_to_proxy, 30)
+{
+    static const char *const src[] = { "127.0.0.3" };
+    char px[64];
+    const char *lines[1] = { "127.0.0.1:9" };
+    struct capture cap;
+    struct extra x;
+    struct env e;
+
+    env_init(&e);
+    env_stretch(&e);
+    e.cfg.source_ips = src;
+    e.cfg.n_source_ips = 1;
+    env_extra(&e, &x);
+    CHECK(cap_start(&e.loop, &cap, "127.0.0.1", 0) == 0);
+    x.caps[0] = &cap;
+    e.cfg.proxy = fmt(px, sizeof(px), "http://127.0.0.1:%d", cap.port);
+    env_scan(&e, lines, 1);
+    CHECK_INT(cap.n_conns, 1);
+    CHECK_STR(cap.peers[0], "127.0.0.3");
+    CHECK(cap_find(&cap, "127.0.0.1:9") != NULL);   /* the CONNECT */
+    cap_free(&cap);
+    env_done(&e);
+}
+
 /* An IPv6 destination with IPv4 sources only, and a source address
  * this host does not have: source_unusable, never retried, nothing
  * sent. */
