@@ -171,7 +171,7 @@ enum {
     OPT_PROXY, OPT_NO_PROXY, OPT_PROXY_TIMEOUT,
     /* credentials and request body (cli-args.c) */
     OPT_DATA_FILE,
-    OPT_EXCLUDE
+    OPT_EXCLUDE, OPT_RETRIES, OPT_SOURCE_IP
 };
 #define FILTER_STATUS_MAX 999   /* statuses 0 (no response) to 999 */
 #define FILTER_MAX_ERRORS 64
