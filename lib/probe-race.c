@@ -87,10 +87,10 @@ uint64_t hscan__p_attempt_ms(struct probe *p)
 {
     const struct hscan__limits *lim = &p->env->lim;
 
-    p->stagger = lim->prefer_family && !p->proxy_mode && !p->race &&
-                 p->next_addr < p->dns.n_addrs &&
-                 lim->attempt_delay_ms < lim->connect_timeout_ms;
-    return p->stagger ? lim->attempt_delay_ms : lim->connect_timeout_ms;
+    p->dns.stagger = lim->prefer_family && !p->proxy_mode && !p->race &&
+                     p->next_addr < p->dns.n_addrs &&
+                     lim->attempt_delay_ms < lim->connect_timeout_ms;
+    return p->dns.stagger ? lim->attempt_delay_ms : lim->connect_timeout_ms;
 }
 
 /* Each closed handle of `r`: the probe counts it among its own (so it
@@ -184,6 +184,7 @@ int hscan__p_race_adopt(struct probe *p)
         return 1;
     }
     p->connected = 1;
+    p->heard = 0;                   /* a new connection (cfg.retries) */
     p->tcp_leg.above->ops->start(p->tcp_leg.above);
     return 1;
 }
@@ -195,7 +196,7 @@ static void race_won(struct probe *p, struct hscan__race *r)
     uint64_t now = uv_now(p->env->loop);
 
     r->won = 1;
-    p->stagger = 0;
+    p->dns.stagger = 0;
     p->cur_addr = r->addr;
     p->t_conn0 = r->t_conn0;
     p->t_conn = uv_hrtime();
@@ -286,7 +287,10 @@ static int race_start(struct probe *p)
     req->data = r;
     hscan__p_sockaddr(&p->dns.addrs[addr], p->port, &ss);
     r->t_conn0 = uv_hrtime();
-    rc = uv_tcp_connect(req, &r->tcp, (struct sockaddr *)&ss, on_connect);
+    rc = hscan__p_bind_source(p, &r->tcp, (struct sockaddr *)&ss);
+    if (rc == 0)
+        rc = uv_tcp_connect(req, &r->tcp, (struct sockaddr *)&ss,
+                            on_connect);
     if (rc != 0) {
         free(req);
         hscan__p_connect_err(p, rc);
@@ -307,7 +311,7 @@ void hscan__p_race_stagger(struct probe *p)
 {
     const struct hscan__limits *lim = &p->env->lim;
 
-    p->stagger = 0;
+    p->dns.stagger = 0;
     race_start(p);
     if (p->state == PROBE_CONNECT)     /* what is left of its own */
         hscan__p_arm(p, lim->connect_timeout_ms - lim->attempt_delay_ms);
@@ -319,7 +323,7 @@ int hscan__p_race_wait(struct probe *p)
 
     if (!p->race)
         return 0;
-    p->stagger = 0;
+    p->dns.stagger = 0;
     hscan__p_set_state(p, PROBE_CONNECT);
     /* no attempt of its own: only the absolute deadline */
     hscan__p_arm(p, p->deadline > now ? p->deadline - now : 0);

@@ -15,8 +15,8 @@ import subprocess
 import sys
 
 PROBE = {"probe", "probe-tcp", "probe-tls", "probe-http", "probe-h2",
-         "probe-proxy", "probe-exclude", "probe-race", "redirect",
-         "report"}
+         "probe-proxy", "probe-exclude", "probe-retry", "probe-src",
+         "probe-race", "redirect", "report"}
 SCAN = {"scan", "scan-ctl"}
 LEAVES = {"gate", "dns", "dns-io", "dns-walk", "request", "netset"}
 # One part of the library in two files, calling each other: a cycle

@@ -397,8 +397,13 @@ static void json_copy(struct rec *d, const hscan_result_t *r)
     CHECK((strstr(d->json, ",\"fallback\":null,") != NULL) ==
           (r->fallback_error == 0));
     CHECK((strstr(d->json, ",\"h2\":null,") != NULL) == (r->h2 == NULL));
-    CHECK((strstr(d->json, ",\"proxy\":null}") != NULL) ==
+    CHECK((strstr(d->json, ",\"proxy\":null,") != NULL) ==
           (r->proxy == NULL));
+    {
+        char want[32];
+        snprintf(want, sizeof(want), ",\"attempts\":%u}", r->attempts);
+        CHECK(strstr(d->json, want) != NULL);
+    }
     CHECK((strstr(d->json, ",\"redirects\":[],") != NULL) ==
           (r->n_redirects == 0));
     if (getenv("HSCAN_TEST_SHOW"))  /* every record, for debugging */
@@ -479,6 +484,7 @@ void rec_copy(struct rec *d, const hscan_result_t *r)
     d->n_hops = r->n_redirects;
     d->hops = hops_copy(r->redirects, r->n_redirects);
     d->fallback_error = r->fallback_error;
+    d->attempts = r->attempts;
     d->fallback_detail = dup_str(r->fallback_detail);
     /* "0 and NULL when there was no fallback", and only https falls
      * back. */

@@ -19,6 +19,7 @@
 
 #include "hscan.h"
 #include "scan-env.h"
+#include "server-capture.h"
 #include "test-runner.h"
 #include "tsrv-net.h"
 
@@ -27,6 +28,7 @@
 struct fam {
     struct tsrv_http *http[2];
     struct tsrv_tls *tls;
+    struct capture *cap;            /* NULL, or stopped with the rest */
     uv_tcp_t refused, counter;
     int has_refused, has_counter;
     unsigned accepts;               /* by `counter` */
@@ -51,6 +53,8 @@ static void fam_stop(void *arg)
         }
     if (f->tls)
         tsrv_tls_stop(f->tls);
+    if (f->cap)
+        cap_stop(f->cap);
     if (f->has_refused)
         uv_close((uv_handle_t *)&f->refused, NULL);
     if (f->has_counter)
@@ -570,5 +574,38 @@ TEST_T(family_exclude_not_raced, 20)
     CHECK_STR(r->ip, "::1");
     CHECK(r->total_ms >= 590.0);
     CHECK_INT(f.accepts, 0);
+    fam_done(&e, &f);
+}
+
+/* With cfg.source_ips the racing socket is bound like the first one:
+ * ::1 (preferred, from ::1) is silent, and IPv4 answers from the IPv4
+ * source address, 127.0.0.2. */
+TEST_T(family_race_source_ip, 20)
+{
+    static const char *const src[] = { "::1", "127.0.0.2" };
+    struct capture cap;
+    struct env e;
+    struct fam f;
+    struct rec *r;
+    int port, rc;
+
+    fam_init(&e, &f);
+    port = blackhole(&f, "::1", 0);
+    CHECK(port > 0);
+    if ((rc = cap_start(&e.loop, &cap, "127.0.0.1", port)) != 0) {
+        skip(&e, &f, "127.0.0.1", port, rc);
+        return;
+    }
+    f.cap = &cap;
+    e.cfg.source_ips = src;
+    e.cfg.n_source_ips = 2;
+    e.cfg.connect_timeout_ms = 4000 * slow_factor();
+    e.cfg.timeout_ms = 8000 * slow_factor();
+    r = scan_both(&e, port, 6, 100);
+    EXPECT_STATUS(r, 200);
+    CHECK_STR(r->ip, "127.0.0.1");
+    CHECK_INT(cap.n_conns, 1);
+    CHECK_STR(cap.peers[0], "127.0.0.2");
+    cap_free(&cap);
     fam_done(&e, &f);
 }

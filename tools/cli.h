@@ -171,7 +171,7 @@ enum {
     OPT_PROXY, OPT_NO_PROXY, OPT_PROXY_TIMEOUT,
     /* credentials and request body (cli-args.c) */
     OPT_DATA_FILE,
-    OPT_EXCLUDE,
+    OPT_EXCLUDE, OPT_RETRIES, OPT_SOURCE_IP,
     /* address family preference (cli-args.c) */
     OPT_PREFER_IPV4, OPT_PREFER_IPV6, OPT_ATTEMPT_DELAY
 };
