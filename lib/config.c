@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "proxy.h"
 #include "hscan.h"
@@ -212,6 +213,38 @@ static int check_auth_body(const struct report *r, const char *auth,
     return 0;
 }
 
+/* ---- many paths and every address ---- */
+
+static int check_expand(const struct report *r, const hscan_config_t *cfg)
+{
+    size_t i;
+    int rc;
+
+    if (cfg->n_paths && !cfg->paths)
+        return refuse(r, "paths", "NULL: n_paths is %zu", cfg->n_paths);
+    if (cfg->n_paths > HSCAN_PATHS_MAX)
+        return refuse(r, "n_paths", "%zu: must be at most %d",
+                      cfg->n_paths, HSCAN_PATHS_MAX);
+    for (i = 0; i < cfg->n_paths; i++) {
+        if (!cfg->paths[i])
+            return refuse(r, "paths", "NULL: path %zu of %zu", i,
+                          cfg->n_paths);
+        if ((rc = check_request(r, NULL, cfg->paths[i], NULL, 0)) != 0) {
+            if (r->field)
+                *r->field = "paths";
+            return rc;
+        }
+    }
+    if (cfg->all_ips != 0 && cfg->all_ips != 1)
+        return refuse(r, "all_ips", "%d: must be 0 or 1", cfg->all_ips);
+    /* behind a proxy that resolves there is no address to enumerate */
+    if (cfg->all_ips && cfg->proxy &&
+        strncasecmp(cfg->proxy, "socks5://", 9) != 0)
+        return refuse(r, "all_ips", "1: the proxy resolves the names "
+                      "(only a socks5:// proxy leaves them to us)");
+    return 0;
+}
+
 int hscan_config_check(const hscan_config_t *cfg, const char **field,
                        char *detail, size_t size)
 {
@@ -255,7 +288,10 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
     if (!cfg->proxy_timeout_ms)
         return refuse(&r, "proxy_timeout_ms",
                       "0: must be above 0 (milliseconds)");
-    return check_auth_body(&r, cfg->basic_auth, cfg->body, cfg->body_len);
+    if ((rc = check_auth_body(&r, cfg->basic_auth, cfg->body,
+                              cfg->body_len)) != 0)
+        return rc;
+    return check_expand(&r, cfg);
 }
 
 int hscan_target_opts_check(const hscan_target_opts_t *opts,

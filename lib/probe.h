@@ -110,6 +110,12 @@ struct probe {
     int why_code;                   /* a libuv error for WHY_CONNECT... */
     unsigned char why;              /* enum probe_why */
     unsigned char proxy_mode;       /* 0 direct, HSCAN__PX_LOCAL/REMOTE */
+    /* --all-ips (probe-expand.c): expand the first answer into units;
+     * pinned: no lookup for the first hop; skip: no record */
+    unsigned char expand, pinned, skip;
+    int pin;                        /* the one address index to try for
+                                       the first host, or -1: all */
+    const char *unit_path;          /* the listed path (r->path), NULL */
 
     int scheme;                     /* HSCAN__HTTP / HSCAN__HTTPS */
     int port_given;                 /* the port came from the input */
@@ -207,6 +213,12 @@ int hscan__p_fall_back(struct probe *p, int err, const char *detail);
 void hscan__p_free_hops(struct probe *p);
 /* Leave the current connection and response behind for a new hop. */
 void hscan__p_reset_exchange(struct probe *p);
+
+/* probe-expand.c */
+/* After the first lookup (or for a literal) with --all-ips: pin this
+ * probe to the first address not done, queue siblings for the others.
+ * Returns 1 when the probe finished (every address done: no record). */
+int hscan__p_expand(struct probe *p);
 
 /* report.c */
 void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,

@@ -24,6 +24,19 @@ struct subq {
     char line[];
 };
 
+/* The units of one target still to start (cfg.paths: the paths after
+ * the first; cfg.all_ips: a probe's sibling addresses).  They go before
+ * submitted and pulled targets, so a name's units finish together. */
+struct unitq {
+    struct hscan__queue node;
+    int sibs;                       /* 1: sb.pick addresses, 0: paths */
+    unsigned next, end;             /* the next path or pick, and the end */
+    struct hscan__sibs sb;          /* input, udata, id, req (a reference)
+                                       for both; the rest for siblings,
+                                       pointing into mem */
+    char mem[];
+};
+
 struct hscan {
     uv_loop_t *loop;
     struct hscan__probe_env env;    /* what every probe is given */
@@ -51,6 +64,14 @@ struct hscan {
     unsigned n_alloc;               /* probes not yet freed */
     struct hscan__queue subq;       /* submitted, not yet started */
     struct hscan__queue canceled;   /* canceled before they started */
+    struct hscan__queue units;      /* struct unitq, before subq */
+    struct hscan__queue ucanceled;  /* units canceled before they
+                                       started */
+    char **paths;                   /* cfg.paths (one block), or NULL */
+    size_t n_paths;
+    int all_ips;
+    int (*unit_done)(hscan_t *, void *, const char *, size_t,
+                     const char *, const char *);
     uint64_t n_queued;
     uint64_t next_id;
     int paused;
@@ -68,6 +89,9 @@ struct hscan {
     char rbuf[RBUF_SIZE];
     char pbuf[PBUF_SIZE];
 };
+
+/* Move the queued units of target `id` to ucanceled; 1 when any. */
+int hscan__units_cancel(hscan_t *s, uint64_t id);
 
 /* Run the pump on the next loop iteration (if not armed already). */
 void hscan__scan_schedule(hscan_t *s);
