@@ -8,7 +8,7 @@
  * alice:pw` was --user-agent, `--time 1` --timeout.  It has no switch
  * to turn that off, so each long option it returns is compared with
  * the word as typed.  A second --path replaced the first just as
- * silently; now that is an error too.
+ * silently; now it makes a path list (cli-paths.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +26,7 @@ static int repeatable(int c)
 {
     switch (c) {
     case 'H': case 'd': case OPT_DATA_FILE: case OPT_RESOLVER:
+    case OPT_PATH: case OPT_PATHS:
     case OPT_FIELDS: case OPT_MATCH_STATUS: case OPT_FILTER_STATUS:
     case OPT_MATCH_HEADER: case OPT_MATCH_ERROR:
         return 1;
@@ -129,8 +130,9 @@ void args_check(const struct option *opts, char **argv, int c,
     }
     if (c >= 0 && c < (int)sizeof(seen) && seen[c]++ && !repeatable(c))
         cli_die_usage("%s: given twice (only -H/--header, -d/--data, "
-                      "--data-file, --resolver, --fields and the --match-* "
-                      "and --filter-status lists are repeatable)",
+                      "--data-file, --resolver, --path, --paths, --fields "
+                      "and the --match-* and --filter-status lists are "
+                      "repeatable)",
                       spell(opts, c, name, sizeof(name)));
 }
 

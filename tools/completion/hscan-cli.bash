@@ -16,7 +16,7 @@ _hscan_cli()
         --audit --strict --progress --no-progress --match-status --filter-status
         --match-header --match-error --only-ok --ports --format --fields
         --http1.1 --http2 --h2c --proxy --no-proxy --proxy-timeout
-        --user --data --data-file
+        --user --data --data-file --paths --all-ips
         -c -X -H -A -u -d -o -f -q -4 -6 -h -V -k"
     local fields="id input url scheme host ip port status reason
         http_version content_type content_length title body_sha256 server
@@ -60,7 +60,7 @@ _hscan_cli()
         return ;;
     --match-error)
         COMPREPLY=( $(compgen -W "$errors" -- "$cur") ); return ;;
-    -o|--output|--resume|--ca-file|--data-file)
+    -o|--output|--resume|--ca-file|--data-file|--paths)
         COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
     -c|--concurrency|--timeout|--dns-timeout|--connect-timeout|\
     --read-timeout|--path|-H|--header|-A|--user-agent|--resolver|\

@@ -1,0 +1,230 @@
+"""test-cli.py: many paths (--path repeated, --paths FILE) and every
+address (--all-ips): one record per unit, exactly once, also across
+--shard and --resume after kill -9 (docs/cli.md "Many paths, every
+address").
+
+`five.test` (and NAME.five.test) resolves to 127.0.0.1, 127.0.0.2,
+127.0.0.3, ::1 and ::ffff:127.0.0.2 (test/server-dns.h); a small
+dual-stack server on "::" answers on all five, each reply after a
+delay, so that a kill lands in the middle of a run.
+
+Run through test-cli.py, which imports every test_* here."""
+import http.server
+import os
+import socket
+import subprocess
+import threading
+import time
+
+from cli_common import CLI, TMP, check, write_list, run, records
+
+FIVE = {"127.0.0.1", "127.0.0.2", "127.0.0.3", "::1", "::ffff:127.0.0.2"}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    delay = 0.0
+
+    def do_GET(self):
+        time.sleep(self.delay)
+        body = b"<title>dual</title>"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+    daemon_threads = True
+    request_queue_size = 512
+
+    def handle_error(self, request, client_address):
+        pass                    # a killed client: nothing to report
+
+    def server_bind(self):
+        # dual stack: 127.0.0.x arrives as ::ffff:127.0.0.x
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+
+
+class DualStack:
+    """The five addresses' server, for a `with` block; .port."""
+
+    def __init__(self, delay=0.0):
+        handler = type("H", (_Handler,), {"delay": delay})
+        self.srv = _Server(("::", 0), handler)
+        self.port = self.srv.server_address[1]
+        self.thread = threading.Thread(target=self.srv.serve_forever,
+                                       daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def unit_ip(r):
+    """The address a record's unit tried: the first hop's."""
+    return r["redirects"][0]["ip"] if r["redirects"] else r["ip"]
+
+
+def count_units(recs, with_ip=True):
+    got = {}
+    for r in recs:
+        check(r["error"] != "canceled", f"canceled left: {r['input']}")
+        k = (r["input"], r.get("path"), unit_ip(r) if with_ip else None)
+        got[k] = got.get(k, 0) + 1
+    return got
+
+
+def want_units(names, port, paths, ips=FIVE):
+    return {(f"{n}:{port}", p, ip): 1 for n in names for p in paths
+            for ip in ips}
+
+
+def test_paths_list(t):
+    # --paths FILE: comments and blank lines skipped, white space trimmed;
+    # every target once per path, the listed path replacing the input's.
+    pf = write_list("paths.txt", ["# paths", "", "/one", "  /two?x=1  ",
+                                  "/b/status-404"])
+    inputs = [f"fast.test:{t.http}", f"http://127.0.0.1:{t.http}/own?q",
+              "not a target!"]
+    lst = write_list("paths-in.txt", inputs)
+    r = run(["--resolver", t.dns, "--paths", pf, lst])
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    recs = records(r.stdout)
+    check(len(recs) == 7, f"{len(recs)} records, not 2 x 3 + 1")
+    for x in recs:
+        if x["input"] == "not a target!":
+            check(x["error"] == "invalid_target" and "path" not in x,
+                  f"invalid line: {x}")
+            continue
+        check(x["url"].endswith(x["path"]), f"url {x['url']} {x['path']}")
+        check((x["status"] == 404) == (x["path"] == "/b/status-404"),
+              f"{x['path']}: {x['status']}")
+    got = sorted((x["input"], x.get("path")) for x in recs)
+    want = sorted([(i, p) for i in inputs[:2]
+                   for p in ("/one", "/two?x=1", "/b/status-404")] +
+                  [(inputs[2], None)])
+    check(got == want, f"units {got}")
+    check("hscan: 7 targets" in r.stderr, r.stderr)
+    # one --path keeps its meaning: the input's own path wins
+    r = run(["--resolver", t.dns, "--path", "/one", lst])
+    recs = records(r.stdout)
+    check(len(recs) == 3 and all("path" not in x for x in recs),
+          f"one --path: {r.stdout}")
+    check(any((x["url"] or "").endswith("/own?q") for x in recs),
+          "input path kept")
+    # two make a list
+    r = run(["--resolver", t.dns, "--path", "/one", "--path", "/x", lst])
+    check(len(records(r.stdout)) == 5, f"two --path: {r.stdout}")
+    # a bad line names the file and line
+    bad = write_list("paths-bad.txt", ["/ok", "# c", "no-slash"])
+    r = run(["--paths", bad, lst])
+    check(r.returncode == 2 and "paths-bad.txt:3" in r.stderr,
+          f"bad --paths: {r.returncode} {r.stderr}")
+    r = run(["--path", "bad", "--path", "/x", lst])
+    check(r.returncode == 2 and "paths" in r.stderr, f"bad --path: "
+          f"{r.returncode} {r.stderr}")
+
+
+def test_all_ips(t):
+    # five.test: five records, each its own ip; a failed lookup and a
+    # literal: one each; -4: three.
+    with DualStack() as srv:
+        inputs = [f"five.test:{srv.port}", f"a.five.test:{srv.port}",
+                  "nx.test", f"127.0.0.1:{srv.port}"]
+        lst = write_list("all-ips.txt", inputs)
+        r = run(["--resolver", t.dns, "--all-ips", "-c", "3", lst])
+        check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+        recs = records(r.stdout)
+        check(len(recs) == 12, f"{len(recs)} records, not 5 + 5 + 1 + 1")
+        for i in inputs[:2]:
+            mine = [x for x in recs if x["input"] == i]
+            check(sorted(x["ip"] for x in mine) == sorted(FIVE),
+                  f"{i}: {[x['ip'] for x in mine]}")
+            check(all(x["status"] == 200 and
+                      sorted(x["dns"]["addresses"]) == sorted(FIVE)
+                      for x in mine), f"{i}: {mine[0]}")
+        nx = [x for x in recs if x["input"] == "nx.test"]
+        check(len(nx) == 1 and nx[0]["ip"] is None, f"nx: {nx}")
+        lit = [x for x in recs if x["input"] == inputs[3]]
+        check(len(lit) == 1 and lit[0]["ip"] == "127.0.0.1", f"lit: {lit}")
+        r = run(["--resolver", t.dns, "--all-ips", "-4", lst])
+        recs = records(r.stdout)
+        check(sorted(x["ip"] for x in recs if x["input"] == inputs[0]) ==
+              ["127.0.0.1", "127.0.0.2", "127.0.0.3"], f"-4: {r.stdout}")
+    r = run(["--all-ips", "--proxy", "http://127.0.0.1:1", lst])
+    check(r.returncode == 2 and "all_ips" in r.stderr,
+          f"--all-ips behind http://: {r.returncode} {r.stderr}")
+
+
+def test_expand_shard(t):
+    # --shard 0/2 and 1/2 with --all-ips and paths: together every unit
+    # exactly once, and a name's units all in one shard.
+    names = [f"s{i}.five.test" for i in range(24)]
+    with DualStack() as srv:
+        lst = write_list("x-shard.txt", [f"{n}:{srv.port}" for n in names])
+        base = ["--resolver", t.dns, "--all-ips", "--path", "/a",
+                "--path", "/b", "-c", "50"]
+        got = {}
+        per_shard = []
+        for k in (0, 1):
+            out = os.path.join(TMP, f"x-shard-{k}.jsonl")
+            r = run(base + ["--shard", f"{k}/2", "-o", out, lst])
+            check(r.returncode == 0, f"shard {k}: {r.stderr}")
+            recs = records(open(out).read())
+            per_shard.append({x["input"] for x in recs})
+            for key, n in count_units(recs).items():
+                got[key] = got.get(key, 0) + n
+    check(not (per_shard[0] & per_shard[1]), "a name in both shards")
+    check(per_shard[0] and per_shard[1], "a shard is empty")
+    want = want_units(names, srv.port, ["/a", "/b"])
+    check(got == want, f"{len(got)} units, want {len(want)}; e.g. "
+          f"{[k for k in want if got.get(k) != 1][:3]}")
+
+
+def test_expand_resume_kill(t):
+    # kill -9 twice in the middle of a slow scan, then --resume to the
+    # end: every (input, path, address) exactly once in the file.
+    import random
+    rnd = random.Random(int(os.environ.get("HSCAN_TEST_SEED", "0")) or None)
+    names = [f"k{i}.five.test" for i in range(40)]
+    inputs = names + names[:3]          # duplicates: once per occurrence
+    with DualStack(delay=0.3) as srv:
+        lst = write_list("x-kill.txt", [f"{n}:{srv.port}" for n in inputs])
+        pf = write_list("x-kill-paths.txt", ["/p1", "/p2"])
+        out = os.path.join(TMP, "x-kill.jsonl")
+        args = [CLI, "--scheme", "http", "--max-per-ip", "0", "-q",
+                "--resolver", t.dns, "--all-ips", "--paths", pf, "-c", "40",
+                "--resume", out, lst]
+        sizes = []
+        for _ in range(2):
+            p = subprocess.Popen(args)
+            time.sleep(rnd.uniform(0.7, 1.2))
+            p.kill()
+            p.wait(timeout=10)
+            sizes.append(sum(1 for _ in open(out)) if os.path.exists(out)
+                         else 0)
+        r = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+        recs = records(open(out).read())
+    want = want_units(names, srv.port, ["/p1", "/p2"])
+    for n in names[:3]:
+        for k in want:
+            if k[0] == f"{n}:{srv.port}":
+                want[k] = 2
+    got = count_units(recs)
+    check(0 < sizes[-1] < sum(want.values()),
+          f"the kills did not land mid-run: {sizes} lines")
+    check(got == want, f"{len(got)} units, want {len(want)}; e.g. "
+          f"{[k for k in want if got.get(k) != want[k]][:3]}")
+    print(f"two SIGKILLs at {sizes} records, then resumed to "
+          f"{len(recs)} records, each unit once")
