@@ -8,7 +8,6 @@
  * free, at most PUMP_BUDGET per loop iteration so one pass cannot starve
  * sockets that are already readable.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,19 +75,11 @@ static void deliver(hscan_t *s, const hscan_result_t *r, int probed)
     s->on_result(s, r, s->arg);
 }
 
-struct launch {
-    void *udata;
-    uint64_t id;
-    struct hscan__req *req;
-    const char *path;               /* the listed path (r->path), or NULL */
-    const char *ip;                 /* a sibling's address, for a record
-                                       made without its probe */
-};
 
 /* A record for a target that never became a probe: invalid input, or a
  * queued submission cancelled by hscan_close(). */
-static void emit_simple(hscan_t *s, const char *line, size_t len,
-                        const struct launch *l, int err, const char *detail)
+void hscan__scan_emit(hscan_t *s, const char *line, size_t len,
+                     const struct launch *l, int err, const char *detail)
 {
     hscan_result_t r;
 
@@ -137,7 +128,7 @@ static int probe_unit_done(void *arg, const char *input, size_t len,
     return unit_done(arg, input, len, path, ip);
 }
 
-static void run_probe(hscan_t *s, struct probe *p)
+void hscan__scan_run(hscan_t *s, struct probe *p)
 {
     hscan__queue_insert_tail(&s->active, hscan__probe_node(p));
     s->n_active++;
@@ -157,15 +148,15 @@ static int launch(hscan_t *s, const char *line, size_t len,
     p = hscan__probe_new(&s->env, line, len, t, scheme, fall_back,
                          l->udata, l->id, l->req);
     if (!p) {
-        emit_simple(s, line, len, l, HSCAN_ERESOURCE_EXHAUSTED,
-                    "out of memory starting the probe");
+        hscan__scan_emit(s, line, len, l, HSCAN_ERESOURCE_EXHAUSTED,
+                         "out of memory starting the probe");
         return -1;
     }
     if (l->path)
         hscan__probe_listed(p);
     if (s->all_ips)
         hscan__probe_expand(p);
-    run_probe(s, p);
+    hscan__scan_run(s, p);
     return 0;
 }
 
@@ -195,192 +186,13 @@ static void launch_target(hscan_t *s, const char *line, size_t len,
 }
 
 /* cfg.paths: unit `i` of a valid target, its path the listed one. */
-static void start_path(hscan_t *s, const char *line, size_t len,
+void hscan__scan_start_path(hscan_t *s, const char *line, size_t len,
                        struct hscan__target *t, struct launch *l, size_t i)
 {
     t->path = s->paths[i];
     t->path_len = strlen(s->paths[i]);
     l->path = s->paths[i];
     launch_target(s, line, len, t, l);
-}
-
-static struct unitq *unitq_new(const struct launch *l, const char *line,
-                               size_t len, size_t extra)
-{
-    struct unitq *q = calloc(1, sizeof(*q) + len + 1 + extra);
-
-    if (!q)
-        return NULL;
-    memcpy(q->mem, line, len);
-    q->sb.input = q->mem;
-    q->sb.input_len = len;
-    q->sb.udata = l->udata;
-    q->sb.id = l->id;
-    q->sb.req = hscan__req_ref(l->req);
-    return q;
-}
-
-static void unitq_free(struct unitq *q)
-{
-    hscan__req_unref(q->sb.req);
-    free(q);
-}
-
-/* env.siblings: queue a probe's other addresses, each a unit.  Out of
- * memory, each gets its record (resource_exhausted) now. */
-static void probe_siblings(void *arg, const struct hscan__sibs *sb)
-{
-    hscan_t *s = arg;
-    size_t na = sb->n_addrs * sizeof(*sb->addrs);
-    size_t extra = na + sb->cnames_size + sb->t.host_len + 1 +
-                   sb->t.path_len + 1 + sb->n_pick;
-    struct launch l = { sb->udata, sb->id, sb->req, NULL, NULL };
-    struct unitq *q;
-    char *w;
-
-    if (s->closed)
-        return;
-    if (!(q = unitq_new(&l, sb->input, sb->input_len, extra))) {
-        char ip[48];
-        unsigned i;
-        for (i = 0; i < sb->n_pick; i++) {
-            const struct hscan__addr *a = &sb->addrs[sb->pick[i]];
-            inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->bytes, ip,
-                      sizeof(ip));
-            l.ip = ip;
-            l.path = sb->listed ? sb->t.path : NULL;
-            emit_simple(s, sb->input, sb->input_len, &l,
-                        HSCAN_ERESOURCE_EXHAUSTED,
-                        "out of memory queueing the address");
-        }
-        return;
-    }
-    w = q->mem + sb->input_len + 1;
-    q->sibs = 1;
-    q->end = sb->n_pick;
-    q->sb.t = sb->t;
-    q->sb.scheme = sb->scheme;
-    q->sb.fall_back = sb->fall_back;
-    q->sb.listed = sb->listed;
-    q->sb.n_addrs = sb->n_addrs;
-    q->sb.n_cnames = sb->n_cnames;
-    q->sb.cnames_size = sb->cnames_size;
-    q->sb.t_dns0 = sb->t_dns0;
-    q->sb.t_dns = sb->t_dns;
-    q->sb.n_pick = sb->n_pick;
-    q->sb.addrs = (const struct hscan__addr *)memcpy(w, sb->addrs, na);
-    w += na;
-    q->sb.cnames = sb->cnames_size ? memcpy(w, sb->cnames,
-                                            sb->cnames_size) : NULL;
-    w += sb->cnames_size;
-    q->sb.t.host = memcpy(w, sb->t.host, sb->t.host_len);
-    w += sb->t.host_len + 1;
-    q->sb.t.path = memcpy(w, sb->t.path, sb->t.path_len);
-    w += sb->t.path_len + 1;
-    q->sb.pick = memcpy(w, sb->pick, sb->n_pick);
-    hscan__queue_insert_tail(&s->units, &q->node);
-    hscan__scan_schedule(s);
-}
-
-/* An --all-ips sibling: a probe pinned to its address, no lookup. */
-static void start_sibling(hscan_t *s, const struct unitq *q, unsigned pick,
-                          const struct launch *l)
-{
-    struct probe *p = hscan__probe_new(&s->env, q->sb.input,
-                                       q->sb.input_len, &q->sb.t,
-                                       q->sb.scheme, q->sb.fall_back,
-                                       l->udata, l->id, l->req);
-    if (!p) {
-        struct launch e = *l;
-        char ip[48];
-        const struct hscan__addr *a = &q->sb.addrs[pick];
-        inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->bytes, ip,
-                  sizeof(ip));
-        e.ip = ip;
-        e.path = q->sb.listed ? q->sb.t.path : NULL;
-        emit_simple(s, q->sb.input, q->sb.input_len, &e,
-                    HSCAN_ERESOURCE_EXHAUSTED,
-                    "out of memory starting the probe");
-        return;
-    }
-    if (q->sb.listed)
-        hscan__probe_listed(p);
-    hscan__probe_pin(p, &q->sb, pick);
-    run_probe(s, p);
-}
-
-/* The next unit of the first queued target. */
-static void take_unit(hscan_t *s)
-{
-    struct unitq *q = hscan__queue_data(hscan__queue_head(&s->units),
-                                        struct unitq, node);
-    struct launch l = { q->sb.udata, q->sb.id, q->sb.req, NULL, NULL };
-    unsigned i = q->next++;
-    int last = q->next == q->end;
-
-    /* off the queue before user code can run (a record, hscan_cancel) */
-    if (last)
-        hscan__queue_remove(&q->node);
-    if (q->sibs) {
-        start_sibling(s, q, q->sb.pick[i], &l);
-    } else {
-        struct hscan__target t;
-        const char *why;
-        if (hscan__target_parse(q->sb.input, q->sb.input_len, &t,
-                                &why) == 0)
-            start_path(s, q->sb.input, q->sb.input_len, &t, &l, i);
-    }
-    if (last)
-        unitq_free(q);
-}
-
-/* Records for queued units that will never start, `detail` saying why:
- * one per unit (as a queued target gets one). */
-static void emit_units_canceled(hscan_t *s, struct hscan__queue *list,
-                                const char *detail)
-{
-    struct unitq *q;
-    char ip[48];
-
-    while (!hscan__queue_empty(list)) {
-        q = hscan__queue_data(hscan__queue_head(list), struct unitq, node);
-        hscan__queue_remove(&q->node);
-        for (; q->next < q->end; q->next++) {
-            struct launch l = { q->sb.udata, q->sb.id, NULL, NULL, NULL };
-            if (q->sibs) {
-                const struct hscan__addr *a = &q->sb.addrs[
-                    q->sb.pick[q->next]];
-                inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->bytes,
-                          ip, sizeof(ip));
-                l.ip = ip;
-                l.path = q->sb.listed ? q->sb.t.path : NULL;
-            } else {
-                l.path = s->paths[q->next];
-            }
-            emit_simple(s, q->sb.input, q->sb.input_len, &l,
-                        HSCAN_ECANCELED, detail);
-        }
-        unitq_free(q);
-    }
-}
-
-int hscan__units_cancel(hscan_t *s, uint64_t id)
-{
-    struct hscan__queue *n = hscan__queue_head(&s->units), *next;
-    int found = 0;
-
-    for (; n != &s->units; n = next) {
-        struct unitq *q = hscan__queue_data(n, struct unitq, node);
-        next = n->next;
-        if (q->sb.id != id)
-            continue;
-        hscan__queue_remove(n);
-        hscan__queue_insert_tail(&s->ucanceled, n);
-        found = 1;
-    }
-    if (found)
-        hscan__scan_schedule(s);
-    return found;
 }
 
 /* `l->id` 0: a pulled line, which gets its id here (if it is a target
@@ -407,28 +219,13 @@ static void start_target(hscan_t *s, const char *line, size_t len,
     if (bad) {
         /* one record, not one per path: there is nothing to request */
         if (!unit_done(s, line, len, NULL, NULL))
-            emit_simple(s, line, len, l, HSCAN_EINVALID_TARGET, why);
+            hscan__scan_emit(s, line, len, l, HSCAN_EINVALID_TARGET, why);
         return;
     }
-    if (s->n_paths > 1) {
-        /* the other paths wait ahead of new input */
-        struct unitq *q = unitq_new(l, line, len, 0);
-        if (q) {
-            q->next = 1;
-            q->end = (unsigned)s->n_paths;
-            hscan__queue_insert_tail(&s->units, &q->node);
-        } else {
-            size_t i;
-            struct launch e = *l;
-            for (i = 1; i < s->n_paths; i++) {
-                e.path = s->paths[i];
-                emit_simple(s, line, len, &e, HSCAN_ERESOURCE_EXHAUSTED,
-                            "out of memory queueing the path");
-            }
-        }
-    }
+    if (s->n_paths > 1)
+        hscan__units_paths(s, line, len, l);   /* ahead of new input */
     if (s->n_paths)
-        start_path(s, line, len, &t, l, 0);
+        hscan__scan_start_path(s, line, len, &t, l, 0);
     else
         launch_target(s, line, len, &t, l);
 }
@@ -443,7 +240,7 @@ static int take_one(hscan_t *s)
     int rc;
 
     if (!hscan__queue_empty(&s->units)) {
-        take_unit(s);
+        hscan__units_take(s);
         return 1;
     }
     if (!hscan__queue_empty(&s->subq)) {
@@ -504,7 +301,7 @@ static void emit_canceled(hscan_t *s, struct hscan__queue *list,
         if (!hscan__target_skip(&line, &len)) {
             struct launch l = { q->udata, q->id, NULL, NULL, NULL };
             s->st.started++;
-            emit_simple(s, line, len, &l, HSCAN_ECANCELED, detail);
+            hscan__scan_emit(s, line, len, &l, HSCAN_ECANCELED, detail);
         }
         hscan__req_unref(q->req);
         free(q);
@@ -576,9 +373,9 @@ void hscan__scan_dns_stats(const hscan_t *s, hscan_stats_t *st)
 static void close_now(hscan_t *s)
 {
     emit_canceled(s, &s->canceled, "target canceled before it started");
-    emit_units_canceled(s, &s->ucanceled,
+    hscan__units_emit_canceled(s, &s->ucanceled,
                         "target canceled before it started");
-    emit_units_canceled(s, &s->units,
+    hscan__units_emit_canceled(s, &s->units,
                         "scan closed before the target started");
     emit_canceled(s, &s->subq, "scan closed before the target started");
     s->n_queued = 0;
@@ -626,7 +423,7 @@ static void on_pump(uv_timer_t *t)
         return;
     }
     emit_canceled(s, &s->canceled, "target canceled before it started");
-    emit_units_canceled(s, &s->ucanceled,
+    hscan__units_emit_canceled(s, &s->ucanceled,
                         "target canceled before it started");
     while (s->n_active < s->concurrency && !s->closing && !s->paused) {
         if (budget-- == 0) {
@@ -689,33 +486,11 @@ static void fill_env(hscan_t *s, const hscan_config_t *c)
     e->on_result = probe_result;
     e->on_freed = probe_freed;
     e->unit_done = c->unit_done ? probe_unit_done : NULL;
-    e->siblings = probe_siblings;
+    e->siblings = hscan__units_siblings;
 #ifdef HSCAN_PROBE_TRACE
     e->trace = trace_state;
 #endif
     e->arg = s;
-}
-
-/* cfg.paths in one block: the pointers, then the strings. */
-static int copy_paths(hscan_t *s, const hscan_config_t *c)
-{
-    size_t i, bytes = c->n_paths * sizeof(char *);
-    char *w;
-
-    if (!c->n_paths)
-        return 0;
-    for (i = 0; i < c->n_paths; i++)
-        bytes += strlen(c->paths[i]) + 1;
-    if (!(s->paths = malloc(bytes)))
-        return -1;
-    w = (char *)(s->paths + c->n_paths);
-    for (i = 0; i < c->n_paths; i++) {
-        size_t n = strlen(c->paths[i]) + 1;
-        s->paths[i] = memcpy(w, c->paths[i], n);
-        w += n;
-    }
-    s->n_paths = c->n_paths;
-    return 0;
 }
 
 static int copy_config(hscan_t *s, const hscan_config_t *c)
@@ -739,7 +514,7 @@ static int copy_config(hscan_t *s, const hscan_config_t *c)
     hscan__queue_init(&s->ucanceled);
     s->all_ips = c->all_ips;
     s->unit_done = c->unit_done;
-    if (copy_paths(s, c) != 0)
+    if (hscan__units_copy_paths(s, c) != 0)
         return HSCAN_ENOMEM;
     s->ca_file = c->ca_file ? strdup(c->ca_file) : NULL;
     if (c->ca_file && !s->ca_file)

@@ -90,6 +90,40 @@ struct hscan {
     char pbuf[PBUF_SIZE];
 };
 
+/* What a probe (or a record made without one) is started with. */
+struct launch {
+    void *udata;
+    uint64_t id;
+    struct hscan__req *req;
+    const char *path;               /* the listed path (r->path), or NULL */
+    const char *ip;                 /* a sibling's address, for a record
+                                       made without its probe */
+};
+
+/* scan.c, for scan-units.c */
+/* A record for a unit that never became a probe. */
+void hscan__scan_emit(hscan_t *s, const char *line, size_t len,
+                      const struct launch *l, int err, const char *detail);
+/* Count `p` in flight and run it. */
+void hscan__scan_run(hscan_t *s, struct probe *p);
+/* Start path `i` of cfg.paths for the valid target `t` of `line`. */
+void hscan__scan_start_path(hscan_t *s, const char *line, size_t len,
+                            struct hscan__target *t, struct launch *l,
+                            size_t i);
+
+/* scan-units.c */
+/* cfg.paths into s->paths (one block); 0 or -1 (out of memory). */
+int hscan__units_copy_paths(hscan_t *s, const hscan_config_t *c);
+/* Queue paths 1.. of a target just started at path 0. */
+void hscan__units_paths(hscan_t *s, const char *line, size_t len,
+                        const struct launch *l);
+/* env.siblings: queue a probe's other addresses. */
+void hscan__units_siblings(void *arg, const struct hscan__sibs *sb);
+/* Start the next queued unit (s->units not empty). */
+void hscan__units_take(hscan_t *s);
+/* One canceled record per unit left in `list`, which is emptied. */
+void hscan__units_emit_canceled(hscan_t *s, struct hscan__queue *list,
+                                const char *detail);
 /* Move the queued units of target `id` to ucanceled; 1 when any. */
 int hscan__units_cancel(hscan_t *s, uint64_t id);
 
