@@ -43,6 +43,31 @@ static int dual_stack(struct env *e, struct extra *x)
     return tsrv_http_port(x->http);
 }
 
+/* Scan five.test alone with all_ips on e->cfg, expecting `per_line`
+ * records; `line` (64 bytes) and `lines` (one) hold the input. */
+static void scan_five(struct env *e, struct extra *x, char *line,
+                      const char **lines, unsigned per_line)
+{
+    int port = dual_stack(e, x);
+
+    e->cfg.all_ips = 1;
+    e->per_line = per_line;
+    lines[0] = fmt(line, 64, "five.test:%d", port);
+    env_scan(e, lines, 1);
+}
+
+/* Record k of line 0: a 200 from one of the first `n_ips` of `five`;
+ * the bit of its address. */
+static unsigned five_rec(struct env *e, unsigned k, size_t n_ips)
+{
+    struct rec *r = env_rec(e, 0, k);
+    int j = find(five, n_ips, r->ip);
+
+    EXPECT_STATUS(r, 200);
+    CHECK(j >= 0);
+    return 1u << j;
+}
+
 TEST_T(expand_paths, 20)
 {
     char l0[64], l1[64];
@@ -106,21 +131,13 @@ TEST_T(expand_all_ips, 20)
     struct extra x;
     struct env e;
     unsigned k, seen = 0;
-    int port;
 
     env_init(&e);
-    port = dual_stack(&e, &x);
-    e.cfg.all_ips = 1;
     e.cfg.concurrency = 2;
-    e.per_line = 5;
-    lines[0] = fmt(line, sizeof(line), "five.test:%d", port);
-    env_scan(&e, lines, 1);
+    scan_five(&e, &x, line, lines, 5);
     for (k = 0; k < 5; k++) {
         struct rec *r = env_rec(&e, 0, k);
-        int j = find(five, 5, r->ip);
-        EXPECT_STATUS(r, 200);
-        CHECK(j >= 0);
-        seen |= 1u << j;
+        seen |= five_rec(&e, k, 5);
         CHECK_STR(r->input, lines[0]);
         CHECK_STR(r->host, "five.test");
         CHECK(r->path == NULL);
@@ -163,22 +180,12 @@ TEST_T(expand_all_ips_family, 20)
     struct extra x;
     struct env e;
     unsigned k, seen = 0;
-    int port;
 
     env_init(&e);
-    port = dual_stack(&e, &x);
-    e.cfg.all_ips = 1;
     e.cfg.family = 4;
-    e.per_line = 3;
-    lines[0] = fmt(line, sizeof(line), "five.test:%d", port);
-    env_scan(&e, lines, 1);
-    for (k = 0; k < 3; k++) {
-        struct rec *r = env_rec(&e, 0, k);
-        int j = find(five, 3, r->ip);
-        EXPECT_STATUS(r, 200);
-        CHECK(j >= 0);
-        seen |= 1u << j;
-    }
+    scan_five(&e, &x, line, lines, 3);
+    for (k = 0; k < 3; k++)
+        seen |= five_rec(&e, k, 3);
     CHECK_INT(seen, 7);
     env_done(&e);
 }
@@ -190,24 +197,18 @@ TEST_T(expand_paths_x_ips, 20)
     struct extra x;
     struct env e;
     unsigned k, seen[2] = { 0, 0 };
-    int port;
 
     env_init(&e);
-    port = dual_stack(&e, &x);
-    e.cfg.all_ips = 1;
     e.cfg.paths = paths3;
     e.cfg.n_paths = 2;
     e.cfg.concurrency = 3;
-    e.per_line = 10;
-    lines[0] = fmt(line, sizeof(line), "five.test:%d", port);
-    env_scan(&e, lines, 1);
+    scan_five(&e, &x, line, lines, 10);
     for (k = 0; k < 10; k++) {
-        struct rec *r = env_rec(&e, 0, k);
-        int j = find(five, 5, r->ip), p = find(paths3, 2, r->path);
-        EXPECT_STATUS(r, 200);
-        CHECK(j >= 0 && p >= 0);
-        CHECK(!(seen[p] & (1u << j)));
-        seen[p] |= 1u << j;
+        unsigned bit = five_rec(&e, k, 5);
+        int p = find(paths3, 2, env_rec(&e, 0, k)->path);
+        CHECK(p >= 0);
+        CHECK(!(seen[p] & bit));
+        seen[p] |= bit;
     }
     CHECK_INT(seen[0], 31);
     CHECK_INT(seen[1], 31);
@@ -239,22 +240,16 @@ TEST_T(expand_unit_done, 20)
     struct extra x;
     struct env e;
     unsigned k;
-    int port;
 
     env_init(&e);
-    port = dual_stack(&e, &x);
-    e.cfg.all_ips = 1;
     e.cfg.paths = paths3;
     e.cfg.n_paths = 3;
     e.cfg.unit_done = skip_some;
-    e.per_line = 6;            /* (3 paths - 1) x (5 addresses - 2) */
-    lines[0] = fmt(line, sizeof(line), "five.test:%d", port);
-    env_scan(&e, lines, 1);
+    /* (3 paths - 1) x (5 addresses - 2) */
+    scan_five(&e, &x, line, lines, 6);
     for (k = 0; k < 6; k++) {
         struct rec *r = env_rec(&e, 0, k);
-        EXPECT_STATUS(r, 200);
-        CHECK(find(five, 5, r->ip) >= 0);
-        CHECK(strcmp(r->ip, "127.0.0.2") != 0 && strcmp(r->ip, "::1") != 0);
+        CHECK(!(five_rec(&e, k, 5) & (2u | 8u)));  /* 127.0.0.2, ::1 */
         CHECK(strcmp(r->path, "/two?x=1") != 0);
     }
     CHECK_INT(asked_null, 3);
@@ -341,6 +336,17 @@ static void own_result(hscan_t *scan, const hscan_result_t *r, void *arg)
         CHECK(hscan_cancel(scan, r->id) == 0);
 }
 
+/* The environment, with all_ips, the first `n_paths` of paths3 and
+ * `concurrency`. */
+static void own_init(struct own *o, size_t n_paths, unsigned concurrency)
+{
+    env_init(&o->e);
+    o->e.cfg.all_ips = 1;
+    o->e.cfg.paths = n_paths ? paths3 : NULL;
+    o->e.cfg.n_paths = n_paths;
+    o->e.cfg.concurrency = concurrency;
+}
+
 /* Scan `line` (for five.test's server: %d is its port) on o->e.cfg. */
 static void own_scan(struct own *o, const char *f)
 {
@@ -374,11 +380,7 @@ TEST_T(expand_cancel, 20)
 {
     static struct own o;
 
-    env_init(&o.e);
-    o.e.cfg.all_ips = 1;
-    o.e.cfg.paths = paths3;
-    o.e.cfg.n_paths = 2;
-    o.e.cfg.concurrency = 1;
+    own_init(&o, 2, 1);
     o.cancel_first = 1;
     own_scan(&o, "five.test:%d");
     CHECK_INT(o.ok, 1);
@@ -394,12 +396,8 @@ TEST_T(expand_concurrency, 20)
 {
     static struct own o;
 
-    env_init(&o.e);
-    o.e.cfg.all_ips = 1;
-    o.e.cfg.paths = paths3;
-    o.e.cfg.n_paths = 3;
-    o.e.cfg.concurrency = 2;
-    own_scan(&o, "five.test:%d/b/delay-50");
+    own_init(&o, 3, 2);
+    own_scan(&o, "five.test:%d");
     CHECK_INT(o.ok, 15);
     CHECK_INT(o.results, 15);
     CHECK_INT(o.requests, 15);
@@ -411,8 +409,7 @@ TEST_T(expand_unit_done_all, 20)
 {
     static struct own o;
 
-    env_init(&o.e);
-    o.e.cfg.all_ips = 1;
+    own_init(&o, 0, 100);
     o.e.cfg.unit_done = skip_all;
     own_scan(&o, "five.test:%d");
     CHECK_INT(o.results, 0);
