@@ -109,7 +109,10 @@ extern "C" {
     XX(-94, EPROXY_PROTOCOL, "proxy_protocol_error",                         \
        "the proxy's reply is not its protocol")                              \
     XX(-95, EPROXY_TIMEOUT, "proxy_timeout",                                 \
-       "no proxy reply in time")
+       "no proxy reply in time")                                             \
+    XX(-100, EEXCLUDED, "excluded",                                          \
+       "the target, a name on its way or every address it resolved to is "  \
+       "excluded")
 
 enum hscan_errno {
 #define HSCAN_XX_(code, id, name, msg) HSCAN_##id = (code),
@@ -573,12 +576,34 @@ struct hscan_config {
                                   body (Content-Length: 0).  NULL
                                   (default): no body.  At most
                                   HSCAN_REQUEST_BODY_MAX bytes.  Sent
-                                  again on every redirect hop.  HTTP/1.1
-                                  only for now: with a body the default
-                                  ALPN offer is http/1.1 alone, and
-                                  http_version HSCAN_HTTP_2 or h2c is
-                                  refused */
+                                  again on a redirect hop, except where
+                                  curl drops it (a 303, a POST's 301 or
+                                  302: the hop is a GET without body).
+                                  Over HTTP/2 as DATA frames */
     size_t body_len;
+
+    /* ---- exclusions (hscan-cli --exclude) ---- */
+    const char *const *exclude; /* n_exclude entries never contacted:
+                                  an IPv4 or IPv6 address, a CIDR
+                                  ("10.0.0.0/8", "fd00::/8"), or a host
+                                  name, which covers its subdomains
+                                  (case and a dot at either end
+                                  ignored; "*" is refused).  Checked
+                                  before any connect on the input's
+                                  host, each CNAME, each resolved
+                                  address (an excluded one is skipped;
+                                  none left: HSCAN_EEXCLUDED) and each
+                                  redirect hop's host and addresses.
+                                  Behind an http:// or socks5h:// proxy
+                                  the target's addresses are the
+                                  proxy's business: names and literals
+                                  only.  The proxy itself is never
+                                  excluded.  Compiled once by
+                                  hscan_new() into sorted ranges: a
+                                  check costs one binary search
+                                  (docs/api.md "Exclusions").
+                                  NULL (default): none */
+    size_t n_exclude;
 
     /* ---- many paths and every address (hscan-cli --path, --paths,
      * --all-ips; docs/api.md "Many paths, every address") ---- */
@@ -724,9 +749,7 @@ HSCAN_EXPORT int hscan_target_opts_check(const hscan_target_opts_t *opts,
  * target's id written to `*id` (may be NULL), for hscan_cancel() and
  * the result's `id`.  Returns 0, HSCAN_EINVAL when `scan` is NULL,
  * `line` is NULL with `len` > 0 or an override is not valid
- * (hscan_target_opts_check() says which and why; also a body, the
- * target's or the scanner's, that would go over the scanner's HTTP/2,
- * which is not supported yet), HSCAN_ECLOSED or
+ * (hscan_target_opts_check() says which and why), HSCAN_ECLOSED or
  * HSCAN_ENOMEM; on error nothing is queued and `*id` is untouched. */
 HSCAN_EXPORT int hscan_submit_ex(hscan_t *scan, const char *line,
                                  size_t len, void *udata,

@@ -19,6 +19,7 @@
 #include "proxy.h"
 #include "hscan.h"
 #include "body.h"
+#include "netset.h"
 
 #define QUOTE_MAX 64            /* bytes of a refused string shown */
 #define QUOTE_SIZE (QUOTE_MAX * 4 + 8)
@@ -213,6 +214,27 @@ static int check_auth_body(const struct report *r, const char *auth,
     return 0;
 }
 
+/* ---- exclusions ---- */
+
+/* Every entry, so a blocklist file's bad line is named, not the first
+ * connect it would have let through. */
+static int check_exclude(const struct report *r, const char *const *v,
+                         size_t n)
+{
+    char q[QUOTE_SIZE], why[160];
+    size_t i;
+
+    if (n && !v)
+        return refuse(r, "exclude", "NULL: n_exclude is %zu", n);
+    for (i = 0; i < n; i++) {
+        if (!v[i])
+            return refuse(r, "exclude", "NULL: entry %zu of %zu", i, n);
+        if (hscan__netset_check(v[i], why, sizeof(why)) != 0)
+            return refuse(r, "exclude", "%s: %s", quote(q, v[i]), why);
+    }
+    return 0;
+}
+
 /* ---- many paths and every address ---- */
 
 static int check_expand(const struct report *r, const hscan_config_t *cfg)
@@ -290,6 +312,8 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
                       "0: must be above 0 (milliseconds)");
     if ((rc = check_auth_body(&r, cfg->basic_auth, cfg->body,
                               cfg->body_len)) != 0)
+        return rc;
+    if ((rc = check_exclude(&r, cfg->exclude, cfg->n_exclude)) != 0)
         return rc;
     return check_expand(&r, cfg);
 }

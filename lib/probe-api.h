@@ -27,6 +27,7 @@
 struct probe;
 struct hscan__dns;
 struct hscan__gate;
+struct hscan__netset;
 
 struct hscan__limits {
     uint64_t dns_timeout_ms, connect_timeout_ms, read_timeout_ms;
@@ -74,6 +75,7 @@ struct hscan__probe_env {
     struct hscan__dns *dns;
     struct hscan__gate *gate;       /* --max-per-ip, or NULL */
     const struct hscan__proxy *proxy;   /* cfg.proxy, or NULL */
+    const struct hscan__netset *exclude;    /* cfg.exclude, or NULL */
     /* One thread: a read's bytes are used up before the next read, so
      * every probe reads into the same buffer, and TLS decrypts into the
      * second. */

@@ -98,6 +98,10 @@ int hscan__p_expand(struct probe *p)
 
     p->expand = 0;
     for (i = 0; i < p->dns.n_addrs; i++) {
+        /* cfg.exclude: never contacted, so no unit (as one probe skips
+         * it); the answer has another, or the probe has finished */
+        if (hscan__p_addr_excluded(p, i))
+            continue;
         if (p->env->unit_done) {
             hscan__p_addr_str(&p->dns.addrs[i], a, sizeof(a));
             if (p->env->unit_done(p->env->arg, p->input, p->input_len,

@@ -570,6 +570,9 @@ static void connect_next(struct probe *p)
         p->next_addr++;
         p->cur_addr = -1;
     } else {
+        while (p->next_addr < p->dns.n_addrs &&
+               hscan__p_addr_excluded(p, p->next_addr))
+            p->next_addr++;         /* never contacted */
         /* --all-ips: a unit tries its one address */
         if (p->next_addr >= p->dns.n_addrs ||
             (p->pin >= 0 && p->next_addr > (unsigned)p->pin)) {
@@ -669,6 +672,8 @@ static void on_resolved(void *ctx, int err, const char *detail,
         hscan__p_finish(p, err, detail);
         return;
     }
+    if (hscan__p_excluded_answer(p))
+        return;
     if (p->expand && hscan__p_expand(p))
         return;
     hscan__p_start_connect(p);
@@ -690,6 +695,8 @@ void hscan__p_start_resolve(struct probe *p)
     const struct hscan__limits *lim = &p->env->lim;
     const struct hscan__proxy *px = p->env->proxy;
 
+    if (hscan__p_excluded_host(p))
+        return;
     p->proxy_mode = 0;
     if (!p->pinned)
         p->pin = -1;                /* a new host: all its addresses */

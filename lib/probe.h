@@ -214,6 +214,16 @@ void hscan__p_free_hops(struct probe *p);
 /* Leave the current connection and response behind for a new hop. */
 void hscan__p_reset_exchange(struct probe *p);
 
+/* probe-exclude.c: cfg.exclude.  Each finishes the probe with
+ * HSCAN_EEXCLUDED (the detail names the rule and what it matched) and
+ * returns 1, or returns 0 when the probe may go on. */
+/* The current hop's host, before DNS. */
+int hscan__p_excluded_host(struct probe *p);
+/* The answer just kept in p->dns: any CNAME, or every address. */
+int hscan__p_excluded_answer(struct probe *p);
+/* The rule that excludes p->dns.addrs[i], or NULL. */
+const char *hscan__p_addr_excluded(const struct probe *p, unsigned i);
+
 /* probe-expand.c */
 /* After the first lookup (or for a literal) with --all-ips: pin this
  * probe to the first address not done, queue siblings for the others.

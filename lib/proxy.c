@@ -12,6 +12,7 @@
 
 #include "ascii.h"
 #include "hscan.h"
+#include "netset.h"
 #include "proxy.h"
 
 #define MAX_CRED 255            /* RFC 1929: one length byte each */
@@ -157,32 +158,33 @@ int hscan__proxy_check(const char *url, char *detail, size_t dsize)
     return parse(url, &pp, detail, dsize);
 }
 
+/* The comma- or blank-separated `list` compiled (NULL: none).  Read
+ * leniently, as curl reads NO_PROXY: an entry that is nothing we know
+ * matches nothing rather than failing the scan. */
 static int add_exclusions(struct hscan__proxy *px, const char *list)
 {
-    const char *s = list;
+    char *copy, *tok, *save = NULL;
+    const char **v;
+    size_t n = 0;
+    int rc;
 
-    while (s && *s) {
-        size_t n = strcspn(s, ", \t");
-        if (n) {
-            char **v = realloc(px->no_proxy,
-                               (px->n_no_proxy + 1) * sizeof(*v));
-            char *e;
-            size_t i;
-            if (!v)
-                return HSCAN_ENOMEM;
-            px->no_proxy = v;
-            if (!(e = malloc(n + 1)))
-                return HSCAN_ENOMEM;
-            for (i = 0; i < n; i++)
-                e[i] = (char)hscan__lower((unsigned char)s[i]);
-            e[n] = '\0';
-            px->no_proxy[px->n_no_proxy++] = e;
-        }
-        s += n;
-        while (*s == ',' || *s == ' ' || *s == '\t')
-            s++;
+    if (!list)
+        return 0;
+    if (!(copy = strdup(list)))
+        return HSCAN_ENOMEM;
+    /* at most one entry per two bytes, "a,b,c" */
+    if (!(v = malloc((strlen(list) / 2 + 1) * sizeof(*v)))) {
+        free(copy);
+        return HSCAN_ENOMEM;
     }
-    return 0;
+    for (tok = strtok_r(copy, ", \t", &save); tok;
+         tok = strtok_r(NULL, ", \t", &save))
+        v[n++] = tok;
+    rc = hscan__netset_new(&px->no_proxy, v, n, HSCAN__NETSET_LENIENT,
+                           NULL, 0);
+    free(v);
+    free(copy);
+    return rc;
 }
 
 static int resolve(struct hscan__proxy *px, int ipv6, int lookup,
@@ -278,13 +280,9 @@ fail:
 
 void hscan__proxy_free(struct hscan__proxy *px)
 {
-    size_t i;
-
     if (!px)
         return;
-    for (i = 0; i < px->n_no_proxy; i++)
-        free(px->no_proxy[i]);
-    free(px->no_proxy);
+    hscan__netset_free(px->no_proxy);
     free(px->host);
     if (px->pass)
         memset(px->pass, 0, strlen(px->pass));
@@ -294,65 +292,14 @@ void hscan__proxy_free(struct hscan__proxy *px)
     free(px);
 }
 
-/* `addr` (family 4/6) inside "a.b.c.d[/n]" or "x::y[/n]"? */
-static int in_cidr(const char *e, int family, const uint8_t *addr)
-{
-    char tmp[64];
-    uint8_t net[16];
-    const char *slash = strchr(e, '/');
-    size_t n = slash ? (size_t)(slash - e) : strlen(e);
-    int bits = family == 6 ? 128 : 32, i;
-
-    if (n >= sizeof(tmp))
-        return 0;
-    memcpy(tmp, e, n);
-    tmp[n] = '\0';
-    if (inet_pton(family == 6 ? AF_INET6 : AF_INET, tmp, net) != 1)
-        return 0;
-    if (slash) {
-        char *endp;
-        long b = strtol(slash + 1, &endp, 10);
-        if (*endp || b < 0 || b > bits)
-            return 0;
-        bits = (int)b;
-    }
-    for (i = 0; i < bits; i++) {
-        int m = 0x80 >> (i % 8);
-        if ((net[i / 8] & m) != (addr[i / 8] & m))
-            return 0;
-    }
-    return 1;
-}
-
 int hscan__proxy_bypass(const struct hscan__proxy *px, const char *host,
                         int family, const uint8_t *addr)
 {
-    size_t i, hl = strlen(host);
-
-    if (hl && host[hl - 1] == '.')
-        hl--;
-    for (i = 0; i < px->n_no_proxy; i++) {
-        const char *e = px->no_proxy[i];
-        size_t el;
-        if (strcmp(e, "*") == 0)
-            return 1;
-        if (family) {
-            if (in_cidr(e, family, addr))
-                return 1;
-            continue;
-        }
-        if (*e == '.')
-            e++;
-        el = strlen(e);
-        if (el && e[el - 1] == '.')
-            el--;
-        if (el == 0 || el > hl)
-            continue;
-        if (strncasecmp(host + hl - el, e, el) == 0 &&
-            (el == hl || host[hl - el - 1] == '.'))
-            return 1;
-    }
-    return 0;
+    if (!px->no_proxy)
+        return 0;
+    if (family)
+        return hscan__netset_addr(px->no_proxy, family, addr) != NULL;
+    return hscan__netset_name(px->no_proxy, host, strlen(host)) != NULL;
 }
 
 size_t hscan__proxy_connect_req(const struct hscan__proxy *px,

@@ -19,8 +19,7 @@ struct hscan__proxy {
     char *display;              /* "socks5://127.0.0.1:1080": no
                                    credentials; what records show */
     struct sockaddr_storage addr;   /* the proxy's, resolved once */
-    char **no_proxy;            /* exclusions, lower case */
-    size_t n_no_proxy;
+    struct hscan__netset *no_proxy; /* exclusions, or NULL (netset.h) */
 };
 
 /* Parse `url` ("http://[user:pass@]host[:port]", "socks5://...",

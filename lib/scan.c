@@ -16,6 +16,7 @@
 #include "gate.h"
 #include "probe-api.h"
 #include "scan.h"
+#include "netset.h"
 #include "proxy.h"
 #include "tls.h"
 
@@ -319,6 +320,7 @@ static void scan_free(hscan_t *s)
     hscan__tls_ctx_free(s->ssl_ctx);
     hscan__gate_free(s->gate);
     hscan__proxy_free(s->proxy);
+    hscan__netset_free(s->exclude);
     free(s->ca_file);
     free(s->paths);
     free(s);
@@ -541,6 +543,9 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
     if (rc == 0 && cfg->proxy)
         rc = hscan__proxy_new(&s->proxy, cfg->proxy, cfg->no_proxy, 1,
                               detail, sizeof(detail));
+    if (rc == 0 && cfg->n_exclude)
+        rc = hscan__netset_new(&s->exclude, cfg->exclude, cfg->n_exclude,
+                               0, detail, sizeof(detail));
     if (rc == 0) {
         struct hscan__dns_opts o;
         o.resolvers = cfg->resolvers;
@@ -553,6 +558,7 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
         if (s) {
             hscan__gate_free(s->gate);
             hscan__proxy_free(s->proxy);
+            hscan__netset_free(s->exclude);
             hscan__tls_ctx_free(s->ssl_ctx);
             hscan__req_unref(s->req);
             free(s->ca_file);
@@ -566,6 +572,7 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
     s->env.dns = s->dns;
     s->env.gate = s->gate;
     s->env.proxy = s->proxy;
+    s->env.exclude = s->exclude;
     s->t_tokens = uv_now(loop);
     s->st.concurrency = s->concurrency;
     uv_timer_init(loop, &s->pump);

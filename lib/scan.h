@@ -42,6 +42,7 @@ struct hscan {
     struct hscan__probe_env env;    /* what every probe is given */
     struct hscan__req *req;         /* the config's request description */
     struct hscan__proxy *proxy;     /* cfg.proxy, or NULL */
+    struct hscan__netset *exclude;  /* cfg.exclude, or NULL */
     unsigned concurrency;
     unsigned shard_index, shard_count;
     hscan_next_cb next;

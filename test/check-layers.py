@@ -13,9 +13,10 @@ import subprocess
 import sys
 
 PROBE = {"probe", "probe-tcp", "probe-tls", "probe-http", "probe-h2",
-         "probe-proxy", "redirect", "report"}
-SCAN = {"scan", "scan-ctl"}
-LEAVES = {"gate", "dns", "dns-io", "dns-walk", "request"}
+         "probe-proxy", "probe-exclude", "probe-expand", "redirect",
+         "report"}
+SCAN = {"scan", "scan-ctl", "scan-units"}
+LEAVES = {"gate", "dns", "dns-io", "dns-walk", "request", "netset"}
 
 
 def symbols(archive):

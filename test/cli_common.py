@@ -3,9 +3,11 @@ server, and the helpers of more than one test module (test-cli.py and
 the cli_*.py it imports)."""
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
@@ -107,3 +109,33 @@ def run_pty(args, cols=80, stdout=None, timeout=60):
     os.close(master)
     p.wait(timeout=10)
     return p.returncode, got
+
+
+class Listener:
+    """A loopback TCP server on `ip` (port 0: picked) in a thread of its
+    own, handing each accepted connection to self.handle(c), which
+    closes it."""
+
+    def __init__(self, ip="127.0.0.1"):
+        self.sock = socket.socket()
+        self.sock.bind((ip, 0))
+        self.sock.listen(16)
+        self.sock.settimeout(30)
+        self.port = self.sock.getsockname()[1]
+        self.t = threading.Thread(target=self.serve, daemon=True)
+        self.t.start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                self.handle(c)
+
+    def handle(self, c):
+        pass
+
+    def close(self):
+        self.sock.close()

@@ -4,57 +4,40 @@ repeats), --user, -d/--data and --data-file: the bytes a server got.
 Run through test-cli.py, which imports every test_* here."""
 import base64
 import os
-import socket
-import threading
 
-from cli_common import TMP, check, run, records
+from cli_common import TMP, Listener, check, run, records
 
 
-class Capture:
+class Capture(Listener):
     """A loopback server that keeps each request (its head, and the body
     its Content-Length announces) and answers 200 with no body."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(30)
-        self.port = self.sock.getsockname()[1]
         self.reqs = []
-        self.t = threading.Thread(target=self.serve, daemon=True)
-        self.t.start()
+        super().__init__()
 
-    def serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            with c:
-                c.settimeout(30)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    got = c.recv(65536)
-                    if not got:
-                        break
-                    data += got
-                head = data.split(b"\r\n\r\n", 1)[0]
-                want = len(head) + 4
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        want += int(value)
-                while len(data) < want:
-                    got = c.recv(65536)
-                    if not got:
-                        break
-                    data += got
-                self.reqs.append(data)
-                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
-                          b"Connection: close\r\n\r\n")
-
-    def close(self):
-        self.sock.close()
+    def handle(self, c):
+        c.settimeout(30)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            got = c.recv(65536)
+            if not got:
+                break
+            data += got
+        head = data.split(b"\r\n\r\n", 1)[0]
+        want = len(head) + 4
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                want += int(value)
+        while len(data) < want:
+            got = c.recv(65536)
+            if not got:
+                break
+            data += got
+        self.reqs.append(data)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                  b"Connection: close\r\n\r\n")
 
     def request(self, path):
         """The one request whose request line names `path`."""

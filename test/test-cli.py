@@ -22,6 +22,7 @@ import time
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from testd import Testd as _Testd, meson, collect, list_tests  # noqa: E402
+import cli_exclude  # noqa: E402
 import cli_expand  # noqa: E402
 import cli_formats  # noqa: E402
 import cli_help  # noqa: E402
@@ -611,7 +612,7 @@ def test_valgrind_scan(t):
 
 TESTS = collect(globals(), vars(cli_shard), vars(cli_progress),
                 vars(cli_formats), vars(cli_input), vars(cli_help),
-                vars(cli_request), vars(cli_expand))
+                vars(cli_request), vars(cli_exclude), vars(cli_expand))
 
 
 def main():

@@ -190,6 +190,28 @@ TEST_T(expand_all_ips_family, 20)
     env_done(&e);
 }
 
+/* cfg.exclude: an excluded address makes no unit (no record, never
+ * contacted); the others are probed. */
+TEST_T(expand_all_ips_exclude, 20)
+{
+    static const char *const ex[] = { "127.0.0.2", "::1" };
+    char line[64];
+    const char *lines[1];
+    struct extra x;
+    struct env e;
+    unsigned k, seen = 0;
+
+    env_init(&e);
+    e.cfg.exclude = ex;
+    e.cfg.n_exclude = 2;
+    /* (127.0.0.2 excludes its IPv4-mapped form too) */
+    scan_five(&e, &x, line, lines, 2);
+    for (k = 0; k < 2; k++)
+        seen |= five_rec(&e, k, 5);
+    CHECK_INT(seen, 1u | 4u);           /* 127.0.0.1, 127.0.0.3 */
+    env_done(&e);
+}
+
 TEST_T(expand_paths_x_ips, 20)
 {
     char line[64];

@@ -28,7 +28,7 @@ static int repeatable(int c)
     case 'H': case 'd': case OPT_DATA_FILE: case OPT_RESOLVER:
     case OPT_PATH: case OPT_PATHS:
     case OPT_FIELDS: case OPT_MATCH_STATUS: case OPT_FILTER_STATUS:
-    case OPT_MATCH_HEADER: case OPT_MATCH_ERROR:
+    case OPT_MATCH_HEADER: case OPT_MATCH_ERROR: case OPT_EXCLUDE:
         return 1;
     default:
         return 0;
@@ -130,9 +130,9 @@ void args_check(const struct option *opts, char **argv, int c,
     }
     if (c >= 0 && c < (int)sizeof(seen) && seen[c]++ && !repeatable(c))
         cli_die_usage("%s: given twice (only -H/--header, -d/--data, "
-                      "--data-file, --resolver, --path, --paths, --fields "
-                      "and the --match-* and --filter-status lists are "
-                      "repeatable)",
+                      "--data-file, --resolver, --exclude, --path, --paths, "
+                      "--fields and the --match-* and --filter-status lists "
+                      "are repeatable)",
                       spell(opts, c, name, sizeof(name)));
 }
 
@@ -241,8 +241,90 @@ void args_data(int c, const char *v)
     free(f);
 }
 
+/* ---- --exclude ---- */
+
+static struct {
+    char **v;
+    size_t n, cap;
+} X;
+
+static void ignore_result(hscan_t *s, const hscan_result_t *r, void *a)
+{
+    (void)s;
+    (void)r;
+    (void)a;
+}
+
+/* Keep entry p[0..n) (blanks around it trimmed; none left: nothing),
+ * refused by the library's own rule with `where` ("--exclude" or
+ * "--exclude FILE:LINE") in the message. */
+static void exclude_put(const char *where, const char *p, size_t n)
+{
+    hscan_config_t c;
+    const char *field;
+    char why[256], *e;
+
+    while (n && (*p == ' ' || *p == '\t'))
+        p++, n--;
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+        n--;
+    if (!n)
+        return;
+    if (!(e = malloc(n + 1)))
+        cli_die_usage("--exclude: out of memory");
+    memcpy(e, p, n);
+    e[n] = '\0';
+    hscan_config_init(&c);
+    c.on_result = ignore_result;
+    c.exclude = (const char *const *)&e;
+    c.n_exclude = 1;
+    if (hscan_config_check(&c, &field, why, sizeof(why)) != 0)
+        cli_die_usage("%s: %s", where, why);
+    if (X.n == X.cap) {
+        size_t cap = X.cap ? 2 * X.cap : 16;
+        char **v = realloc(X.v, cap * sizeof(*v));
+        if (!v)
+            cli_die_usage("--exclude: out of memory");
+        X.v = v;
+        X.cap = cap;
+    }
+    X.v[X.n++] = e;
+}
+
+void args_exclude(const char *v)
+{
+    char where[512];
+    size_t n, i, line = 1, before = X.n;
+    char *f;
+
+    if (v[0] != '@') {
+        for (; *v; v += n + (v[n] == ',')) {
+            n = strcspn(v, ",");
+            exclude_put("--exclude", v, n);
+        }
+        if (X.n == before)
+            cli_die_usage("--exclude: an empty list");
+        return;
+    }
+    f = read_file("--exclude", v + 1, &n);
+    /* one entry a line; '#' to the end of the line is a comment */
+    for (i = 0; i < n; line++) {
+        size_t end = i, stop;
+        while (end < n && f[end] != '\n')
+            end++;
+        for (stop = i; stop < end && f[stop] != '#'; stop++)
+            ;
+        snprintf(where, sizeof(where), "--exclude %.400s:%zu", v + 1, line);
+        exclude_put(where, f + i, stop - i);
+        i = end + 1;
+    }
+    free(f);
+}
+
 void args_finish(hscan_config_t *cfg, int method_given)
 {
+    cfg->exclude = (const char *const *)X.v;
+    cfg->n_exclude = X.n;
     if (!B.any)
         return;
     cfg->body = B.buf ? B.buf : "";
@@ -253,6 +335,14 @@ void args_finish(hscan_config_t *cfg, int method_given)
 
 void args_free(hscan_config_t *cfg)
 {
+    size_t i;
+
+    for (i = 0; i < X.n; i++)
+        free(X.v[i]);
+    free(X.v);
+    memset(&X, 0, sizeof(X));
+    cfg->exclude = NULL;
+    cfg->n_exclude = 0;
     free(B.buf);
     B.buf = NULL;
     free(user_copy);

@@ -34,6 +34,12 @@ static const struct group {
 "                           whose host hashes to K, so N runs over the\n"
 "                           same list cover it once (docs/scaling.md);\n"
 "                           a line's paths and addresses stay together\n"
+"      --exclude LIST       never connect to these: addresses, CIDRs and\n"
+"                           host names (with their subdomains), comma-\n"
+"                           separated, or @FILE (one a line, '#' comments);\n"
+"                           repeatable. Checked on the input, each CNAME,\n"
+"                           each address and each redirect hop: error\n"
+"                           excluded (docs/cli.md \"Exclusions\")\n"
 "      --resume FILE        continue an interrupted run (stopped, killed\n"
 "                           or crashed) whose records are in FILE: skip\n"
 "                           the inputs recorded there, scan again those\n"
@@ -98,8 +104,8 @@ static const struct group {
 "      --data-file FILE     request body: FILE's bytes as they are (like\n"
 "                           -d; body at most 16 MiB)\n"
 "  Long options only by full name; options other than -H, -d, --data-file,\n"
-"  --path, --paths, --resolver, --fields and the filter lists at most\n"
-"  once.\n" },
+"  --path, --paths, --resolver, --exclude, --fields and the filter lists\n"
+"  at most once.\n" },
     { "tls", "HTTPS",
 "      --http1.1            offer only http/1.1 in TLS ALPN (default: h2\n"
 "                           and http/1.1, as curl; the server picks)\n"

@@ -138,6 +138,7 @@ static const struct {
     { "shard_count", "--shard" },
     /* credentials and request body (cli-args.c) */
     { "basic_auth", "--user" }, { "body", "-d/--data" },
+    { "exclude", "--exclude" },
 };
 
 /* What the CLI alone refuses in a request header (-H): a name that is

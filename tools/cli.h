@@ -202,6 +202,7 @@ enum {
     OPT_PROXY, OPT_NO_PROXY, OPT_PROXY_TIMEOUT,
     /* credentials and request body (cli-args.c) */
     OPT_DATA_FILE,
+    OPT_EXCLUDE,
     /* many paths and every address (cli-paths.c) */
     OPT_PATHS, OPT_ALL_IPS
 };
@@ -373,6 +374,11 @@ void args_data(int c, const char *v);
 /* After the options: the body into `cfg`, and POST as the method
  * unless -X was given. */
 void args_finish(struct hscan_config *cfg, int method_given);
+/* --exclude LIST (comma-separated) or @FILE (one entry a line, '#'
+ * comments, blank lines skipped): entries added to the list
+ * args_finish() gives the config, each checked by the library's rule;
+ * a bad one exits 2 naming it (and FILE:LINE). */
+void args_exclude(const char *v);
 void args_free(struct hscan_config *cfg);
 
 #endif

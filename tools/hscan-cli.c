@@ -427,6 +427,7 @@ static const struct option opts[] = {
     /* credentials and request body (cli-args.c) */
     { "user", 1, 0, 'u' }, { "data", 1, 0, 'd' },
     { "data-file", 1, 0, OPT_DATA_FILE },
+    { "exclude", 1, 0, OPT_EXCLUDE },
     /* many paths and every address (cli-paths.c) */
     { "paths", 1, 0, OPT_PATHS }, { "all-ips", 0, 0, OPT_ALL_IPS },
     { 0, 0, 0, 0 }
@@ -552,6 +553,7 @@ static int opt_request(hscan_config_t *cfg, int c, const char *v)
     case OPT_H2C: cfg->h2c = 1; break;
     case OPT_PROXY: cfg->proxy = v; break;
     case OPT_NO_PROXY: cfg->no_proxy = v; break;
+    case OPT_EXCLUDE: args_exclude(v); break;
     case '4':
     case '6':
         if (cfg->family && cfg->family != c - '0')

@@ -7,8 +7,14 @@
  * is within the bytes and within the cap, and does not move as more
  * bytes come; its status is three digits; a SOCKS5 reply's length is
  * within the bytes and stable too; a URL that parses gives a proxy
- * whose display form parses again to the same. */
+ * whose display form parses again to the same; the no_proxy text as one
+ * --exclude entry is refused by both of the matcher's readers or by
+ * neither, and an accepted address or name matches itself. */
+#include <arpa/inet.h>
+
 #include "fuzz.h"
+#include "hscan.h"
+#include "netset.h"
 #include "proxy.h"
 
 static void http_reply(const uint8_t *d, size_t n)
@@ -52,6 +58,30 @@ static void socks_reply(const uint8_t *d, size_t n)
     }
 }
 
+/* The same text as one cfg.exclude entry (netset.h, strict): refused
+ * by hscan_new() exactly when the check refuses it, and an accepted
+ * address or name matches itself. */
+static void exclude_entry(const char *e)
+{
+    struct hscan__netset *s = NULL;
+    char why[160];
+    uint8_t b[16];
+
+    if (hscan__netset_check(e, why, sizeof(why)) != 0) {
+        FUZZ_CHECK(hscan__netset_new(&s, &e, 1, 0, NULL, 0) ==
+                   HSCAN_EINVAL);
+        return;
+    }
+    FUZZ_CHECK(hscan__netset_new(&s, &e, 1, 0, NULL, 0) == 0);
+    if (inet_pton(AF_INET, e, b) == 1)
+        FUZZ_CHECK(hscan__netset_addr(s, 4, b) != NULL);
+    else if (inet_pton(AF_INET6, e, b) == 1)
+        FUZZ_CHECK(hscan__netset_addr(s, 6, b) != NULL);
+    else if (!strchr(e, '/'))
+        FUZZ_CHECK(hscan__netset_name(s, e, strlen(e)) != NULL);
+    hscan__netset_free(s);
+}
+
 static void url(const uint8_t *d, size_t n)
 {
     char *s = malloc(n + 1), *nl, *np = NULL, detail[128];
@@ -63,6 +93,7 @@ static void url(const uint8_t *d, size_t n)
     if ((nl = strchr(s, '\n')) != NULL) {      /* url \n no_proxy */
         *nl = '\0';
         np = nl + 1;
+        exclude_entry(np);
     }
     /* no lookup: a name is refused, not looked up */
     if (hscan__proxy_check(s, detail, sizeof(detail)) == 0 &&

@@ -609,6 +609,11 @@ def proxy_seeds():
             b'socks5://[::1', b'http://a%zz:b@1.2.3.4']
     for i, u in enumerate(urls):
         write('proxy', 'url-%d' % i, b'\x02' + u)
+    # the text after LF is also one --exclude entry (netset.c, strict)
+    entries = [b'10.0.0.0/8', b'::ffff:192.0.2.0/120', b'.Example.COM.',
+               b'10.0.0.300', b'fd00::/129', b'*', b'a..b', b'0.0.0.0/0']
+    for i, e in enumerate(entries):
+        write('proxy', 'exclude-%d' % i, b'\x02http://127.0.0.1\n' + e)
 
 
 if __name__ == '__main__':

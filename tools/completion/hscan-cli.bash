@@ -16,7 +16,7 @@ _hscan_cli()
         --audit --strict --progress --no-progress --match-status --filter-status
         --match-header --match-error --only-ok --ports --format --fields
         --http1.1 --http2 --h2c --proxy --no-proxy --proxy-timeout
-        --user --data --data-file --paths --all-ips
+        --user --data --data-file --exclude --paths --all-ips
         -c -X -H -A -u -d -o -f -q -4 -6 -h -V -k"
     local fields="id input url scheme host ip port status reason
         http_version content_type content_length title body_sha256 server
@@ -34,7 +34,7 @@ _hscan_cli()
         too_many_redirects timeout canceled h2_not_negotiated h2_goaway
         h2_rst_stream h2_protocol_error proxy_unreachable proxy_refused
         proxy_auth_failed proxy_target_unreachable proxy_protocol_error
-        proxy_timeout"
+        proxy_timeout excluded"
 
     case $cur in
     --help=*)
@@ -60,6 +60,12 @@ _hscan_cli()
         return ;;
     --match-error)
         COMPREPLY=( $(compgen -W "$errors" -- "$cur") ); return ;;
+    --exclude)
+        # a list of the user's own, or @FILE
+        case $cur in
+        @*) COMPREPLY=( $(compgen -P @ -f -- "${cur#@}") ) ;;
+        esac
+        return ;;
     -o|--output|--resume|--ca-file|--data-file|--paths)
         COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
     -c|--concurrency|--timeout|--dns-timeout|--connect-timeout|\
