@@ -123,10 +123,10 @@ void hscan__probe_listed(struct probe *p);
  * hscan__probe_run(). */
 void hscan__probe_expand(struct probe *p);
 /* Pin `p` to address `pick` of the answer in `sb`: no lookup, that
- * address only.  0, or -1 when out of memory.  Before
- * hscan__probe_run(). */
-int hscan__probe_pin(struct probe *p, const struct hscan__sibs *sb,
-                     unsigned pick);
+ * address only, the answer's facts kept (out of memory: that address
+ * alone).  Before hscan__probe_run(). */
+void hscan__probe_pin(struct probe *p, const struct hscan__sibs *sb,
+                      unsigned pick);
 /* Begin the work.  The result may be delivered from inside this call
  * (an address literal excluded by -4/-6): the scanner runs it from its
  * own timer, never inside a user's call. */

@@ -25,31 +25,32 @@ void hscan__probe_expand(struct probe *p)
     p->expand = 1;
 }
 
-int hscan__probe_pin(struct probe *p, const struct hscan__sibs *sb,
-                     unsigned pick)
+void hscan__probe_pin(struct probe *p, const struct hscan__sibs *sb,
+                      unsigned pick)
 {
     size_t n = sb->n_addrs;
 
-    if (n > 1 && !(p->dns.addrs = malloc(n * sizeof(*p->dns.addrs)))) {
-        p->dns.addrs = &p->dns.one;
-        return -1;
-    }
-    if (sb->n_cnames && !(p->dns.cnames = malloc(sb->cnames_size))) {
-        if (p->dns.addrs != &p->dns.one)
+    p->t_dns0 = sb->t_dns0;
+    p->t_dns = sb->t_dns;
+    p->pinned = 1;
+    if ((n > 1 && !(p->dns.addrs = malloc(n * sizeof(*p->dns.addrs)))) ||
+        (sb->n_cnames && !(p->dns.cnames = malloc(sb->cnames_size)))) {
+        /* out of memory: its own address alone, which needs none (the
+         * record then lists only that one) */
+        if (p->dns.addrs && p->dns.addrs != &p->dns.one)
             free(p->dns.addrs);
         p->dns.addrs = &p->dns.one;
-        return -1;
+        p->dns.one = sb->addrs[pick];
+        p->dns.n_addrs = 1;
+        p->pin = 0;
+        return;
     }
     memcpy(p->dns.addrs, sb->addrs, n * sizeof(*p->dns.addrs));
     p->dns.n_addrs = (unsigned char)n;
     if (sb->n_cnames)
         memcpy(p->dns.cnames, sb->cnames, sb->cnames_size);
     p->dns.n_cnames = sb->n_cnames;
-    p->t_dns0 = sb->t_dns0;
-    p->t_dns = sb->t_dns;
     p->pin = (int)pick;
-    p->pinned = 1;
-    return 0;
 }
 
 static size_t cnames_size(const struct probe *p)
