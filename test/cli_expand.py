@@ -26,6 +26,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         time.sleep(self.delay)
+        if self.path.startswith("/redirect?to="):
+            self.send_response(302)
+            self.send_header("Location", self.path[len("/redirect?to="):])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         body = b"<title>dual</title>"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -164,6 +170,33 @@ def test_all_ips(t):
     r = run(["--all-ips", "--proxy", "http://127.0.0.1:1", lst])
     check(r.returncode == 2 and "all_ips" in r.stderr,
           f"--all-ips behind http://: {r.returncode} {r.stderr}")
+
+
+def test_all_ips_redirect_resume(t):
+    # A unit followed to another name keeps its own address in
+    # redirects[0].ip (its record's ip is the last hop's); --resume keys
+    # it by that, so a second run over the finished file adds nothing.
+    with DualStack() as srv:
+        lst = write_list("x-redir.txt", [f"five.test:{srv.port}"])
+        out = os.path.join(TMP, "x-redir.jsonl")
+        args = ["--resolver", t.dns, "--all-ips", "--follow", "1",
+                "--path", f"/redirect?to=http://fast.test:{t.http}/",
+                "--path", "/plain", "--resume", out, lst]
+        r = run(args)
+        check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+        recs = records(open(out).read())
+        check(len(recs) == 10, f"{len(recs)} records, not 2 x 5")
+        hopped = [x for x in recs if x["redirects"]]
+        check(len(hopped) == 5 and all(x["ip"] == "127.0.0.1" and
+                                       x["host"] == "fast.test"
+                                       for x in hopped),
+              f"followed: {[(x['host'], x['ip']) for x in hopped]}")
+        check(sorted(unit_ip(x) for x in hopped) == sorted(FIVE),
+              f"units: {[unit_ip(x) for x in hopped]}")
+        r = run(args)
+        check(r.returncode == 0 and "10 units already done" in r.stderr,
+              f"second run: {r.returncode} {r.stderr}")
+        check(len(records(open(out).read())) == 10, "records added")
 
 
 def test_expand_shard(t):
