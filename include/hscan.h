@@ -611,7 +611,8 @@ struct hscan_config {
                                   or submitted) becomes n_paths units,
                                   one per path, in this order: the
                                   listed path replaces the input's own
-                                  path and query (as httpx -path), and
+                                  path and query (as httpx -path; and
+                                  hscan_target_opts_t.path), and
                                   each unit is its own probe and record,
                                   with r->path set.  Each must start
                                   with '/' (as `path`).  An invalid

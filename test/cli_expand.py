@@ -11,6 +11,7 @@ delay, so that a kill lands in the middle of a run.
 Run through test-cli.py, which imports every test_* here."""
 import http.server
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -197,6 +198,24 @@ def test_all_ips_redirect_resume(t):
         check(r.returncode == 0 and "10 units already done" in r.stderr,
               f"second run: {r.returncode} {r.stderr}")
         check(len(records(open(out).read())) == 10, "records added")
+
+
+def test_expand_progress(t):
+    # --progress counts records: the total is lines x paths; with
+    # --all-ips it is unknown until names resolve, so only the count.
+    lines = [f"f{i}.fast.test:{t.http}" for i in range(4)]
+    lines += [f"s.delay-2300.test:{t.http}"]
+    lst = write_list("x-progress.txt", lines)
+    base = ["--progress", "--resolver", t.dns, "-o", os.devnull, lst]
+    r = run(["--path", "/a", "--path", "/b"] + base, timeout=60)
+    first = r.stderr.splitlines()[0] if r.stderr else ""
+    check(re.match(r"hscan: progress 8/10 80% ", first) is not None,
+          f"--progress with paths: {r.stderr!r}")
+    check("hscan: 10 targets, 10 ok" in r.stderr, r.stderr)
+    r = run(["--all-ips"] + base, timeout=60)
+    first = r.stderr.splitlines()[0] if r.stderr else ""
+    check(re.match(r"hscan: progress 4 done ", first) is not None,
+          f"--progress with --all-ips: {r.stderr!r}")
 
 
 def test_expand_shard(t):
