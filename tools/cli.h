@@ -379,6 +379,21 @@ void args_finish(struct hscan_config *cfg, int method_given);
  * args_finish() gives the config, each checked by the library's rule;
  * a bad one exits 2 naming it (and FILE:LINE). */
 void args_exclude(const char *v);
+
+/* A list of strings, each its own allocation (zero-filled: empty). */
+struct strlist {
+    char **v;
+    size_t n, cap;
+};
+/* Append a copy of p[0..n) (out of memory: exit 2 naming `opt`). */
+void strlist_add(struct strlist *l, const char *opt, const char *p,
+                 size_t n);
+void strlist_free(struct strlist *l);
+/* fn(where, line, len) for each line of `file` with '#' and what
+ * follows cut off (not trimmed); `where` is "OPT FILE:LINE" for
+ * messages.  An unreadable file, or one over 16 MiB, exits 2. */
+void args_lines(const char *opt, const char *file,
+                void (*fn)(const char *where, const char *p, size_t n));
 void args_free(struct hscan_config *cfg);
 
 #endif
