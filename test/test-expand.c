@@ -212,6 +212,34 @@ TEST_T(expand_all_ips_exclude, 20)
     env_done(&e);
 }
 
+/* HSCAN_SCHEME_BOTH: each address once per scheme. */
+TEST_T(expand_all_ips_both, 20)
+{
+    char line[64];
+    const char *lines[1];
+    struct extra x;
+    struct env e;
+    unsigned k, seen[2] = { 0, 0 };
+
+    env_init(&e);
+    e.cfg.scheme = HSCAN_SCHEME_BOTH;
+    e.allow_tls = 1;
+    scan_five(&e, &x, line, lines, 10);
+    for (k = 0; k < 10; k++) {
+        struct rec *r = env_rec(&e, 0, k);
+        int j = find(five, 5, r->ip);
+        int https = strcmp(r->scheme, "https") == 0;
+        CHECK(j >= 0);
+        CHECK(!(seen[https] & (1u << j)));
+        seen[https] |= 1u << j;
+        if (!https)
+            EXPECT_STATUS(r, 200);
+    }
+    CHECK_INT(seen[0], 31);
+    CHECK_INT(seen[1], 31);
+    env_done(&e);
+}
+
 TEST_T(expand_paths_x_ips, 20)
 {
     char line[64];
