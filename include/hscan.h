@@ -899,7 +899,8 @@ HSCAN_EXPORT size_t hscan_result_to_json(const hscan_result_t *r, char *buf,
     "redirects,final_url,tls_version,tls_cipher,tls_verified,tls_subject,"   \
     "tls_issuer,tls_san,tls_not_after,tls_days_left,tls_sha256,"             \
     "addresses,cnames,dns_ms,connect_ms,tls_ms,ttfb_ms,total_ms,error,"      \
-    "error_detail,fallback_error,audit_passed,audit_missing,anomalies"
+    "error_detail,fallback_error,audit_passed,audit_missing,anomalies,"      \
+    "path"
 
 /* One field of `r` as text into `buf` (NUL-terminated when `size` > 0),
  * snprintf style: `*len` gets the full length.  A value the record does

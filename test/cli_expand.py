@@ -122,6 +122,13 @@ def test_paths_list(t):
                   [(inputs[2], None)])
     check(got == want, f"units {got}")
     check("hscan: 7 targets" in r.stderr, r.stderr)
+    # the path as a CSV column
+    r = run(["--resolver", t.dns, "--paths", pf, "-f", "csv", "--fields",
+             "input,path,status", lst])
+    rows = sorted(r.stdout.splitlines()[1:])
+    check(r.stdout.startswith("input,path,status\n") and len(rows) == 7 and
+          f"fast.test:{t.http},/b/status-404,404" in rows and
+          "not a target!,," in rows, f"csv: {r.stdout}")
     # one --path keeps its meaning: the input's own path wins
     r = run(["--resolver", t.dns, "--path", "/one", lst])
     recs = records(r.stdout)

@@ -24,7 +24,7 @@ _hscan_cli()
         tls_subject tls_issuer tls_san tls_not_after tls_days_left
         tls_sha256 addresses cnames dns_ms connect_ms tls_ms ttfb_ms
         total_ms error error_detail fallback_error audit_passed
-        audit_missing anomalies header:"
+        audit_missing anomalies path header:"
     local errors="invalid_target dns_nxdomain dns_servfail dns_refused
         dns_timeout dns_no_address dns_failed connect_refused
         connect_timeout connect_unreachable connect_reset
