@@ -98,6 +98,11 @@ int hscan__p_expand(struct probe *p)
     char a[48];
 
     p->expand = 0;
+    /* canceled (hscan_cancel, hscan_close) before its answer was
+     * taken: it finishes canceled on its timer, with no siblings that
+     * the cancel, already past, would miss */
+    if (p->cancel_detail)
+        return 0;
     for (i = 0; i < p->dns.n_addrs; i++) {
         /* cfg.exclude: never contacted, so no unit (as one probe skips
          * it); the answer has another, or the probe has finished */
