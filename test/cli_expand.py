@@ -250,22 +250,24 @@ def test_expand_shard(t):
           f"{[k for k in want if got.get(k) != 1][:3]}")
 
 
-def test_expand_resume_kill(t):
-    # kill -9 twice in the middle of a slow scan, then --resume to the
-    # end: every (input, path, address) exactly once in the file.
+def kill_resume(t, name, all_ips, n_names, paths, kills):
+    """kill -9 `kills` times in the middle of a slow scan of `n_names`
+    names (three listed twice) at `paths`, then --resume to the end:
+    every (input, path[, address]) exactly once in the file (twice for
+    the lines listed twice).  Returns the line counts at the kills."""
     import random
     rnd = random.Random(int(os.environ.get("HSCAN_TEST_SEED", "0")) or None)
-    names = [f"k{i}.five.test" for i in range(40)]
+    names = [f"k{i}.five.test" for i in range(n_names)]
     inputs = names + names[:3]          # duplicates: once per occurrence
     with DualStack(delay=0.3) as srv:
-        lst = write_list("x-kill.txt", [f"{n}:{srv.port}" for n in inputs])
-        pf = write_list("x-kill-paths.txt", ["/p1", "/p2"])
-        out = os.path.join(TMP, "x-kill.jsonl")
+        lst = write_list(f"{name}.txt", [f"{n}:{srv.port}" for n in inputs])
+        pf = write_list(f"{name}-paths.txt", paths)
+        out = os.path.join(TMP, f"{name}.jsonl")
         args = [CLI, "--scheme", "http", "--max-per-ip", "0", "-q",
-                "--resolver", t.dns, "--all-ips", "--paths", pf, "-c", "40",
-                "--resume", out, lst]
+                "--resolver", t.dns, "--paths", pf, "-c", "40",
+                "--resume", out, lst] + (["--all-ips"] if all_ips else [])
         sizes = []
-        for _ in range(2):
+        for _ in range(kills):
             p = subprocess.Popen(args)
             time.sleep(rnd.uniform(0.7, 1.2))
             p.kill()
@@ -275,15 +277,27 @@ def test_expand_resume_kill(t):
         r = subprocess.run(args, capture_output=True, text=True, timeout=120)
         check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
         recs = records(open(out).read())
-    want = want_units(names, srv.port, ["/p1", "/p2"])
-    for n in names[:3]:
-        for k in want:
-            if k[0] == f"{n}:{srv.port}":
-                want[k] = 2
-    got = count_units(recs)
+    want = want_units(names, srv.port, paths, FIVE if all_ips else [None])
+    for k in want:
+        if k[0].split(":")[0] in names[:3]:
+            want[k] = 2
+    got = count_units(recs, with_ip=all_ips)
     check(0 < sizes[-1] < sum(want.values()),
           f"the kills did not land mid-run: {sizes} lines")
     check(got == want, f"{len(got)} units, want {len(want)}; e.g. "
           f"{[k for k in want if got.get(k) != want[k]][:3]}")
-    print(f"two SIGKILLs at {sizes} records, then resumed to "
-          f"{len(recs)} records, each unit once")
+    return sizes, len(recs)
+
+
+def test_expand_resume_kill(t):
+    # paths x addresses: every (input, path, address) once
+    sizes, n = kill_resume(t, "x-kill", True, 40, ["/p1", "/p2"], 2)
+    print(f"two SIGKILLs at {sizes} records, then resumed to {n} records, "
+          f"each unit once")
+
+
+def test_paths_resume_kill(t):
+    # a path list alone: every (input, path) once, keyed without address
+    sizes, n = kill_resume(t, "p-kill", False, 300, ["/p1", "/p2"], 1)
+    print(f"a SIGKILL at {sizes} records, then resumed to {n} records, "
+          f"each (input, path) once")
