@@ -69,6 +69,8 @@ extern "C" {
     XX(-33, ECONNECT_RESET, "connect_reset", "connection reset on connect")  \
     XX(-34, ERESOURCE_EXHAUSTED, "resource_exhausted",                       \
        "local resource exhausted (descriptors, ports or memory)")            \
+    XX(-38, ESOURCE_UNUSABLE, "source_unusable",                             \
+       "no usable source address (cfg.source_ips) for the destination")     \
     XX(-40, ETLS_HANDSHAKE, "tls_handshake", "TLS handshake failed")         \
     XX(-41, ETLS_CERT_INVALID, "tls_cert_invalid",                           \
        "certificate verification failed")                                    \
@@ -392,6 +394,12 @@ struct hscan_result {
      * business: `ip` is NULL and no lookup is made (`dns_ms` -1). */
     const char *proxy;
     double proxy_ms;
+    /* ---- retries (cfg.retries) ---- */
+    /* Connection attempts of the final hop (the one `url` names, per
+     * scheme after an https-first fallback): 1 when nothing was
+     * retried, 0 when no connect was tried (DNS failure, invalid
+     * target, canceled or timed out before it). */
+    unsigned attempts;
 
     /* ---- many paths (cfg.paths) ---- */
     /* The listed path this record's unit requested (also when a
@@ -604,6 +612,26 @@ struct hscan_config {
                                   (docs/api.md "Exclusions").
                                   NULL (default): none */
     size_t n_exclude;
+    /* ---- retries (hscan-cli --retries; docs/api.md "Retries") ---- */
+    unsigned retries;          /* more attempts after a transient
+                                  failure before the server sent a byte
+                                  (refused, reset, connect timeout,
+                                  unreachable; a connection closed or
+                                  reset with no byte back, when the
+                                  request may go again); jittered
+                                  back-off from 100 ms doubling to 2 s,
+                                  within timeout_ms.  0 (default) to
+                                  HSCAN_RETRIES_MAX */
+
+    /* ---- source address (hscan-cli --source-ip) ---- */
+    const char *const *source_ips; /* IPv4/IPv6 literals the sockets are
+                                  bound to, round robin per family (the
+                                  proxy's connections too); an address
+                                  of a family none of them has is not
+                                  tried (HSCAN_ESOURCE_UNUSABLE).  Copied
+                                  by hscan_new().  NULL (default): the
+                                  system picks */
+    size_t n_source_ips;       /* at most HSCAN_SOURCE_IPS_MAX */
 
     /* ---- many paths and every address (hscan-cli --path, --paths,
      * --all-ips; docs/api.md "Many paths, every address") ---- */
@@ -656,6 +684,10 @@ struct hscan_config {
 /* The largest request body (cfg.body, hscan_target_opts_t.body): 16 MiB.
  * A probe holds a copy of its whole request while writing it. */
 #define HSCAN_REQUEST_BODY_MAX (16u * 1024 * 1024)
+
+/* The most cfg.retries and cfg.n_source_ips accept. */
+#define HSCAN_RETRIES_MAX 10
+#define HSCAN_SOURCE_IPS_MAX 64
 
 /* Fill `cfg` with the defaults above.  Never fails; does nothing when
  * `cfg` is NULL. */

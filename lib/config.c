@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "probe-api.h"
 #include "proxy.h"
 #include "hscan.h"
 #include "body.h"
@@ -235,6 +236,26 @@ static int check_exclude(const struct report *r, const char *const *v,
     return 0;
 }
 
+/* cfg.source_ips: address literals, IPv4 or IPv6, as many as allowed. */
+static int check_sources(const struct report *r, const char *const *ips,
+                         size_t n)
+{
+    struct sockaddr_storage ss;
+    char q[QUOTE_SIZE];
+    size_t i;
+
+    if (n > HSCAN_SOURCE_IPS_MAX)
+        return refuse(r, "source_ips", "%zu addresses: at most %d", n,
+                      HSCAN_SOURCE_IPS_MAX);
+    if (n && !ips)
+        return refuse(r, "source_ips", "NULL: n_source_ips is %zu", n);
+    for (i = 0; i < n; i++)
+        if (!ips[i] || hscan__src_parse(ips[i], &ss) != 0)
+            return refuse(r, "source_ips", "%s: not an IPv4 or IPv6 "
+                          "address", ips[i] ? quote(q, ips[i]) : "NULL");
+    return 0;
+}
+
 /* ---- many paths and every address ---- */
 
 static int check_expand(const struct report *r, const hscan_config_t *cfg)
@@ -314,6 +335,11 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
                               cfg->body_len)) != 0)
         return rc;
     if ((rc = check_exclude(&r, cfg->exclude, cfg->n_exclude)) != 0)
+        return rc;
+    if (cfg->retries > HSCAN_RETRIES_MAX)
+        return refuse(&r, "retries", "%u: must be from 0 to %d",
+                      cfg->retries, HSCAN_RETRIES_MAX);
+    if ((rc = check_sources(&r, cfg->source_ips, cfg->n_source_ips)) != 0)
         return rc;
     return check_expand(&r, cfg);
 }

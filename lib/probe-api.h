@@ -43,6 +43,7 @@ struct hscan__limits {
     int strict;               /* cfg.strict */
     int h2c;                  /* cfg.h2c */
     uint64_t proxy_timeout_ms;  /* cfg.proxy_timeout_ms */
+    unsigned retries;           /* cfg.retries */
     int all_ips;              /* cfg.all_ips */
 };
 
@@ -69,6 +70,20 @@ struct hscan__sibs {
     unsigned n_pick;
 };
 
+/* cfg.source_ips as socket addresses (port 0), and where the round
+ * robin of each family stands (probe-tcp.c). */
+struct hscan__srcs {
+    unsigned n, next4, next6;
+    struct sockaddr_storage ss[];
+};
+
+/* An IPv4 or IPv6 literal into `ss` (port 0); 0 or -1 (probe-src.c). */
+int hscan__src_parse(const char *s, struct sockaddr_storage *ss);
+/* `n` literals (all valid: hscan_config_check()) into `*out` (NULL
+ * when n is 0; free() it).  0, HSCAN_EINVAL or HSCAN_ENOMEM. */
+int hscan__srcs_new(struct hscan__srcs **out, const char *const *ips,
+                    size_t n);
+
 struct hscan__probe_env {
     uv_loop_t *loop;
     struct hscan__limits lim;
@@ -76,6 +91,8 @@ struct hscan__probe_env {
     struct hscan__gate *gate;       /* --max-per-ip, or NULL */
     const struct hscan__proxy *proxy;   /* cfg.proxy, or NULL */
     const struct hscan__netset *exclude;    /* cfg.exclude, or NULL */
+    struct hscan__srcs *srcs;       /* cfg.source_ips, or NULL */
+    uint64_t rng;                   /* retry jitter (probe-retry.c) */
     /* One thread: a read's bytes are used up before the next read, so
      * every probe reads into the same buffer, and TLS decrypts into the
      * second. */

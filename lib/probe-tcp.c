@@ -68,6 +68,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     p->last_read = uv_now(p->env->loop);
+    p->heard = 1;
     p->env->bytes_rx += (uint64_t)nread;
     up->ops->recv(up, buf->base, (size_t)nread);
 }
@@ -96,7 +97,10 @@ int hscan__p_tcp_connect(struct probe *p, const struct sockaddr *sa)
     p->tcp_live = 1;
     p->handles++;
     req->data = p;
-    rc = uv_tcp_connect(req, &p->tcp, sa, on_connect);
+    p->heard = 0;
+    rc = hscan__p_bind_source(p, sa);
+    if (rc == 0)
+        rc = uv_tcp_connect(req, &p->tcp, sa, on_connect);
     if (rc != 0) {
         free(req);
         hscan__p_close_tcp(p);

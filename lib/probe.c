@@ -32,30 +32,32 @@ static void connect_next(struct probe *p);
                     B(PROBE_CONNECT))
 /* The moves each state may make (besides staying).  Every state may
  * finish; a new hop leaves READ, TLS or a connect failure for RESOLVE
- * or the connecting states. */
+ * or the connecting states; a transient failure before the server
+ * answered waits in RETRY (probe-retry.c), then connects again. */
 static const unsigned moves[PROBE_N_STATES] = {
     [PROBE_NEW] = B(PROBE_RESOLVE) | CONNECTING | B(PROBE_CLOSING),
     [PROBE_RESOLVE] = CONNECTING | B(PROBE_CLOSING),
-    [PROBE_GATE] = CONNECTING | B(PROBE_CLOSING),
-    [PROBE_BACKOFF] = CONNECTING | B(PROBE_CLOSING),
-    [PROBE_UNSOCK] = CONNECTING | B(PROBE_CLOSING),
-    [PROBE_CONNECT] = CONNECTING | B(PROBE_PROXY) | B(PROBE_TLS) |
-                      B(PROBE_WRITE) | B(PROBE_READ) | B(PROBE_CLOSING),
+    [PROBE_GATE] = CONNECTING | B(PROBE_RETRY) | B(PROBE_CLOSING),
+    [PROBE_BACKOFF] = CONNECTING | B(PROBE_RETRY) | B(PROBE_CLOSING),
+    [PROBE_RETRY] = CONNECTING | B(PROBE_CLOSING),
+    [PROBE_UNSOCK] = CONNECTING | B(PROBE_RETRY) | B(PROBE_CLOSING),
+    [PROBE_CONNECT] = CONNECTING | B(PROBE_RETRY) | B(PROBE_PROXY) |
+                      B(PROBE_TLS) | B(PROBE_WRITE) | B(PROBE_READ) |
+                      B(PROBE_CLOSING),
     [PROBE_PROXY] = B(PROBE_RESOLVE) | CONNECTING | B(PROBE_TLS) |
                     B(PROBE_WRITE) | B(PROBE_READ) | B(PROBE_CLOSING),
-    [PROBE_TLS] = CONNECTING | B(PROBE_WRITE) | B(PROBE_READ) |
-                  B(PROBE_CLOSING),
-    [PROBE_WRITE] = B(PROBE_READ) | B(PROBE_CLOSING),
-    [PROBE_READ] = B(PROBE_RESOLVE) | CONNECTING | B(PROBE_BODY) |
-                   B(PROBE_CLOSING),
+    [PROBE_TLS] = CONNECTING | B(PROBE_RETRY) | B(PROBE_WRITE) |
+                  B(PROBE_READ) | B(PROBE_CLOSING),
+    [PROBE_WRITE] = B(PROBE_RETRY) | B(PROBE_READ) | B(PROBE_CLOSING),
+    [PROBE_READ] = B(PROBE_RESOLVE) | CONNECTING | B(PROBE_RETRY) |
+                   B(PROBE_BODY) | B(PROBE_CLOSING),
     [PROBE_BODY] = B(PROBE_CLOSING),
     [PROBE_CLOSING] = 0,
 };
 
 static const char *const names[PROBE_N_STATES] = {
-    "NEW", "RESOLVE", "GATE", "BACKOFF", "UNSOCK", "CONNECT", "PROXY",
-    "TLS",
-    "WRITE", "READ", "BODY", "CLOSING"
+    "NEW", "RESOLVE", "GATE", "BACKOFF", "RETRY", "UNSOCK", "CONNECT",
+    "PROXY", "TLS", "WRITE", "READ", "BODY", "CLOSING"
 };
 
 const char *hscan__probe_state_name(int s)
@@ -119,6 +121,8 @@ static int map_connect_err(int uverr)
 {
     if (hscan__p_local_shortage(uverr))
         return HSCAN_ERESOURCE_EXHAUSTED;
+    if (HSCAN__P_SOURCE_ERR(uverr))
+        return HSCAN_ESOURCE_UNUSABLE;
     switch (uverr) {
     case UV_ECONNREFUSED: return HSCAN_ECONNECT_REFUSED;
     case UV_ETIMEDOUT: return HSCAN_ECONNECT_TIMEOUT;
@@ -287,6 +291,9 @@ static void on_timer(uv_timer_t *t)
         p->next_addr = p->cur_addr < 0 ? 0 : (unsigned)p->cur_addr;
         connect_next(p);
         break;
+    case PROBE_RETRY:
+        hscan__p_start_connect(p);
+        break;
     case PROBE_PROXY:
         snprintf(d, sizeof(d), "%s: no complete reply within %llu ms",
                  p->env->proxy->display,
@@ -330,6 +337,8 @@ const char *hscan__p_why(const struct probe *p, char *buf, size_t size)
 {
     switch (p->why) {
     case WHY_CONNECT:
+        if (hscan__p_source_why(p, p->why_code, buf, size))
+            break;
         snprintf(buf, size, "connect: %s", uv_strerror(p->why_code));
         break;
     case WHY_CONNECT_TIMEOUT:
@@ -386,7 +395,7 @@ void hscan__p_finish(struct probe *p, int err, const char *detail)
 {
     hscan_result_t r;
 
-    if (p->state == PROBE_CLOSING)
+    if (p->state == PROBE_CLOSING || hscan__p_retry(p, err))
         return;
     /* Canceled is what hscan_cancel() or hscan_close() promised,
      * whatever else happened in this loop iteration before. */
@@ -570,6 +579,8 @@ static void connect_next(struct probe *p)
         p->next_addr++;
         p->cur_addr = -1;
     } else {
+        if (p->pin >= 0 && p->next_addr < (unsigned)p->pin)
+            p->next_addr = (unsigned)p->pin;    /* --all-ips: its own */
         while (p->next_addr < p->dns.n_addrs &&
                hscan__p_addr_excluded(p, p->next_addr))
             p->next_addr++;         /* never contacted */
@@ -762,6 +773,7 @@ void hscan__p_reset_exchange(struct probe *p)
     hscan__resp_init(&p->resp, lim->max_header_bytes, lim->max_headers);
     p->resp.strict = lim->strict;
     p->cur_addr = -1;
+    p->retried = 0;
     p->t_hop = uv_hrtime();
     p->t_conn0 = p->t_conn = p->t_tls0 = p->t_tls = 0;
     p->t_sent = p->t_first = 0;

@@ -24,6 +24,7 @@ enum probe_state {
     PROBE_RESOLVE,      /* waiting for DNS */
     PROBE_GATE,         /* queued for a --max-per-ip place, no timer */
     PROBE_BACKOFF,      /* no descriptor or port: retrying soon */
+    PROBE_RETRY,        /* a transient failure: waiting to try again */
     PROBE_UNSOCK,       /* the previous socket closing, then connect */
     PROBE_CONNECT,      /* TCP connect under way */
     PROBE_PROXY,        /* the proxy's handshake (the proxy leg) */
@@ -110,6 +111,8 @@ struct probe {
     int why_code;                   /* a libuv error for WHY_CONNECT... */
     unsigned char why;              /* enum probe_why */
     unsigned char proxy_mode;       /* 0 direct, HSCAN__PX_LOCAL/REMOTE */
+    unsigned char heard;            /* a byte came on this connection */
+    unsigned char retried;          /* retries of this hop (cfg.retries) */
     /* --all-ips (probe-expand.c): expand the first answer into units;
      * pinned: no lookup for the first hop; skip: no record */
     unsigned char expand, pinned, skip;
@@ -166,7 +169,34 @@ void hscan__p_target(const struct probe *p, struct hscan__target *t);
  * peer are the response's. */
 int hscan__p_reading(const struct probe *p);
 
+/* probe-retry.c */
+/* `err` ends the attempt: when it is transient, cfg.retries allows
+ * another and the back-off fits before the deadline, leave the
+ * connection behind, wait (RETRY) and return 1; else 0. */
+int hscan__p_retry(struct probe *p, int err);
+/* Connect attempts of the current hop so far. */
+unsigned hscan__p_attempts(const struct probe *p);
+
 /* probe-tcp.c: the socket, the bottom leg */
+/* hscan__p_tcp_connect()'s own failures, outside libuv's codes: no
+ * source address of the destination's family (HSCAN__P_ENOSOURCE), or
+ * source address k is not this host's (bind: EADDRNOTAVAIL;
+ * HSCAN__P_ESOURCE_BIND - k, so that p->why_code says which). */
+#define HSCAN__P_ENOSOURCE (-6001)
+#define HSCAN__P_ESOURCE_BIND (-6100)
+#define HSCAN__P_SOURCE_ERR(c)                                            \
+    ((c) == HSCAN__P_ENOSOURCE ||                                         \
+     ((c) <= HSCAN__P_ESOURCE_BIND &&                                     \
+      (c) > HSCAN__P_ESOURCE_BIND - HSCAN_SOURCE_IPS_MAX))
+/* probe-src.c */
+/* With cfg.source_ips: open p->tcp's socket bound to the next source
+ * address of `dst`'s family.  0 (also without source addresses), a
+ * libuv error or one of the codes above. */
+int hscan__p_bind_source(struct probe *p, const struct sockaddr *dst);
+/* What a source failure's code means, in `buf`; NULL when `code` is
+ * not one of them. */
+const char *hscan__p_source_why(const struct probe *p, int code, char *buf,
+                                size_t size);
 /* Open a socket and connect to `ss`; 0 or a libuv error (the socket is
  * then closing). */
 int hscan__p_tcp_connect(struct probe *p, const struct sockaddr *sa);

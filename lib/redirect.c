@@ -186,13 +186,18 @@ int hscan__p_redirect(struct probe *p)
 /* https-first: HTTPS could not be reached or spoken (refused, timed out,
  * handshake failed, plain text on the TLS port).  A certificate that
  * does not verify, or a fatal alert (the server speaks TLS and said
- * no), is an answer, not a reason to fall back. */
+ * no), is an answer, not a reason to fall back.  cfg.retries comes
+ * first: HTTPS gets all its attempts before HTTP gets its own. */
 int hscan__p_fall_back(struct probe *p, int err, const char *detail)
 {
     struct hscan__target t;
 
+    /* retries first, per scheme: HTTPS gets its attempts before HTTP */
+    if (hscan__p_retry(p, err))
+        return 1;
     if (!p->may_fall_back || p->scheme != HSCAN__HTTPS ||
-        err == HSCAN_ERESOURCE_EXHAUSTED || err == HSCAN_ETLS_CERT_INVALID ||
+        err == HSCAN_ERESOURCE_EXHAUSTED || err == HSCAN_ESOURCE_UNUSABLE ||
+        err == HSCAN_ETLS_CERT_INVALID ||
         err == HSCAN_ETLS_ALERT || err == HSCAN_EH2_NOT_NEGOTIATED ||
         (err <= HSCAN_EPROXY_UNREACHABLE && err >= HSCAN_EPROXY_TIMEOUT &&
          err != HSCAN_EPROXY_TARGET_UNREACHABLE) ||

@@ -199,6 +199,7 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     r->proxy = p->proxy_mode ? p->env->proxy->display : NULL;
     r->proxy_ms = p->pxs ? ms_between(p->pxs->t_proxy0, p->pxs->t_proxy)
                          : -1;
+    r->attempts = hscan__p_attempts(p);
     r->fallback_error = p->fallback_err;
     r->fallback_detail = p->fallback_err ? p->fallback_detail : NULL;
     r->dns_ms = p->family ? -1 : ms_between(p->t_dns0, p->t_dns);

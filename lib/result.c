@@ -617,6 +617,8 @@ size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
     json_h2(&j, r->h2);
     jkey(&j, "proxy");
     jstr_or_null(&j, r->proxy);
+    jkey(&j, "attempts");
+    jnum(&j, r->attempts);
     /* only in scans with a path list: other records keep their size */
     if (r->path) {
         jkey(&j, "path");

@@ -321,6 +321,7 @@ static void scan_free(hscan_t *s)
     hscan__gate_free(s->gate);
     hscan__proxy_free(s->proxy);
     hscan__netset_free(s->exclude);
+    free(s->env.srcs);
     free(s->ca_file);
     free(s->paths);
     free(s);
@@ -478,6 +479,8 @@ static void fill_env(hscan_t *s, const hscan_config_t *c)
     e->lim.strict = c->strict;
     e->lim.h2c = c->h2c;
     e->lim.proxy_timeout_ms = c->proxy_timeout_ms;
+    e->lim.retries = c->retries;
+    e->rng = uv_hrtime() | 1;
     e->lim.all_ips = c->all_ips;
     e->rbuf = s->rbuf;
     e->rbuf_size = sizeof(s->rbuf);
@@ -521,6 +524,8 @@ static int copy_config(hscan_t *s, const hscan_config_t *c)
     s->ca_file = c->ca_file ? strdup(c->ca_file) : NULL;
     if (c->ca_file && !s->ca_file)
         return HSCAN_ENOMEM;
+    if (hscan__srcs_new(&s->env.srcs, c->source_ips, c->n_source_ips))
+        return HSCAN_ENOMEM;        /* the literals were checked */
     return hscan__req_new(&s->req, c);
 }
 
@@ -561,6 +566,7 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
             hscan__netset_free(s->exclude);
             hscan__tls_ctx_free(s->ssl_ctx);
             hscan__req_unref(s->req);
+            free(s->env.srcs);
             free(s->ca_file);
             free(s->paths);
             free(s);

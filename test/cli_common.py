@@ -114,9 +114,10 @@ def run_pty(args, cols=80, stdout=None, timeout=60):
 class Listener:
     """A loopback TCP server on `ip` (port 0: picked) in a thread of its
     own, handing each accepted connection to self.handle(c), which
-    closes it."""
+    closes it; self.peers lists the peer address of each."""
 
     def __init__(self, ip="127.0.0.1"):
+        self.peers = []             # the address of each connection
         self.sock = socket.socket()
         self.sock.bind((ip, 0))
         self.sock.listen(16)
@@ -128,9 +129,10 @@ class Listener:
     def serve(self):
         while True:
             try:
-                c, _ = self.sock.accept()
+                c, peer = self.sock.accept()
             except OSError:
                 return
+            self.peers.append(peer[0])
             with c:
                 self.handle(c)
 

@@ -4,19 +4,27 @@ repeats), --user, -d/--data and --data-file: the bytes a server got.
 Run through test-cli.py, which imports every test_* here."""
 import base64
 import os
+import socket
+import struct
 
 from cli_common import TMP, Listener, check, run, records
 
 
 class Capture(Listener):
     """A loopback server that keeps each request (its head, and the body
-    its Content-Length announces) and answers 200 with no body."""
+    its Content-Length announces) and answers 200 with no body; the
+    first `fail` connections are reset at once, before any byte."""
 
-    def __init__(self):
+    def __init__(self, fail=0):
         self.reqs = []
+        self.fail = fail
         super().__init__()
 
     def handle(self, c):
+        if len(self.peers) <= self.fail:
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack("ii", 1, 0))
+            return
         c.settimeout(30)
         data = b""
         while b"\r\n\r\n" not in data:

@@ -398,8 +398,14 @@ static void json_copy(struct rec *d, const hscan_result_t *r)
     CHECK((strstr(d->json, ",\"fallback\":null,") != NULL) ==
           (r->fallback_error == 0));
     CHECK((strstr(d->json, ",\"h2\":null,") != NULL) == (r->h2 == NULL));
-    CHECK((strstr(d->json, ",\"proxy\":null") != NULL) ==
+    CHECK((strstr(d->json, ",\"proxy\":null,") != NULL) ==
           (r->proxy == NULL));
+    {
+        char want[40];
+        snprintf(want, sizeof(want), ",\"attempts\":%u%s", r->attempts,
+                 r->path ? ",\"path\":" : "}");
+        CHECK(strstr(d->json, want) != NULL);
+    }
     /* the record's last key, and only with a path list */
     CHECK((strstr(d->json, ",\"path\":\"/") != NULL) == (r->path != NULL));
     CHECK((strstr(d->json, ",\"redirects\":[],") != NULL) ==
@@ -483,6 +489,7 @@ void rec_copy(struct rec *d, const hscan_result_t *r)
     d->n_hops = r->n_redirects;
     d->hops = hops_copy(r->redirects, r->n_redirects);
     d->fallback_error = r->fallback_error;
+    d->attempts = r->attempts;
     d->fallback_detail = dup_str(r->fallback_detail);
     /* "0 and NULL when there was no fallback", and only https falls
      * back. */

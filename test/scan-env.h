@@ -85,6 +85,7 @@ struct rec {
     size_t n_hops;
     int fallback_error;
     char *fallback_detail;
+    unsigned attempts;
     char *json;
     /* content and body facts (cfg.body_bytes), audit (cfg.audit) */
     char *ctype;            /* NULL when absent */

@@ -21,6 +21,7 @@ struct cap_conn {
     size_t len;
     size_t want;                /* head + Content-Length, once known */
     int answered, closing;
+    enum cap_fail failing;      /* this connection's, or CAP_OK */
 };
 
 static const char cap_reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
@@ -60,6 +61,13 @@ static void cap_written(uv_write_t *req, int status)
         cap_close(c);
 }
 
+/* A FIN: shut the sending side down, then close. */
+static void cap_fin(struct cap_conn *c)
+{
+    if (uv_shutdown(&c->sh, (uv_stream_t *)&c->tcp, cap_shut) != 0)
+        cap_close(c);
+}
+
 static void cap_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     struct cap_conn *c = h->data;
@@ -85,6 +93,8 @@ static size_t cap_request_len(const char *buf)
     return head;
 }
 
+static void cap_byte(struct cap_conn *c);
+
 static void cap_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     struct cap_conn *c = s->data;
@@ -102,6 +112,14 @@ static void cap_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     if (c->answered || !c->want || c->len < c->want)
         return;
     c->answered = 1;
+    if (c->failing == CAP_READ_CLOSE) {
+        cap_fin(c);
+        return;
+    }
+    if (c->failing == CAP_BYTE_CLOSE) {
+        cap_byte(c);
+        return;
+    }
     if (c->cap->n_reqs < CAP_MAX) {
         char *r = malloc(c->len + 1);
         CHECK(r != NULL);
@@ -111,6 +129,60 @@ static void cap_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (uv_write(&c->wr, s, &b, 1, cap_written) != 0)
         cap_close(c);
+}
+
+static void peer_name(struct cap_conn *c, char out[48])
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+
+    out[0] = '\0';
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out,
+                  48);
+    else
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, 48);
+}
+
+static void cap_byte_written(uv_write_t *req, int status)
+{
+    struct cap_conn *c = req->handle->data;
+
+    if (status < 0 || c->closing)
+        cap_close(c);
+    else
+        cap_fin(c);
+}
+
+/* One byte of a response, then a FIN. */
+static void cap_byte(struct cap_conn *c)
+{
+    static char byte[] = "H";
+    uv_buf_t b = uv_buf_init(byte, 1);
+
+    if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1,
+                 cap_byte_written) != 0)
+        cap_close(c);
+}
+
+/* The failures that need no request (cap_read() does the others, once
+ * the request is in: no unread byte turns the FIN into an RST). */
+static void cap_fail_now(struct cap_conn *c)
+{
+    switch (c->failing) {
+    case CAP_RESET:
+        c->closing = 1;
+        if (uv_tcp_close_reset(&c->tcp, cap_closed) != 0)
+            uv_close((uv_handle_t *)&c->tcp, cap_closed);
+        break;
+    case CAP_CLOSE:
+        cap_fin(c);
+        break;
+    default:
+        break;
+    }
 }
 
 static void cap_connection(uv_stream_t *server, int status)
@@ -128,7 +200,15 @@ static void cap_connection(uv_stream_t *server, int status)
     CHECK(uv_tcp_init(server->loop, &c->tcp) == 0);
     c->tcp.data = c;
     cap->conns[cap->n_conns++] = c;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
+    if (cap->n_conns <= cap->fail_first)
+        c->failing = cap->fail_mode;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        cap_close(c);
+        return;
+    }
+    peer_name(c, cap->peers[cap->n_conns - 1]);
+    cap_fail_now(c);
+    if (!c->closing && c->failing != CAP_CLOSE &&
         uv_read_start((uv_stream_t *)&c->tcp, cap_alloc, cap_read) != 0)
         cap_close(c);
 }

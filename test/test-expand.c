@@ -212,6 +212,38 @@ TEST_T(expand_all_ips_exclude, 20)
     env_done(&e);
 }
 
+/* cfg.retries: a unit refused retries its own address, never another
+ * (only 127.0.0.1 listens here: the others refuse). */
+TEST_T(expand_all_ips_retries, 20)
+{
+    char line[64];
+    const char *lines[1];
+    struct env e;
+    unsigned k, seen = 0;
+
+    env_init(&e);
+    e.cfg.all_ips = 1;
+    e.cfg.retries = 1;
+    e.per_line = 5;
+    lines[0] = fmt(line, sizeof(line), "five.test:%d", e.hport);
+    env_scan(&e, lines, 1);
+    for (k = 0; k < 5; k++) {
+        struct rec *r = env_rec(&e, 0, k);
+        int j = find(five, 5, r->ip);
+        CHECK(j >= 0);
+        seen |= 1u << j;
+        if (j == 0) {
+            EXPECT_STATUS(r, 200);
+            CHECK_INT(r->attempts, 1);
+        } else {
+            EXPECT_ERR(r, HSCAN_ECONNECT_REFUSED);
+            CHECK_INT(r->attempts, 2);
+        }
+    }
+    CHECK_INT(seen, 31);
+    env_done(&e);
+}
+
 /* HSCAN_SCHEME_BOTH: each address once per scheme. */
 TEST_T(expand_all_ips_both, 20)
 {

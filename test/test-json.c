@@ -167,6 +167,7 @@ TEST(record_layout_and_truncation)
     r.ttfb_ms = 2;
     r.total_ms = 4;
     r.proxy_ms = -1;
+    r.attempts = 1;
     r.content_length = -1;
     need = hscan_result_to_json(&r, big, sizeof(big));
     CHECK(need < sizeof(big));
@@ -186,7 +187,7 @@ TEST(record_layout_and_truncation)
         "\"connect\":0.250,\"tls\":null,\"ttfb\":2.000,\"total\":4.000,"
         "\"proxy\":null},"
         "\"error\":null,\"error_detail\":null,\"fallback\":null,"
-        "\"h2\":null,\"proxy\":null}");
+        "\"h2\":null,\"proxy\":null,\"attempts\":1}");
     /* snprintf semantics: same length reported, NUL-terminated prefix */
     CHECK_INT(hscan_result_to_json(&r, small, sizeof(small)), need);
     CHECK_INT(strlen(small), sizeof(small) - 1);
@@ -197,7 +198,7 @@ TEST(record_layout_and_truncation)
     need = hscan_result_to_json(&r, big, sizeof(big));
     CHECK(need < sizeof(big));
     {
-        const char *end = "\"h2\":null,\"proxy\":null,"
+        const char *end = "\"h2\":null,\"proxy\":null,\"attempts\":1,"
                           "\"path\":\"/a\\\"b\"}";
         CHECK(strlen(big) > strlen(end) &&
               strcmp(big + strlen(big) - strlen(end), end) == 0);

@@ -29,6 +29,7 @@ static int repeatable(int c)
     case OPT_PATH: case OPT_PATHS:
     case OPT_FIELDS: case OPT_MATCH_STATUS: case OPT_FILTER_STATUS:
     case OPT_MATCH_HEADER: case OPT_MATCH_ERROR: case OPT_EXCLUDE:
+    case OPT_SOURCE_IP:
         return 1;
     default:
         return 0;
@@ -130,9 +131,9 @@ void args_check(const struct option *opts, char **argv, int c,
     }
     if (c >= 0 && c < (int)sizeof(seen) && seen[c]++ && !repeatable(c))
         cli_die_usage("%s: given twice (only -H/--header, -d/--data, "
-                      "--data-file, --resolver, --exclude, --path, --paths, "
-                      "--fields and the --match-* and --filter-status lists "
-                      "are repeatable)",
+                      "--data-file, --resolver, --exclude, --source-ip, "
+                      "--path, --paths, --fields and the --match-* and "
+                      "--filter-status lists are repeatable)",
                       spell(opts, c, name, sizeof(name)));
 }
 

@@ -104,8 +104,8 @@ static const struct group {
 "      --data-file FILE     request body: FILE's bytes as they are (like\n"
 "                           -d; body at most 16 MiB)\n"
 "  Long options only by full name; options other than -H, -d, --data-file,\n"
-"  --path, --paths, --resolver, --exclude, --fields and the filter lists\n"
-"  at most once.\n" },
+"  --path, --paths, --resolver, --exclude, --source-ip, --fields and the\n"
+"  filter lists at most once.\n" },
     { "tls", "HTTPS",
 "      --http1.1            offer only http/1.1 in TLS ALPN (default: h2\n"
 "                           and http/1.1, as curl; the server picks)\n"
@@ -135,6 +135,13 @@ static const struct group {
 "      --max-per-ip N       connections open at once to one address\n"
 "                           (default 4; 0: no limit); the wait is not\n"
 "                           charged to the target's timeouts\n"
+"      --retries N          try a target again, up to N times (0-10;\n"
+"                           default 0), after a failure before the\n"
+"                           server sent a byte (refused, reset, connect\n"
+"                           timeout); jittered back-off 100 ms to 2 s,\n"
+"                           within --timeout. Records say \"attempts\"\n"
+"      --source-ip ADDR     bind connections to this local address\n"
+"                           (repeatable: round robin per family)\n"
 "  -4 / -6                  resolve and connect over IPv4 / IPv6 only\n" },
     { "dns", "DNS",
 "      --resolver IP[:PORT] DNS server (repeatable; default resolv.conf);\n"

@@ -202,7 +202,7 @@ enum {
     OPT_PROXY, OPT_NO_PROXY, OPT_PROXY_TIMEOUT,
     /* credentials and request body (cli-args.c) */
     OPT_DATA_FILE,
-    OPT_EXCLUDE,
+    OPT_EXCLUDE, OPT_RETRIES, OPT_SOURCE_IP,
     /* many paths and every address (cli-paths.c) */
     OPT_PATHS, OPT_ALL_IPS
 };

@@ -428,6 +428,7 @@ static const struct option opts[] = {
     { "user", 1, 0, 'u' }, { "data", 1, 0, 'd' },
     { "data-file", 1, 0, OPT_DATA_FILE },
     { "exclude", 1, 0, OPT_EXCLUDE },
+    { "retries", 1, 0, OPT_RETRIES }, { "source-ip", 1, 0, OPT_SOURCE_IP },
     /* many paths and every address (cli-paths.c) */
     { "paths", 1, 0, OPT_PATHS }, { "all-ips", 0, 0, OPT_ALL_IPS },
     { 0, 0, 0, 0 }
@@ -500,6 +501,10 @@ static int opt_number(hscan_config_t *cfg, int c, const char *v)
     case OPT_BODY_BYTES:
         cfg->body_bytes = parse_num("--body-bytes", v, 0, ULONG_MAX);
         break;
+    case OPT_RETRIES:
+        cfg->retries = (unsigned)parse_num("--retries", v, 0,
+                                           HSCAN_RETRIES_MAX);
+        break;
     default:
         return 0;
     }
@@ -516,6 +521,18 @@ static void opt_header(hscan_config_t *cfg, const char *v)
         cli_die_usage("-H: more than 256 headers");
     headers[cfg->n_headers++] = v;
     cfg->headers = headers;
+}
+
+/* --source-ip, a list: the library checks each literal. */
+static void opt_source_ip(hscan_config_t *cfg, const char *v)
+{
+    static const char *ips[HSCAN_SOURCE_IPS_MAX];
+
+    if (cfg->n_source_ips == HSCAN_SOURCE_IPS_MAX)
+        cli_die_usage("--source-ip: more than %d addresses",
+                      HSCAN_SOURCE_IPS_MAX);
+    ips[cfg->n_source_ips++] = v;
+    cfg->source_ips = ips;
 }
 
 /* The options that shape the request and the connection in `cfg`; the
@@ -554,6 +571,7 @@ static int opt_request(hscan_config_t *cfg, int c, const char *v)
     case OPT_PROXY: cfg->proxy = v; break;
     case OPT_NO_PROXY: cfg->no_proxy = v; break;
     case OPT_EXCLUDE: args_exclude(v); break;
+    case OPT_SOURCE_IP: opt_source_ip(cfg, v); break;
     case '4':
     case '6':
         if (cfg->family && cfg->family != c - '0')

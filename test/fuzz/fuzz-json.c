@@ -261,6 +261,7 @@ static void gen_result(struct fz *f, struct pool *pl, hscan_result_t *r)
     r->h2 = gen_h2(f, pl);
     r->proxy = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
     r->proxy_ms = gen_ms(f);
+    r->attempts = fz_u8(f) % 12;
     r->path = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
 }
 
@@ -352,7 +353,7 @@ static void check_keys(const struct jdoc *d, int has_path)
         "headers_complete", "dns", "content_type",
         "content_length", "title", "body", "audit", "redirects", "tls",
         "timing_ms", "error", "error_detail", "fallback", "h2", "proxy",
-        "path"
+        "attempts", "path"
     };
     size_t i, n = sizeof(keys) / sizeof(keys[0]) - !has_path;
 

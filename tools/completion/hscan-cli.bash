@@ -16,7 +16,8 @@ _hscan_cli()
         --audit --strict --progress --no-progress --match-status --filter-status
         --match-header --match-error --only-ok --ports --format --fields
         --http1.1 --http2 --h2c --proxy --no-proxy --proxy-timeout
-        --user --data --data-file --exclude --paths --all-ips
+        --user --data --data-file --exclude --retries --source-ip
+        --paths --all-ips
         -c -X -H -A -u -d -o -f -q -4 -6 -h -V -k"
     local fields="id input url scheme host ip port status reason
         http_version content_type content_length title body_sha256 server
@@ -27,7 +28,7 @@ _hscan_cli()
         audit_missing anomalies path header:"
     local errors="invalid_target dns_nxdomain dns_servfail dns_refused
         dns_timeout dns_no_address dns_failed connect_refused
-        connect_timeout connect_unreachable connect_reset
+        connect_timeout connect_unreachable connect_reset source_unusable
         resource_exhausted tls_handshake tls_cert_invalid tls_timeout
         tls_plaintext_reply tls_alert write_failed read_timeout read_closed
         read_reset http_parse header_too_large too_many_headers
