@@ -337,8 +337,9 @@ struct hscan_result {
     const char *fallback_detail;
 
     /* The target's number: from 1, in the order targets were submitted
-     * (hscan_submit*()) or pulled, unique within the scanner.  Both
-     * records of HSCAN_SCHEME_BOTH carry the same id. */
+     * (hscan_submit*()) or pulled, unique within the scanner.  Every
+     * record of one target carries its id: both of HSCAN_SCHEME_BOTH,
+     * and each unit of cfg.paths and cfg.all_ips. */
     uint64_t id;
 
     /* From the final response's headers (any request): the first
@@ -399,6 +400,11 @@ struct hscan_result {
      * retried, 0 when no connect was tried (DNS failure, invalid
      * target, canceled or timed out before it). */
     unsigned attempts;
+
+    /* ---- many paths (cfg.paths) ---- */
+    /* The listed path this record's unit requested (also when a
+     * redirect then went elsewhere), NULL without cfg.paths. */
+    const char *path;
 };
 
 /* Pull callback: the scanner calls it on the loop thread whenever a slot is
@@ -627,6 +633,49 @@ struct hscan_config {
                                   system picks */
     size_t n_source_ips;       /* at most HSCAN_SOURCE_IPS_MAX */
 
+    /* ---- many paths and every address (hscan-cli --path, --paths,
+     * --all-ips; docs/api.md "Many paths, every address") ---- */
+    const char *const *paths;  /* with n_paths > 0, every target (pulled
+                                  or submitted) becomes n_paths units,
+                                  one per path, in this order: the
+                                  listed path replaces the input's own
+                                  path and query (as httpx -path; and
+                                  hscan_target_opts_t.path), and
+                                  each unit is its own probe and record,
+                                  with r->path set.  Each must start
+                                  with '/' (as `path`).  An invalid
+                                  input still gives one record.  NULL
+                                  (default): the input's path, else
+                                  `path` */
+    size_t n_paths;            /* at most HSCAN_PATHS_MAX */
+    int all_ips;               /* 1: probe every address a name resolves
+                                  to (with `family`, that family's),
+                                  one unit and record per address, each
+                                  with its own r->ip; the first address
+                                  is tried by the target's own probe,
+                                  the others wait for a slot ahead of
+                                  new input.  Each unit connects to its
+                                  address only (no fallback to another).
+                                  A failed lookup and an address literal
+                                  give one record.  With paths: paths x
+                                  addresses.  Refused with an http:// or
+                                  socks5h:// proxy (the proxy resolves).
+                                  0 (default): one record per target,
+                                  the addresses tried in turn */
+    /* Whether a unit already has its record (an earlier run's, for
+     * resuming): asked on the loop thread before the unit is probed,
+     * with the trimmed input line (`input_len` bytes, not
+     * NUL-terminated), the listed path (NUL-terminated; NULL without
+     * `paths`) and `ip` (NULL, or with all_ips the address as r->ip
+     * will show it, once the lookup has answered).  Asked with ip NULL
+     * once for each record the unit would make (twice for the two
+     * schemes of HSCAN_SCHEME_BOTH), before anything is sent; with
+     * all_ips asked again for each address.  Return 1 to skip that unit
+     * (no record, no connection; skipping with ip NULL skips the whole
+     * name), 0 to probe it.  The strings are valid during the call
+     * only.  NULL (default): never asked, nothing skipped. */
+    int (*unit_done)(hscan_t *scan, void *arg, const char *input,
+                     size_t input_len, const char *path, const char *ip);
     /* ---- address family preference (hscan-cli --prefer-ipv6,
      * --prefer-ipv4, --attempt-delay; docs/api.md "Address order") ---- */
     int prefer_family;         /* 0 (default): a name's IPv4 addresses,
@@ -649,6 +698,9 @@ struct hscan_config {
                                   recommends at least 100).  Used only
                                   with prefer_family */
 };
+
+/* The most paths a scanner takes (cfg.n_paths). */
+#define HSCAN_PATHS_MAX 65536
 
 /* The largest request body (cfg.body, hscan_target_opts_t.body): 16 MiB.
  * A probe holds a copy of its whole request while writing it. */
@@ -759,7 +811,8 @@ HSCAN_EXPORT int hscan_submit_ex(hscan_t *scan, const char *line,
                                  uint64_t *id);
 
 /* Cancel one target by id, whether still queued or in flight: its
- * result (both, for HSCAN_SCHEME_BOTH) is HSCAN_ECANCELED, delivered on
+ * result (both, for HSCAN_SCHEME_BOTH; every unit not yet delivered,
+ * for cfg.paths and cfg.all_ips) is HSCAN_ECANCELED, delivered on
  * a later loop iteration, never from inside this call.  Returns 0, or
  * HSCAN_ENOTFOUND when no target with that id is queued or in flight
  * (never submitted, already delivered, or already being canceled),
@@ -785,7 +838,9 @@ HSCAN_EXPORT int hscan_resume(hscan_t *scan);
  * invalid line by its whole trimmed text.  The hash is 64-bit FNV-1a,
  * then the value modulo `count`: stable across versions and machines,
  * so N scanners given the same list and shard_index 0..N-1 cover it
- * exactly once.  Returns 0 when `count` is 0 or 1, and when `line` is
+ * exactly once.  The units of cfg.paths and cfg.all_ips are in their
+ * line's shard: one shard resolves a name once and probes all its
+ * paths and addresses.  Returns 0 when `count` is 0 or 1, and when `line` is
  * NULL with `len` > 0 (NULL with `len` 0 is the empty line). */
 HSCAN_EXPORT unsigned hscan_shard_of(const char *line, size_t len,
                                      unsigned count);
@@ -817,8 +872,11 @@ typedef struct hscan_latency {
 /* Counters since hscan_new() (or the last hscan_stats_reset()).  Filled
  * by hscan_stats(). */
 typedef struct hscan_stats {
-    uint64_t started;      /* targets taken from the input */
-    uint64_t finished;     /* results delivered */
+    uint64_t started;      /* targets taken from the input (one per
+                              line, however many units and records it
+                              makes: cfg.paths, cfg.all_ips, both
+                              schemes) */
+    uint64_t finished;     /* results delivered: records, not lines */
     uint64_t ok;           /* results with error == 0 */
     unsigned in_flight;    /* probes currently running */
     unsigned concurrency;  /* the configured window */
@@ -894,7 +952,8 @@ HSCAN_EXPORT size_t hscan_result_to_json(const hscan_result_t *r, char *buf,
     "redirects,final_url,tls_version,tls_cipher,tls_verified,tls_subject,"   \
     "tls_issuer,tls_san,tls_not_after,tls_days_left,tls_sha256,"             \
     "addresses,cnames,dns_ms,connect_ms,tls_ms,ttfb_ms,total_ms,error,"      \
-    "error_detail,fallback_error,audit_passed,audit_missing,anomalies"
+    "error_detail,fallback_error,audit_passed,audit_missing,anomalies,"      \
+    "path"
 
 /* One field of `r` as text into `buf` (NUL-terminated when `size` > 0),
  * snprintf style: `*len` gets the full length.  A value the record does

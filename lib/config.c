@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "probe-api.h"
 #include "proxy.h"
@@ -255,6 +256,38 @@ static int check_sources(const struct report *r, const char *const *ips,
     return 0;
 }
 
+/* ---- many paths and every address ---- */
+
+static int check_expand(const struct report *r, const hscan_config_t *cfg)
+{
+    size_t i;
+    int rc;
+
+    if (cfg->n_paths && !cfg->paths)
+        return refuse(r, "paths", "NULL: n_paths is %zu", cfg->n_paths);
+    if (cfg->n_paths > HSCAN_PATHS_MAX)
+        return refuse(r, "n_paths", "%zu: must be at most %d",
+                      cfg->n_paths, HSCAN_PATHS_MAX);
+    for (i = 0; i < cfg->n_paths; i++) {
+        if (!cfg->paths[i])
+            return refuse(r, "paths", "NULL: path %zu of %zu", i,
+                          cfg->n_paths);
+        if ((rc = check_request(r, NULL, cfg->paths[i], NULL, 0)) != 0) {
+            if (r->field)
+                *r->field = "paths";
+            return rc;
+        }
+    }
+    if (cfg->all_ips != 0 && cfg->all_ips != 1)
+        return refuse(r, "all_ips", "%d: must be 0 or 1", cfg->all_ips);
+    /* behind a proxy that resolves there is no address to enumerate */
+    if (cfg->all_ips && cfg->proxy &&
+        strncasecmp(cfg->proxy, "socks5://", 9) != 0)
+        return refuse(r, "all_ips", "1: the proxy resolves the names "
+                      "(only a socks5:// proxy leaves them to us)");
+    return 0;
+}
+
 /* ---- address family preference ---- */
 
 /* prefer_family and attempt_delay_ms.  A preference for the family
@@ -329,6 +362,8 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
         return refuse(&r, "retries", "%u: must be from 0 to %d",
                       cfg->retries, HSCAN_RETRIES_MAX);
     if ((rc = check_sources(&r, cfg->source_ips, cfg->n_source_ips)) != 0)
+        return rc;
+    if ((rc = check_expand(&r, cfg)) != 0)
         return rc;
     return check_prefer(&r, cfg);
 }

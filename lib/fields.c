@@ -27,7 +27,8 @@ enum field {
     FLD_CNAMES, FLD_CONNECT_MS, FLD_CONTENT_LENGTH, FLD_CONTENT_TYPE,
     FLD_DNS_MS, FLD_ERROR, FLD_ERROR_DETAIL, FLD_FALLBACK_ERROR, FLD_FINAL_URL,
     FLD_HOST, FLD_HTTP_VERSION, FLD_ID, FLD_INPUT, FLD_IP, FLD_LOCATION,
-    FLD_PORT, FLD_REASON, FLD_REDIRECTS, FLD_SCHEME, FLD_SERVER, FLD_STATUS,
+    FLD_PATH, FLD_PORT, FLD_REASON, FLD_REDIRECTS, FLD_SCHEME, FLD_SERVER,
+    FLD_STATUS,
     FLD_TITLE, FLD_TLS_CIPHER, FLD_TLS_DAYS_LEFT, FLD_TLS_ISSUER, FLD_TLS_MS,
     FLD_TLS_NOT_AFTER, FLD_TLS_SAN, FLD_TLS_SHA256, FLD_TLS_SUBJECT,
     FLD_TLS_VERIFIED, FLD_TLS_VERSION, FLD_TOTAL_MS, FLD_TTFB_MS, FLD_URL,
@@ -50,7 +51,8 @@ static const struct field_name {
     { "fallback_error", FLD_FALLBACK_ERROR }, { "final_url", FLD_FINAL_URL },
     { "host", FLD_HOST }, { "http_version", FLD_HTTP_VERSION },
     { "id", FLD_ID }, { "input", FLD_INPUT }, { "ip", FLD_IP },
-    { "location", FLD_LOCATION }, { "port", FLD_PORT },
+    { "location", FLD_LOCATION }, { "path", FLD_PATH },
+    { "port", FLD_PORT },
     { "reason", FLD_REASON }, { "redirects", FLD_REDIRECTS },
     { "scheme", FLD_SCHEME }, { "server", FLD_SERVER },
     { "status", FLD_STATUS }, { "title", FLD_TITLE },
@@ -321,6 +323,7 @@ static void emit(struct w *w, const hscan_result_t *r, int f,
     case FLD_SCHEME: put_str(w, r->scheme); break;
     case FLD_HOST: put_str(w, r->host); break;
     case FLD_IP: put_str(w, r->ip); break;
+    case FLD_PATH: put_str(w, r->path); break;
     case FLD_PORT:
         if (r->port > 0)
             put_uint(w, (unsigned)r->port);

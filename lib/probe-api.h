@@ -22,6 +22,7 @@
 #include "request.h"
 #include "result.h"
 #include "target.h"
+#include "dns.h"
 
 struct probe;
 struct hscan__dns;
@@ -43,8 +44,32 @@ struct hscan__limits {
     int h2c;                  /* cfg.h2c */
     uint64_t proxy_timeout_ms;  /* cfg.proxy_timeout_ms */
     unsigned retries;           /* cfg.retries */
+    int all_ips;              /* cfg.all_ips */
     int prefer_family;          /* cfg.prefer_family */
     uint64_t attempt_delay_ms;  /* cfg.attempt_delay_ms */
+};
+
+/* --all-ips: what a probe's siblings need, handed to env->siblings
+ * after its lookup (each sibling a probe pinned to one address, made
+ * with hscan__probe_new() from `t`, then hscan__probe_pin()).  Valid
+ * during the call only. */
+struct hscan__sibs {
+    const char *input;
+    size_t input_len;
+    struct hscan__target t;         /* the first hop (port 0: not given) */
+    int scheme, fall_back;
+    int listed;                     /* t.path is a cfg.paths entry */
+    void *udata;
+    uint64_t id;
+    struct hscan__req *req;
+    const struct hscan__addr *addrs;    /* the whole answer */
+    unsigned n_addrs;
+    const char *cnames;             /* n_cnames names back to back */
+    unsigned n_cnames;
+    size_t cnames_size;
+    uint64_t t_dns0, t_dns;         /* the lookup (hrtime ns) */
+    const unsigned char *pick;      /* the addresses to probe, indices */
+    unsigned n_pick;
 };
 
 /* cfg.source_ips as socket addresses (port 0), and where the round
@@ -80,12 +105,20 @@ struct hscan__probe_env {
     /* The TLS client context, made on first use; NULL when it cannot
      * be made (the probe records why). */
     SSL_CTX *(*tls_ctx)(void *arg);
-    /* The one result of `p`; `r` is valid during the call only.  The
+    /* The one result of `p`; `r` is valid during the call only, and
+     * NULL when the unit was skipped (unit_done said it is done).  The
      * probe is CLOSING and may not be touched again except through
      * on_freed. */
     void (*on_result)(void *arg, struct probe *p, hscan_result_t *r);
     /* `p`'s memory is gone: its handles have closed. */
     void (*on_freed)(void *arg, struct probe *p);
+    /* cfg.unit_done, for --all-ips: 1 when the unit (input, listed
+     * path or NULL, address as r->ip shows it) has its record; NULL:
+     * never. */
+    int (*unit_done)(void *arg, const char *input, size_t input_len,
+                     const char *path, const char *ip);
+    /* --all-ips: queue the siblings of a probe (NULL: none are made). */
+    void (*siblings)(void *arg, const struct hscan__sibs *sb);
     /* Each state change (probe.c's state names), or NULL. */
     void (*trace)(void *arg, const struct probe *p, int from, int to);
     void *arg;
@@ -101,6 +134,18 @@ struct probe *hscan__probe_new(struct hscan__probe_env *env,
                                const struct hscan__target *t, int scheme,
                                int fall_back, void *udata, uint64_t id,
                                struct hscan__req *req);
+/* Mark `p` a unit of cfg.paths: its path (from `t`) is the listed
+ * one, shown as r->path.  Before hscan__probe_run(). */
+void hscan__probe_listed(struct probe *p);
+/* --all-ips: `p` probes each address of its name as a unit of its own
+ * (the target's first probe; siblings are pinned instead).  Before
+ * hscan__probe_run(). */
+void hscan__probe_expand(struct probe *p);
+/* Pin `p` to address `pick` of the answer in `sb`: no lookup, that
+ * address only, the answer's facts kept (out of memory: that address
+ * alone).  Before hscan__probe_run(). */
+void hscan__probe_pin(struct probe *p, const struct hscan__sibs *sb,
+                      unsigned pick);
 /* Begin the work.  The result may be delivered from inside this call
  * (an address literal excluded by -4/-6): the scanner runs it from its
  * own timer, never inside a user's call. */

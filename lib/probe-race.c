@@ -75,6 +75,13 @@ int hscan__p_addr_at(const struct probe *p, unsigned k)
 
 int hscan__p_next_addr(struct probe *p)
 {
+    if (p->pin >= 0) {              /* --all-ips: its one address */
+        if (p->next_addr > (unsigned)p->pin ||
+            hscan__p_addr_excluded(p, (unsigned)p->pin))
+            return -1;
+        p->next_addr = (unsigned)p->pin;
+        return p->pin;
+    }
     for (; p->next_addr < p->dns.n_addrs; p->next_addr++) {
         int a = hscan__p_addr_at(p, p->next_addr);
         if (!hscan__p_addr_excluded(p, (unsigned)a))
@@ -88,7 +95,7 @@ uint64_t hscan__p_attempt_ms(struct probe *p)
     const struct hscan__limits *lim = &p->env->lim;
 
     p->dns.stagger = lim->prefer_family && !p->proxy_mode && !p->race &&
-                     p->next_addr < p->dns.n_addrs &&
+                     p->pin < 0 && p->next_addr < p->dns.n_addrs &&
                      lim->attempt_delay_ms < lim->connect_timeout_ms;
     return p->dns.stagger ? lim->attempt_delay_ms : lim->connect_timeout_ms;
 }

@@ -419,8 +419,12 @@ void hscan__p_finish(struct probe *p, int err, const char *detail)
     }
     if (p->env->gate)
         hscan__gate_cancel(p->env->gate, &p->gate);
-    hscan__p_build_result(p, &r, err, detail);
-    p->env->on_result(p->env->arg, p, &r);
+    if (p->skip) {
+        p->env->on_result(p->env->arg, p, NULL);
+    } else {
+        hscan__p_build_result(p, &r, err, detail);
+        p->env->on_result(p->env->arg, p, &r);
+    }
     /* Nothing of `r` is used after this point; the view dies with it,
      * and so does everything the probe held for it: a wave of replies
      * read in one loop turn holds none of it until the handles close. */
@@ -581,7 +585,9 @@ static void connect_next(struct probe *p)
         p->next_addr++;
         p->cur_addr = -1;
     } else {
-        int a = hscan__p_next_addr(p);  /* excluded ones never contacted */
+        /* excluded ones never contacted; --all-ips: a unit tries its
+         * one address */
+        int a = hscan__p_next_addr(p);
         if (a < 0) {
             if (!hscan__p_race_wait(p))
                 connect_failed(p);
@@ -650,7 +656,7 @@ static void gate_open(struct hscan__gate_waiter *w)
 
 void hscan__p_start_connect(struct probe *p)
 {
-    p->next_addr = 0;
+    p->next_addr = p->pin >= 0 ? (unsigned)p->pin : 0;
     p->last_err = hscan__p_set_why(p, WHY_NO_ADDRESS, 0,
                                    HSCAN_ECONNECT_UNREACHABLE);
     connect_next(p);
@@ -694,6 +700,8 @@ static void on_resolved(void *ctx, int err, const char *detail,
     }
     if (hscan__p_excluded_answer(p))
         return;
+    if (p->expand && hscan__p_expand(p))
+        return;
     hscan__p_start_connect(p);
 }
 
@@ -716,6 +724,8 @@ void hscan__p_start_resolve(struct probe *p)
     if (hscan__p_excluded_host(p))
         return;
     p->proxy_mode = 0;
+    if (!p->pinned)
+        p->pin = -1;                /* a new host: all its addresses */
     if (px) {
         uint8_t b[16] = { 0 };
         if (p->family)
@@ -731,6 +741,12 @@ void hscan__p_start_resolve(struct probe *p)
         hscan__p_start_connect(p);
         return;
     }
+    if (p->pinned) {
+        /* an --all-ips sibling: its lookup was its first probe's */
+        p->pinned = 0;
+        hscan__p_start_connect(p);
+        return;
+    }
     p->t_dns0 = uv_hrtime();
     p->t_dns = 0;
     if (p->family) {
@@ -740,6 +756,8 @@ void hscan__p_start_resolve(struct probe *p)
                             "excluded by the -4/-6 restriction");
             return;
         }
+        if (p->expand && hscan__p_expand(p))
+            return;
         hscan__p_start_connect(p);
         return;
     }
@@ -829,6 +847,7 @@ static struct probe *probe_alloc(const char *input, size_t input_len,
     p->path_len = t->path_len;
     p->family = t->family;
     p->cur_addr = -1;
+    p->pin = -1;
     p->dns.addrs = &p->dns.one;
     return p;
 }

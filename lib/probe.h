@@ -121,6 +121,12 @@ struct probe {
     unsigned char proxy_mode;       /* 0 direct, HSCAN__PX_LOCAL/REMOTE */
     unsigned char heard;            /* a byte came on this connection */
     unsigned char retried;          /* retries of this hop (cfg.retries) */
+    /* --all-ips (probe-expand.c): expand the first answer into units;
+     * pinned: no lookup for the first hop; skip: no record */
+    unsigned char expand, pinned, skip;
+    int pin;                        /* the one address index to try for
+                                       the first host, or -1: all */
+    const char *unit_path;          /* the listed path (r->path), NULL */
 
     int scheme;                     /* HSCAN__HTTP / HSCAN__HTTPS */
     int port_given;                 /* the port came from the input */
@@ -288,6 +294,12 @@ int hscan__p_excluded_host(struct probe *p);
 int hscan__p_excluded_answer(struct probe *p);
 /* The rule that excludes p->dns.addrs[i], or NULL. */
 const char *hscan__p_addr_excluded(const struct probe *p, unsigned i);
+
+/* probe-expand.c */
+/* After the first lookup (or for a literal) with --all-ips: pin this
+ * probe to the first address not done, queue siblings for the others.
+ * Returns 1 when the probe finished (every address done: no record). */
+int hscan__p_expand(struct probe *p);
 
 /* report.c */
 void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,

@@ -164,6 +164,7 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     r->id = p->id;
     r->input = p->input;
     r->input_len = p->input_len;
+    r->path = p->unit_path;
     r->scheme = p->scheme == HSCAN__HTTPS ? "https" : "http";
     r->host = p->host;
     r->port = p->port;

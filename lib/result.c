@@ -619,6 +619,11 @@ size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
     jstr_or_null(&j, r->proxy);
     jkey(&j, "attempts");
     jnum(&j, r->attempts);
+    /* only in scans with a path list: other records keep their size */
+    if (r->path) {
+        jkey(&j, "path");
+        jstr_or_null(&j, r->path);
+    }
     jlit(&j, "}");
     return hscan__sb_end(&j);
 }

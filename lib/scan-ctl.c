@@ -114,7 +114,9 @@ int hscan_cancel(hscan_t *s, uint64_t id)
         hscan__scan_schedule(s);
         return 0;
     }
-    /* Both probes of a HSCAN_SCHEME_BOTH target share its id. */
+    /* Its units still queued (cfg.paths, cfg.all_ips), and its probes
+     * in flight: both of a HSCAN_SCHEME_BOTH target share its id. */
+    found = hscan__units_cancel(s, id);
     hscan__queue_foreach(n, &s->active) {
         p = hscan__probe_of(n);
         if (hscan__probe_id(p) == id)

@@ -77,21 +77,23 @@ static void deliver(hscan_t *s, const hscan_result_t *r, int probed)
     s->on_result(s, r, s->arg);
 }
 
+
 /* A record for a target that never became a probe: invalid input, or a
  * queued submission cancelled by hscan_close(). */
-static void emit_simple(hscan_t *s, const char *line, size_t len,
-                        void *udata, uint64_t id, int err,
-                        const char *detail)
+void hscan__scan_emit(hscan_t *s, const char *line, size_t len,
+                     const struct launch *l, int err, const char *detail)
 {
     hscan_result_t r;
 
     memset(&r, 0, sizeof(r));
     r.error = err;
     r.error_detail = detail;
-    r.udata = udata;
-    r.id = id;
+    r.udata = l->udata;
+    r.id = l->id;
     r.input = line;
     r.input_len = len;
+    r.path = l->path;
+    r.ip = l->ip;
     r.http_major = r.http_minor = -1;
     r.content_length = -1;
     r.dns_ms = r.connect_ms = r.tls_ms = r.ttfb_ms = -1;
@@ -99,7 +101,8 @@ static void emit_simple(hscan_t *s, const char *line, size_t len,
     deliver(s, &r, 0);
 }
 
-/* env.on_result: a probe's one result; its slot is free. */
+/* env.on_result: a probe's one result (NULL: a unit skipped as done);
+ * its slot is free. */
 static void probe_result(void *arg, struct probe *p, hscan_result_t *r)
 {
     hscan_t *s = arg;
@@ -109,33 +112,89 @@ static void probe_result(void *arg, struct probe *p, hscan_result_t *r)
     s->st.in_flight = s->n_active;
     if (!s->closing)
         hscan__scan_schedule(s);
-    deliver(s, r, 1);
+    if (r)
+        deliver(s, r, 1);
 }
 
-struct launch {
-    void *udata;
-    uint64_t id;
-    struct hscan__req *req;
-};
-
-static int launch(hscan_t *s, const char *line, size_t len,
-                  const struct hscan__target *t, int scheme, int fall_back,
-                  const struct launch *l)
+/* cfg.unit_done: 1 when this unit has its record already. */
+static int unit_done(hscan_t *s, const char *line, size_t len,
+                     const char *path, const char *ip)
 {
-    struct probe *p = hscan__probe_new(&s->env, line, len, t, scheme,
-                                       fall_back, l->udata, l->id, l->req);
-    if (!p) {
-        emit_simple(s, line, len, l->udata, l->id,
-                    HSCAN_ERESOURCE_EXHAUSTED,
-                    "out of memory starting the probe");
-        return -1;
-    }
+    return s->unit_done && s->unit_done(s, s->arg, line, len, path, ip);
+}
+
+/* env.unit_done */
+static int probe_unit_done(void *arg, const char *input, size_t len,
+                           const char *path, const char *ip)
+{
+    return unit_done(arg, input, len, path, ip);
+}
+
+void hscan__scan_run(hscan_t *s, struct probe *p)
+{
     hscan__queue_insert_tail(&s->active, hscan__probe_node(p));
     s->n_active++;
     s->n_alloc++;
     s->st.in_flight = s->n_active;
     hscan__probe_run(p);
+}
+
+static int launch(hscan_t *s, const char *line, size_t len,
+                  const struct hscan__target *t, int scheme, int fall_back,
+                  const struct launch *l)
+{
+    struct probe *p;
+
+    if (unit_done(s, line, len, l->path, NULL))
+        return 0;
+    p = hscan__probe_new(&s->env, line, len, t, scheme, fall_back,
+                         l->udata, l->id, l->req);
+    if (!p) {
+        hscan__scan_emit(s, line, len, l, HSCAN_ERESOURCE_EXHAUSTED,
+                         "out of memory starting the probe");
+        return -1;
+    }
+    if (l->path)
+        hscan__probe_listed(p);
+    if (s->all_ips)
+        hscan__probe_expand(p);
+    hscan__scan_run(s, p);
     return 0;
+}
+
+/* The probes of one valid target (or unit of it). */
+static void launch_target(hscan_t *s, const char *line, size_t len,
+                          const struct hscan__target *t,
+                          const struct launch *l)
+{
+    int mode = s->mode;
+
+    /* The input's own scheme wins; then the well-known ports; then the
+     * configured mode. */
+    if (t->scheme || t->port == 80 || t->port == 443) {
+        int scheme = t->scheme ? t->scheme
+                               : t->port == 443 ? HSCAN__HTTPS : HSCAN__HTTP;
+        launch(s, line, len, t, scheme, 0, l);
+    } else if (mode == HSCAN_SCHEME_BOTH) {
+        /* two records whatever happens: one that cannot start gets its
+         * resource_exhausted record and the other is still tried */
+        launch(s, line, len, t, HSCAN__HTTPS, 0, l);
+        launch(s, line, len, t, HSCAN__HTTP, 0, l);
+    } else {
+        launch(s, line, len, t, mode == HSCAN_SCHEME_HTTP ? HSCAN__HTTP
+                                                         : HSCAN__HTTPS,
+               mode == HSCAN_SCHEME_HTTPS_FIRST, l);
+    }
+}
+
+/* cfg.paths: unit `i` of a valid target, its path the listed one. */
+void hscan__scan_start_path(hscan_t *s, const char *line, size_t len,
+                       struct hscan__target *t, struct launch *l, size_t i)
+{
+    t->path = s->paths[i];
+    t->path_len = strlen(s->paths[i]);
+    l->path = s->paths[i];
+    launch_target(s, line, len, t, l);
 }
 
 /* `l->id` 0: a pulled line, which gets its id here (if it is a target
@@ -145,7 +204,6 @@ static void start_target(hscan_t *s, const char *line, size_t len,
 {
     struct hscan__target t;
     const char *why;
-    int mode = s->mode;
     int bad;
 
     if (hscan__target_skip(&line, &len))
@@ -161,26 +219,17 @@ static void start_target(hscan_t *s, const char *line, size_t len,
     }
     s->st.started++;
     if (bad) {
-        emit_simple(s, line, len, l->udata, l->id, HSCAN_EINVALID_TARGET,
-                    why);
+        /* one record, not one per path: there is nothing to request */
+        if (!unit_done(s, line, len, NULL, NULL))
+            hscan__scan_emit(s, line, len, l, HSCAN_EINVALID_TARGET, why);
         return;
     }
-    /* The input's own scheme wins; then the well-known ports; then the
-     * configured mode. */
-    if (t.scheme || t.port == 80 || t.port == 443) {
-        int scheme = t.scheme ? t.scheme
-                              : t.port == 443 ? HSCAN__HTTPS : HSCAN__HTTP;
-        launch(s, line, len, &t, scheme, 0, l);
-    } else if (mode == HSCAN_SCHEME_BOTH) {
-        /* two records whatever happens: one that cannot start gets its
-         * resource_exhausted record and the other is still tried */
-        launch(s, line, len, &t, HSCAN__HTTPS, 0, l);
-        launch(s, line, len, &t, HSCAN__HTTP, 0, l);
-    } else {
-        launch(s, line, len, &t, mode == HSCAN_SCHEME_HTTP ? HSCAN__HTTP
-                                                          : HSCAN__HTTPS,
-               mode == HSCAN_SCHEME_HTTPS_FIRST, l);
-    }
+    if (s->n_paths > 1)
+        hscan__units_paths(s, line, len, l);   /* ahead of new input */
+    if (s->n_paths)
+        hscan__scan_start_path(s, line, len, &t, l, 0);
+    else
+        launch_target(s, line, len, &t, l);
 }
 
 /* Take one target.  Returns 0 when none is available now. */
@@ -188,10 +237,14 @@ static int take_one(hscan_t *s)
 {
     const char *line;
     size_t len;
-    struct launch l = { NULL, 0, s->req };
+    struct launch l = { NULL, 0, s->req, NULL, NULL };
     struct subq *q;
     int rc;
 
+    if (!hscan__queue_empty(&s->units)) {
+        hscan__units_take(s);
+        return 1;
+    }
     if (!hscan__queue_empty(&s->subq)) {
         q = hscan__queue_data(hscan__queue_head(&s->subq), struct subq,
                               node);
@@ -225,6 +278,8 @@ static void check_drained(hscan_t *s)
 {
     if (s->drained_fired || s->closing || !s->input_end ||
         !hscan__queue_empty(&s->subq) || !hscan__queue_empty(&s->canceled) ||
+        !hscan__queue_empty(&s->units) ||
+        !hscan__queue_empty(&s->ucanceled) ||
         s->n_active > 0)
         return;
     s->drained_fired = 1;
@@ -246,9 +301,9 @@ static void emit_canceled(hscan_t *s, struct hscan__queue *list,
         line = q->line;
         len = q->len;
         if (!hscan__target_skip(&line, &len)) {
+            struct launch l = { q->udata, q->id, NULL, NULL, NULL };
             s->st.started++;
-            emit_simple(s, line, len, q->udata, q->id, HSCAN_ECANCELED,
-                        detail);
+            hscan__scan_emit(s, line, len, &l, HSCAN_ECANCELED, detail);
         }
         hscan__req_unref(q->req);
         free(q);
@@ -269,6 +324,7 @@ static void scan_free(hscan_t *s)
     hscan__netset_free(s->exclude);
     free(s->env.srcs);
     free(s->ca_file);
+    free(s->paths);
     free(s);
 }
 
@@ -321,6 +377,10 @@ void hscan__scan_dns_stats(const hscan_t *s, hscan_stats_t *st)
 static void close_now(hscan_t *s)
 {
     emit_canceled(s, &s->canceled, "target canceled before it started");
+    hscan__units_emit_canceled(s, &s->ucanceled,
+                        "target canceled before it started");
+    hscan__units_emit_canceled(s, &s->units,
+                        "scan closed before the target started");
     emit_canceled(s, &s->subq, "scan closed before the target started");
     s->n_queued = 0;
     while (!hscan__queue_empty(&s->active))
@@ -367,6 +427,8 @@ static void on_pump(uv_timer_t *t)
         return;
     }
     emit_canceled(s, &s->canceled, "target canceled before it started");
+    hscan__units_emit_canceled(s, &s->ucanceled,
+                        "target canceled before it started");
     while (s->n_active < s->concurrency && !s->closing && !s->paused) {
         if (budget-- == 0) {
             hscan__scan_schedule(s);
@@ -420,6 +482,7 @@ static void fill_env(hscan_t *s, const hscan_config_t *c)
     e->lim.proxy_timeout_ms = c->proxy_timeout_ms;
     e->lim.retries = c->retries;
     e->rng = uv_hrtime() | 1;
+    e->lim.all_ips = c->all_ips;
     e->lim.prefer_family = c->prefer_family;
     e->lim.attempt_delay_ms = c->attempt_delay_ms;
     e->rbuf = s->rbuf;
@@ -430,6 +493,8 @@ static void fill_env(hscan_t *s, const hscan_config_t *c)
     e->tls_ctx = scan_ssl_ctx;
     e->on_result = probe_result;
     e->on_freed = probe_freed;
+    e->unit_done = c->unit_done ? probe_unit_done : NULL;
+    e->siblings = hscan__units_siblings;
 #ifdef HSCAN_PROBE_TRACE
     e->trace = trace_state;
 #endif
@@ -453,6 +518,12 @@ static int copy_config(hscan_t *s, const hscan_config_t *c)
     hscan__queue_init(&s->active);
     hscan__queue_init(&s->subq);
     hscan__queue_init(&s->canceled);
+    hscan__queue_init(&s->units);
+    hscan__queue_init(&s->ucanceled);
+    s->all_ips = c->all_ips;
+    s->unit_done = c->unit_done;
+    if (hscan__units_copy_paths(s, c) != 0)
+        return HSCAN_ENOMEM;
     s->ca_file = c->ca_file ? strdup(c->ca_file) : NULL;
     if (c->ca_file && !s->ca_file)
         return HSCAN_ENOMEM;
@@ -500,6 +571,7 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
             hscan__req_unref(s->req);
             free(s->env.srcs);
             free(s->ca_file);
+            free(s->paths);
             free(s);
         }
         return rc;

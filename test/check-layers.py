@@ -16,8 +16,8 @@ import sys
 
 PROBE = {"probe", "probe-tcp", "probe-tls", "probe-http", "probe-h2",
          "probe-proxy", "probe-exclude", "probe-retry", "probe-src",
-         "probe-race", "redirect", "report"}
-SCAN = {"scan", "scan-ctl"}
+         "probe-expand", "probe-race", "redirect", "report"}
+SCAN = {"scan", "scan-ctl", "scan-units"}
 LEAVES = {"gate", "dns", "dns-io", "dns-walk", "request", "netset"}
 # One part of the library in two files, calling each other: a cycle
 # inside one of these is no layering problem.  llhttp is bundled

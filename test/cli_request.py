@@ -118,8 +118,8 @@ def test_options_exact(t):
 
 
 def test_options_repeated(t):
-    for args, name in [(["--path", "/a", "--path", "/b"], "--path"),
-                       (["-X", "GET", "--method", "HEAD"], "-X/--method"),
+    for args, name in [(["-X", "GET", "--method", "HEAD"], "-X/--method"),
+                       (["--all-ips", "--all-ips"], "--all-ips"),
                        (["-A", "a", "-A", "b"], "-A/--user-agent"),
                        (["--user", "a:b", "--user", "c:d"], "-u/--user"),
                        (["--timeout", "1", "--timeout=2"], "--timeout"),
@@ -140,7 +140,7 @@ def test_options_repeated(t):
              "--fields", "status", "-d", "a", "-d", "b",
              "--data-file", "/dev/null", "--data-file", "/dev/null",
              "--match-error", "timeout", "--match-error", "canceled",
-             "/dev/null"])
+             "--path", "/a", "--path", "/b", "/dev/null"])
     check(r.returncode == 0, f"repeatable lists: {r.stderr}")
 
 

@@ -267,6 +267,7 @@ void rec_free(struct rec *r)
     free(r->scheme);
     free(r->host);
     free(r->ip);
+    free(r->path);
     free(r->reason);
     for (i = 0; i < r->n_hdrs; i++) {
         free(r->hdrs[i].name);
@@ -400,10 +401,13 @@ static void json_copy(struct rec *d, const hscan_result_t *r)
     CHECK((strstr(d->json, ",\"proxy\":null,") != NULL) ==
           (r->proxy == NULL));
     {
-        char want[32];
-        snprintf(want, sizeof(want), ",\"attempts\":%u}", r->attempts);
+        char want[40];
+        snprintf(want, sizeof(want), ",\"attempts\":%u%s", r->attempts,
+                 r->path ? ",\"path\":" : "}");
         CHECK(strstr(d->json, want) != NULL);
     }
+    /* the record's last key, and only with a path list */
+    CHECK((strstr(d->json, ",\"path\":\"/") != NULL) == (r->path != NULL));
     CHECK((strstr(d->json, ",\"redirects\":[],") != NULL) ==
           (r->n_redirects == 0));
     if (getenv("HSCAN_TEST_SHOW"))  /* every record, for debugging */
@@ -452,6 +456,7 @@ void rec_copy(struct rec *d, const hscan_result_t *r)
     d->scheme = dup_str(r->scheme);
     d->host = dup_str(r->host);
     d->ip = dup_str(r->ip);
+    d->path = dup_str(r->path);
     d->port = r->port;
     d->status = r->status;
     d->reason = r->reason ? dup_mem(r->reason, r->reason_len) : NULL;

@@ -70,6 +70,7 @@ struct rec {
     int error;
     char *detail;
     char *input, *url, *scheme, *host, *ip;
+    char *path;             /* r->path (cfg.paths), NULL when none */
     int port, status, major, minor;
     char *reason;
     size_t reason_len;

@@ -39,7 +39,7 @@ static const struct {
     { "ptrloop2", B_PTRLOOP2 }, { "empty", B_EMPTY },
     { "empty-only", B_EMPTY_ONLY }, { "deep", B_DEEP },
     { "cloop", B_CLOOP }, { "zero", B_ZERO }, { "meta", B_META },
-    { "mapped", B_MAPPED }, { "echo", B_ECHO },
+    { "mapped", B_MAPPED }, { "echo", B_ECHO }, { "five", B_FIVE },
 };
 
 static const unsigned char ip4_lo[4] = { 127, 0, 0, 1 };
@@ -53,6 +53,9 @@ static const unsigned char ip6_lo[16] = {
 };
 static const unsigned char ip6_mapped[16] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1
+};
+static const unsigned char ip6_mapped2[16] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 2
 };
 
 /* Parse header + exactly one uncompressed question. 0 or -1. */
@@ -394,6 +397,17 @@ static void put_answers(struct reply *r, const struct query *q,
     case B_DEEP:
     case B_CLOOP:
         put_chain(r, q, b == B_CLOOP);
+        break;
+    case B_FIVE:
+        if (qtype == T_A) {
+            put_addr(r, NULL, T_A, ip4_lo);
+            put_addr(r, NULL, T_A, ip4_2);
+            put_addr(r, NULL, T_A, ip4_3);
+        }
+        if (qtype == T_AAAA) {
+            put_addr(r, NULL, T_AAAA, ip6_lo);
+            put_addr(r, NULL, T_AAAA, ip6_mapped2);
+        }
         break;
     case B_MAPPED:
         if (qtype == T_AAAA)

@@ -41,6 +41,9 @@
  *             address
  *   zero      A 0.0.0.0           meta   A 169.254.169.254
  *   mapped    AAAA ::ffff:127.0.0.1 only
+ *   five      A 127.0.0.1, 127.0.0.2, 127.0.0.3; AAAA ::1,
+ *             ::ffff:127.0.0.2 (IPv4-mapped: a dual-stack socket
+ *             reaches it), for --all-ips
  *   echo      the query sent back as it came (QR=0, no answers), as a
  *             UDP socket connected to itself would
  *

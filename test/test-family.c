@@ -609,3 +609,42 @@ TEST_T(family_race_source_ip, 20)
     cap_free(&cap);
     fam_done(&e, &f);
 }
+
+/* cfg.all_ips: each unit tries its own address, preference or not; the
+ * silent ::1 unit is not raced by IPv4 (that is the other unit's). */
+TEST_T(family_all_ips_no_race, 20)
+{
+    static char line[64];
+    const char *lines[1];
+    struct env e;
+    struct fam f;
+    struct rec *r6, *r4;
+    int port;
+
+    fam_init(&e, &f);
+    port = blackhole(&f, "::1", 0);
+    CHECK(port > 0);
+    if (serve(&e, &f, 0, "127.0.0.1", port))
+        return;
+    e.cfg.all_ips = 1;
+    e.cfg.prefer_family = 6;
+    e.cfg.attempt_delay_ms = 100;
+    e.cfg.connect_timeout_ms = 600;
+    e.cfg.timeout_ms = 5000 * slow_factor();
+    e.per_line = 2;
+    lines[0] = fmt(line, sizeof(line), "both.test:%d", port);
+    env_scan(&e, lines, 1);
+    r6 = env_rec(&e, 0, 0);
+    r4 = env_rec(&e, 0, 1);
+    if (r6->ip && strcmp(r6->ip, "::1") != 0) {
+        r4 = r6;
+        r6 = env_rec(&e, 0, 1);
+    }
+    EXPECT_ERR(r6, HSCAN_ECONNECT_TIMEOUT);
+    CHECK_STR(r6->ip, "::1");
+    CHECK(r6->total_ms >= 590.0);
+    EXPECT_STATUS(r4, 200);
+    CHECK_STR(r4->ip, "127.0.0.1");
+    CHECK_INT(f.reqs[0], 1);
+    fam_done(&e, &f);
+}

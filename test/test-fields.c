@@ -77,6 +77,7 @@ static void full_result(hscan_result_t *r, hscan_tls_t *t, hscan_audit_t *a,
     r->scheme = "https";
     r->host = "a.example";
     r->ip = "127.0.0.1";
+    r->path = "/listed?x=1";
     r->port = 443;
     r->status = 200;
     r->reason = "OK then";
@@ -137,6 +138,7 @@ TEST(every_field_of_a_full_result)
     CHECK_STR(field(&r, "scheme"), "https");
     CHECK_STR(field(&r, "host"), "a.example");
     CHECK_STR(field(&r, "ip"), "127.0.0.1");
+    CHECK_STR(field(&r, "path"), "/listed?x=1");
     CHECK_STR(field(&r, "port"), "443");
     CHECK_STR(field(&r, "status"), "200");
     CHECK_STR(field(&r, "reason"), "OK");
@@ -200,7 +202,8 @@ TEST(every_field_of_an_empty_result)
         "tls_cipher", "tls_verified", "tls_subject", "tls_issuer",
         "tls_san", "tls_not_after", "tls_days_left", "tls_sha256",
         "addresses", "cnames", "dns_ms", "connect_ms", "tls_ms", "ttfb_ms",
-        "fallback_error", "audit_passed", "audit_missing", "header:Server"
+        "fallback_error", "audit_passed", "audit_missing", "path",
+        "header:Server"
     };
     hscan_result_t r;
     size_t i;
@@ -283,7 +286,7 @@ TEST(field_names)
         CHECK(hscan_field_valid(name));
         n++;
     }
-    CHECK_INT(n, 40);
+    CHECK_INT(n, 41);
     CHECK(hscan_field_valid("header:X-Frame-Options"));
     CHECK(hscan_field_valid("header:a!#$%&'*+-.^_`|~9"));
     CHECK(!hscan_field_valid("header:"));

@@ -193,6 +193,16 @@ TEST(record_layout_and_truncation)
     CHECK_INT(strlen(small), sizeof(small) - 1);
     CHECK(memcmp(small, big, sizeof(small) - 1) == 0);
     CHECK_INT(hscan_result_to_json(&r, NULL, 0), need);
+    /* a unit of a path list: "path" last, escaped like any string */
+    r.path = "/a\"b";
+    need = hscan_result_to_json(&r, big, sizeof(big));
+    CHECK(need < sizeof(big));
+    {
+        const char *end = "\"h2\":null,\"proxy\":null,\"attempts\":1,"
+                          "\"path\":\"/a\\\"b\"}";
+        CHECK(strlen(big) > strlen(end) &&
+              strcmp(big + strlen(big) - strlen(end), end) == 0);
+    }
 }
 
 /* cfg.body_bytes facts: content type and length, title, body. */

@@ -8,7 +8,7 @@
  * alice:pw` was --user-agent, `--time 1` --timeout.  It has no switch
  * to turn that off, so each long option it returns is compared with
  * the word as typed.  A second --path replaced the first just as
- * silently; now that is an error too.
+ * silently; now it makes a path list (cli-paths.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +26,7 @@ static int repeatable(int c)
 {
     switch (c) {
     case 'H': case 'd': case OPT_DATA_FILE: case OPT_RESOLVER:
+    case OPT_PATH: case OPT_PATHS:
     case OPT_FIELDS: case OPT_MATCH_STATUS: case OPT_FILTER_STATUS:
     case OPT_MATCH_HEADER: case OPT_MATCH_ERROR: case OPT_EXCLUDE:
     case OPT_SOURCE_IP:
@@ -130,10 +131,9 @@ void args_check(const struct option *opts, char **argv, int c,
     }
     if (c >= 0 && c < (int)sizeof(seen) && seen[c]++ && !repeatable(c))
         cli_die_usage("%s: given twice (only -H/--header, -d/--data, "
-                      "--data-file, --resolver, --exclude, --source-ip,"
-                      " --fields and "
-                      "the --match-* and --filter-status lists are "
-                      "repeatable)",
+                      "--data-file, --resolver, --exclude, --source-ip, "
+                      "--path, --paths, --fields and the --match-* and "
+                      "--filter-status lists are repeatable)",
                       spell(opts, c, name, sizeof(name)));
 }
 
@@ -242,12 +242,65 @@ void args_data(int c, const char *v)
     free(f);
 }
 
+/* ---- lists of strings, and files of one entry a line ---- */
+
+void strlist_add(struct strlist *l, const char *opt, const char *p,
+                 size_t n)
+{
+    char *e = malloc(n + 1);
+
+    if (e && l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        char **v = realloc(l->v, cap * sizeof(*v));
+        if (!v) {
+            free(e);
+            e = NULL;
+        } else {
+            l->v = v;
+            l->cap = cap;
+        }
+    }
+    if (!e)
+        cli_die_usage("%s: out of memory", opt);
+    memcpy(e, p, n);
+    e[n] = '\0';
+    l->v[l->n++] = e;
+}
+
+void strlist_free(struct strlist *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+void args_lines(const char *opt, const char *file,
+                void (*fn)(const char *where, const char *p, size_t n))
+{
+    char where[512];
+    size_t n, i, line = 1;
+    char *f = read_file(opt, file, &n);
+
+    /* one entry a line; '#' to the end of the line is a comment */
+    for (i = 0; i < n; line++) {
+        size_t end = i, stop;
+        while (end < n && f[end] != '\n')
+            end++;
+        for (stop = i; stop < end && f[stop] != '#'; stop++)
+            ;
+        snprintf(where, sizeof(where), "%s %.400s:%zu", opt, file, line);
+        fn(where, f + i, stop - i);
+        i = end + 1;
+    }
+    free(f);
+}
+
 /* ---- --exclude ---- */
 
-static struct {
-    char **v;
-    size_t n, cap;
-} X;
+static struct strlist X;
 
 static void ignore_result(hscan_t *s, const hscan_result_t *r, void *a)
 {
@@ -263,7 +316,7 @@ static void exclude_put(const char *where, const char *p, size_t n)
 {
     hscan_config_t c;
     const char *field;
-    char why[256], *e;
+    char why[256];
 
     while (n && (*p == ' ' || *p == '\t'))
         p++, n--;
@@ -271,32 +324,18 @@ static void exclude_put(const char *where, const char *p, size_t n)
         n--;
     if (!n)
         return;
-    if (!(e = malloc(n + 1)))
-        cli_die_usage("--exclude: out of memory");
-    memcpy(e, p, n);
-    e[n] = '\0';
+    strlist_add(&X, "--exclude", p, n);
     hscan_config_init(&c);
     c.on_result = ignore_result;
-    c.exclude = (const char *const *)&e;
+    c.exclude = (const char *const *)&X.v[X.n - 1];
     c.n_exclude = 1;
     if (hscan_config_check(&c, &field, why, sizeof(why)) != 0)
         cli_die_usage("%s: %s", where, why);
-    if (X.n == X.cap) {
-        size_t cap = X.cap ? 2 * X.cap : 16;
-        char **v = realloc(X.v, cap * sizeof(*v));
-        if (!v)
-            cli_die_usage("--exclude: out of memory");
-        X.v = v;
-        X.cap = cap;
-    }
-    X.v[X.n++] = e;
 }
 
 void args_exclude(const char *v)
 {
-    char where[512];
-    size_t n, i, line = 1, before = X.n;
-    char *f;
+    size_t n, before = X.n;
 
     if (v[0] != '@') {
         for (; *v; v += n + (v[n] == ',')) {
@@ -307,19 +346,7 @@ void args_exclude(const char *v)
             cli_die_usage("--exclude: an empty list");
         return;
     }
-    f = read_file("--exclude", v + 1, &n);
-    /* one entry a line; '#' to the end of the line is a comment */
-    for (i = 0; i < n; line++) {
-        size_t end = i, stop;
-        while (end < n && f[end] != '\n')
-            end++;
-        for (stop = i; stop < end && f[stop] != '#'; stop++)
-            ;
-        snprintf(where, sizeof(where), "--exclude %.400s:%zu", v + 1, line);
-        exclude_put(where, f + i, stop - i);
-        i = end + 1;
-    }
-    free(f);
+    args_lines("--exclude", v + 1, exclude_put);
 }
 
 /* ---- -4/-6, --prefer-ipv4/--prefer-ipv6, --attempt-delay ---- */
@@ -368,12 +395,7 @@ void args_finish(hscan_config_t *cfg, int method_given)
 
 void args_free(hscan_config_t *cfg)
 {
-    size_t i;
-
-    for (i = 0; i < X.n; i++)
-        free(X.v[i]);
-    free(X.v);
-    memset(&X, 0, sizeof(X));
+    strlist_free(&X);
     cfg->exclude = NULL;
     cfg->n_exclude = 0;
     free(B.buf);

@@ -27,9 +27,13 @@ static const struct group {
 "                           '#' lines are skipped\n"
 "      --ports LIST         one target per port for each line (and each\n"
 "                           address) that names no port: 80,443,8000-8010\n"
+"      --all-ips            one record per address a name resolves to\n"
+"                           (A and AAAA; -4/-6: that family), each with\n"
+"                           its own \"ip\"; not behind http:// or socks5h://\n"
 "      --shard K/N          scan only shard K (0 to N-1) of N: the lines\n"
 "                           whose host hashes to K, so N runs over the\n"
-"                           same list cover it once (docs/scaling.md)\n"
+"                           same list cover it once (docs/scaling.md);\n"
+"                           a line's paths and addresses stay together\n"
 "      --exclude LIST       never connect to these: addresses, CIDRs and\n"
 "                           host names (with their subdomains), comma-\n"
 "                           separated, or @FILE (one a line, '#' comments);\n"
@@ -40,7 +44,8 @@ static const struct group {
 "                           or crashed) whose records are in FILE: skip\n"
 "                           the inputs recorded there, scan again those\n"
 "                           recorded as canceled, append to FILE (same\n"
-"                           input and options; no -o needed)\n" },
+"                           input and options; no -o needed). With\n"
+"                           paths or --all-ips per (input, path, address)\n" },
     { "report", "What is reported",
 "      --body-bytes N       read up to N bytes of each body for title and\n"
 "                           body_sha256 (default 8192; 0: stop after the\n"
@@ -81,7 +86,11 @@ static const struct group {
 "                           a terminal and not -q)\n" },
     { "request", "Request",
 "  -X, --method NAME        request method (default GET)\n"
-"      --path PATH          path for targets that give none (default /)\n"
+"      --path PATH          path for targets that give none (default /);\n"
+"                           given twice or more: a path list, as --paths\n"
+"      --paths FILE         one record per target and path in FILE (one\n"
+"                           per line, '#' comments), the path replacing\n"
+"                           the input's own; each record has \"path\"\n"
 "  -H, --header 'N: v'      add a request header (repeatable; 'N:' removes\n"
 "                           a default one); without a colon, --header NAME\n"
 "                           is a response-header column (Output)\n"
@@ -95,8 +104,8 @@ static const struct group {
 "      --data-file FILE     request body: FILE's bytes as they are (like\n"
 "                           -d; body at most 16 MiB)\n"
 "  Long options only by full name; options other than -H, -d, --data-file,\n"
-"  --resolver, --exclude, --source-ip, --fields and the filter lists at\n"
-"  most once.\n" },
+"  --path, --paths, --resolver, --exclude, --source-ip, --fields and the\n"
+"  filter lists at most once.\n" },
     { "tls", "HTTPS",
 "      --http1.1            offer only http/1.1 in TLS ALPN (default: h2\n"
 "                           and http/1.1, as curl; the server picks)\n"

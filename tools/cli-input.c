@@ -345,7 +345,8 @@ int xin_next(struct xin *x, struct done_set *done, const char **line,
             x->kind = XIN_DONE;
         /* --resume matches the record's input: the expanded target, or
          * a refused line as given */
-        if (done && resume_take(done, *line + bad, *len - (size_t)bad))
+        if (done && resume_take(done, *line + bad, *len - (size_t)bad,
+                                bad))
             continue;
         return 1;
     }

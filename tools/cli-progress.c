@@ -67,6 +67,8 @@ static struct {
     struct counter cnt;
     unsigned per_input, shard_index, shard_count;
     uint64_t already_done;
+    size_t paths;
+    int all_ips;
     int64_t adjust;
     uint64_t (*weight)(const char *line, size_t len);
     /* results per status class: 1xx..5xx at 1..5, other at 6, none at 0 */
@@ -148,7 +150,7 @@ static int64_t total(void)
 {
     int64_t t;
 
-    if (!P.cnt.done || P.cnt.unknown)
+    if (!P.cnt.done || P.cnt.unknown || P.all_ips)
         return -1;
     t = (int64_t)P.cnt.records + P.adjust - (int64_t)P.already_done;
     return t < 0 ? 0 : t;
@@ -310,7 +312,7 @@ static void count_line(const char *s, size_t n)
     if (n == 0 || s[0] == '#')
         return;
     w = P.weight ? P.weight(s, n) : progress_shard_weight(s, n);
-    P.cnt.records += w * per_line(s, n);
+    P.cnt.records += w * per_line(s, n) * P.paths;
 }
 
 /* The lines in buf[0..len): complete ones, and at `eof` the last one.
@@ -475,6 +477,8 @@ int progress_start(uv_loop_t *loop, hscan_t *scan,
     P.shard_index = cfg->shard_index;
     P.shard_count = cfg->shard_count;
     P.already_done = cfg->already_done;
+    P.paths = cfg->paths ? cfg->paths : 1;
+    P.all_ips = cfg->all_ips;
     P.cnt.files = cfg->files;
     P.cnt.n_files = cfg->n_files;
     P.cnt.fd = -1;

@@ -6,6 +6,13 @@
  * with Ctrl-C.  What is done is a hash set of the inputs' 64-bit hashes
  * with a count each (duplicated input lines are each scanned once per
  * occurrence), about 17 bytes per distinct finished input.
+ *
+ * With a path list or --all-ips one input makes many records, so what
+ * is done is a unit: the hash of the record's input, path and (with
+ * --all-ips) address, and the library asks about each unit before
+ * probing it (cfg.unit_done).  The address of a unit is the one it
+ * connected to first: a followed redirect's record shows the last
+ * hop's in `ip`, the unit's in redirects[0].ip.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,19 +40,49 @@ void cli_trim(const char **line, size_t *len)
     *len = n;
 }
 
-static uint64_t hash(const char *s, size_t n)
+#define FNV_START 0xcbf29ce484222325ULL
+
+static uint64_t fnv(uint64_t h, const char *s, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
     size_t i;
 
     for (i = 0; i < n; i++) {
         h ^= (unsigned char)s[i];
         h *= 0x100000001b3ULL;
     }
+    return h;
+}
+
+static uint64_t fnv_end(uint64_t h)
+{
     h ^= h >> 33;                    /* spread FNV's low bits */
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;
     return h ? h : 1;
+}
+
+static uint64_t hash(const char *s, size_t n)
+{
+    return fnv_end(fnv(FNV_START, s, n));
+}
+
+/* A unit's key: input, path (NULL: none) and, for RESUME_IP, address
+ * (NULL: none), each closed by a byte that says whether it was there. */
+static uint64_t unit_hash(const struct done_set *ds, const char *in,
+                          size_t n, const char *path, size_t path_len,
+                          const char *ip, size_t ip_len)
+{
+    uint64_t h = fnv(FNV_START, in, n);
+
+    h = fnv(h, path ? "\0\1" : "\0\2", 2);
+    if (path)
+        h = fnv(h, path, path_len);
+    if (ds->units == RESUME_IP) {
+        h = fnv(h, ip ? "\0\1" : "\0\2", 2);
+        if (ip)
+            h = fnv(h, ip, ip_len);
+    }
+    return fnv_end(h);
 }
 
 /* ---- the set ---- */
@@ -222,15 +259,82 @@ static const char *value(const char *p, const char *end)
     return p;
 }
 
-/* Parse one record line: its input (decoded into `in`) and whether its
- * error is "canceled".  Returns 1 for a record of ours, 0 otherwise. */
+/* What a record says about its unit (with a path list or --all-ips). */
+struct unit_keys {
+    char *path;             /* INPUT_MAX bytes */
+    size_t path_len, ip_len, hop_ip_len;
+    int has_path, has_ip, has_hop_ip;
+    char ip[64], hop_ip[64];
+};
+
+/* A string value into `out` (`has` 1), or null (`has` 0). */
+static const char *str_or_null(const char *p, const char *end, char *out,
+                               size_t cap, size_t *n, int *has)
+{
+    *has = p < end && *p == '"';
+    if (*has)
+        return str(p, end, out, cap, n);
+    return value(p, end);
+}
+
+/* "redirects": an array; the first hop's "ip" into k->hop_ip. */
+static const char *hops(const char *p, const char *end, struct unit_keys *k)
+{
+    size_t n;
+
+    if (p >= end || *p != '[')
+        return value(p, end);
+    p = ws(p + 1, end);
+    if (p < end && *p == ']')
+        return p + 1;
+    if (p >= end || *p++ != '{')
+        return NULL;
+    for (;;) {
+        char key[16];
+        p = ws(p, end);
+        if (!(p = str(p, end, key, sizeof(key), &n)))
+            return NULL;
+        p = ws(p, end);
+        if (p >= end || *p++ != ':')
+            return NULL;
+        p = ws(p, end);
+        if (n == 2 && memcmp(key, "ip", 2) == 0)
+            p = str_or_null(p, end, k->hop_ip, sizeof(k->hop_ip),
+                            &k->hop_ip_len, &k->has_hop_ip);
+        else
+            p = value(p, end);
+        if (!p)
+            return NULL;
+        p = ws(p, end);
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p >= end || *p++ != '}')
+            return NULL;
+        break;
+    }
+    for (;;) {                      /* the other hops */
+        p = ws(p, end);
+        if (p < end && *p == ']')
+            return p + 1;
+        if (p >= end || *p++ != ',' || !(p = value(p, end)))
+            return NULL;
+    }
+}
+
+/* Parse one record line: its input (decoded into `in`), whether its
+ * error is "canceled", and into `k` (when not NULL) its path and
+ * addresses.  Returns 1 for a record of ours, 0 otherwise. */
 static int parse_record(const char *p, const char *end, char *in,
-                        size_t *in_len, int *canceled)
+                        size_t *in_len, int *canceled, struct unit_keys *k)
 {
     int have_input = 0;
     size_t n;
 
     *canceled = 0;
+    if (k)
+        k->has_path = k->has_ip = k->has_hop_ip = 0;
     p = ws(p, end);
     if (p >= end || *p++ != '{')
         return 0;
@@ -253,6 +357,17 @@ static int parse_record(const char *p, const char *end, char *in,
             if (!(p = str(p, end, e, sizeof(e), &n)))
                 return 0;
             *canceled = n == 8 && memcmp(e, "canceled", 8) == 0;
+        } else if (k && n == 4 && memcmp(key, "path", 4) == 0) {
+            if (!(p = str_or_null(p, end, k->path, INPUT_MAX,
+                                  &k->path_len, &k->has_path)))
+                return 0;
+        } else if (k && n == 2 && memcmp(key, "ip", 2) == 0) {
+            if (!(p = str_or_null(p, end, k->ip, sizeof(k->ip),
+                                  &k->ip_len, &k->has_ip)))
+                return 0;
+        } else if (k && n == 9 && memcmp(key, "redirects", 9) == 0) {
+            if (!(p = hops(p, end, k)))
+                return 0;
         } else if (!(p = value(p, end))) {
             return 0;
         }
@@ -275,7 +390,23 @@ struct reader {
     size_t cap;
     ssize_t len;
     char *in;
+    struct unit_keys *k;    /* with ds->units, else NULL */
 };
+
+/* The done-set key of the record just parsed into r->in (`n` bytes). */
+static uint64_t key_of(const struct done_set *ds, const struct reader *r,
+                       size_t n)
+{
+    const struct unit_keys *k = r->k;
+
+    if (!ds->units)
+        return hash(r->in, n);
+    if (k->has_hop_ip)
+        return unit_hash(ds, r->in, n, k->has_path ? k->path : NULL,
+                         k->path_len, k->hop_ip, k->hop_ip_len);
+    return unit_hash(ds, r->in, n, k->has_path ? k->path : NULL,
+                     k->path_len, k->has_ip ? k->ip : NULL, k->ip_len);
+}
 
 /* The next complete line (with its '\n').  0 at the end; a last line
  * without '\n' (cut by a kill) is reported through *partial. */
@@ -314,9 +445,9 @@ static int rewrite(struct done_set *ds, const char *path, struct reader *r,
     ds->kept = ds->dropped = 0;
     while (next_line(r, &partial)) {
         int keep = parse_record(r->line, r->line + r->len, r->in, &n,
-                                &canceled) && !canceled;
+                                &canceled, r->k) && !canceled;
         if (keep && ds->per_input > 1) {
-            uint64_t h = hash(r->in, n);
+            uint64_t h = key_of(ds, r, n);
             size_t i = slot(ds, h);
             /* an incomplete set: drop its last record, scan it again */
             if (ds->count[i] % ds->per_input && ++seen[i] == ds->count[i])
@@ -349,30 +480,38 @@ static int rewrite(struct done_set *ds, const char *path, struct reader *r,
     return 0;
 }
 
-int resume_load(struct done_set *ds, const char *path, unsigned per_input)
+int resume_load(struct done_set *ds, const char *path, unsigned per_input,
+                int units)
 {
-    struct reader r = { NULL, NULL, 0, 0, NULL };
+    struct reader r = { NULL, NULL, 0, 0, NULL, NULL };
+    struct unit_keys k;
     int partial = 0, dirty = 0, canceled, rc = 0;
     size_t n, i;
 
     memset(ds, 0, sizeof(*ds));
     ds->per_input = per_input;
+    ds->units = units;
     if (!(r.f = fopen(path, "r")))
         return errno == ENOENT ? 0 : (fprintf(stderr,
                "hscan-cli: --resume: cannot read %s: %s\n", path,
                strerror(errno)), -errno);
-    if (!(r.in = malloc(INPUT_MAX))) {
+    r.in = malloc(INPUT_MAX);
+    k.path = units ? malloc(INPUT_MAX) : NULL;
+    r.k = units ? &k : NULL;
+    if (!r.in || (units && !k.path)) {
+        free(r.in);
+        free(k.path);
         fclose(r.f);
         return -ENOMEM;
     }
     while (next_line(&r, &partial)) {
-        if (!parse_record(r.line, r.line + r.len, r.in, &n, &canceled) ||
-            canceled) {
+        if (!parse_record(r.line, r.line + r.len, r.in, &n, &canceled,
+                          r.k) || canceled) {
             dirty = 1;
             ds->dropped++;
             continue;
         }
-        if ((rc = add(ds, hash(r.in, n))) != 0)
+        if ((rc = add(ds, key_of(ds, &r, n))) != 0)
             goto out;
         ds->kept++;
     }
@@ -394,19 +533,38 @@ int resume_load(struct done_set *ds, const char *path, unsigned per_input)
 out:
     free(r.line);
     free(r.in);
+    free(units ? k.path : NULL);
     fclose(r.f);
     return rc;
 }
 
-int resume_take(struct done_set *ds, const char *line, size_t len)
+int resume_take(struct done_set *ds, const char *line, size_t len, int bad)
 {
     uint32_t *c;
 
     cli_trim(&line, &len);
-    if (len == 0 || !(c = count_of(ds, hash(line, len))) ||
+    if (ds->units && bad)       /* the library never sees it as it is */
+        return resume_take_unit(ds, line, len, NULL, NULL);
+    if (ds->units || len == 0 || !(c = count_of(ds, hash(line, len))) ||
         *c < ds->per_input)
         return 0;
     *c -= ds->per_input;
+    ds->skipped++;
+    return 1;
+}
+
+/* The library asks once per record a unit would make, so each asking
+ * takes one record (both schemes of --scheme both ask in turn). */
+int resume_take_unit(struct done_set *ds, const char *input, size_t len,
+                     const char *path, const char *ip)
+{
+    uint32_t *c = count_of(ds, unit_hash(ds, input, len, path,
+                                         path ? strlen(path) : 0, ip,
+                                         ip ? strlen(ip) : 0));
+
+    if (!c || *c == 0)
+        return 0;
+    (*c)--;
     ds->skipped++;
     return 1;
 }

@@ -77,19 +77,46 @@ struct done_set {
     uint32_t *seen;         /* scratch while rewriting */
     size_t cap, used;
     unsigned per_input;     /* records one input makes (2: --scheme both) */
+    int units;              /* RESUME_*: what a key is made of */
     uint64_t kept, dropped; /* lines kept and dropped by the load */
     uint64_t skipped;       /* inputs skipped so far */
 };
+
+/* done_set.units: keys are inputs (0), (input, path) units of a path
+ * list, or (input, path, address) units of --all-ips. */
+enum { RESUME_INPUT = 0, RESUME_PATH = 1, RESUME_IP = 2 };
 
 /* Read the output file `path` of an earlier run: keep its complete,
  * valid, not-canceled records (for per_input 2, whole pairs), rewrite the
  * file through a temporary file and rename(2) when anything has to go,
  * and fill `ds` with what is done.  A missing file is an empty one.
  * Returns 0, or -errno with a message on stderr. */
-int resume_load(struct done_set *ds, const char *path, unsigned per_input);
-/* Whether this input occurrence is already done (then it is consumed). */
-int resume_take(struct done_set *ds, const char *line, size_t len);
+int resume_load(struct done_set *ds, const char *path, unsigned per_input,
+                int units);
+/* Whether this input occurrence is already done (then it is consumed).
+ * With units only lines the CLI itself refused (`bad`: their record's
+ * input) are looked up here; the library asks about the others. */
+int resume_take(struct done_set *ds, const char *line, size_t len,
+                int bad);
+/* cfg.unit_done for units: whether one record of this unit (`path`
+ * and `ip` NUL-terminated or NULL) is in the file (then it is
+ * consumed). */
+int resume_take_unit(struct done_set *ds, const char *input, size_t len,
+                     const char *path, const char *ip);
 void resume_free(struct done_set *ds);
+
+/* ---- the path list (cli-paths.c) ---- */
+
+struct hscan_config;
+
+/* --path V (repeatable) and --paths FILE (exits 2 naming file:line on
+ * a bad path). */
+void paths_add(const char *v);
+void paths_file(const char *file);
+/* One --path alone: cfg->path (the input's own path wins); more, or a
+ * --paths file: the list cfg->paths.  After all options. */
+void paths_finish(struct hscan_config *cfg);
+void paths_free(struct hscan_config *cfg);
 
 /* The input line as the library trims it (whitespace at both ends). */
 void cli_trim(const char **line, size_t *len);
@@ -116,6 +143,10 @@ struct progress_cfg {
     unsigned per_input;     /* 2 with --scheme both */
     unsigned shard_index, shard_count;  /* --shard: count only shard K */
     uint64_t already_done;  /* --resume: records kept from before */
+    size_t paths;           /* --path list / --paths: records per line
+                               times this (0: 1) */
+    int all_ips;            /* --all-ips: records per name unknown until
+                               resolved, so no total */
 };
 
 /* Start the status line (when wanted) on `loop` for `scan`, which must
@@ -172,6 +203,8 @@ enum {
     /* credentials and request body (cli-args.c) */
     OPT_DATA_FILE,
     OPT_EXCLUDE, OPT_RETRIES, OPT_SOURCE_IP,
+    /* many paths and every address (cli-paths.c) */
+    OPT_PATHS, OPT_ALL_IPS,
     /* address family preference (cli-args.c) */
     OPT_PREFER_IPV4, OPT_PREFER_IPV6, OPT_ATTEMPT_DELAY
 };
@@ -353,6 +386,21 @@ void args_finish(struct hscan_config *cfg, int method_given);
  * args_finish() gives the config, each checked by the library's rule;
  * a bad one exits 2 naming it (and FILE:LINE). */
 void args_exclude(const char *v);
+
+/* A list of strings, each its own allocation (zero-filled: empty). */
+struct strlist {
+    char **v;
+    size_t n, cap;
+};
+/* Append a copy of p[0..n) (out of memory: exit 2 naming `opt`). */
+void strlist_add(struct strlist *l, const char *opt, const char *p,
+                 size_t n);
+void strlist_free(struct strlist *l);
+/* fn(where, line, len) for each line of `file` with '#' and what
+ * follows cut off (not trimmed); `where` is "OPT FILE:LINE" for
+ * messages.  An unreadable file, or one over 16 MiB, exits 2. */
+void args_lines(const char *opt, const char *file,
+                void (*fn)(const char *where, const char *p, size_t n));
 void args_free(struct hscan_config *cfg);
 
 #endif

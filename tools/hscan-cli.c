@@ -239,6 +239,15 @@ static uint64_t input_weight(const char *line, size_t len)
     return xin_count(&G.xin, line, len, G.shard_index, G.shard_count);
 }
 
+/* cfg.unit_done with --resume and units: the earlier run's records. */
+static int unit_done(hscan_t *scan, void *arg, const char *input,
+                     size_t len, const char *path, const char *ip)
+{
+    (void)scan;
+    (void)arg;
+    return resume_take_unit(&G.done, input, len, path, ip);
+}
+
 static int next_target(hscan_t *scan, void *arg, const char **line,
                        size_t *len, void **udata)
 {
@@ -420,6 +429,8 @@ static const struct option opts[] = {
     { "data-file", 1, 0, OPT_DATA_FILE },
     { "exclude", 1, 0, OPT_EXCLUDE },
     { "retries", 1, 0, OPT_RETRIES }, { "source-ip", 1, 0, OPT_SOURCE_IP },
+    /* many paths and every address (cli-paths.c) */
+    { "paths", 1, 0, OPT_PATHS }, { "all-ips", 0, 0, OPT_ALL_IPS },
     /* address family preference (cli-args.c) */
     { "prefer-ipv4", 0, 0, OPT_PREFER_IPV4 },
     { "prefer-ipv6", 0, 0, OPT_PREFER_IPV6 },
@@ -538,7 +549,9 @@ static int opt_request(hscan_config_t *cfg, int c, const char *v)
     case 'X': cfg->method = v; method_given = 1; break;
     case 'u': args_user(cfg, (char *)v); break;     /* optarg: argv */
     case 'd': case OPT_DATA_FILE: args_data(c, v); break;
-    case OPT_PATH: cfg->path = v; break;
+    case OPT_PATH: paths_add(v); break;
+    case OPT_PATHS: paths_file(v); break;
+    case OPT_ALL_IPS: cfg->all_ips = 1; break;
     case 'H':
         if (strchr(v, ':'))
             opt_header(cfg, v);
@@ -621,6 +634,7 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
             opt_cli(c, optarg, out_path);
     }
     args_finish(cfg, method_given);
+    paths_finish(cfg);
     cfg->shard_index = G.shard_index;
     cfg->shard_count = G.shard_count;
 }
@@ -699,8 +713,9 @@ static void summary(void)
                 G.shard_index, G.shard_count,
                 (unsigned long long)st.shard_skipped);
     if (G.resuming)
-        fprintf(stderr, ", %llu inputs already done in %s",
-                (unsigned long long)G.done.skipped, G.resume_path);
+        fprintf(stderr, ", %llu %s already done in %s",
+                (unsigned long long)G.done.skipped,
+                G.done.units ? "units" : "inputs", G.resume_path);
     fputc('\n', stderr);
     progress_table(&st, secs, rss);
 }
@@ -710,7 +725,8 @@ static void start_progress(const hscan_config_t *cfg)
     struct progress_cfg pc = {
         G.progress, G.quiet, G.out.tty, G.in.files, G.in.n_files, MAX_LINE,
         cfg->scheme == HSCAN_SCHEME_BOTH ? 2 : 1, G.shard_index,
-        G.shard_count, G.resuming ? G.done.kept : 0
+        G.shard_count, G.resuming ? G.done.kept : 0,
+        cfg->n_paths, cfg->all_ips
     };
     progress_start(G.loop, G.scan, &pc);
 }
@@ -770,8 +786,13 @@ int main(int argc, char **argv)
             cli_die_usage("--resume %s: it appends to that file; -o %s "
                           "names another", G.resume_path, out_path);
         out_path = G.resume_path;
+        int units = cfg.all_ips ? RESUME_IP
+                    : cfg.n_paths ? RESUME_PATH : RESUME_INPUT;
+        if (units)
+            cfg.unit_done = unit_done;
         if (resume_load(&G.done, out_path,
-                        cfg.scheme == HSCAN_SCHEME_BOTH ? 2 : 1) != 0) {
+                        cfg.scheme == HSCAN_SCHEME_BOTH ? 2 : 1,
+                        units) != 0) {
             free((char *)cfg.resolvers);
             return EXIT_IO;
         }
@@ -842,5 +863,6 @@ int main(int argc, char **argv)
     fmt_free();
     free((char *)cfg.resolvers);
     args_free(&cfg);
+    paths_free(&cfg);
     return G.exit_code;
 }

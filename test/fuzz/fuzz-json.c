@@ -262,6 +262,7 @@ static void gen_result(struct fz *f, struct pool *pl, hscan_result_t *r)
     r->proxy = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
     r->proxy_ms = gen_ms(f);
     r->attempts = fz_u8(f) % 12;
+    r->path = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
 }
 
 /* Every string value of the record, in the order the schema puts them
@@ -340,9 +341,11 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
             want_opt(w, hscan__h2_code_name(r->h2->rst_code));
     }
     want_opt(w, r->proxy);
+    want_opt(w, r->path);
 }
 
-static void check_keys(const struct jdoc *d)
+/* "path" only in records of a path list (cfg.paths), last. */
+static void check_keys(const struct jdoc *d, int has_path)
 {
     static const char *const keys[] = {
         "schema", "input", "url", "scheme", "host", "ip", "port", "status",
@@ -350,9 +353,9 @@ static void check_keys(const struct jdoc *d)
         "headers_complete", "dns", "content_type",
         "content_length", "title", "body", "audit", "redirects", "tls",
         "timing_ms", "error", "error_detail", "fallback", "h2", "proxy",
-        "attempts"
+        "attempts", "path"
     };
-    size_t i, n = sizeof(keys) / sizeof(keys[0]);
+    size_t i, n = sizeof(keys) / sizeof(keys[0]) - !has_path;
 
     FUZZ_CHECK(d->n_top_keys == n);
     for (i = 0; i < n; i++)
@@ -373,7 +376,7 @@ static void check_json(const hscan_result_t *r, const char *text,
         fprintf(stderr, "invalid JSON: %.*s\n", (int)len, text);
         FUZZ_CHECK(!"the record is valid JSON");
     }
-    check_keys(&d);
+    check_keys(&d, r->path != NULL);
     w.n = 0;
     expect(r, &w, ver, sizeof(ver));
     FUZZ_CHECK(d.n_vals == w.n);

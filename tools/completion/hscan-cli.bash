@@ -17,6 +17,7 @@ _hscan_cli()
         --match-header --match-error --only-ok --ports --format --fields
         --http1.1 --http2 --h2c --proxy --no-proxy --proxy-timeout
         --user --data --data-file --exclude --retries --source-ip
+        --paths --all-ips
         --prefer-ipv4 --prefer-ipv6 --attempt-delay
         -c -X -H -A -u -d -o -f -q -4 -6 -h -V -k"
     local fields="id input url scheme host ip port status reason
@@ -25,7 +26,7 @@ _hscan_cli()
         tls_subject tls_issuer tls_san tls_not_after tls_days_left
         tls_sha256 addresses cnames dns_ms connect_ms tls_ms ttfb_ms
         total_ms error error_detail fallback_error audit_passed
-        audit_missing anomalies header:"
+        audit_missing anomalies path header:"
     local errors="invalid_target dns_nxdomain dns_servfail dns_refused
         dns_timeout dns_no_address dns_failed connect_refused
         connect_timeout connect_unreachable connect_reset source_unusable
@@ -67,7 +68,7 @@ _hscan_cli()
         @*) COMPREPLY=( $(compgen -P @ -f -- "${cur#@}") ) ;;
         esac
         return ;;
-    -o|--output|--resume|--ca-file|--data-file)
+    -o|--output|--resume|--ca-file|--data-file|--paths)
         COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
     -c|--concurrency|--timeout|--dns-timeout|--connect-timeout|\
     --read-timeout|--path|-H|--header|-A|--user-agent|--resolver|\
