@@ -676,6 +676,27 @@ struct hscan_config {
      * only.  NULL (default): never asked, nothing skipped. */
     int (*unit_done)(hscan_t *scan, void *arg, const char *input,
                      size_t input_len, const char *path, const char *ip);
+    /* ---- address family preference (hscan-cli --prefer-ipv6,
+     * --prefer-ipv4, --attempt-delay; docs/api.md "Address order") ---- */
+    int prefer_family;         /* 0 (default): a name's IPv4 addresses,
+                                  then its IPv6 ones, one attempt at a
+                                  time.  4 or 6: that family's first,
+                                  the families alternating (RFC 8305
+                                  4), and an attempt that has not
+                                  connected within attempt_delay_ms is
+                                  raced by the next address (at most two
+                                  at once; the first to connect wins).
+                                  With `family` set it must be 0 or
+                                  equal to it.  Behind a proxy nothing
+                                  races or falls back: socks5:// sends
+                                  the preferred family's address; the
+                                  other schemes let the proxy resolve */
+    uint64_t attempt_delay_ms; /* RFC 8305 5 "Connection Attempt Delay":
+                                  how long an attempt runs alone before
+                                  the next address joins it.  Default
+                                  250; 10 to 2000 (the RFC's bounds; it
+                                  recommends at least 100).  Used only
+                                  with prefer_family */
 };
 
 /* The most paths a scanner takes (cfg.n_paths). */

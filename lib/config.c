@@ -288,6 +288,28 @@ static int check_expand(const struct report *r, const hscan_config_t *cfg)
     return 0;
 }
 
+/* ---- address family preference ---- */
+
+/* prefer_family and attempt_delay_ms.  A preference for the family
+ * that `family` excludes asks for the impossible and is refused; the
+ * same family is allowed (nothing to fall back to). */
+static int check_prefer(const struct report *r, const hscan_config_t *c)
+{
+    if (c->prefer_family != 0 && c->prefer_family != 4 &&
+        c->prefer_family != 6)
+        return refuse(r, "prefer_family", "%d: must be 0 (none), 4 or 6",
+                      c->prefer_family);
+    if (c->prefer_family && c->family && c->prefer_family != c->family)
+        return refuse(r, "prefer_family", "%d: family %d excludes "
+                      "IPv%d", c->prefer_family, c->family,
+                      c->prefer_family);
+    if (c->attempt_delay_ms < 10 || c->attempt_delay_ms > 2000)
+        return refuse(r, "attempt_delay_ms", "%llu: must be from 10 to "
+                      "2000 (milliseconds, RFC 8305 5)",
+                      (unsigned long long)c->attempt_delay_ms);
+    return 0;
+}
+
 int hscan_config_check(const hscan_config_t *cfg, const char **field,
                        char *detail, size_t size)
 {
@@ -341,7 +363,9 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
                       cfg->retries, HSCAN_RETRIES_MAX);
     if ((rc = check_sources(&r, cfg->source_ips, cfg->n_source_ips)) != 0)
         return rc;
-    return check_expand(&r, cfg);
+    if ((rc = check_expand(&r, cfg)) != 0)
+        return rc;
+    return check_prefer(&r, cfg);
 }
 
 int hscan_target_opts_check(const hscan_target_opts_t *opts,

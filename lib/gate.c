@@ -187,6 +187,16 @@ void hscan__gate_leave(struct hscan__gate *g, struct hscan__gate_waiter *w)
     maybe_free(g, pp);
 }
 
+void hscan__gate_move(struct hscan__gate_waiter *to,
+                      struct hscan__gate_waiter *from)
+{
+    if (from->state != HSCAN__GATE_HELD || to->state != HSCAN__GATE_OUT)
+        return;
+    to->addr = from->addr;
+    to->state = HSCAN__GATE_HELD;
+    from->state = HSCAN__GATE_OUT;
+}
+
 void hscan__gate_cancel(struct hscan__gate *g, struct hscan__gate_waiter *w)
 {
     struct gate_ent **pp;

@@ -49,6 +49,10 @@ int hscan__gate_enter(struct hscan__gate *g, struct hscan__gate_waiter *w,
 /* Give back the place `w` holds, if any; the next waiter for that
  * address gets it (its on_open runs before this returns). */
 void hscan__gate_leave(struct hscan__gate *g, struct hscan__gate_waiter *w);
+/* Hand the place `from` holds, if any, to `to` (which must be OUT):
+ * a connection that changes owner keeps its place. */
+void hscan__gate_move(struct hscan__gate_waiter *to,
+                      struct hscan__gate_waiter *from);
 /* Take `w` out of its queue, if it waits. */
 void hscan__gate_cancel(struct hscan__gate *g, struct hscan__gate_waiter *w);
 /* Times a waiter had to queue, since the gate was made. */

@@ -45,6 +45,8 @@ struct hscan__limits {
     uint64_t proxy_timeout_ms;  /* cfg.proxy_timeout_ms */
     unsigned retries;           /* cfg.retries */
     int all_ips;              /* cfg.all_ips */
+    int prefer_family;          /* cfg.prefer_family */
+    uint64_t attempt_delay_ms;  /* cfg.attempt_delay_ms */
 };
 
 /* --all-ips: what a probe's siblings need, handed to env->siblings

@@ -105,7 +105,8 @@ static int open_bound(const struct sockaddr_storage *src, int k)
     return err == EADDRINUSE ? UV_EADDRNOTAVAIL : -err;
 }
 
-int hscan__p_bind_source(struct probe *p, const struct sockaddr *dst)
+int hscan__p_bind_source(struct probe *p, uv_tcp_t *t,
+                         const struct sockaddr *dst)
 {
     struct hscan__srcs *s = p->env->srcs;
     int k, fd, rc;
@@ -116,7 +117,7 @@ int hscan__p_bind_source(struct probe *p, const struct sockaddr *dst)
         return HSCAN__P_ENOSOURCE;
     if ((fd = open_bound(&s->ss[k], k)) < 0)
         return fd;
-    if ((rc = uv_tcp_open(&p->tcp, fd)) != 0)
+    if ((rc = uv_tcp_open(t, fd)) != 0)
         close(fd);
     return rc;
 }

@@ -98,7 +98,7 @@ int hscan__p_tcp_connect(struct probe *p, const struct sockaddr *sa)
     p->handles++;
     req->data = p;
     p->heard = 0;
-    rc = hscan__p_bind_source(p, sa);
+    rc = hscan__p_bind_source(p, &p->tcp, sa);
     if (rc == 0)
         rc = uv_tcp_connect(req, &p->tcp, sa, on_connect);
     if (rc != 0) {

@@ -288,7 +288,7 @@ static void on_timer(uv_timer_t *t)
         dns_timer(p, now);
         break;
     case PROBE_BACKOFF:             /* back-off over: same address again */
-        p->next_addr = p->cur_addr < 0 ? 0 : (unsigned)p->cur_addr;
+        p->next_addr--;
         connect_next(p);
         break;
     case PROBE_RETRY:
@@ -301,6 +301,10 @@ static void on_timer(uv_timer_t *t)
         hscan__p_finish(p, HSCAN_EPROXY_TIMEOUT, d);
         break;
     case PROBE_CONNECT:
+        if (p->dns.stagger) {
+            hscan__p_race_stagger(p);
+            break;
+        }
         p->last_err = hscan__p_set_why(p, WHY_CONNECT_TIMEOUT, 0,
                                        HSCAN_ECONNECT_TIMEOUT);
         connect_next(p);
@@ -425,6 +429,7 @@ void hscan__p_finish(struct probe *p, int err, const char *detail)
      * and so does everything the probe held for it: a wave of replies
      * read in one loop turn holds none of it until the handles close. */
     hscan__p_close_tcp(p);
+    hscan__p_race_end(p);
     uv_close((uv_handle_t *)&p->timer, hscan__p_closed);
     release(p);
 }
@@ -458,6 +463,7 @@ void hscan__p_connected(struct probe *p, int status)
     }
     p->connected = 1;
     p->t_conn = uv_hrtime();
+    hscan__p_race_end(p);           /* the other attempt lost */
     p->tcp_leg.above->ops->start(p->tcp_leg.above);
 }
 
@@ -486,8 +492,8 @@ void hscan__p_written(struct probe *p, int status)
     }
 }
 
-static void fill_sockaddr(const struct hscan__addr *a, int port,
-                          struct sockaddr_storage *ss)
+void hscan__p_sockaddr(const struct hscan__addr *a, int port,
+                       struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof(*ss));
     if (a->family == 6) {
@@ -579,18 +585,16 @@ static void connect_next(struct probe *p)
         p->next_addr++;
         p->cur_addr = -1;
     } else {
-        if (p->pin >= 0 && p->next_addr < (unsigned)p->pin)
-            p->next_addr = (unsigned)p->pin;    /* --all-ips: its own */
-        while (p->next_addr < p->dns.n_addrs &&
-               hscan__p_addr_excluded(p, p->next_addr))
-            p->next_addr++;         /* never contacted */
-        /* --all-ips: a unit tries its one address */
-        if (p->next_addr >= p->dns.n_addrs ||
-            (p->pin >= 0 && p->next_addr > (unsigned)p->pin)) {
-            connect_failed(p);
+        /* excluded ones never contacted; --all-ips: a unit tries its
+         * one address */
+        int a = hscan__p_next_addr(p);
+        if (a < 0) {
+            if (!hscan__p_race_wait(p))
+                connect_failed(p);
             return;
         }
-        p->cur_addr = (int)p->next_addr++;
+        p->cur_addr = a;
+        p->next_addr++;
     }
     p->connected = 0;
     if (p->proxy_mode != HSCAN__PX_REMOTE && gate_queue(p))
@@ -600,7 +604,7 @@ static void connect_next(struct probe *p)
     if (p->proxy_mode)
         memcpy(&ss, &p->env->proxy->addr, sizeof(ss));
     else
-        fill_sockaddr(&p->dns.addrs[p->cur_addr], p->port, &ss);
+        hscan__p_sockaddr(&p->dns.addrs[p->cur_addr], p->port, &ss);
     p->t_conn0 = uv_hrtime();
     p->t_conn = 0;
     rc = hscan__p_tcp_connect(p, (struct sockaddr *)&ss);
@@ -615,7 +619,18 @@ static void connect_next(struct probe *p)
             hscan__p_set_state(p, PROBE_UNSOCK);
         return;
     }
-    hscan__p_arm(p, p->env->lim.connect_timeout_ms);
+    hscan__p_arm(p, hscan__p_attempt_ms(p));
+}
+
+void hscan__p_connect_next(struct probe *p)
+{
+    connect_next(p);
+}
+
+void hscan__p_connect_err(struct probe *p, int uverr)
+{
+    p->last_err = hscan__p_set_why(p, WHY_CONNECT, uverr,
+                                   map_connect_err(uverr));
 }
 
 /* The socket's close callback: the next attempt may use it. */
@@ -623,7 +638,7 @@ void hscan__p_unsocked(struct probe *p)
 {
     if (p->env->gate)
         hscan__gate_leave(p->env->gate, &p->gate);
-    if (p->state == PROBE_UNSOCK)
+    if (p->state == PROBE_UNSOCK && !hscan__p_race_adopt(p))
         connect_next(p);
 }
 
@@ -635,7 +650,7 @@ static void gate_open(struct hscan__gate_waiter *w)
     struct probe *p = container_of(w, struct probe, gate);
 
     p->deadline += uv_now(p->env->loop) - p->gate_t0;
-    p->next_addr = (unsigned)p->cur_addr;
+    p->next_addr--;                 /* the same attempt again */
     connect_next(p);
 }
 
@@ -763,6 +778,7 @@ void hscan__p_reset_exchange(struct probe *p)
 
     uv_timer_stop(&p->timer);
     hscan__p_close_tcp(p);
+    hscan__p_race_end(p);
     p->proxy_leg.ops->close(&p->proxy_leg);
     p->tls_leg.ops->close(&p->tls_leg);
     p->http_leg.ops->close(&p->http_leg);

@@ -53,6 +53,10 @@ struct probe_addrs {
     struct hscan__addr *addrs;      /* &one, or allocated */
     struct hscan__addr one;
     unsigned char n_addrs;
+    unsigned char stagger;          /* CONNECT: the timer is the attempt
+                                       delay, not the connect timeout
+                                       (probe-race.c; here, where it
+                                       fills a hole, not a new word) */
     unsigned n_cnames;
     char *cnames;                   /* as in struct hscan__dns_answer */
 };
@@ -70,6 +74,8 @@ struct hop {
  * its address sent (socks5://), or its name sent and no lookup made
  * (http://, socks5h://). */
 enum { HSCAN__PX_LOCAL = 1, HSCAN__PX_REMOTE = 2 };
+
+struct hscan__race;                 /* probe-race.c */
 
 /* The proxy leg's (probe-proxy.c), allocated only for a proxied hop. */
 #define HSCAN__PROXY_REPLY_MAX 16384    /* an HTTP CONNECT reply head */
@@ -97,6 +103,8 @@ struct probe {
     struct hscan__leg tcp_leg, proxy_leg, tls_leg, http_leg;
     struct hscan__pxs *pxs;         /* the proxy leg's state and timing,
                                        from its start to the result */
+    struct hscan__race *race;       /* an attempt racing the one on
+                                       `tcp` (cfg.prefer_family), or NULL */
     struct hscan__dnsq *dnsq;
     struct hscan__resp resp;
     struct hscan__tls *tls;         /* NULL unless an HTTPS hop */
@@ -161,6 +169,9 @@ void hscan__p_finish(struct probe *p, int err, const char *detail);
 void hscan__p_start_resolve(struct probe *p);
 void hscan__p_start_connect(struct probe *p);
 void hscan__p_addr_str(const struct hscan__addr *a, char *out, size_t size);
+/* `a` and `port` as a socket address. */
+void hscan__p_sockaddr(const struct hscan__addr *a, int port,
+                       struct sockaddr_storage *ss);
 /* "http://host[:port]/path" of the current hop into `out`. */
 size_t hscan__p_url(const struct probe *p, char *out, size_t size);
 /* The current hop as a target (host, path, port, scheme, family). */
@@ -189,10 +200,12 @@ unsigned hscan__p_attempts(const struct probe *p);
      ((c) <= HSCAN__P_ESOURCE_BIND &&                                     \
       (c) > HSCAN__P_ESOURCE_BIND - HSCAN_SOURCE_IPS_MAX))
 /* probe-src.c */
-/* With cfg.source_ips: open p->tcp's socket bound to the next source
- * address of `dst`'s family.  0 (also without source addresses), a
- * libuv error or one of the codes above. */
-int hscan__p_bind_source(struct probe *p, const struct sockaddr *dst);
+/* With cfg.source_ips: open the socket of `t` (p->tcp, or a racing
+ * attempt's) bound to the next source address of `dst`'s family.  0
+ * (also without source addresses), a libuv error or one of the codes
+ * above. */
+int hscan__p_bind_source(struct probe *p, uv_tcp_t *t,
+                         const struct sockaddr *dst);
 /* What a source failure's code means, in `buf`; NULL when `code` is
  * not one of them. */
 const char *hscan__p_source_why(const struct probe *p, int code, char *buf,
@@ -211,6 +224,34 @@ void hscan__p_stack(struct probe *p);
 /* Whether a libuv error means a local shortage (descriptors, ports,
  * memory) rather than anything about the target. */
 int hscan__p_local_shortage(int uverr);
+
+/* Try the next address (probe-race.c, once a racing attempt failed). */
+void hscan__p_connect_next(struct probe *p);
+/* Note libuv error `uverr` of a connect attempt as the last failure. */
+void hscan__p_connect_err(struct probe *p, int uverr);
+
+/* probe-race.c: the order of a name's addresses and racing attempts
+ * (RFC 8305), with cfg.prefer_family */
+/* The index in p->dns.addrs of attempt `k` (0, 1, ...). */
+int hscan__p_addr_at(const struct probe *p, unsigned k);
+/* The address of attempt p->next_addr, past those cfg.exclude names
+ * (p->next_addr moves over them): its index, or -1 when none is left. */
+int hscan__p_next_addr(struct probe *p);
+/* The timer for an attempt just begun on `tcp`: the attempt delay when
+ * the next address is to race it (p->stagger set), else the connect
+ * timeout. */
+uint64_t hscan__p_attempt_ms(struct probe *p);
+/* The attempt delay ran out with the attempt on `tcp` still going:
+ * start the next address beside it. */
+void hscan__p_race_stagger(struct probe *p);
+/* No address is left for `tcp`: while a racing attempt goes on, wait
+ * for it (CONNECT, no socket) and return 1; else 0. */
+int hscan__p_race_wait(struct probe *p);
+/* End the racing attempt, if any (it lost, or the probe finishes). */
+void hscan__p_race_end(struct probe *p);
+/* `tcp` has closed in UNSOCK: when the racing attempt won, make its
+ * connection the probe's and return 1; else 0. */
+int hscan__p_race_adopt(struct probe *p);
 
 /* probe.c, from the legs */
 /* The connect completed (`status` a libuv code). */

@@ -49,6 +49,7 @@ void hscan_config_init(hscan_config_t *cfg)
     cfg->read_timeout_ms = 10000;
     cfg->tls_timeout_ms = 5000;
     cfg->proxy_timeout_ms = 5000;
+    cfg->attempt_delay_ms = 250;
     cfg->scheme = HSCAN_SCHEME_HTTPS_FIRST;
     cfg->method = "GET";
     cfg->path = "/";
@@ -482,6 +483,8 @@ static void fill_env(hscan_t *s, const hscan_config_t *c)
     e->lim.retries = c->retries;
     e->rng = uv_hrtime() | 1;
     e->lim.all_ips = c->all_ips;
+    e->lim.prefer_family = c->prefer_family;
+    e->lim.attempt_delay_ms = c->attempt_delay_ms;
     e->rbuf = s->rbuf;
     e->rbuf_size = sizeof(s->rbuf);
     e->pbuf = s->pbuf;

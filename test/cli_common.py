@@ -112,14 +112,16 @@ def run_pty(args, cols=80, stdout=None, timeout=60):
 
 
 class Listener:
-    """A loopback TCP server on `ip` (port 0: picked) in a thread of its
-    own, handing each accepted connection to self.handle(c), which
-    closes it; self.peers lists the peer address of each."""
+    """A loopback TCP server on `ip`:`port` (IPv4 or IPv6; port 0:
+    picked) in a thread of its own, handing each accepted connection to
+    self.handle(c), which closes it; self.peers lists the peer address
+    of each."""
 
-    def __init__(self, ip="127.0.0.1"):
+    def __init__(self, ip="127.0.0.1", port=0):
         self.peers = []             # the address of each connection
-        self.sock = socket.socket()
-        self.sock.bind((ip, 0))
+        self.sock = socket.socket(socket.AF_INET6 if ":" in ip
+                                  else socket.AF_INET)
+        self.sock.bind((ip, port))
         self.sock.listen(16)
         self.sock.settimeout(30)
         self.port = self.sock.getsockname()[1]

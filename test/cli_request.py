@@ -11,14 +11,15 @@ from cli_common import TMP, Listener, check, run, records
 
 
 class Capture(Listener):
-    """A loopback server that keeps each request (its head, and the body
-    its Content-Length announces) and answers 200 with no body; the
-    first `fail` connections are reset at once, before any byte."""
+    """A loopback server on `ip`:`port` that keeps each request (its
+    head, and the body its Content-Length announces) and answers 200
+    with no body; the first `fail` connections are reset at once, before
+    any byte."""
 
-    def __init__(self, fail=0):
+    def __init__(self, fail=0, ip="127.0.0.1", port=0):
         self.reqs = []
         self.fail = fail
-        super().__init__()
+        super().__init__(ip, port)
 
     def handle(self, c):
         if len(self.peers) <= self.fail:

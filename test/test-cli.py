@@ -7,8 +7,8 @@ Every subprocess has a timeout; traffic goes only to 127.0.0.1.
 
 This file's tests run the CLI at scale, under signals and limits, and
 with --resume; cli_shard.py, cli_progress.py, cli_formats.py,
-cli_input.py, cli_help.py, cli_request.py, cli_conn.py and cli_expand.py
-hold the others, cli_common.py what they share.
+cli_input.py, cli_help.py, cli_request.py, cli_conn.py, cli_expand.py
+and cli_family.py hold the others, cli_common.py what they share.
 """
 import json
 import os
@@ -25,6 +25,7 @@ from testd import Testd as _Testd, meson, collect, list_tests  # noqa: E402
 import cli_exclude  # noqa: E402
 import cli_conn  # noqa: E402
 import cli_expand  # noqa: E402
+import cli_family  # noqa: E402
 import cli_formats  # noqa: E402
 import cli_help  # noqa: E402
 import cli_input  # noqa: E402
@@ -614,7 +615,7 @@ def test_valgrind_scan(t):
 TESTS = collect(globals(), vars(cli_shard), vars(cli_progress),
                 vars(cli_formats), vars(cli_input), vars(cli_help),
                 vars(cli_request), vars(cli_exclude), vars(cli_conn),
-                vars(cli_expand))
+                vars(cli_expand), vars(cli_family))
 
 
 def main():

@@ -222,3 +222,25 @@ TEST(config_target_opts)
     CHECK_INT(hscan_target_opts_check(&o, &field, NULL, 0), HSCAN_EINVAL);
     CHECK_STR(field, "headers");
 }
+
+/* ---- address family preference ---- */
+
+TEST(config_prefer_family)
+{
+    hscan_config_t c;
+
+    base(&c); CHECK_INT(c.prefer_family, 0);
+    CHECK_INT(c.attempt_delay_ms, 250);
+    base(&c); c.prefer_family = 5; refused(&c, "prefer_family", "5:");
+    base(&c); c.prefer_family = 6; c.family = 4;
+    refused(&c, "prefer_family", "6:");
+    base(&c); c.prefer_family = 4; c.family = 6;
+    refused(&c, "prefer_family", "4:");
+    base(&c); c.attempt_delay_ms = 9;
+    refused(&c, "attempt_delay_ms", "9:");
+    base(&c); c.attempt_delay_ms = 2001;
+    refused(&c, "attempt_delay_ms", "2001:");
+    base(&c); c.prefer_family = 6; c.family = 6; accepted(&c);
+    base(&c); c.prefer_family = 4; c.attempt_delay_ms = 10; accepted(&c);
+    base(&c); c.prefer_family = 6; c.attempt_delay_ms = 2000; accepted(&c);
+}

@@ -9,8 +9,10 @@ one with BasicAuth) and microsocks (SOCKS5; one without and one with
 username/password).  Through each, http:// and https:// targets of
 hscan-testd must answer as they do directly (status, title), with
 `proxy` naming the proxy without its credentials and timing_ms.proxy
-set; socks5:// resolves here (`ip` is the target's), socks5h:// and
-http:// do not (`ip` and `dns` null).  Wrong or missing credentials are
+set; socks5:// resolves here (`ip` is the target's; with
+--prefer-ipv6 the IPv6 address is the one sent, and no other is tried
+when the proxy cannot reach it), socks5h:// and http:// do not (`ip`
+and `dns` null).  Wrong or missing credentials are
 proxy_auth_failed, a closed proxy port proxy_unreachable, --no-proxy
 goes direct.  Hostile proxies written here (threads on loopback): one
 that never answers (proxy_timeout, within --proxy-timeout), one that
@@ -217,6 +219,20 @@ def run(t, tmp):
             else:
                 check(r.get("ip") is None and r.get("dns") is None,
                       f"{shown}: ip {r.get('ip')} dns {r.get('dns')}")
+
+    # --prefer-ipv6/--prefer-ipv4 behind socks5://: the preferred
+    # family's address is the one sent, nothing races or falls back
+    # (hscan-testd serves 127.0.0.1 only, so microsocks cannot reach ::1)
+    both = f"http://both.test:{t.http}/"
+    for pref, ip, err in [("--prefer-ipv4", "127.0.0.1", None),
+                          ("--prefer-ipv6", "::1",
+                           "proxy_target_unreachable")]:
+        recs, _ = scan([both], *common, "--proxy",
+                       f"socks5://127.0.0.1:{ms}", pref)
+        r = recs.get(both, {})
+        check(r.get("ip") == ip and r.get("error") == err,
+              f"socks5 {pref}: {r.get('ip')} {r.get('error')} "
+              f"({r.get('error_detail')})")
 
     # credentials wrong or missing; a closed port; --no-proxy
     cases = [(f"http://bob:nope@127.0.0.1:{tp_auth}", "proxy_auth_failed"),

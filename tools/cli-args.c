@@ -349,10 +349,42 @@ void args_exclude(const char *v)
     args_lines("--exclude", v + 1, exclude_put);
 }
 
+/* ---- -4/-6, --prefer-ipv4/--prefer-ipv6, --attempt-delay ---- */
+
+static int delay_given;
+
+void args_family(hscan_config_t *cfg, int c, const char *v)
+{
+    int *set = c == '4' || c == '6' ? &cfg->family : &cfg->prefer_family;
+    int f = c == '4' || c == OPT_PREFER_IPV4 ? 4 : 6;
+
+    if (c == OPT_ATTEMPT_DELAY) {
+        cfg->attempt_delay_ms = parse_duration("--attempt-delay", v);
+        delay_given = 1;
+        return;
+    }
+    if (*set && *set != f)
+        cli_die_usage(set == &cfg->family
+                          ? "-4 and -6 exclude each other"
+                          : "--prefer-ipv4 and --prefer-ipv6 exclude each "
+                            "other");
+    *set = f;
+    /* -4 with --prefer-ipv4 is allowed: the preference is met */
+    if (cfg->family && cfg->prefer_family &&
+        cfg->family != cfg->prefer_family)
+        cli_die_usage("-%d and --prefer-ipv%d exclude each other (-%d "
+                      "connects over IPv%d only)", cfg->family,
+                      cfg->prefer_family, cfg->family, cfg->family);
+}
+
 void args_finish(hscan_config_t *cfg, int method_given)
 {
     cfg->exclude = (const char *const *)X.v;
     cfg->n_exclude = X.n;
+    if (delay_given && !cfg->prefer_family)
+        cli_die_usage("--attempt-delay: only with --prefer-ipv4 or "
+                      "--prefer-ipv6 (without one, attempts are never "
+                      "raced)");
     if (!B.any)
         return;
     cfg->body = B.buf ? B.buf : "";

@@ -142,7 +142,15 @@ static const struct group {
 "                           within --timeout. Records say \"attempts\"\n"
 "      --source-ip ADDR     bind connections to this local address\n"
 "                           (repeatable: round robin per family)\n"
-"  -4 / -6                  resolve and connect over IPv4 / IPv6 only\n" },
+"  -4 / -6                  resolve and connect over IPv4 / IPv6 only\n"
+"      --prefer-ipv6        a name's IPv6 addresses first, the families\n"
+"                           alternating; an attempt still silent after\n"
+"                           the attempt delay is raced by the next\n"
+"                           address (RFC 8305). Default: IPv4 then IPv6,\n"
+"                           one attempt at a time\n"
+"      --prefer-ipv4        the same, IPv4 first\n"
+"      --attempt-delay D    with a preference: how long an attempt runs\n"
+"                           alone (default 0.25; 10ms to 2s)\n" },
     { "dns", "DNS",
 "      --resolver IP[:PORT] DNS server (repeatable; default resolv.conf);\n"
 "                           several share the queries, and a SERVFAIL or\n"

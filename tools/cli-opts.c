@@ -139,6 +139,9 @@ static const struct {
     /* credentials and request body (cli-args.c) */
     { "basic_auth", "--user" }, { "body", "-d/--data" },
     { "exclude", "--exclude" },
+    /* address family preference (cli-args.c) */
+    { "prefer_family", "--prefer-ipv4/--prefer-ipv6" },
+    { "attempt_delay_ms", "--attempt-delay" },
 };
 
 /* What the CLI alone refuses in a request header (-H): a name that is

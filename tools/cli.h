@@ -204,7 +204,9 @@ enum {
     OPT_DATA_FILE,
     OPT_EXCLUDE, OPT_RETRIES, OPT_SOURCE_IP,
     /* many paths and every address (cli-paths.c) */
-    OPT_PATHS, OPT_ALL_IPS
+    OPT_PATHS, OPT_ALL_IPS,
+    /* address family preference (cli-args.c) */
+    OPT_PREFER_IPV4, OPT_PREFER_IPV6, OPT_ATTEMPT_DELAY
 };
 #define FILTER_STATUS_MAX 999   /* statuses 0 (no response) to 999 */
 #define FILTER_MAX_ERRORS 64
@@ -371,8 +373,13 @@ void args_user(struct hscan_config *cfg, char *v);
  * body, pieces joined with '&' as curl does.  Exit 2 past
  * HSCAN_REQUEST_BODY_MAX or for a file that cannot be read. */
 void args_data(int c, const char *v);
+/* -4, -6, --prefer-ipv4, --prefer-ipv6 (getopt code `c`) and
+ * --attempt-delay D (`v`) into `cfg`.  Exit 2 for two that contradict
+ * each other (-4 with -6 or with --prefer-ipv6, the two preferences). */
+void args_family(struct hscan_config *cfg, int c, const char *v);
 /* After the options: the body into `cfg`, and POST as the method
- * unless -X was given. */
+ * unless -X was given; exit 2 for --attempt-delay without a
+ * preference. */
 void args_finish(struct hscan_config *cfg, int method_given);
 /* --exclude LIST (comma-separated) or @FILE (one entry a line, '#'
  * comments, blank lines skipped): entries added to the list

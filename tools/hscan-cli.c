@@ -431,6 +431,10 @@ static const struct option opts[] = {
     { "retries", 1, 0, OPT_RETRIES }, { "source-ip", 1, 0, OPT_SOURCE_IP },
     /* many paths and every address (cli-paths.c) */
     { "paths", 1, 0, OPT_PATHS }, { "all-ips", 0, 0, OPT_ALL_IPS },
+    /* address family preference (cli-args.c) */
+    { "prefer-ipv4", 0, 0, OPT_PREFER_IPV4 },
+    { "prefer-ipv6", 0, 0, OPT_PREFER_IPV6 },
+    { "attempt-delay", 1, 0, OPT_ATTEMPT_DELAY },
     { 0, 0, 0, 0 }
 };
 
@@ -572,11 +576,9 @@ static int opt_request(hscan_config_t *cfg, int c, const char *v)
     case OPT_NO_PROXY: cfg->no_proxy = v; break;
     case OPT_EXCLUDE: args_exclude(v); break;
     case OPT_SOURCE_IP: opt_source_ip(cfg, v); break;
-    case '4':
-    case '6':
-        if (cfg->family && cfg->family != c - '0')
-            cli_die_usage("-4 and -6 exclude each other");
-        cfg->family = c - '0';
+    case '4': case '6': case OPT_PREFER_IPV4: case OPT_PREFER_IPV6:
+    case OPT_ATTEMPT_DELAY:
+        args_family(cfg, c, v);
         break;
     default:
         return 0;

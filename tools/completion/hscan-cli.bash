@@ -18,6 +18,7 @@ _hscan_cli()
         --http1.1 --http2 --h2c --proxy --no-proxy --proxy-timeout
         --user --data --data-file --exclude --retries --source-ip
         --paths --all-ips
+        --prefer-ipv4 --prefer-ipv6 --attempt-delay
         -c -X -H -A -u -d -o -f -q -4 -6 -h -V -k"
     local fields="id input url scheme host ip port status reason
         http_version content_type content_length title body_sha256 server
@@ -74,7 +75,7 @@ _hscan_cli()
     --max-header-bytes|--max-headers|--follow|--tls-timeout|--rate|\
     --burst|--max-per-ip|--dns-rate|--dns-cache|--shard|--body-bytes|\
     --match-status|--filter-status|--match-header|--ports|-u|--user|\
-    -d|--data)
+    -d|--data|--attempt-delay)
         return ;;                           # a value of the user's own
     esac
     if [[ $cur == -* ]]; then
