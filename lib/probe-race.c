@@ -250,9 +250,9 @@ static void on_timeout(uv_timer_t *t)
 
 /* A racing attempt never queues for --max-per-ip: without a place now
  * it is not made, and `tcp` comes to that address in its turn.
- * FIXME(family): and while `tcp` queues (GATE), nothing races it, so
- * targets sharing a silent preferred address pass at max_per_ip per
- * attempt delay; the next address could be tried meanwhile. */
+ * Nor is one begun while `tcp` itself queues (GATE): targets sharing a
+ * silent preferred address pass at max_per_ip per attempt delay (a
+ * documented limit: docs/api.md, "Behaviour you should know"). */
 static void never_opens(struct hscan__gate_waiter *w) { (void)w; }
 
 /* Begin attempt p->next_addr on a racing socket: 1 when under way (or
