@@ -124,8 +124,6 @@ struct probe {
     /* --all-ips (probe-expand.c): expand the first answer into units;
      * pinned: no lookup for the first hop; skip: no record */
     unsigned char expand, pinned, skip;
-    int pin;                        /* the one address index to try for
-                                       the first host, or -1: all */
     const char *unit_path;          /* the listed path (r->path), NULL */
 
     int scheme;                     /* HSCAN__HTTP / HSCAN__HTTPS */
@@ -133,6 +131,8 @@ struct probe {
     int may_fall_back;              /* https-first, not yet used */
     int fallback_err;
     unsigned n_hops;
+    int pin;                        /* the one address index to try for
+                                       the first host, or -1: all */
     char *fallback_detail;          /* with fallback_err; may be NULL */
     struct hop *hops;
 
