@@ -59,11 +59,13 @@ void hscan__dnsio_close(struct hscan__dns *d);
 
 /* dns-walk.c: the error of a lookup that found no address, from the
  * ARES_* status of its A and AAAA queries (-1: not sent), its detail
- * written to `detail`.  A resolver that could not be reached because
+ * in `*fixed` when it is a static text (the usual case: nothing to
+ * allocate, so nothing to lose), else written to `detail` with
+ * `*fixed` NULL.  A resolver that could not be reached because
  * opening a socket failed with `sock_errno` (the last such errno, 0 if
  * none) for want of descriptors, buffers or memory is our shortage:
  * resource_exhausted. */
 int hscan__dns_failure(int status_a, int status_aaaa, int sock_errno,
-                       char *detail, size_t dsize);
+                       const char **fixed, char *detail, size_t dsize);
 
 #endif

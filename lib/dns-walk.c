@@ -210,7 +210,7 @@ static int is_shortage(int e)
  * wins: a definite negative beats a transient failure, which beats
  * "no record of this family". */
 int hscan__dns_failure(int status_a, int status_aaaa, int sock_errno,
-                       char *detail, size_t dsize)
+                       const char **fixed, char *detail, size_t dsize)
 {
     const char *wa = "no query", *w6 = "no query", *why;
     int ea = status_a >= 0 ? map_status(status_a, &wa) : 0;
@@ -218,9 +218,10 @@ int hscan__dns_failure(int status_a, int status_aaaa, int sock_errno,
     int err = (!e6 || (ea && rank(ea) >= rank(e6))) ? ea : e6;
 
     why = err == ea ? wa : w6;
-    snprintf(detail, dsize, "%s", why ? why : "failed");
+    *fixed = why ? why : "failed";
     if (err == HSCAN_EDNS_FAILED && is_shortage(sock_errno)) {
         err = HSCAN_ERESOURCE_EXHAUSTED;
+        *fixed = NULL;
         snprintf(detail, dsize, "DNS socket: %s", strerror(sock_errno));
     }
     return err;

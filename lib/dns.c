@@ -44,13 +44,15 @@ struct lookup {
     uint64_t sent_ms;               /* uv_now() of the last send */
     uint64_t expires;               /* uv_now() ms; L_DONE only */
     int err;
-    char *detail;                   /* a failure's, NULL on success */
+    const char *detail;             /* a failure's, NULL on success:
+                                       static, or ours with detail_heap */
     struct hscan__addr *addrs;      /* L_DONE: the answer, exactly sized */
     unsigned n_addrs;
     char *cnames;
     size_t cname_len;
     unsigned n_cnames;
     int cname_oom;                  /* a CNAME could not be kept */
+    unsigned char detail_heap;      /* `detail` is allocated */
     char name[];
 };
 
@@ -122,10 +124,26 @@ int hscan__dns_new(struct hscan__dns **out, uv_loop_t *loop,
     return 0;
 }
 
+/* A failure's detail for `l`: a static text (`fixed`) is pointed at,
+ * so no allocation can lose it; else `detail` is copied (NULL when that
+ * fails).  Both NULL: none. */
+static void set_detail(struct lookup *l, const char *fixed,
+                       const char *detail)
+{
+    if (l->detail_heap)
+        free((char *)l->detail);
+    l->detail = fixed;
+    l->detail_heap = 0;
+    if (!fixed && detail) {
+        l->detail = strdup(detail);
+        l->detail_heap = l->detail != NULL;
+    }
+}
+
 static void lookup_free(struct lookup *l)
 {
     free(l->w);
-    free(l->detail);
+    set_detail(l, NULL, NULL);
     free(l->addrs);
     free(l->cnames);
     free(l);
@@ -368,6 +386,7 @@ static void finish_lookup(struct lookup *l)
     unsigned i, n;
     uint64_t keep;
     char detail[96];
+    const char *fixed = NULL;
 
     d->inflight--;
     if (d->closing) {           /* ares_destroy(): the table is going */
@@ -378,7 +397,7 @@ static void finish_lookup(struct lookup *l)
         n = HSCAN__MAX_ADDRS;
     if (n == 0) {
         err = hscan__dns_failure(w->status_a, w->status_aaaa, d->sock_errno,
-                                 detail, sizeof(detail));
+                                 &fixed, detail, sizeof(detail));
         /* A resolver's SERVFAIL or REFUSED may be its own trouble: ask
          * the next one (rotation picks it), once per resolver, at most
          * three times in all, while someone still waits. */
@@ -395,15 +414,14 @@ static void finish_lookup(struct lookup *l)
         if (!l->addrs) {
             n = 0;
             err = HSCAN_ERESOURCE_EXHAUSTED;
-            snprintf(detail, sizeof(detail), "out of memory");
+            fixed = "out of memory";
         }
         for (i = 0; i < n; i++)
             l->addrs[i] = i < w->n_v4 ? w->v4[i] : w->v6[i - w->n_v4];
     }
     l->n_addrs = n;
     l->err = err;
-    free(l->detail);
-    l->detail = err ? strdup(detail) : NULL;
+    set_detail(l, err ? fixed : NULL, err ? detail : NULL);
     l->state = L_DONE;
     keep = d->cache_max ? keep_ms(l, w->ttl) : 0;
     free(w);

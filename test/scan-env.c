@@ -524,7 +524,19 @@ void env_init(struct env *e)
 
 unsigned slow_factor(void)
 {
-    return getenv("HSCAN_UNDER_VALGRIND") ? 10 : 1;
+#if defined(__SANITIZE_ADDRESS__)
+    const unsigned sanitized = 3;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    const unsigned sanitized = 3;
+#else
+    const unsigned sanitized = 1;
+#endif
+#else
+    const unsigned sanitized = 1;
+#endif
+
+    return getenv("HSCAN_UNDER_VALGRIND") ? 10 : sanitized;
 }
 
 void env_stretch(struct env *e)
