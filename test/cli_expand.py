@@ -267,13 +267,23 @@ def kill_resume(t, name, all_ips, n_names, paths, kills):
                 "--resolver", t.dns, "--paths", pf, "-c", "40",
                 "--resume", out, lst] + (["--all-ips"] if all_ips else [])
         sizes = []
+
+        def lines():
+            return sum(1 for _ in open(out)) if os.path.exists(out) else 0
         for _ in range(kills):
+            before = lines()
             p = subprocess.Popen(args)
-            time.sleep(rnd.uniform(0.7, 1.2))
+            # kill once this run has written records (a slow start, as
+            # under ASan on a loaded machine, must not make the kill
+            # land before the first), at a random point after that
+            end = time.monotonic() + 30
+            while lines() <= before and time.monotonic() < end \
+                    and p.poll() is None:
+                time.sleep(0.02)
+            time.sleep(rnd.uniform(0.1, 0.4))
             p.kill()
             p.wait(timeout=10)
-            sizes.append(sum(1 for _ in open(out)) if os.path.exists(out)
-                         else 0)
+            sizes.append(lines())
         r = subprocess.run(args, capture_output=True, text=True, timeout=120)
         check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
         recs = records(open(out).read())
