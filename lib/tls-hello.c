@@ -405,10 +405,13 @@ void hscan__hello_facts(struct hscan__tls *t, struct hscan__tls_facts *f)
     f->v.n_extensions = h->n_ext;
     /* md5 and sha256 over a few dozen bytes, once per handshake: about
      * 1% of a handshake's instructions (docs/performance.md). */
-    if (hscan__hello_ja3s(h, f->ja3s) == 0)
+    /* Both or neither: a digest that found no memory must not leave
+     * one fingerprint standing for the hello. */
+    if (hscan__hello_ja3s(h, f->ja3s) == 0 &&
+        hscan__hello_ja4s(h, f->ja4s) == 0) {
         f->v.ja3s = f->ja3s;
-    if (hscan__hello_ja4s(h, f->ja4s) == 0)
         f->v.ja4s = f->ja4s;
+    }
 }
 
 void hscan__hello_facts_late(struct hscan__tls_facts *f,
