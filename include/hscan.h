@@ -201,6 +201,28 @@ typedef struct hscan_tls {
                                  "unassigned_N" for an unnamed code), or
                                  NULL */
     int alert_code;           /* its description number, -1 when none */
+    /* ---- handshake parameters and server fingerprints ---- */
+    const char *group;        /* key exchange group, IANA name:
+                                 "x25519", "secp256r1"; NULL when none
+                                 was named (TLS 1.2 RSA key exchange,
+                                 DHE with the server's own parameters)
+                                 or the handshake stopped before it */
+    const char *sigalg;       /* the server's handshake signature, IANA
+                                 SignatureScheme name
+                                 ("rsa_pss_rsae_sha256"); NULL when the
+                                 server signed nothing */
+    int ticket;               /* 1 when the server sent a
+                                 NewSessionTicket before the record was
+                                 built (TLS 1.3: after the handshake) */
+    int hello_retry;          /* 1 when a HelloRetryRequest came first */
+    const unsigned short *extensions; /* the ServerHello's extension
+                                 types in the order sent (at most 32) */
+    size_t n_extensions;
+    const char *ja3s;         /* JA3S and JA4S fingerprints of the
+                                 ServerHello (docs/results.md); NULL
+                                 when no hello was parsed or it had
+                                 over 32 extensions */
+    const char *ja4s;
 } hscan_tls_t;
 
 /* HTTP/2 facts of the connection that gave the final response (or the

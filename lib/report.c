@@ -194,6 +194,8 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
                      &s->audit, s->audit_str, sizeof(s->audit_str)) == 0)
         r->audit = &s->audit;
     fill_hops(p, r, s);
+    if (p->facts && p->tls)         /* a ticket after the handshake */
+        hscan__hello_facts_late(p->facts, p->tls);
     r->tls = p->facts ? &p->facts->v : NULL;
     r->h2 = p->h2f ? &p->h2f->v : NULL;
     r->proxy = p->proxy_mode ? p->env->proxy->display : NULL;

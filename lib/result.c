@@ -353,6 +353,33 @@ static void json_h2(struct hscan__sb *j, const hscan_h2_t *h)
     jlit(j, "}");
 }
 
+/* The handshake's parameters and the server's fingerprints. */
+static void json_tls_hello(struct hscan__sb *j, const hscan_tls_t *t)
+{
+    size_t i;
+
+    jkey(j, "group");
+    jstr_or_null(j, t->group);
+    jkey(j, "sigalg");
+    jstr_or_null(j, t->sigalg);
+    jkey(j, "ticket");
+    jlit(j, t->ticket ? "true" : "false");
+    jkey(j, "hello_retry");
+    jlit(j, t->hello_retry ? "true" : "false");
+    jkey(j, "extensions");
+    jlit(j, "[");
+    for (i = 0; i < t->n_extensions; i++) {
+        if (i)
+            jlit(j, ",");
+        jnum(j, t->extensions[i]);
+    }
+    jlit(j, "]");
+    jkey(j, "ja3s");
+    jstr_or_null(j, t->ja3s);
+    jkey(j, "ja4s");
+    jstr_or_null(j, t->ja4s);
+}
+
 static void json_tls(struct hscan__sb *j, const hscan_tls_t *t)
 {
     size_t i;
@@ -415,6 +442,7 @@ static void json_tls(struct hscan__sb *j, const hscan_tls_t *t)
     jlit(j, t->san_truncated ? "true" : "false");
     jkey(j, "alert");
     jstr_or_null(j, t->alert);
+    json_tls_hello(j, t);
     jlit(j, "}");
 }
 

@@ -221,6 +221,7 @@ int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
     SSL_set0_rbio(t->ssl, t->rbio);
     SSL_set0_wbio(t->ssl, t->wbio);
     SSL_set_connect_state(t->ssl);
+    hscan__hello_watch(t);
     /* With SSL_VERIFY_NONE, a chain check that could not even start
      * (no memory for its X509_STORE_CTX) leaves the result as it was:
      * X509_V_OK after SSL_new().  Start from "not verified" instead; a
@@ -729,4 +730,5 @@ static void session_facts(struct hscan__tls *t, struct hscan__tls_facts *f)
         memcpy(f->alpn, a, alen);
         f->v.alpn = f->alpn;
     }
+    hscan__hello_facts(t, f);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <openssl/ssl.h>
 #include "hscan.h"
+#include "tls-hello.h"
 
 struct hscan__tls {
     SSL *ssl;               /* owns both BIOs */
@@ -14,12 +15,21 @@ struct hscan__tls {
     size_t peek_len;
     int alert;              /* description of the fatal alert received,
                                -1 when none */
+    /* ---- handshake parameters (tls-hello.c) ---- */
+    struct hscan__hello hello;  /* the last ServerHello that parsed */
+    unsigned char have_hello;   /* hello holds one */
+    unsigned char hello_retry;  /* a HelloRetryRequest came */
+    unsigned char ticket;       /* a NewSessionTicket came */
 };
 
 struct hscan__tls_facts {
     hscan_tls_t v;          /* pointers into this same allocation */
     char alpn[32];
     char alert[24];         /* "unassigned_255" */
+    /* ---- handshake parameters (tls-hello.c) ---- */
+    unsigned short ext[HSCAN__HELLO_MAX_EXT];
+    char ja3s[33], ja4s[26];
+    char sigalg[48];        /* "RSA+MD5-SHA1": a pair with no name */
 };
 
 /* Empty the thread's OpenSSL error queue; 1 when an entry in it said
@@ -83,5 +93,15 @@ struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t);
  * (TLS 1.3: after the client's side of the handshake). */
 void hscan__tls_facts_alert(struct hscan__tls_facts *f,
                             const struct hscan__tls *t);
+
+/* tls-hello.c: watch the handshake messages of `t` (hscan__tls_start
+ * calls it); fill the handshake parameters and fingerprints into `f`
+ * (hscan__tls_facts calls it once the hello was processed); and what
+ * may arrive after the facts were taken (a TLS 1.3 NewSessionTicket,
+ * after the handshake), when the record is built. */
+void hscan__hello_watch(struct hscan__tls *t);
+void hscan__hello_facts(struct hscan__tls *t, struct hscan__tls_facts *f);
+void hscan__hello_facts_late(struct hscan__tls_facts *f,
+                             const struct hscan__tls *t);
 
 #endif /* HSCAN_TLS_H */

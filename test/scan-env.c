@@ -242,6 +242,10 @@ static void tls_free(struct tls_rec *t)
     free(t->sha256);
     free(t->spki_sha256);
     free(t->alert);
+    free(t->group);
+    free(t->sigalg);
+    free(t->ja3s);
+    free(t->ja4s);
     free(t);
 }
 
@@ -324,6 +328,18 @@ static struct tls_rec *tls_copy(const hscan_tls_t *t)
     d->san_truncated = t->san_truncated;
     d->alert = dup_str(t->alert);
     d->alert_code = t->alert_code;
+    d->group = dup_str(t->group);
+    d->sigalg = dup_str(t->sigalg);
+    d->ticket = t->ticket;
+    d->hello_retry = t->hello_retry;
+    CHECK(t->n_extensions <= 32);
+    CHECK(t->n_extensions == 0 || t->extensions != NULL);
+    if (t->n_extensions)
+        memcpy(d->extensions, t->extensions,
+               t->n_extensions * sizeof(t->extensions[0]));
+    d->n_extensions = t->n_extensions;
+    d->ja3s = dup_str(t->ja3s);
+    d->ja4s = dup_str(t->ja4s);
     /* The header's promises: a verified certificate has code 0 and no
      * text, a failed one the other way round, no certificate (no
      * subject) code -1, no text and no other certificate fact; a
@@ -341,6 +357,15 @@ static struct tls_rec *tls_copy(const hscan_tls_t *t)
     CHECK(t->n_san <= t->n_san_total);
     CHECK((t->san_truncated != 0) == (t->n_san < t->n_san_total));
     CHECK((t->alert == NULL) == (t->alert_code < 0));
+    /* Fingerprints come from a parsed hello, both or neither; JA4S
+     * counts what the list holds (at most 32 kept). */
+    CHECK((t->ja3s == NULL) == (t->ja4s == NULL));
+    if (t->ja3s) {
+        char n[3];
+        snprintf(n, sizeof(n), "%02zu", t->n_extensions);
+        CHECK(strlen(t->ja3s) == 32 && strlen(t->ja4s) == 25);
+        CHECK(t->ja4s[0] == 't' && memcmp(t->ja4s + 3, n, 2) == 0);
+    }
     /* Something came back in TLS: a hello, or at least an alert. */
     CHECK(t->version != NULL || t->alert != NULL);
     return d;
@@ -393,6 +418,10 @@ static void json_copy(struct rec *d, const hscan_result_t *r)
         snprintf(want, sizeof(want), "\"san_count\":%zu,"
                  "\"san_truncated\":%s,\"alert\":", r->tls->n_san_total,
                  r->tls->san_truncated ? "true" : "false");
+        CHECK(strstr(d->json, want) != NULL);
+        snprintf(want, sizeof(want), "\"ticket\":%s,\"hello_retry\":%s,"
+                 "\"extensions\":[", r->tls->ticket ? "true" : "false",
+                 r->tls->hello_retry ? "true" : "false");
         CHECK(strstr(d->json, want) != NULL);
     }
     CHECK((strstr(d->json, ",\"fallback\":null,") != NULL) ==

@@ -53,6 +53,12 @@ struct tls_rec {
     int san_truncated;
     char *alert;
     int alert_code;
+    /* ---- handshake parameters and server fingerprints ---- */
+    char *group, *sigalg;
+    int ticket, hello_retry;
+    unsigned short extensions[32];
+    size_t n_extensions;
+    char *ja3s, *ja4s;
 };
 
 /* hscan_hop_t, copied. */

@@ -46,6 +46,7 @@ static const struct {
     { "tickets", T_TICKETS, C_VALID, 0, 100 },
     { "rec1", T_REC1, C_VALID, F_TLS12, 0 },
     { "seg1", T_SEG1, C_VALID, 0, 0 },
+    { "hrr", T_HRR, C_VALID, 0, 0 },
 };
 
 #define N_BEHAVIOURS (sizeof(tls_behaviours) / sizeof(tls_behaviours[0]))
@@ -57,7 +58,7 @@ static const char *const valid_names[] = {
     "trickle", "close", "garbage", "badstatus", "ctl", "lf", "status",
     "early", "shgarbage", "shstall", "reneg", "reneg-wait", "reneg-loop",
     "clientcert", "certreq", "noclose", "partial", "tickets", "rec1",
-    "seg1",
+    "seg1", "hrr",
 };
 
 static const unsigned char alpn_http11[] = { 8, 'h', 't', 't', 'p', '/',
@@ -258,6 +259,10 @@ static int apply_behaviour(struct tconn *c)
                                    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
     else if (c->beh == T_CERTREQ)
         SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
+    /* Not the x25519 share OpenSSL clients send first: the server
+     * must ask again (HelloRetryRequest, RFC 8446 4.1.4). */
+    if (c->beh == T_HRR && SSL_set1_groups_list(c->ssl, "P-384") != 1)
+        return -1;
     if (c->beh == T_SANS || c->beh == T_CHAIN)
         return apply_generated(c);
     if (id < 0 || id == C_VALID)    /* the SSL_CTX's own */

@@ -70,6 +70,8 @@
  *   seg1        every byte written on its own (TCP_NODELAY, one write
  *               per loop iteration: the next is written from the
  *               previous one's callback)
+ *   hrr         TLS 1.3 with only the P-384 group: a client that sends
+ *               an x25519 key share first gets a HelloRetryRequest
  *
  * Every other behaviour selects ALPN "http/1.1" when the client offers
  * it. After the handshake the server reads one request head (16 KiB at

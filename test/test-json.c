@@ -253,6 +253,52 @@ static const char *ms3(double ms, char *t)
     return t;
 }
 
+/* The tls object's handshake parameters, after "alert": present
+ * (numbers in the order sent) and absent (nulls, an empty list). */
+TEST(record_tls_handshake_fields)
+{
+    static const unsigned short ext[] = { 65281, 0, 35 };
+    static const char want[] =
+        "\"alert\":null,\"group\":\"x25519\","
+        "\"sigalg\":\"rsa_pss_rsae_sha256\",\"ticket\":true,"
+        "\"hello_retry\":false,\"extensions\":[65281,0,35],"
+        "\"ja3s\":\"00447ab319e9d94ba2b4c1248e155917\","
+        "\"ja4s\":\"t1206h1_c02f_17136cd5846b\"}";
+    hscan_result_t r;
+    hscan_tls_t t;
+    char buf[2048];
+    const char *p;
+
+    memset(&r, 0, sizeof(r));
+    memset(&t, 0, sizeof(t));
+    r.input = "x";
+    r.input_len = 1;
+    r.dns_ms = r.connect_ms = r.tls_ms = r.ttfb_ms = r.total_ms = -1;
+    r.proxy_ms = -1;
+    r.tls = &t;
+    t.verify_code = -1;
+    t.alert_code = -1;
+    t.group = "x25519";
+    t.sigalg = "rsa_pss_rsae_sha256";
+    t.ticket = 1;
+    t.extensions = ext;
+    t.n_extensions = 3;
+    t.ja3s = "00447ab319e9d94ba2b4c1248e155917";
+    t.ja4s = "t1206h1_c02f_17136cd5846b";
+    CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
+    p = strstr(buf, "\"alert\":null,");
+    CHECK(p != NULL);
+    CHECK(strncmp(p, want, strlen(want)) == 0);
+    memset(&t, 0, sizeof(t));
+    t.verify_code = t.alert_code = -1;
+    t.hello_retry = 1;
+    CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
+    CHECK(strstr(buf, "\"alert\":null,\"group\":null,\"sigalg\":null,"
+                      "\"ticket\":false,\"hello_retry\":true,"
+                      "\"extensions\":[],\"ja3s\":null,\"ja4s\":null}")
+          != NULL);
+}
+
 TEST(ms3_forms)
 {
     char t[HSCAN__MS_SIZE];

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <uv.h>
 
 #include "hscan.h"
@@ -437,6 +438,112 @@ TEST_T(tls_alpn_version_ip, 30)
 
     r = &e.recs[3];                 /* the wildcard SAN */
     CHECK_STR(r->host, "x7.valid.test");
+    env_done(&e);
+}
+
+/* ---- the handshake's parameters ---- */
+
+static void digest_hex(const EVP_MD *md, const char *s, char *out,
+                       size_t digits)
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    size_t i;
+
+    CHECK(EVP_Digest(s, strlen(s), d, &n, md, NULL) == 1);
+    for (i = 0; i < digits; i++)
+        snprintf(out + i, 2, "%x", i & 1 ? d[i / 2] & 15 : d[i / 2] >> 4);
+}
+
+/* The fingerprints agree with the record's own extension list, and the
+ * cipher JA4S names: JA3S recomputed from "771,cipher,ext-ext", the
+ * tail of JA4S from "xxxx,xxxx" (lib/tls-hello.c has the rules). */
+static void check_prints_consistent(const struct tls_rec *t,
+                                    const char *ja4_head)
+{
+    char ja3[256], list[256], md5[33] = "", sha[13] = "";
+    size_t i, k = 0, m;
+    unsigned cipher = 0;
+
+    CHECK(t->ja3s != NULL && t->ja4s != NULL);
+    CHECK(strncmp(t->ja4s, ja4_head, strlen(ja4_head)) == 0);
+    CHECK(sscanf(t->ja4s + 8, "%4x_", &cipher) == 1);
+    m = (size_t)snprintf(ja3, sizeof(ja3), "771,%u,", cipher);
+    for (i = 0; i < t->n_extensions; i++) {
+        m += (size_t)snprintf(ja3 + m, sizeof(ja3) - m, "%s%u", i ? "-" : "",
+                              t->extensions[i]);
+        k += (size_t)snprintf(list + k, sizeof(list) - k, "%s%04x",
+                              i ? "," : "", t->extensions[i]);
+    }
+    digest_hex(EVP_md5(), ja3, md5, 32);
+    CHECK_STR(t->ja3s, md5);
+    digest_hex(EVP_sha256(), list, sha, 12);
+    CHECK_STR(t->ja4s + 13, sha);
+}
+
+static int has_ext(const struct tls_rec *t, unsigned type)
+{
+    size_t i;
+
+    for (i = 0; i < t->n_extensions; i++)
+        if (t->extensions[i] == type)
+            return 1;
+    return 0;
+}
+
+/* TLS 1.3, TLS 1.2 and a HelloRetryRequest against the test server,
+ * whose leaf has a P-256 key. */
+TEST_T(tls_handshake_parameters, 30)
+{
+    char l[3][80];
+    const char *lines[3];
+    struct env e;
+    const struct tls_rec *t;
+    int i;
+
+    tls_env(&e);
+    lines[0] = fmt(l[0], sizeof(l[0]), "https://valid.test:%d/", e.tport);
+    lines[1] = fmt(l[1], sizeof(l[1]), "https://tls12.test:%d/", e.tport);
+    lines[2] = fmt(l[2], sizeof(l[2]), "https://hrr.test:%d/", e.tport);
+    env_scan(&e, lines, 3);
+    for (i = 0; i < 3; i++) {
+        EXPECT_STATUS(&e.recs[i], 200);
+        CHECK_STR(e.recs[i].tls->sigalg, "ecdsa_secp256r1_sha256");
+        /* OpenSSL servers send tickets by default, TLS 1.3 after the
+         * handshake */
+        CHECK_INT(e.recs[i].tls->ticket, 1);
+    }
+
+    t = e.recs[0].tls;
+    CHECK_STR(t->version, "TLSv1.3");
+    CHECK_STR(t->group, "x25519");
+    CHECK_INT(t->hello_retry, 0);
+    /* OpenSSL's order: supported_versions, key_share; no ALPN in a
+     * TLS 1.3 ServerHello, so "00" */
+    CHECK_INT(t->n_extensions, 2);
+    CHECK_INT(t->extensions[0], 43);
+    CHECK_INT(t->extensions[1], 51);
+    check_prints_consistent(t, "t130200_13");
+    CHECK(strstr(e.recs[0].json, "\"extensions\":[43,51],") != NULL);
+
+    t = e.recs[1].tls;
+    CHECK_STR(t->version, "TLSv1.2");
+    CHECK_STR(t->group, "x25519");
+    CHECK_INT(t->hello_retry, 0);
+    CHECK(has_ext(t, 65281) && has_ext(t, 16) && has_ext(t, 35));
+    CHECK(!has_ext(t, 43) && !has_ext(t, 51));
+    {
+        char head[16];
+        snprintf(head, sizeof(head), "t12%02zuh1_c0", t->n_extensions);
+        check_prints_consistent(t, head);
+    }
+
+    t = e.recs[2].tls;
+    CHECK_STR(t->version, "TLSv1.3");
+    CHECK_STR(t->group, "secp384r1");
+    CHECK_INT(t->hello_retry, 1);
+    CHECK(strstr(e.recs[2].json, "\"hello_retry\":true,") != NULL);
+    check_prints_consistent(t, "t130200_13");
     env_done(&e);
 }
 

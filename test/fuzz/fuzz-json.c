@@ -169,6 +169,7 @@ static hscan_tls_t *gen_tls(struct fz *f, struct pool *pl)
     hscan_tls_t *t;
     size_t i, *lens;
     const char **san;
+    unsigned short *ext;
 
     if (fz_u8(f) & 1)
         return NULL;
@@ -200,6 +201,18 @@ static hscan_tls_t *gen_tls(struct fz *f, struct pool *pl)
     t->sha256 = gen_cstr(f, pl);
     t->spki_sha256 = gen_cstr(f, pl);
     t->chain_len = gen_int(f);
+    t->group = gen_cstr(f, pl);
+    t->sigalg = gen_cstr(f, pl);
+    t->ticket = fz_u8(f) & 1;
+    t->hello_retry = fz_u8(f) & 1;
+    t->n_extensions = fz_u8(f) % 33;
+    ext = keep(pl, malloc((t->n_extensions + 1) * sizeof(*ext)));
+    FUZZ_CHECK(ext != NULL);
+    for (i = 0; i < t->n_extensions; i++)
+        ext[i] = (unsigned short)fz_u32(f);
+    t->extensions = ext;
+    t->ja3s = gen_cstr(f, pl);
+    t->ja4s = gen_cstr(f, pl);
     return t;
 }
 
@@ -324,6 +337,10 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
         want_opt(w, t->not_after);
         want_opt(w, t->sha256);
         want_opt(w, t->spki_sha256);
+        want_opt(w, t->group);
+        want_opt(w, t->sigalg);
+        want_opt(w, t->ja3s);
+        want_opt(w, t->ja4s);
     }
     if (r->error) {
         want_opt(w, hscan_err_name(r->error));

@@ -616,6 +616,46 @@ def proxy_seeds():
         write('proxy', 'exclude-%d' % i, b'\x02http://127.0.0.1\n' + e)
 
 
+# ---- ServerHellos (fuzz-hello.c: the handshake message) ----
+
+HRR_RANDOM = bytes.fromhex('cf21ad74e59a6111be1d8c021e65b891'
+                           'c2a211167abb8c5e079e09e2c8a8339c')
+
+
+def server_hello(version, cipher, exts, random=b'\x11' * 32, sid=32):
+    body = struct.pack('>H', version) + random + bytes([sid]) + \
+        b'\x22' * sid + struct.pack('>HB', cipher, 0)
+    if exts is not None:
+        e = b''.join(struct.pack('>HH', t, len(d)) + d for t, d in exts)
+        body += struct.pack('>H', len(e)) + e
+    return b'\x02' + struct.pack('>I', len(body))[1:] + body
+
+
+def hello_seeds():
+    alpn = b'\x00\x09\x08http/1.1'
+    ks = b'\x00\x1d\x00\x20' + b'\x33' * 32
+    hellos = {
+        'tls12': server_hello(0x0303, 0xc02f, [
+            (0xff01, b'\x00'), (0, b''), (11, b'\x03\x00\x01\x02'),
+            (35, b''), (16, alpn), (23, b'')]),
+        'tls13': server_hello(0x0303, 0x1301, [(51, ks), (43, b'\x03\x04')]),
+        'hrr': server_hello(0x0303, 0x1302, [(43, b'\x03\x04'),
+                                             (51, b'\x00\x17')],
+                            random=HRR_RANDOM),
+        'spec-ja4s': server_hello(0x0303, 0xc030, [
+            (5, b''), (23, b''), (0xff01, b'\x00'), (0, b'')]),
+        'no-ext': server_hello(0x0303, 0x002f, None),
+        'empty-ext': server_hello(0x0303, 0x002f, []),
+        'alpn-hex': server_hello(0x0303, 0xc02f, [
+            (16, b'\x00\x05\x04\x30\xab\xcd\x31')]),
+        'many-ext': server_hello(0x0303, 0xc02f,
+                                 [(0x1000 + i, b'') for i in range(40)]),
+        'sid-0': server_hello(0x0301, 0x0035, [(0xff01, b'\x00')], sid=0),
+    }
+    for name, m in hellos.items():
+        write('hello', name, m)
+
+
 if __name__ == '__main__':
     target_seeds()
     http_seeds()
@@ -625,3 +665,4 @@ if __name__ == '__main__':
     audit_seeds()
     h2_seeds()
     proxy_seeds()
+    hello_seeds()
