@@ -14,6 +14,7 @@ struct hscan__tls {
     size_t peek_len;
     int alert;              /* description of the fatal alert received,
                                -1 when none */
+    int want_chain;         /* cfg.tls_chain: facts of every certificate */
 };
 
 struct hscan__tls_facts {

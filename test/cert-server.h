@@ -48,6 +48,7 @@ struct cert_server {
     char ca_path[64];
     int port;
     pid_t pid;
+    int tls_chain;                  /* cs_scan() with cfg.tls_chain */
 };
 
 /* How many times every limit and time bound stretches: 5 under
