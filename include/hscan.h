@@ -161,6 +161,31 @@ typedef struct hscan_header {
  * days_left and chain_len 0, verified 0 and verify_code -1.  Strings
  * are NUL-terminated; owned by the scanner like the result they hang
  * off. */
+/* One certificate of the chain (hscan_tls_t.chain, cfg.tls_chain).
+ * Strings in the forms of hscan_tls_t's leaf facts. */
+typedef struct hscan_cert {
+    const char *subject;      /* RFC 2253 form */
+    const char *issuer;
+    const char *serial;       /* lowercase hex; NULL when over 64 bytes */
+    const char *not_before;   /* RFC 3339 UTC; NULL when unreadable */
+    const char *not_after;
+    const char *sha256;       /* certificate DER, lowercase hex */
+    const char *spki_sha256;  /* SubjectPublicKeyInfo DER, hex */
+    const char *key_type;     /* "RSA", "RSA-PSS", "EC", "Ed25519",
+                                 "Ed448", "DSA"; else OpenSSL's short
+                                 name of the key algorithm, or its
+                                 dotted OID */
+    int key_bits;             /* key size in bits; 0 when unknown */
+    const char *sig_alg;      /* the certificate's signature algorithm
+                                 by OpenSSL's long name
+                                 ("sha256WithRSAEncryption",
+                                 "ecdsa-with-SHA256"), or dotted OID */
+    int is_ca;                /* basicConstraints says cA TRUE */
+} hscan_cert_t;
+
+/* The most certificates hscan_tls_t.chain and .verified_chain keep. */
+#define HSCAN_TLS_CHAIN_MAX 10
+
 typedef struct hscan_tls {
     const char *version;      /* "TLSv1.3": what the server's hello
                                  chose, also when the handshake then
@@ -223,6 +248,30 @@ typedef struct hscan_tls {
                                  when no hello was parsed or it had
                                  over 32 extensions */
     const char *ja4s;
+
+    /* ---- the whole chain (cfg.tls_chain, hscan-cli --tls-chain) ---- */
+    const char *earliest_not_after; /* RFC 3339 UTC, like not_after: the
+                                 soonest not_after over the verified
+                                 chain (root included) when verified,
+                                 else over every certificate sent; NULL
+                                 when no certificate arrived (or no
+                                 date could be read).  Always filled */
+    long earliest_days_left;  /* whole days until it, as days_left; 0
+                                 when it is NULL */
+    const hscan_cert_t *chain; /* cfg.tls_chain: the certificates the
+                                 server sent, in the order sent (leaf
+                                 first), the first HSCAN_TLS_CHAIN_MAX;
+                                 an empty array (n_chain 0) when none
+                                 arrived.  NULL without cfg.tls_chain */
+    size_t n_chain;
+    const char *const *verified_chain; /* cfg.tls_chain and verified:
+                                 the SHA-256 (DER, lowercase hex) of
+                                 each certificate of the verified path,
+                                 leaf first, root last (the first
+                                 HSCAN_TLS_CHAIN_MAX).  NULL otherwise */
+    size_t n_verified_chain;
+    int chain_truncated;      /* 1 when chain or verified_chain stops
+                                 short of what there was */
 } hscan_tls_t;
 
 /* HTTP/2 facts of the connection that gave the final response (or the
@@ -719,6 +768,13 @@ struct hscan_config {
                                   250; 10 to 2000 (the RFC's bounds; it
                                   recommends at least 100).  Used only
                                   with prefer_family */
+    /* ---- the whole chain (hscan-cli --tls-chain; docs/results.md
+     * "tls") ---- */
+    int tls_chain;             /* 1: fill hscan_tls_t.chain (every
+                                  certificate sent, with its facts) and
+                                  verified_chain.  0 (default): only
+                                  earliest_not_after, which is always
+                                  filled */
 };
 
 /* The most paths a scanner takes (cfg.n_paths). */

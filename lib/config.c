@@ -365,7 +365,12 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
         return rc;
     if ((rc = check_expand(&r, cfg)) != 0)
         return rc;
-    return check_prefer(&r, cfg);
+    if ((rc = check_prefer(&r, cfg)) != 0)
+        return rc;
+    if (cfg->tls_chain != 0 && cfg->tls_chain != 1)
+        return refuse(&r, "tls_chain", "%d: must be 0 or 1",
+                      cfg->tls_chain);
+    return 0;
 }
 
 int hscan_target_opts_check(const hscan_target_opts_t *opts,

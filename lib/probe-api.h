@@ -47,6 +47,7 @@ struct hscan__limits {
     int all_ips;              /* cfg.all_ips */
     int prefer_family;          /* cfg.prefer_family */
     uint64_t attempt_delay_ms;  /* cfg.attempt_delay_ms */
+    int tls_chain;              /* cfg.tls_chain */
 };
 
 /* --all-ips: what a probe's siblings need, handed to env->siblings

@@ -194,6 +194,8 @@ static void tls_start(struct hscan__leg *l)
         rc = hscan__tls_start(p->tls, ctx, p->host, p->family,
                               p->req->http_version);
     if (rc == 0)
+        p->tls->want_chain = p->env->lim.tls_chain;
+    if (rc == 0)
         rc = hscan__p_read_start(p);
     if (rc != 0) {
         hscan__p_finish(p, HSCAN_ERESOURCE_EXHAUSTED,

@@ -380,6 +380,65 @@ static void json_tls_hello(struct hscan__sb *j, const hscan_tls_t *t)
     jstr_or_null(j, t->ja4s);
 }
 
+/* The whole chain (cfg.tls_chain): its keys only when it was asked
+ * for, so other records keep their size. */
+static void json_chain(struct hscan__sb *j, const hscan_tls_t *t)
+{
+    size_t i;
+
+    jkey(j, "earliest_not_after");
+    jstr_or_null(j, t->earliest_not_after);
+    jkey(j, "earliest_days_left");
+    if (t->earliest_not_after)
+        jnum(j, t->earliest_days_left);
+    else
+        jlit(j, "null");
+    if (!t->chain)
+        return;
+    jkey(j, "chain");
+    jlit(j, "[");
+    for (i = 0; i < t->n_chain; i++) {
+        const hscan_cert_t *c = &t->chain[i];
+        jlit(j, i ? ",{\"subject\":" : "{\"subject\":");
+        jstr_or_null(j, c->subject);
+        jkey(j, "issuer");
+        jstr_or_null(j, c->issuer);
+        jkey(j, "serial");
+        jstr_or_null(j, c->serial);
+        jkey(j, "not_before");
+        jstr_or_null(j, c->not_before);
+        jkey(j, "not_after");
+        jstr_or_null(j, c->not_after);
+        jkey(j, "sha256");
+        jstr_or_null(j, c->sha256);
+        jkey(j, "spki_sha256");
+        jstr_or_null(j, c->spki_sha256);
+        jkey(j, "key_type");
+        jstr_or_null(j, c->key_type);
+        jkey(j, "key_bits");
+        jnum(j, c->key_bits);
+        jkey(j, "sig_alg");
+        jstr_or_null(j, c->sig_alg);
+        jkey(j, "is_ca");
+        jlit(j, c->is_ca ? "true}" : "false}");
+    }
+    jlit(j, "]");
+    jkey(j, "chain_truncated");
+    jlit(j, t->chain_truncated ? "true" : "false");
+    jkey(j, "verified_chain");
+    if (!t->verified_chain) {
+        jlit(j, "null");
+        return;
+    }
+    jlit(j, "[");
+    for (i = 0; i < t->n_verified_chain; i++) {
+        if (i)
+            jlit(j, ",");
+        jstr_or_null(j, t->verified_chain[i]);
+    }
+    jlit(j, "]");
+}
+
 static void json_tls(struct hscan__sb *j, const hscan_tls_t *t)
 {
     size_t i;
@@ -443,6 +502,7 @@ static void json_tls(struct hscan__sb *j, const hscan_tls_t *t)
     jkey(j, "alert");
     jstr_or_null(j, t->alert);
     json_tls_hello(j, t);
+    json_chain(j, t);
     jlit(j, "}");
 }
 

@@ -485,6 +485,7 @@ static void fill_env(hscan_t *s, const hscan_config_t *c)
     e->lim.all_ips = c->all_ips;
     e->lim.prefer_family = c->prefer_family;
     e->lim.attempt_delay_ms = c->attempt_delay_ms;
+    e->lim.tls_chain = c->tls_chain;
     e->rbuf = s->rbuf;
     e->rbuf_size = sizeof(s->rbuf);
     e->pbuf = s->pbuf;

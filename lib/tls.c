@@ -585,19 +585,24 @@ static const char *at(const struct sbuf *s, size_t off)
     return off ? s->buf + off - 1 : NULL;
 }
 
+/* A static name, else the string at `off`. */
+static const char *name_at(const struct sbuf *s, const char *name,
+                           size_t off)
+{
+    return name ? name : at(s, off);
+}
+
 /* Offsets of the certificate's strings in the buffer. */
 struct cert_at {
     size_t err, subj, iss, nb, na, ser, sha, spki;
 };
 
-static void add_cert(struct sbuf *s, X509 *x, long vr, struct cert_at *o)
+/* Everything but the verification text. */
+static void add_cert_facts(struct sbuf *s, X509 *x, struct cert_at *o)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    const char *e = X509_verify_cert_error_string(vr);
 
-    memset(o, 0, sizeof(*o));
-    o->err = OFF(s, sbuf_add(s, e, strlen(e)));
     o->subj = add_name(s, X509_get_subject_name(x));
     o->iss = add_name(s, X509_get_issuer_name(x));
     o->nb = add_time(s, X509_get0_notBefore(x));
@@ -608,12 +613,212 @@ static void add_cert(struct sbuf *s, X509 *x, long vr, struct cert_at *o)
     o->spki = add_spki(s, x);
 }
 
+static void add_cert(struct sbuf *s, X509 *x, long vr, struct cert_at *o)
+{
+    const char *e = X509_verify_cert_error_string(vr);
+
+    memset(o, 0, sizeof(*o));
+    o->err = OFF(s, sbuf_add(s, e, strlen(e)));
+    add_cert_facts(s, x, o);
+}
+
+/* Whole days from now until `t`: the diff truncates toward zero, and a
+ * certificate that expired a minute ago has -1 whole days left, not 0. */
+static long days_until(const ASN1_TIME *t)
+{
+    int days = 0, secs = 0;
+
+    if (!t || !ASN1_TIME_diff(&days, &secs, NULL, t))
+        return 0;
+    return days - (secs < 0 ? 1 : 0);
+}
+
+/* ---- the whole chain (cfg.tls_chain) ---- */
+
+/* Where one certificate of the chain put its facts. */
+struct chain_at {
+    struct cert_at c;
+    const char *ktype, *sig;    /* static names, or `ktype_off`/`sig_off` */
+    size_t ktype_off, sig_off;
+    int bits, is_ca;
+};
+
+/* What the facts learn about the chain before the one allocation. */
+struct chain_facts {
+    const ASN1_TIME *earliest;
+    size_t earliest_off;
+    struct chain_at cert[HSCAN_TLS_CHAIN_MAX];
+    size_t n_cert;
+    size_t fp[HSCAN_TLS_CHAIN_MAX];     /* verified path fingerprints */
+    size_t n_fp;
+    int verified_path, truncated;
+};
+
+static int tm_before(const struct tm *a, const struct tm *b)
+{
+    int x[6] = { a->tm_year, a->tm_mon, a->tm_mday, a->tm_hour, a->tm_min,
+                 a->tm_sec };
+    int y[6] = { b->tm_year, b->tm_mon, b->tm_mday, b->tm_hour, b->tm_min,
+                 b->tm_sec };
+    int i;
+
+    for (i = 0; i < 6; i++)
+        if (x[i] != y[i])
+            return x[i] < y[i];
+    return 0;
+}
+
+/* The soonest not_after in `sk`; unreadable dates are passed over. */
+static const ASN1_TIME *earliest_in(STACK_OF(X509) *sk)
+{
+    const ASN1_TIME *best = NULL, *t;
+    struct tm bt = { 0 }, tm;
+    int i;
+
+    for (i = 0; i < sk_X509_num(sk); i++) {
+        t = X509_get0_notAfter(sk_X509_value(sk, i));
+        if (t && ASN1_TIME_to_tm(t, &tm) == 1 &&
+            (!best || tm_before(&tm, &bt))) {
+            best = t;
+            bt = tm;
+        }
+    }
+    return best;
+}
+
+/* An object's OpenSSL name (long or short), else its dotted OID text
+ * in the string buffer. */
+static const char *obj_name(struct sbuf *s, const ASN1_OBJECT *o, int ln,
+                            size_t *off)
+{
+    int nid = o ? OBJ_obj2nid(o) : NID_undef;
+    const char *n = nid == NID_undef ? NULL
+                    : ln ? OBJ_nid2ln(nid) : OBJ_nid2sn(nid);
+    char buf[128];
+    int k;
+
+    *off = 0;
+    if (n || !o)
+        return n;
+    if ((k = OBJ_obj2txt(buf, sizeof(buf), o, 1)) > 0 &&
+        (size_t)k < sizeof(buf))
+        *off = OFF(s, sbuf_add(s, buf, (size_t)k));
+    return NULL;
+}
+
+static void add_key(struct sbuf *s, X509 *x, struct chain_at *c)
+{
+    EVP_PKEY *k = X509_get0_pubkey(x);     /* NULL: unknown to OpenSSL */
+    ASN1_OBJECT *alg = NULL;
+    const X509_ALGOR *sig = NULL;
+    const ASN1_OBJECT *sobj = NULL;
+
+    c->bits = k && EVP_PKEY_get_bits(k) > 0 ? EVP_PKEY_get_bits(k) : 0;
+    switch (k ? EVP_PKEY_get_base_id(k) : NID_undef) {
+    case EVP_PKEY_RSA: c->ktype = "RSA"; break;
+    case EVP_PKEY_RSA_PSS: c->ktype = "RSA-PSS"; break;
+    case EVP_PKEY_EC: c->ktype = "EC"; break;
+    case EVP_PKEY_ED25519: c->ktype = "Ed25519"; break;
+    case EVP_PKEY_ED448: c->ktype = "Ed448"; break;
+    case EVP_PKEY_DSA: c->ktype = "DSA"; break;
+    default:
+        X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL,
+                               X509_get_X509_PUBKEY(x));
+        c->ktype = obj_name(s, alg, 0, &c->ktype_off);
+    }
+    X509_get0_signature(NULL, &sig, x);
+    if (sig)
+        X509_ALGOR_get0(&sobj, NULL, NULL, sig);
+    c->sig = obj_name(s, sobj, 1, &c->sig_off);
+    c->is_ca = (X509_get_extension_flags(x) & EXFLAG_CA) != 0;
+}
+
+/* earliest_not_after over the verified path when `vr` says verified,
+ * else over what was sent; with want_chain, every sent certificate's
+ * facts and the path's fingerprints.  A verified handshake always has
+ * its path (vcache.c sets it when it reuses a verdict): without one,
+ * memory ran out. */
+static void add_chain(struct sbuf *s, struct hscan__tls *t,
+                      long vr, struct chain_facts *cf)
+{
+    STACK_OF(X509) *sent = SSL_get_peer_cert_chain(t->ssl);
+    STACK_OF(X509) *path = vr == X509_V_OK ? SSL_get0_verified_chain(t->ssl)
+                                           : NULL;
+    int i, n;
+
+    if (vr == X509_V_OK && !path) {
+        s->oom = 1;
+        return;
+    }
+    cf->earliest = earliest_in(path ? path : sent);
+    cf->earliest_off = add_time(s, cf->earliest);
+    if (!t->want_chain)
+        return;
+    n = sent ? sk_X509_num(sent) : 0;
+    for (i = 0; i < n && i < HSCAN_TLS_CHAIN_MAX; i++) {
+        struct chain_at *c = &cf->cert[cf->n_cert++];
+        X509 *x = sk_X509_value(sent, i);
+
+        memset(c, 0, sizeof(*c));
+        add_cert_facts(s, x, &c->c);
+        add_key(s, x, c);
+    }
+    cf->truncated = n > HSCAN_TLS_CHAIN_MAX;
+    cf->verified_path = path != NULL;
+    n = path ? sk_X509_num(path) : 0;
+    for (i = 0; i < n && i < HSCAN_TLS_CHAIN_MAX; i++) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+
+        if (!X509_digest(sk_X509_value(path, i), EVP_sha256(), md, &mdlen))
+            s->oom = 1;
+        cf->fp[cf->n_fp++] = add_hex(s, md, mdlen);
+    }
+    cf->truncated |= n > HSCAN_TLS_CHAIN_MAX;
+}
+
+/* The chain's part of the view, its arrays at `certs` and `fps`. */
+static void chain_view(const struct sbuf *s, const struct hscan__tls *t,
+                       const struct chain_facts *cf, hscan_cert_t *certs,
+                       const char **fps, struct hscan__tls_facts *f)
+{
+    size_t i;
+
+    f->v.earliest_not_after = at(s, cf->earliest_off);
+    f->v.earliest_days_left = cf->earliest_off ? days_until(cf->earliest)
+                                               : 0;
+    if (!t->want_chain)
+        return;
+    for (i = 0; i < cf->n_cert; i++) {
+        const struct chain_at *c = &cf->cert[i];
+        hscan_cert_t *v = &certs[i];
+
+        v->subject = at(s, c->c.subj);
+        v->issuer = at(s, c->c.iss);
+        v->serial = at(s, c->c.ser);
+        v->not_before = at(s, c->c.nb);
+        v->not_after = at(s, c->c.na);
+        v->sha256 = at(s, c->c.sha);
+        v->spki_sha256 = at(s, c->c.spki);
+        v->key_type = name_at(s, c->ktype, c->ktype_off);
+        v->key_bits = c->bits;
+        v->sig_alg = name_at(s, c->sig, c->sig_off);
+        v->is_ca = c->is_ca;
+    }
+    f->v.chain = certs;
+    f->v.n_chain = cf->n_cert;
+    for (i = 0; i < cf->n_fp; i++)
+        fps[i] = at(s, cf->fp[i]);
+    f->v.verified_chain = cf->verified_path ? fps : NULL;
+    f->v.n_verified_chain = cf->verified_path ? cf->n_fp : 0;
+    f->v.chain_truncated = cf->truncated;
+}
+
 static void cert_facts(struct hscan__tls *t, X509 *x, long vr,
                        const struct sbuf *s, const struct cert_at *o,
                        struct hscan__tls_facts *f)
 {
     STACK_OF(X509) *chain = SSL_get_peer_cert_chain(t->ssl);
-    int days = 0, secs = 0;
 
     f->v.verify_code = vr;
     f->v.verified = vr == X509_V_OK;
@@ -625,17 +830,15 @@ static void cert_facts(struct hscan__tls *t, X509 *x, long vr,
     f->v.serial = at(s, o->ser);
     f->v.sha256 = at(s, o->sha);
     f->v.spki_sha256 = at(s, o->spki);
-    /* The diff truncates toward zero; a certificate that expired a
-     * minute ago has -1 whole days left, not 0. */
-    if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)))
-        f->v.days_left = days - (secs < 0 ? 1 : 0);
+    f->v.days_left = days_until(X509_get0_notAfter(x));
     f->v.chain_len = chain ? sk_X509_num(chain) : 1;
 }
 
 static void session_facts(struct hscan__tls *t, struct hscan__tls_facts *f);
 
-/* Everything is gathered into one allocation: the facts struct, its
- * SAN pointer and length arrays, and the strings. */
+/* Everything is gathered into one allocation: the facts struct, the
+ * chain's certificates, the SAN pointer, path fingerprint and SAN
+ * length arrays, and the strings. */
 struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
 {
     X509 *x;
@@ -644,7 +847,9 @@ struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
     size_t n_sans = 0, n_total = 0, i, *lenv;
     struct hscan__tls_facts *f;
     struct sbuf s = { NULL, 0, 0, 0 };
-    const char **sanv;
+    struct chain_facts cf;
+    hscan_cert_t *certs;
+    const char **sanv, **fps;
     char *strings;
     long vr = 0;
     int hello;
@@ -657,31 +862,40 @@ struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
     if (!x && !hello && t->alert < 0)
         return NULL;
     ERR_clear_error();
+    cf.n_cert = cf.n_fp = cf.earliest_off = 0;
+    cf.verified_path = cf.truncated = 0;
     if (x) {
         vr = SSL_get_verify_result(t->ssl);
         add_cert(&s, x, vr, &o);
         add_sans(&s, x, &pos, &n_sans, &n_total);
+        add_chain(&s, t, vr, &cf);
     }
     /* Facts with a hole that memory made (a name, a digest, the SANs
      * left out) would pass for the certificate's own: none at all. */
     if (errors_say_oom() || s.oom ||
-        !(f = calloc(1, sizeof(*f) +
-                            n_sans * (sizeof(char *) + sizeof(size_t)) +
-                            s.len))) {
+        !(f = calloc(1, sizeof(*f) + cf.n_cert * sizeof(*certs) +
+                            (n_sans + cf.n_fp) * sizeof(char *) +
+                            n_sans * sizeof(size_t) + s.len))) {
         free(s.buf);
         free(pos);
         return NULL;
     }
-    sanv = (const char **)(f + 1);
-    lenv = (size_t *)(sanv + n_sans);
+    certs = (hscan_cert_t *)(f + 1);
+    sanv = (const char **)(certs + cf.n_cert);
+    fps = sanv + n_sans;
+    lenv = (size_t *)(fps + cf.n_fp);
     strings = (char *)(lenv + n_sans);
     if (s.len)
         memcpy(strings, s.buf, s.len);
     free(s.buf);
     s.buf = strings;            /* offsets now point into the copy */
     f->v.verify_code = -1;      /* no certificate: no verdict */
-    if (x)
+    if (x) {
         cert_facts(t, x, vr, &s, &o, f);
+        chain_view(&s, t, &cf, certs, fps, f);
+    }
+    if (t->want_chain && !f->v.chain)
+        f->v.chain = certs;     /* none arrived: [] */
     for (i = 0; i < n_sans; i++) {
         sanv[i] = at(&s, pos[i].off);
         lenv[i] = pos[i].len;

@@ -20,6 +20,7 @@ struct hscan__tls {
     unsigned char have_hello;   /* hello holds one */
     unsigned char hello_retry;  /* a HelloRetryRequest came */
     unsigned char ticket;       /* a NewSessionTicket came */
+    int want_chain;         /* cfg.tls_chain: facts of every certificate */
 };
 
 struct hscan__tls_facts {

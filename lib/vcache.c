@@ -35,6 +35,14 @@
  * never crosses stores.  (With OpenSSL's lazy directory lookup, the
  * fallback when the bundle cannot be read, the store fills in as
  * verifications find certificates there: the same verdicts, sooner.)
+ *
+ * A verified chain's path is kept too, and handed back on reuse
+ * (X509_STORE_CTX_set0_verified_chain(), which libssl copies to
+ * SSL_get0_verified_chain() as after a real verification): the
+ * earliest expiry and --tls-chain read it (tls.c).  It is kept as the
+ * positions of the sent certificates in it and references to the
+ * store's (the root), so an entry holds no certificate of the server;
+ * a path that does not fit is not kept, and neither is its verdict.
  */
 #include <string.h>
 #include <time.h>
@@ -51,12 +59,19 @@
 #define VC_SLOTS 1024
 #define VC_TTL 300
 #define VC_MAX_CHAIN 8
+#define VC_PATH 10              /* certificates of a kept path */
+#define VC_EXT 2                /* of them from the store */
 
 struct vc_entry {
     unsigned char key[32];
     time_t expires;             /* 0: empty */
     int err;                    /* X509_V_* of the chain, host left out */
     int depth;
+    /* the verified path (err 0): path[i] >= 0 is that sent certificate,
+     * -1 - j is ext[j], a reference to the store's */
+    signed char path[VC_PATH];
+    unsigned char n_path;
+    X509 *ext[VC_EXT];
 };
 
 struct hscan__vcache {
@@ -140,6 +155,66 @@ static void bound_by(time_t *until, time_t now, const X509 *x)
     }
 }
 
+static void entry_clear(struct vc_entry *e)
+{
+    int j;
+
+    for (j = 0; j < VC_EXT; j++) {
+        X509_free(e->ext[j]);
+        e->ext[j] = NULL;
+    }
+    e->n_path = 0;
+    e->expires = 0;
+}
+
+/* Note `chain`, the verified path of sent chain `sk`, in `e`.  0 when
+ * it does not fit (or a reference could not be taken). */
+static int path_keep(struct vc_entry *e, STACK_OF(X509) *sk,
+                     STACK_OF(X509) *chain)
+{
+    int i, k, n = chain ? sk_X509_num(chain) : 0, n_ext = 0;
+
+    if (n <= 0 || n > VC_PATH)
+        return 0;
+    for (i = 0; i < n; i++) {
+        X509 *x = sk_X509_value(chain, i);
+
+        for (k = 0; k < sk_X509_num(sk) && sk_X509_value(sk, k) != x; k++)
+            ;
+        if (k < sk_X509_num(sk)) {
+            e->path[i] = (signed char)k;
+            continue;
+        }
+        if (n_ext == VC_EXT || !X509_up_ref(x))
+            return 0;
+        e->ext[n_ext] = x;
+        e->path[i] = (signed char)(-1 - n_ext++);
+    }
+    e->n_path = (unsigned char)n;
+    return 1;
+}
+
+/* The kept path of `e` for sent chain `sk`, as a new stack; NULL when
+ * memory ran out. */
+static STACK_OF(X509) *path_make(const struct vc_entry *e,
+                                 STACK_OF(X509) *sk)
+{
+    STACK_OF(X509) *c = sk_X509_new_reserve(NULL, e->n_path);
+    int i;
+
+    for (i = 0; c && i < e->n_path; i++) {
+        X509 *x = e->path[i] >= 0 ? sk_X509_value(sk, e->path[i])
+                                  : e->ext[-1 - e->path[i]];
+
+        if (!x || !X509_up_ref(x)) {
+            sk_X509_pop_free(c, X509_free);
+            return NULL;
+        }
+        (void)sk_X509_push(c, x);     /* reserved: cannot fail */
+    }
+    return c;
+}
+
 /* 1 when the name asked for matches the leaf (or none was asked). */
 static int name_matches(X509 *leaf, const char *host, const char *ip,
                         unsigned flags)
@@ -192,6 +267,13 @@ static int verify_cb(X509_STORE_CTX *xs, void *arg)
     if (e->expires > now && memcmp(e->key, key, 32) == 0) {
         err = e->err;
         depth = e->depth;
+        if (err == X509_V_OK) {
+            STACK_OF(X509) *path = path_make(e, sk);
+            if (path)
+                X509_STORE_CTX_set0_verified_chain(xs, path);
+            else
+                err = X509_V_ERR_OUT_OF_MEM;
+        }
     } else {
         STACK_OF(X509) *chain;
         time_t until = now + VC_TTL;
@@ -217,10 +299,15 @@ static int verify_cb(X509_STORE_CTX *xs, void *arg)
             bound_by(&until, now, sk_X509_value(chain, i));
         if (!transient && err != X509_V_ERR_OUT_OF_MEM &&
             err != X509_V_ERR_UNSPECIFIED) {
-            memcpy(e->key, key, 32);
-            e->err = err;
-            e->depth = depth;
-            e->expires = until;
+            entry_clear(e);
+            if (err != X509_V_OK || path_keep(e, sk, chain)) {
+                memcpy(e->key, key, 32);
+                e->err = err;
+                e->depth = depth;
+                e->expires = until;
+            } else {
+                entry_clear(e);     /* a path half kept */
+            }
         }
     }
     if (!name_matches(leaf, host, ip, flags) &&
@@ -264,8 +351,12 @@ void hscan__vcache_free(SSL_CTX *ctx)
 {
     struct hscan__vcache *vc = ctx ? SSL_CTX_get_app_data(ctx) : NULL;
 
+    int i;
+
     if (!vc)
         return;
+    for (i = 0; i < VC_SLOTS; i++)
+        entry_clear(&vc->slot[i]);
     EVP_MD_free(vc->sha256);
     EVP_MD_CTX_free(vc->md);
     OPENSSL_free(vc);

@@ -321,6 +321,9 @@ void cs_scan(struct env *e, const struct cert_server *cs,
     e->cfg.scheme = HSCAN_SCHEME_HTTPS;
     e->cfg.ca_file = cs->ca_path;
     e->cfg.insecure = insecure;
+    e->cfg.tls_chain = cs->tls_chain;
+    if (cs->concurrency)
+        e->cfg.concurrency = cs->concurrency;
     e->cfg.dns_timeout_ms *= cs_slow();
     e->cfg.connect_timeout_ms *= cs_slow();
     e->cfg.read_timeout_ms *= cs_slow();

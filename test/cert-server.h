@@ -48,6 +48,8 @@ struct cert_server {
     char ca_path[64];
     int port;
     pid_t pid;
+    int tls_chain;                  /* cs_scan() with cfg.tls_chain */
+    unsigned concurrency;           /* and this one; 0: the default */
 };
 
 /* How many times every limit and time bound stretches: 5 under

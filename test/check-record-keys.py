@@ -69,7 +69,7 @@ def records(t):
     # TLS: verified, and one that fails verification (-k keeps it)
     recs += scan([f"https://valid.test:{https}/",
                   f"https://selfsigned.test:{https}/"],
-                 *common, "--ca-file", t.ca, "-k")
+                 *common, "--ca-file", t.ca, "-k", "--tls-chain")
     # https-first on a plain-HTTP port: the fallback
     recs += scan([f"fast.test:{http}"], *common, "--scheme", "https-first")
     # a path list: the optional "path" key (one record per path)

@@ -227,6 +227,8 @@ static void free_list(char **v, size_t n)
 
 static void tls_free(struct tls_rec *t)
 {
+    size_t i;
+
     if (!t)
         return;
     free(t->version);
@@ -246,6 +248,22 @@ static void tls_free(struct tls_rec *t)
     free(t->sigalg);
     free(t->ja3s);
     free(t->ja4s);
+    free(t->earliest_not_after);
+    for (i = 0; t->chain && i < t->n_chain; i++) {
+        struct cert_rec *c = &t->chain[i];
+        free(c->subject);
+        free(c->issuer);
+        free(c->serial);
+        free(c->not_before);
+        free(c->not_after);
+        free(c->sha256);
+        free(c->spki_sha256);
+        free(c->key_type);
+        free(c->sig_alg);
+    }
+    free(t->chain);
+    if (t->verified_chain)
+        free_list(t->verified_chain, t->n_verified_chain);
     free(t);
 }
 
@@ -296,6 +314,52 @@ void rec_free(struct rec *r)
     r->hops = NULL;
     r->n_hops = 0;
     r->fallback_detail = NULL;
+}
+
+/* The whole chain, and hscan.h's promises about it: no certificate,
+ * no earliest expiry; a verified path only when verified, with the
+ * chain; a truncated chain holds HSCAN_TLS_CHAIN_MAX. */
+static void chain_copy(struct tls_rec *d, const hscan_tls_t *t)
+{
+    size_t i;
+
+    d->earliest_not_after = dup_str(t->earliest_not_after);
+    d->earliest_days_left = t->earliest_days_left;
+    d->chain_truncated = t->chain_truncated;
+    if (!t->subject)
+        CHECK(!t->earliest_not_after && t->n_chain == 0 &&
+              !t->verified_chain);
+    if (!t->earliest_not_after)
+        CHECK(t->earliest_days_left == 0);
+    CHECK(!t->verified_chain || (t->verified && t->chain));
+    CHECK(t->n_chain <= HSCAN_TLS_CHAIN_MAX &&
+          t->n_verified_chain <= HSCAN_TLS_CHAIN_MAX);
+    if (t->chain) {
+        CHECK(t->n_chain == (size_t)t->chain_len ||
+              (t->chain_truncated && t->n_chain == HSCAN_TLS_CHAIN_MAX));
+        d->chain = calloc(t->n_chain + 1, sizeof(*d->chain));
+        CHECK(d->chain != NULL);
+    }
+    for (i = 0; t->chain && i < t->n_chain; i++) {
+        const hscan_cert_t *c = &t->chain[i];
+        struct cert_rec *r = &d->chain[i];
+        r->subject = dup_str(c->subject);
+        r->issuer = dup_str(c->issuer);
+        r->serial = dup_str(c->serial);
+        r->not_before = dup_str(c->not_before);
+        r->not_after = dup_str(c->not_after);
+        r->sha256 = dup_str(c->sha256);
+        r->spki_sha256 = dup_str(c->spki_sha256);
+        r->key_type = dup_str(c->key_type);
+        r->sig_alg = dup_str(c->sig_alg);
+        r->key_bits = c->key_bits;
+        r->is_ca = c->is_ca;
+    }
+    d->n_chain = t->chain ? t->n_chain : 0;
+    if (t->verified_chain) {
+        d->verified_chain = dup_list(t->verified_chain, t->n_verified_chain);
+        d->n_verified_chain = t->n_verified_chain;
+    }
 }
 
 static struct tls_rec *tls_copy(const hscan_tls_t *t)
@@ -368,6 +432,7 @@ static struct tls_rec *tls_copy(const hscan_tls_t *t)
     }
     /* Something came back in TLS: a hello, or at least an alert. */
     CHECK(t->version != NULL || t->alert != NULL);
+    chain_copy(d, t);
     return d;
 }
 
@@ -423,6 +488,9 @@ static void json_copy(struct rec *d, const hscan_result_t *r)
                  "\"extensions\":[", r->tls->ticket ? "true" : "false",
                  r->tls->hello_retry ? "true" : "false");
         CHECK(strstr(d->json, want) != NULL);
+        CHECK(strstr(d->json, ",\"earliest_not_after\":") != NULL);
+        CHECK((strstr(d->json, ",\"chain\":[") != NULL) ==
+              (r->tls->chain != NULL));
     }
     CHECK((strstr(d->json, ",\"fallback\":null,") != NULL) ==
           (r->fallback_error == 0));

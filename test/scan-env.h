@@ -37,6 +37,13 @@ struct hdr {
     size_t name_len, value_len;
 };
 
+/* hscan_cert_t, copied. */
+struct cert_rec {
+    char *subject, *issuer, *serial, *not_before, *not_after, *sha256;
+    char *spki_sha256, *key_type, *sig_alg;
+    int key_bits, is_ca;
+};
+
 /* hscan_tls_t, every string copied (NULL stays NULL). */
 struct tls_rec {
     char *version, *cipher, *alpn;
@@ -59,6 +66,14 @@ struct tls_rec {
     unsigned short extensions[32];
     size_t n_extensions;
     char *ja3s, *ja4s;
+    /* the whole chain (cfg.tls_chain) */
+    char *earliest_not_after;
+    long earliest_days_left;
+    struct cert_rec *chain;         /* NULL when the view's was */
+    size_t n_chain;
+    char **verified_chain;          /* NULL when the view's was */
+    size_t n_verified_chain;
+    int chain_truncated;
 };
 
 /* hscan_hop_t, copied. */

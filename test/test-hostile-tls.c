@@ -332,6 +332,7 @@ TEST_T(tls_certificates_under_100k, 120)
     struct rec *r;
 
     init_big(&e);
+    e.cfg.tls_chain = 1;                /* and the whole chain, capped */
     make_lines(names, 2, e.tport, buf, lines);
     env_scan(&e, lines, 2);
 
@@ -342,7 +343,13 @@ TEST_T(tls_certificates_under_100k, 120)
         CHECK_INT(r->tls->chain_len, 11);
         CHECK_STR(r->tls->subject, "CN=chain-10.test");
         CHECK_STR(r->tls->issuer, "CN=hscan test intermediate 10");
+        CHECK_INT(r->tls->n_chain, HSCAN_TLS_CHAIN_MAX);
+        CHECK_INT(r->tls->n_verified_chain, HSCAN_TLS_CHAIN_MAX);
+        CHECK_INT(r->tls->chain_truncated, 1);
+        CHECK_STR(r->tls->chain[0].subject, "CN=chain-10.test");
+        CHECK_STR(r->tls->verified_chain[0], r->tls->sha256);
     }
+    CHECK(strstr(r->json, "\"chain_truncated\":true") != NULL);
 
     r = &e.recs[1];                     /* 3,004 SANs, ~70 KB */
     EXPECT_STATUS(r, 200);

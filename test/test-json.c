@@ -263,7 +263,8 @@ TEST(record_tls_handshake_fields)
         "\"sigalg\":\"rsa_pss_rsae_sha256\",\"ticket\":true,"
         "\"hello_retry\":false,\"extensions\":[65281,0,35],"
         "\"ja3s\":\"00447ab319e9d94ba2b4c1248e155917\","
-        "\"ja4s\":\"t1206h1_c02f_17136cd5846b\"}";
+        "\"ja4s\":\"t1206h1_c02f_17136cd5846b\","
+        "\"earliest_not_after\":null,\"earliest_days_left\":null}";
     hscan_result_t r;
     hscan_tls_t t;
     char buf[2048];
@@ -295,7 +296,9 @@ TEST(record_tls_handshake_fields)
     CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
     CHECK(strstr(buf, "\"alert\":null,\"group\":null,\"sigalg\":null,"
                       "\"ticket\":false,\"hello_retry\":true,"
-                      "\"extensions\":[],\"ja3s\":null,\"ja4s\":null}")
+                      "\"extensions\":[],\"ja3s\":null,\"ja4s\":null,"
+                      "\"earliest_not_after\":null,"
+                      "\"earliest_days_left\":null}")
           != NULL);
 }
 

@@ -498,6 +498,199 @@ TEST_T(cert_chain_incomplete_and_odd_order, 120)
     env_done(&e);
 }
 
+/* ---- the whole chain (cfg.tls_chain) ---- */
+
+/* `c` valid until now + `days`, signed again by `issuer`. */
+static void set_expiry(struct tcert *c, const struct tcert *issuer,
+                       int days)
+{
+    CHECK(X509_gmtime_adj(X509_getm_notAfter(c->cert), days * DAY) != NULL);
+    CHECK(X509_sign(c->cert, issuer->key, EVP_sha256()) > 0);
+}
+
+/* The not_after of `x` in the record's form. */
+static const char *not_after_of(const X509 *x, char buf[64])
+{
+    struct tm tm;
+
+    CHECK(ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1);
+    snprintf(buf, 64, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
+}
+
+/* One entry of tls.chain against the certificate it should be. */
+static void check_chain_cert(const struct cert_rec *c, X509 *x,
+                             const char *key_type, int bits, int is_ca)
+{
+    char sha[96], spki[96], hex[72], na[64];
+    int sig = X509_get_signature_nid(x);
+
+    tcerts_fingerprints(x, sha, spki);
+    CHECK_STR(c->sha256, no_colons(sha, hex));
+    CHECK_STR(c->spki_sha256, no_colons(spki, hex));
+    CHECK_STR(c->not_after, not_after_of(x, na));
+    CHECK_STR(c->key_type, key_type);
+    CHECK_INT(c->key_bits, bits);
+    CHECK_STR(c->sig_alg, OBJ_nid2ln(sig));
+    CHECK_INT(c->is_ca, is_ca);
+    CHECK(c->subject && c->issuer && c->serial && c->not_before);
+}
+
+/* earliest_not_after and its days, in the view and the JSON line. */
+static void check_earliest(const struct rec *r, const X509 *x)
+{
+    char na[64], want[128];
+
+    CHECK_STR(r->tls->earliest_not_after, not_after_of(x, na));
+    snprintf(want, sizeof(want), "\"earliest_not_after\":\"%s\","
+             "\"earliest_days_left\":%ld", na, r->tls->earliest_days_left);
+    check_json(r, want);
+    CHECK(r->tls->earliest_days_left >= 0 &&
+          r->tls->earliest_days_left <= 200);
+}
+
+/* The verified path is `path` (n of them), leaf first, root last. */
+static void check_path(const struct rec *r, X509 *const *path, size_t n)
+{
+    char sha[96], spki[96], hex[72];
+    size_t i;
+
+    CHECK(r->tls->verified_chain != NULL);
+    CHECK_INT(r->tls->n_verified_chain, n);
+    for (i = 0; i < n; i++) {
+        tcerts_fingerprints(path[i], sha, spki);
+        CHECK_STR(r->tls->verified_chain[i], no_colons(sha, hex));
+    }
+}
+
+/* Chains of 1 to 4 certificates with the earliest expiry in the
+ * middle, one sent out of order with an extra certificate, and one that
+ * does not verify: earliest_not_after is over the verified path (root
+ * included, the extra left out) or, unverified, over what was sent;
+ * tls.chain is what was sent, in that order; verified_chain the path.
+ * Every site is scanned twice, one round after the other: the second
+ * verification is the cache's (vcache.c), whose path must be the same.
+ * Keys RSA and EC. */
+enum { W_ONE, W_TWO, W_THREE, W_FOUR, W_ODD, W_UNVERIFIED, W_N };
+
+TEST_T(cert_chain_whole, 120)
+{
+    static const char *const labels[W_N] = {
+        "one", "two", "three", "four", "odd", "unverified",
+    };
+    static const char *const hosts[2 * W_N] = {
+        "one.test", "two.test", "three.test", "four.test", "odd.test",
+        "unverified.test", "one.test", "two.test", "three.test",
+        "four.test", "odd.test", "unverified.test",
+    };
+    struct tcert *t1, *t3a, *t3b, *f_a, *f_b, *stray, other;
+    struct site *s[W_N];
+    struct cert_server cs;
+    struct env e;
+    EVP_PKEY *rsa = EVP_RSA_gen(2048);
+    int i, k;
+
+    CHECK(rsa != NULL);
+    cs_init(&cs);
+    cs.tls_chain = 1;
+    cs.concurrency = W_N;       /* the second round starts as the first
+                                   ends: its chains are known */
+    CHECK(tcerts_ca(&other) == 0);
+    t1 = cs_sub_ca(&cs, NULL, "int two");
+    set_expiry(t1, &cs.ca, 20);
+    t3a = cs_sub_ca(&cs, NULL, "int three a");          /* 200 days */
+    set_expiry(t3a, &cs.ca, 200);
+    t3b = cs_sub_ca(&cs, t3a, "int three b");           /* 40 days */
+    set_expiry(t3b, t3a, 40);
+    f_a = cs_sub_ca(&cs, NULL, "int four a");           /* RSA, 15 days */
+    CHECK(tcerts_rekey(f_a, rsa, &cs.ca) == 0);
+    set_expiry(f_a, &cs.ca, 15);
+    f_b = cs_sub_ca(&cs, f_a, "int four b");            /* 30 days */
+    set_expiry(f_b, f_a, 30);
+    stray = cs_sub_ca(&cs, &other, "stray");            /* 5 days */
+    set_expiry(stray, &other, 5);
+    for (i = 0; i < W_N; i++) {
+        static const struct tcert *no;
+        const struct tcert *iss[W_N] = { no, t1, t3b, f_b, f_b, t1 };
+        iss[0] = NULL;
+        s[i] = cs_site(&cs, labels[i], iss[i], hosts[i], &hosts[i], 1);
+    }
+    set_expiry(&s[W_ONE]->leaf, &cs.ca, 30);
+    site_send(s[W_TWO], t1->cert);
+    site_send(s[W_THREE], t3b->cert);
+    site_send(s[W_THREE], t3a->cert);
+    site_send(s[W_FOUR], f_b->cert);
+    site_send(s[W_FOUR], f_a->cert);
+    site_send(s[W_FOUR], cs.ca.cert);
+    site_send(s[W_ODD], f_a->cert);     /* root side first, a stray */
+    site_send(s[W_ODD], stray->cert);
+    site_send(s[W_ODD], f_b->cert);
+    site_send(s[W_UNVERIFIED], stray->cert);    /* t1 missing */
+    cs_start(&cs);
+    cs_scan(&e, &cs, hosts, 2 * W_N, 1);
+    for (k = 0; k < 2 * W_N; k++) {
+        struct rec *r = &e.recs[k];
+        struct tls_rec *t = r->tls;
+
+        i = k % W_N;
+        check_verify(r, i == W_UNVERIFIED ? 20 : 0, 1);
+        CHECK(t->chain != NULL && !t->chain_truncated);
+        CHECK_INT(t->n_chain, (size_t)t->chain_len);
+        check_chain_cert(&t->chain[0], s[i]->leaf.cert, "EC", 256, 0);
+        switch (i) {
+        case W_ONE: {
+            X509 *p[] = { s[i]->leaf.cert, cs.ca.cert };
+            check_earliest(r, s[i]->leaf.cert);
+            check_path(r, p, 2);
+            break;
+        }
+        case W_TWO: {
+            X509 *p[] = { s[i]->leaf.cert, t1->cert, cs.ca.cert };
+            check_chain_cert(&t->chain[1], t1->cert, "EC", 256, 1);
+            check_earliest(r, t1->cert);
+            check_path(r, p, 3);
+            break;
+        }
+        case W_THREE: {
+            X509 *p[] = { s[i]->leaf.cert, t3b->cert, t3a->cert,
+                          cs.ca.cert };
+            check_chain_cert(&t->chain[1], t3b->cert, "EC", 256, 1);
+            check_chain_cert(&t->chain[2], t3a->cert, "EC", 256, 1);
+            check_earliest(r, t3b->cert);
+            check_path(r, p, 4);
+            break;
+        }
+        case W_FOUR: case W_ODD: {
+            X509 *p[] = { s[i]->leaf.cert, f_b->cert, f_a->cert,
+                          cs.ca.cert };
+            int odd = i == W_ODD;
+            check_chain_cert(&t->chain[odd ? 3 : 1], f_b->cert, "EC", 256,
+                             1);
+            check_chain_cert(&t->chain[odd ? 1 : 2], f_a->cert, "RSA", 2048,
+                             1);
+            check_chain_cert(&t->chain[odd ? 2 : 3],
+                             odd ? stray->cert : cs.ca.cert, "EC", 256, 1);
+            CHECK_STR(t->chain[1].sig_alg, odd ? "ecdsa-with-SHA256"
+                                               : "sha256WithRSAEncryption");
+            check_earliest(r, f_a->cert);
+            check_path(r, p, 4);
+            break;
+        }
+        case W_UNVERIFIED:
+            check_chain_cert(&t->chain[1], stray->cert, "EC", 256, 1);
+            check_earliest(r, stray->cert);
+            CHECK(t->verified_chain == NULL);
+            check_json(r, "\"verified_chain\":null}");
+            break;
+        }
+        check_json(r, "\"chain_truncated\":false,\"verified_chain\":");
+    }
+    tcerts_free(&other);
+    cs_stop(&cs);
+    env_done(&e);
+}
+
 /* ---- names ---- */
 
 /* A SAN DNS name with a NUL byte inside: tls.c promises that "a NUL

@@ -116,7 +116,10 @@ static const struct group {
 "      --tls-timeout D      TLS handshake (default 5)\n"
 "      --ca-file FILE       also trust the CA certificates in FILE (PEM)\n"
 "  -k, --insecure           report certificates that fail verification\n"
-"                           instead of failing with tls_cert_invalid\n" },
+"                           instead of failing with tls_cert_invalid\n"
+"      --tls-chain          every certificate sent, with its facts, and the\n"
+"                           verified path in tls.chain and\n"
+"                           tls.verified_chain\n" },
     { "proxy", "Proxy",
 "      --proxy URL          connect through a proxy: http://HOST[:PORT]\n"
 "                           (CONNECT, for http and https targets; the\n"

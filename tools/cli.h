@@ -206,7 +206,9 @@ enum {
     /* many paths and every address (cli-paths.c) */
     OPT_PATHS, OPT_ALL_IPS,
     /* address family preference (cli-args.c) */
-    OPT_PREFER_IPV4, OPT_PREFER_IPV6, OPT_ATTEMPT_DELAY
+    OPT_PREFER_IPV4, OPT_PREFER_IPV6, OPT_ATTEMPT_DELAY,
+    /* the whole chain */
+    OPT_TLS_CHAIN
 };
 #define FILTER_STATUS_MAX 999   /* statuses 0 (no response) to 999 */
 #define FILTER_MAX_ERRORS 64

@@ -435,6 +435,8 @@ static const struct option opts[] = {
     { "prefer-ipv4", 0, 0, OPT_PREFER_IPV4 },
     { "prefer-ipv6", 0, 0, OPT_PREFER_IPV6 },
     { "attempt-delay", 1, 0, OPT_ATTEMPT_DELAY },
+    /* the whole chain */
+    { "tls-chain", 0, 0, OPT_TLS_CHAIN },
     { 0, 0, 0, 0 }
 };
 
@@ -567,6 +569,7 @@ static int opt_request(hscan_config_t *cfg, int c, const char *v)
         cfg->ca_file = v;
         break;
     case 'k': cfg->insecure = 1; break;
+    case OPT_TLS_CHAIN: cfg->tls_chain = 1; break;
     case OPT_AUDIT: cfg->audit = 1; break;
     case OPT_STRICT: cfg->strict = 1; break;
     case OPT_HTTP11: cfg->http_version = HSCAN_HTTP_1_1; break;

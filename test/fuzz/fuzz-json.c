@@ -164,6 +164,39 @@ static hscan_h2_t *gen_h2(struct fz *f, struct pool *pl)
     return h;
 }
 
+/* The whole chain (cfg.tls_chain): absent, or certificates and a path
+ * (NULL or not). */
+static void gen_chain(struct fz *f, struct pool *pl, hscan_tls_t *t)
+{
+    hscan_cert_t *c;
+    size_t i;
+
+    t->earliest_not_after = gen_cstr(f, pl);
+    t->earliest_days_left = (long)(int32_t)fz_u32(f) * 4099L;
+    if (fz_u8(f) & 1)
+        return;
+    t->n_chain = fz_u8(f) % (LIST_MAX + 1);
+    c = keep(pl, calloc(t->n_chain + 1, sizeof(*c)));
+    FUZZ_CHECK(c != NULL);
+    for (i = 0; i < t->n_chain; i++) {
+        c[i].subject = gen_cstr(f, pl);
+        c[i].issuer = gen_cstr(f, pl);
+        c[i].serial = gen_cstr(f, pl);
+        c[i].not_before = gen_cstr(f, pl);
+        c[i].not_after = gen_cstr(f, pl);
+        c[i].sha256 = gen_cstr(f, pl);
+        c[i].spki_sha256 = gen_cstr(f, pl);
+        c[i].key_type = gen_cstr(f, pl);
+        c[i].key_bits = gen_int(f);
+        c[i].sig_alg = gen_cstr(f, pl);
+        c[i].is_ca = fz_u8(f) & 1;
+    }
+    t->chain = c;
+    t->chain_truncated = fz_u8(f) & 1;
+    if (fz_u8(f) & 1)
+        t->verified_chain = gen_list(f, pl, &t->n_verified_chain);
+}
+
 static hscan_tls_t *gen_tls(struct fz *f, struct pool *pl)
 {
     hscan_tls_t *t;
@@ -213,6 +246,7 @@ static hscan_tls_t *gen_tls(struct fz *f, struct pool *pl)
     t->extensions = ext;
     t->ja3s = gen_cstr(f, pl);
     t->ja4s = gen_cstr(f, pl);
+    gen_chain(f, pl, t);
     return t;
 }
 
@@ -341,6 +375,22 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
         want_opt(w, t->sigalg);
         want_opt(w, t->ja3s);
         want_opt(w, t->ja4s);
+        want_opt(w, t->earliest_not_after);
+        for (i = 0; t->chain && i < t->n_chain; i++) {
+            const hscan_cert_t *c = &t->chain[i];
+            want_opt(w, c->subject);
+            want_opt(w, c->issuer);
+            want_opt(w, c->serial);
+            want_opt(w, c->not_before);
+            want_opt(w, c->not_after);
+            want_opt(w, c->sha256);
+            want_opt(w, c->spki_sha256);
+            want_opt(w, c->key_type);
+            want_opt(w, c->sig_alg);
+        }
+        for (i = 0; t->chain && t->verified_chain &&
+                    i < t->n_verified_chain; i++)
+            want_opt(w, t->verified_chain[i]);
     }
     if (r->error) {
         want_opt(w, hscan_err_name(r->error));

@@ -19,6 +19,7 @@ _hscan_cli()
         --user --data --data-file --exclude --retries --source-ip
         --paths --all-ips
         --prefer-ipv4 --prefer-ipv6 --attempt-delay
+        --tls-chain
         -c -X -H -A -u -d -o -f -q -4 -6 -h -V -k"
     local fields="id input url scheme host ip port status reason
         http_version content_type content_length title body_sha256 server
