@@ -181,7 +181,8 @@ int hscan__tls_ctx_new(SSL_CTX **out, const char *ca_file, char *detail,
     }
     SSL_CTX_set1_cert_store(ctx, store);
     X509_STORE_free(store);
-    if (hscan__vcache_install(ctx) != 0) {
+    if (hscan__vcache_install(ctx) != 0 ||
+        hscan__tls_stat_install(ctx) != 0) {
         SSL_CTX_free(ctx);
         snprintf(detail, dsize, "out of memory");
         return HSCAN_ENOMEM;
@@ -221,6 +222,7 @@ int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
     SSL_set0_rbio(t->ssl, t->rbio);
     SSL_set0_wbio(t->ssl, t->wbio);
     SSL_set_connect_state(t->ssl);
+    SSL_set_app_data(t->ssl, t);    /* tls-ocsp.c's extension callback */
     /* With SSL_VERIFY_NONE, a chain check that could not even start
      * (no memory for its X509_STORE_CTX) leaves the result as it was:
      * X509_V_OK after SSL_new().  Start from "not verified" instead; a
@@ -254,6 +256,7 @@ int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
 
 void hscan__tls_free(struct hscan__tls *t)
 {
+    free(t->sct_ext);
     if (t->ssl) {
         SSL_free(t->ssl);           /* frees both BIOs */
     } else {
@@ -643,6 +646,7 @@ struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
     size_t n_sans = 0, n_total = 0, i, *lenv;
     struct hscan__tls_facts *f;
     struct sbuf s = { NULL, 0, 0, 0 };
+    struct hscan__tls_stat st;
     const char **sanv;
     char *strings;
     long vr = 0;
@@ -661,19 +665,22 @@ struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
         add_cert(&s, x, vr, &o);
         add_sans(&s, x, &pos, &n_sans, &n_total);
     }
+    hscan__tls_stat_gather(&st, t, x);
     /* Facts with a hole that memory made (a name, a digest, the SANs
      * left out) would pass for the certificate's own: none at all. */
-    if (errors_say_oom() || s.oom ||
+    if (errors_say_oom() || s.oom || st.oom ||
         !(f = calloc(1, sizeof(*f) +
                             n_sans * (sizeof(char *) + sizeof(size_t)) +
-                            s.len))) {
+                            hscan__tls_stat_size(&st) + s.len))) {
         free(s.buf);
         free(pos);
+        hscan__tls_stat_free(&st);
         return NULL;
     }
     sanv = (const char **)(f + 1);
     lenv = (size_t *)(sanv + n_sans);
-    strings = (char *)(lenv + n_sans);
+    strings = (char *)(lenv + n_sans) + hscan__tls_stat_size(&st);
+    hscan__tls_stat_place(&st, lenv + n_sans, &f->v);
     if (s.len)
         memcpy(strings, s.buf, s.len);
     free(s.buf);

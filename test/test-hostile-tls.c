@@ -211,7 +211,7 @@ TEST_T(tls_raw_handshake_replies, 120)
     CHECK(strstr(e.recs[R_ALERT].json, "\"tls\":{\"version\":null,") !=
           NULL);
     CHECK(strstr(e.recs[R_ALERT].json,
-                 "\"alert\":\"handshake_failure\"}") != NULL);
+                 "\"alert\":\"handshake_failure\",") != NULL);
     env_done(&e);
 }
 
@@ -561,14 +561,14 @@ TEST_T(tls_client_certificate, 120)
         CHECK_STR(r->tls->alert, "certificate_required");
         CHECK_INT(r->tls->alert_code, 116);
     }
-    CHECK(strstr(r->json, "\"alert\":\"certificate_required\"}") != NULL);
+    CHECK(strstr(r->json, "\"alert\":\"certificate_required\",") != NULL);
     check_before(r, 900);               /* not the read timeout */
 
     EXPECT_STATUS(&e.recs[1], 200);
     CHECK(e.recs[1].tls != NULL && e.recs[1].tls->verified);
     if (e.recs[1].tls)
         CHECK(e.recs[1].tls->alert == NULL);
-    CHECK(strstr(e.recs[1].json, "\"alert\":null}") != NULL);
+    CHECK(strstr(e.recs[1].json, "\"alert\":null,") != NULL);
     env_done(&e);
 }
 
@@ -600,7 +600,7 @@ TEST_T(tls_client_certificate_tls12, 120)
     CHECK(strstr(o.json, "\"tls\":{\"version\":\"TLSv1.2\",") != NULL);
     CHECK(strstr(o.json, "\"alpn\":\"http/1.1\"") != NULL);
     CHECK(strstr(o.json, "\"code\":62") != NULL);
-    CHECK(strstr(o.json, "\"alert\":\"handshake_failure\"}") != NULL);
+    CHECK(strstr(o.json, "\"alert\":\"handshake_failure\",") != NULL);
     CHECK(o.total_ms < 900.0 * slow());
     one_free(&o);
 }

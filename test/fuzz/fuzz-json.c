@@ -164,6 +164,32 @@ static hscan_h2_t *gen_h2(struct fz *f, struct pool *pl)
     return h;
 }
 
+/* ---- stapled OCSP and SCTs ---- */
+static void gen_tls_ocsp(struct fz *f, struct pool *pl, hscan_tls_t *t)
+{
+    hscan_tls_sct_t *scts;
+    size_t i;
+
+    t->ocsp.stapled = fz_u8(f) & 1;
+    t->ocsp.status = gen_cstr(f, pl);
+    t->ocsp.revoked_at = gen_cstr(f, pl);
+    t->ocsp.reason = gen_cstr(f, pl);
+    t->ocsp.this_update = gen_cstr(f, pl);
+    t->ocsp.next_update = gen_cstr(f, pl);
+    t->ocsp.verified = fz_u8(f) & 1;
+    t->ocsp.error = gen_cstr(f, pl);
+    t->n_scts = fz_u8(f) % (LIST_MAX + 1);
+    t->n_scts_total = t->n_scts + fz_u8(f);
+    scts = keep(pl, calloc(t->n_scts + 1, sizeof(*scts)));
+    FUZZ_CHECK(scts != NULL);
+    for (i = 0; i < t->n_scts; i++) {
+        scts[i].source = gen_cstr(f, pl);
+        scts[i].log_id = gen_cstr(f, pl);
+        scts[i].timestamp = gen_cstr(f, pl);
+    }
+    t->scts = scts;
+}
+
 static hscan_tls_t *gen_tls(struct fz *f, struct pool *pl)
 {
     hscan_tls_t *t;
@@ -200,6 +226,7 @@ static hscan_tls_t *gen_tls(struct fz *f, struct pool *pl)
     t->sha256 = gen_cstr(f, pl);
     t->spki_sha256 = gen_cstr(f, pl);
     t->chain_len = gen_int(f);
+    gen_tls_ocsp(f, pl, t);
     return t;
 }
 
@@ -324,6 +351,19 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
         want_opt(w, t->not_after);
         want_opt(w, t->sha256);
         want_opt(w, t->spki_sha256);
+        if (t->ocsp.stapled) {
+            want_opt(w, t->ocsp.status);
+            want_opt(w, t->ocsp.revoked_at);
+            want_opt(w, t->ocsp.reason);
+            want_opt(w, t->ocsp.this_update);
+            want_opt(w, t->ocsp.next_update);
+            want_opt(w, t->ocsp.error);
+        }
+        for (i = 0; i < t->n_scts; i++) {
+            want_opt(w, t->scts[i].source);
+            want_opt(w, t->scts[i].log_id);
+            want_opt(w, t->scts[i].timestamp);
+        }
     }
     if (r->error) {
         want_opt(w, hscan_err_name(r->error));
