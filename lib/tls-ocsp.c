@@ -98,7 +98,7 @@ static size_t put(struct hscan__tls_stat *st, const char *s)
 static size_t put_tm(struct hscan__tls_stat *st, const struct tm *tm,
                      int ms)
 {
-    char b[40];
+    char b[96];         /* room for any int, as the compiler checks */
 
     if (tm->tm_year + 1900 < 0 || tm->tm_year + 1900 > 9999)
         return 0;

@@ -243,6 +243,55 @@ TEST(record_body_fields)
                          "\"sha256\":\"00ff\"},\"audit\":null,\"redirects\"")) == 0);
 }
 
+/* tls.ocsp and tls.scts: null and [] when nothing came, then every
+ * member in the documented order. */
+TEST(record_tls_ocsp_scts)
+{
+    static const hscan_tls_sct_t scts[] = {
+        { "x509", "AQID", "2023-11-14T22:13:20.123Z" },
+        { "tls", NULL, NULL },
+    };
+    static const char none[] = "\"alert\":null,\"ocsp\":null,"
+                               "\"scts\":[],\"sct_count\":0}";
+    static const char some[] =
+        "\"alert\":null,\"ocsp\":{\"status\":\"revoked\","
+        "\"revoked_at\":\"2024-01-01T00:00:00Z\","
+        "\"reason\":\"keyCompromise\","
+        "\"this_update\":\"2026-01-01T00:00:00Z\",\"next_update\":null,"
+        "\"verified\":false,\"error\":\"signature does not verify\"},"
+        "\"scts\":[{\"source\":\"x509\",\"log_id\":\"AQID\","
+        "\"timestamp\":\"2023-11-14T22:13:20.123Z\"},"
+        "{\"source\":\"tls\",\"log_id\":null,\"timestamp\":null}],"
+        "\"sct_count\":3}";
+    hscan_result_t r;
+    hscan_tls_t t;
+    char buf[4096];
+
+    memset(&r, 0, sizeof(r));
+    memset(&t, 0, sizeof(t));
+    r.input = "x";
+    r.input_len = 1;
+    r.dns_ms = r.connect_ms = r.tls_ms = r.ttfb_ms = r.total_ms = -1;
+    r.proxy_ms = -1;
+    t.alert_code = -1;
+    r.tls = &t;
+    CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
+    CHECK(strstr(buf, none) != NULL);
+    t.ocsp.stapled = 1;
+    t.ocsp.status = "revoked";
+    t.ocsp.revoked_at = "2024-01-01T00:00:00Z";
+    t.ocsp.reason = "keyCompromise";
+    t.ocsp.this_update = "2026-01-01T00:00:00Z";
+    t.ocsp.error = "signature does not verify";
+    t.scts = scts;
+    t.n_scts = 2;
+    t.n_scts_total = 3;
+    CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
+    if (!strstr(buf, some))
+        fprintf(stderr, "  %s\n", buf);
+    CHECK(strstr(buf, some) != NULL);
+}
+
 /* hscan__ms3(), the timing_ms form of JSON records and text fields. */
 static const char *ms3(double ms, char *t)
 {

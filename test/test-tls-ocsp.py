@@ -17,14 +17,20 @@ file:
   rogue      signed by the unrelated responder: not verified
   delegated  signed by the delegated responder: verified
   other      a good response about another certificate: no status
+  badsig     CA-named, signature corrupted (-badsig)
 
-An expired response is not among them: `openssl ocsp` refuses a
-non-positive -ndays/-nmin, so it cannot date nextUpdate in the past
-(FIXME: sign one by hand).  One s_server per case staples its file; the SCT server also sends the
+and two are rewritten here (forge(): a few lines of DER, re-signed with
+`openssl dgst -sign`), because `openssl ocsp` refuses a non-positive
+-ndays/-nmin and cannot add extensions:
+
+  expired    the good one with this/next update 2 days / 1 day ago
+  sct        a good one for the SCT leaf, with the same SCT list in its
+             SingleResponse extension (1.3.6.1.4.1.11129.2.4.5)
+
+One s_server per case staples its file; the SCT server also sends the
 same list in the TLS extension (-serverinfo, a SERVERINFOV2 block for
 the TLS 1.2 ServerHello and the TLS 1.3 Certificate entry), once as
-TLS 1.3 and once limited to TLS 1.2 (-tls1_2).  A
-server stapling nothing gives "ocsp": null.  Each record's tls object is
+TLS 1.3 and once limited to TLS 1.2 (-tls1_2).  A server stapling nothing gives "ocsp": null.  Each record's tls object is
 compared with what was made.  Every wait is bounded; servers are killed
 at the end.
 """
@@ -76,6 +82,72 @@ def rfc3339_ms(ms):
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
+# ---- a stapled response rewritten: times, an SCT extension ----
+
+def der(tag, body):
+    n = len(body)
+    if n < 0x80:
+        return bytes([tag, n]) + body
+    ln = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(ln)]) + ln + body
+
+
+def kids(b):
+    """The TLVs inside one DER TLV, whole."""
+    i = 2 + (b[1] & 0x7f if b[1] & 0x80 else 0)
+    out = []
+    while i < len(b):
+        n, h = b[i + 1], 2
+        if n & 0x80:
+            h += n & 0x7f
+            n = int.from_bytes(b[i + 2:i + h], "big")
+        out.append(b[i:i + h + n])
+        i += h + n
+    return out
+
+
+def gtime(delta_s):
+    t = (datetime.datetime.now(datetime.timezone.utc) +
+         datetime.timedelta(seconds=delta_s))
+    return der(0x18, t.strftime("%Y%m%d%H%M%SZ").encode())
+
+
+def forge(o, d, src, out, key, shift=None, scts=None):
+    """Rewrite response SRC (made by openssl ocsp, one SingleResponse):
+    thisUpdate/nextUpdate SHIFT = (s, s) seconds from now, and/or an
+    SCT list extension (1.3.6.1.4.1.11129.2.4.5) on the SingleResponse;
+    re-signed with KEY (the response's signature algorithm is kept)."""
+    top = open(f"{d}/{src}.der", "rb").read()
+    status, wrap = kids(top)
+    oid, octets = kids(kids(wrap)[0])
+    basic = kids(octets)[0]
+    tbs, alg, _, *certs = kids(basic)
+    parts = kids(tbs)
+    ri = next(i for i, p in enumerate(parts) if p[0] == 0x30)
+    single = kids(parts[ri])[0]
+    cid, cst, this, *rest = kids(single)
+    nxt = [r for r in rest if r[0] == 0xa0]
+    if shift:
+        this, nxt = gtime(shift[0]), [der(0xa0, gtime(shift[1]))]
+    ext = []
+    if scts:
+        e = der(0x30, der(0x06, bytes.fromhex("2b06010401d679020405")) +
+                der(0x04, der(0x04, scts)))
+        ext = [der(0xa1, der(0x30, e))]
+    single = der(0x30, cid + cst + this + b"".join(nxt + ext))
+    parts[ri] = der(0x30, single)
+    tbs = der(0x30, b"".join(parts))
+    with open(f"{d}/tbs.der", "wb") as f:
+        f.write(tbs)
+    openssl(o, "dgst", "-sha256", "-sign", f"{d}/{key}.key", "-out",
+            f"{d}/tbs.sig", f"{d}/tbs.der")
+    sig = open(f"{d}/tbs.sig", "rb").read()
+    basic = der(0x30, tbs + alg + der(0x03, b"\0" + sig) + b"".join(certs))
+    top = der(0x30, status + der(0xa0, der(0x30, oid + der(0x04, basic))))
+    with open(f"{d}/{out}.der", "wb") as f:
+        f.write(top)
+
+
 def make_pki(o, d):
     ext = f"{d}/leaf.ext"
     with open(ext, "w") as f:
@@ -125,6 +197,9 @@ def make_pki(o, d):
     respond("delegated", "leaf", signer="resp")
     respond("other", "other")
     respond("sct", "sct")
+    respond("badsig", "leaf", days=("-ndays", "1", "-badsig"))
+    forge(o, d, "good", "expired", "ca", shift=(-2 * 86400, -86400))
+    forge(o, d, "sct", "sct", "ca", scts=lst)
     # SERVERINFOV2: context (ClientHello, TLS 1.2 ServerHello, TLS 1.3
     # Certificate), type 18, length, the list.
     blob = struct.pack(">IHH", 0x1180, 18, len(lst)) + lst
@@ -197,8 +272,8 @@ def main():
     pair = [{"log_id": base64.b64encode(lid).decode(),
              "timestamp": rfc3339_ms(ts)}
             for lid, ts in ((LOG_A, TS_A), (LOG_B, TS_B))]
-    scts = ([dict(s, source="x509") for s in pair] +
-            [dict(s, source="tls") for s in pair])
+    scts = [dict(s, source=src) for src in ("x509", "tls", "ocsp")
+            for s in pair]
     good = {"status": "good", "verified": True, "error": None,
             "revoked_at": None, "reason": None, "next_update": soon,
             "this_update": lambda g: bool(g), "scts": [], "sct_count": 0}
@@ -211,12 +286,17 @@ def main():
         "rogue": ("leaf", "rogue", dict(
             good, verified=False, error="signed by neither the issuer nor "
             "a responder it certified")),
+        "expired": ("leaf", "expired", dict(
+            good, verified=False, next_update=lambda g: bool(g),
+            error="response expired (next_update passed)")),
+        "badsig": ("leaf", "badsig", dict(
+            good, verified=False, error="signature does not verify")),
         "other": ("leaf", "other", {
             "status": None, "verified": False, "this_update": None,
             "error": "no status for this certificate"}),
         "none": ("leaf", None, {"ocsp": None, "scts": [], "sct_count": 0}),
-        "sct": ("sct", "sct", dict(good, scts=scts, sct_count=4)),
-        "sct12": ("sct", "sct", dict(good, scts=scts, sct_count=4)),
+        "sct": ("sct", "sct", dict(good, scts=scts, sct_count=6)),
+        "sct12": ("sct", "sct", dict(good, scts=scts, sct_count=6)),
     }
     servers, failed = [], []
     with tempfile.TemporaryDirectory(prefix="hscan-ocsp-") as tmp:
