@@ -152,6 +152,41 @@ typedef struct hscan_header {
     size_t value_len;
 } hscan_header_t;
 
+/* ---- stapled OCSP and SCTs (hscan_tls_t.ocsp, .scts) ---- */
+/* The OCSP response the server stapled (status_request, RFC 6066 8;
+ * asked for in every handshake, never fetched from the network). */
+typedef struct hscan_tls_ocsp {
+    int stapled;              /* 1 when a response was stapled; the rest
+                                 is NULL/0 otherwise */
+    const char *status;       /* "good", "revoked", "unknown": the leaf's
+                                 status; NULL when the response is
+                                 unreadable, unsuccessful or has none for
+                                 the leaf (then `error` says which) */
+    const char *revoked_at;   /* RFC 3339 UTC when revoked, else NULL */
+    const char *reason;       /* CRLReason name ("keyCompromise") when
+                                 revoked and given, else NULL */
+    const char *this_update;  /* RFC 3339 UTC, NULL when absent */
+    const char *next_update;
+    int verified;             /* 1: has the leaf's status, is current
+                                 (5 minutes' skew), and is signed by the
+                                 leaf's issuer as sent in the chain or by
+                                 a responder certificate it issued for
+                                 OCSP signing */
+    const char *error;        /* why it is not verified; NULL when it is */
+} hscan_tls_ocsp_t;
+
+/* One Signed Certificate Timestamp (RFC 6962 3.2). */
+typedef struct hscan_tls_sct {
+    const char *source;       /* "x509" (the leaf's extension), "tls"
+                                 (the TLS extension) or "ocsp" (the
+                                 stapled response's) */
+    const char *log_id;       /* base64 of the log's id (SHA-256 of its
+                                 key), as in CT log lists; NULL for an SCT
+                                 version other than 1 */
+    const char *timestamp;    /* RFC 3339 UTC with milliseconds; NULL
+                                 when past year 9999 or not version 1 */
+} hscan_tls_sct_t;
+
 /* TLS facts of a target's last TLS connection, as far as its handshake
  * got: present once the server's hello was processed or the server sent
  * a fatal alert, also when the handshake, verification or the HTTP
@@ -272,6 +307,14 @@ typedef struct hscan_tls {
     size_t n_verified_chain;
     int chain_truncated;      /* 1 when chain or verified_chain stops
                                  short of what there was */
+
+    /* ---- stapled OCSP and SCTs ---- */
+    hscan_tls_ocsp_t ocsp;
+    const hscan_tls_sct_t *scts; /* from the certificate, the TLS
+                                 extension and the stapled response, in
+                                 that order; the first 32 are kept */
+    size_t n_scts;
+    size_t n_scts_total;      /* all of them, n_scts when none left out */
 } hscan_tls_t;
 
 /* HTTP/2 facts of the connection that gave the final response (or the

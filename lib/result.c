@@ -439,6 +439,48 @@ static void json_chain(struct hscan__sb *j, const hscan_tls_t *t)
     jlit(j, "]");
 }
 
+/* ---- stapled OCSP and SCTs: "ocsp", "scts", "sct_count" ---- */
+static void json_tls_ocsp(struct hscan__sb *j, const hscan_tls_t *t)
+{
+    const hscan_tls_ocsp_t *o = &t->ocsp;
+    size_t i;
+
+    jkey(j, "ocsp");
+    if (!o->stapled) {
+        jlit(j, "null");
+    } else {
+        jlit(j, "{\"status\":");
+        jstr_or_null(j, o->status);
+        jkey(j, "revoked_at");
+        jstr_or_null(j, o->revoked_at);
+        jkey(j, "reason");
+        jstr_or_null(j, o->reason);
+        jkey(j, "this_update");
+        jstr_or_null(j, o->this_update);
+        jkey(j, "next_update");
+        jstr_or_null(j, o->next_update);
+        jkey(j, "verified");
+        jlit(j, o->verified ? "true" : "false");
+        jkey(j, "error");
+        jstr_or_null(j, o->error);
+        jlit(j, "}");
+    }
+    jkey(j, "scts");
+    jlit(j, "[");
+    for (i = 0; i < t->n_scts; i++) {
+        jlit(j, i ? ",{\"source\":" : "{\"source\":");
+        jstr_or_null(j, t->scts[i].source);
+        jkey(j, "log_id");
+        jstr_or_null(j, t->scts[i].log_id);
+        jkey(j, "timestamp");
+        jstr_or_null(j, t->scts[i].timestamp);
+        jlit(j, "}");
+    }
+    jlit(j, "]");
+    jkey(j, "sct_count");
+    jnum(j, (long long)t->n_scts_total);
+}
+
 static void json_tls(struct hscan__sb *j, const hscan_tls_t *t)
 {
     size_t i;
@@ -503,6 +545,7 @@ static void json_tls(struct hscan__sb *j, const hscan_tls_t *t)
     jstr_or_null(j, t->alert);
     json_tls_hello(j, t);
     json_chain(j, t);
+    json_tls_ocsp(j, t);
     jlit(j, "}");
 }
 

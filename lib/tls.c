@@ -181,7 +181,8 @@ int hscan__tls_ctx_new(SSL_CTX **out, const char *ca_file, char *detail,
     }
     SSL_CTX_set1_cert_store(ctx, store);
     X509_STORE_free(store);
-    if (hscan__vcache_install(ctx) != 0) {
+    if (hscan__vcache_install(ctx) != 0 ||
+        hscan__tls_stat_install(ctx) != 0) {
         SSL_CTX_free(ctx);
         snprintf(detail, dsize, "out of memory");
         return HSCAN_ENOMEM;
@@ -222,6 +223,7 @@ int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
     SSL_set0_wbio(t->ssl, t->wbio);
     SSL_set_connect_state(t->ssl);
     hscan__hello_watch(t);
+    SSL_set_app_data(t->ssl, t);    /* tls-ocsp.c's extension callback */
     /* With SSL_VERIFY_NONE, a chain check that could not even start
      * (no memory for its X509_STORE_CTX) leaves the result as it was:
      * X509_V_OK after SSL_new().  Start from "not verified" instead; a
@@ -255,6 +257,7 @@ int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
 
 void hscan__tls_free(struct hscan__tls *t)
 {
+    free(t->sct_ext);
     if (t->ssl) {
         SSL_free(t->ssl);           /* frees both BIOs */
     } else {
@@ -838,7 +841,7 @@ static void session_facts(struct hscan__tls *t, struct hscan__tls_facts *f);
 
 /* Everything is gathered into one allocation: the facts struct, the
  * chain's certificates, the SAN pointer, path fingerprint and SAN
- * length arrays, and the strings. */
+ * length arrays, the OCSP and SCT facts, and the strings. */
 struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
 {
     X509 *x;
@@ -848,6 +851,7 @@ struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
     struct hscan__tls_facts *f;
     struct sbuf s = { NULL, 0, 0, 0 };
     struct chain_facts cf;
+    struct hscan__tls_stat st;
     hscan_cert_t *certs;
     const char **sanv, **fps;
     char *strings;
@@ -870,21 +874,25 @@ struct hscan__tls_facts *hscan__tls_facts(struct hscan__tls *t)
         add_sans(&s, x, &pos, &n_sans, &n_total);
         add_chain(&s, t, vr, &cf);
     }
+    hscan__tls_stat_gather(&st, t, x);
     /* Facts with a hole that memory made (a name, a digest, the SANs
      * left out) would pass for the certificate's own: none at all. */
-    if (errors_say_oom() || s.oom ||
+    if (errors_say_oom() || s.oom || st.oom ||
         !(f = calloc(1, sizeof(*f) + cf.n_cert * sizeof(*certs) +
                             (n_sans + cf.n_fp) * sizeof(char *) +
-                            n_sans * sizeof(size_t) + s.len))) {
+                            n_sans * sizeof(size_t) +
+                            hscan__tls_stat_size(&st) + s.len))) {
         free(s.buf);
         free(pos);
+        hscan__tls_stat_free(&st);
         return NULL;
     }
     certs = (hscan_cert_t *)(f + 1);
     sanv = (const char **)(certs + cf.n_cert);
     fps = sanv + n_sans;
     lenv = (size_t *)(fps + cf.n_fp);
-    strings = (char *)(lenv + n_sans);
+    strings = (char *)(lenv + n_sans) + hscan__tls_stat_size(&st);
+    hscan__tls_stat_place(&st, lenv + n_sans, &f->v);
     if (s.len)
         memcpy(strings, s.buf, s.len);
     free(s.buf);

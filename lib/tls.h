@@ -21,6 +21,10 @@ struct hscan__tls {
     unsigned char hello_retry;  /* a HelloRetryRequest came */
     unsigned char ticket;       /* a NewSessionTicket came */
     int want_chain;         /* cfg.tls_chain: facts of every certificate */
+    /* ---- stapled OCSP and SCTs (tls-ocsp.c) ---- */
+    unsigned char *sct_ext; /* the server's signed_certificate_timestamp
+                               extension (malloc'd), or NULL */
+    size_t sct_ext_len;
 };
 
 struct hscan__tls_facts {
@@ -104,5 +108,36 @@ void hscan__hello_watch(struct hscan__tls *t);
 void hscan__hello_facts(struct hscan__tls *t, struct hscan__tls_facts *f);
 void hscan__hello_facts_late(struct hscan__tls_facts *f,
                              const struct hscan__tls *t);
+/* ---- stapled OCSP and SCTs (tls-ocsp.c) ---- */
+#define HSCAN__MAX_SCTS 32      /* kept per record; more are counted */
+/* Gathered before the facts block is sized, then placed into it.
+ * String members are offsets + 1 into `buf` (0: none). */
+struct hscan__tls_stat {
+    char *buf;
+    size_t len, cap;
+    int oom;                /* an append failed */
+    int stapled, verified;
+    const char *status, *reason;        /* static */
+    size_t revoked_at, this_update, next_update, error;
+    struct {
+        const char *source; /* static */
+        size_t log_id, ts;
+    } sct[HSCAN__MAX_SCTS];
+    size_t n, n_total;
+};
+/* Ask for status_request and signed_certificate_timestamp in every
+ * ClientHello of `ctx`.  0, or -1 without memory. */
+int hscan__tls_stat_install(SSL_CTX *ctx);
+/* What the server sent of both, as far as the handshake got; `leaf` is
+ * the peer's certificate or NULL.  Memory shortage sets st->oom (and
+ * OpenSSL's error queue). */
+void hscan__tls_stat_gather(struct hscan__tls_stat *st,
+                            const struct hscan__tls *t, X509 *leaf);
+/* Bytes hscan__tls_stat_place() writes (pointer-aligned start). */
+size_t hscan__tls_stat_size(const struct hscan__tls_stat *st);
+/* Copy into `mem` and point v->ocsp and v->scts there; frees st. */
+void hscan__tls_stat_place(struct hscan__tls_stat *st, void *mem,
+                           hscan_tls_t *v);
+void hscan__tls_stat_free(struct hscan__tls_stat *st);
 
 #endif /* HSCAN_TLS_H */

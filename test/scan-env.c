@@ -491,6 +491,12 @@ static void json_copy(struct rec *d, const hscan_result_t *r)
         CHECK(strstr(d->json, ",\"earliest_not_after\":") != NULL);
         CHECK((strstr(d->json, ",\"chain\":[") != NULL) ==
               (r->tls->chain != NULL));
+        CHECK((strstr(d->json, ",\"ocsp\":null,\"scts\":[") != NULL) ==
+              !r->tls->ocsp.stapled);
+        snprintf(want, sizeof(want), ",\"sct_count\":%zu}",
+                 r->tls->n_scts_total);
+        CHECK(strstr(d->json, want) != NULL);
+        CHECK(r->tls->n_scts <= r->tls->n_scts_total);
     }
     CHECK((strstr(d->json, ",\"fallback\":null,") != NULL) ==
           (r->fallback_error == 0));

@@ -243,6 +243,55 @@ TEST(record_body_fields)
                          "\"sha256\":\"00ff\"},\"audit\":null,\"redirects\"")) == 0);
 }
 
+/* tls.ocsp and tls.scts: null and [] when nothing came, then every
+ * member in the documented order. */
+TEST(record_tls_ocsp_scts)
+{
+    static const hscan_tls_sct_t scts[] = {
+        { "x509", "AQID", "2023-11-14T22:13:20.123Z" },
+        { "tls", NULL, NULL },
+    };
+    static const char none[] = "\"earliest_days_left\":null,\"ocsp\":null,"
+                               "\"scts\":[],\"sct_count\":0}";
+    static const char some[] =
+        "\"earliest_days_left\":null,\"ocsp\":{\"status\":\"revoked\","
+        "\"revoked_at\":\"2024-01-01T00:00:00Z\","
+        "\"reason\":\"keyCompromise\","
+        "\"this_update\":\"2026-01-01T00:00:00Z\",\"next_update\":null,"
+        "\"verified\":false,\"error\":\"signature does not verify\"},"
+        "\"scts\":[{\"source\":\"x509\",\"log_id\":\"AQID\","
+        "\"timestamp\":\"2023-11-14T22:13:20.123Z\"},"
+        "{\"source\":\"tls\",\"log_id\":null,\"timestamp\":null}],"
+        "\"sct_count\":3}";
+    hscan_result_t r;
+    hscan_tls_t t;
+    char buf[4096];
+
+    memset(&r, 0, sizeof(r));
+    memset(&t, 0, sizeof(t));
+    r.input = "x";
+    r.input_len = 1;
+    r.dns_ms = r.connect_ms = r.tls_ms = r.ttfb_ms = r.total_ms = -1;
+    r.proxy_ms = -1;
+    t.alert_code = -1;
+    r.tls = &t;
+    CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
+    CHECK(strstr(buf, none) != NULL);
+    t.ocsp.stapled = 1;
+    t.ocsp.status = "revoked";
+    t.ocsp.revoked_at = "2024-01-01T00:00:00Z";
+    t.ocsp.reason = "keyCompromise";
+    t.ocsp.this_update = "2026-01-01T00:00:00Z";
+    t.ocsp.error = "signature does not verify";
+    t.scts = scts;
+    t.n_scts = 2;
+    t.n_scts_total = 3;
+    CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
+    if (!strstr(buf, some))
+        fprintf(stderr, "  %s\n", buf);
+    CHECK(strstr(buf, some) != NULL);
+}
+
 /* hscan__ms3(), the timing_ms form of JSON records and text fields. */
 static const char *ms3(double ms, char *t)
 {
@@ -264,7 +313,7 @@ TEST(record_tls_handshake_fields)
         "\"hello_retry\":false,\"extensions\":[65281,0,35],"
         "\"ja3s\":\"00447ab319e9d94ba2b4c1248e155917\","
         "\"ja4s\":\"t1206h1_c02f_17136cd5846b\","
-        "\"earliest_not_after\":null,\"earliest_days_left\":null}";
+        "\"earliest_not_after\":null,\"earliest_days_left\":null,";
     hscan_result_t r;
     hscan_tls_t t;
     char buf[2048];
@@ -298,7 +347,7 @@ TEST(record_tls_handshake_fields)
                       "\"ticket\":false,\"hello_retry\":true,"
                       "\"extensions\":[],\"ja3s\":null,\"ja4s\":null,"
                       "\"earliest_not_after\":null,"
-                      "\"earliest_days_left\":null}")
+                      "\"earliest_days_left\":null,")
           != NULL);
 }
 

@@ -197,6 +197,32 @@ static void gen_chain(struct fz *f, struct pool *pl, hscan_tls_t *t)
         t->verified_chain = gen_list(f, pl, &t->n_verified_chain);
 }
 
+/* ---- stapled OCSP and SCTs ---- */
+static void gen_tls_ocsp(struct fz *f, struct pool *pl, hscan_tls_t *t)
+{
+    hscan_tls_sct_t *scts;
+    size_t i;
+
+    t->ocsp.stapled = fz_u8(f) & 1;
+    t->ocsp.status = gen_cstr(f, pl);
+    t->ocsp.revoked_at = gen_cstr(f, pl);
+    t->ocsp.reason = gen_cstr(f, pl);
+    t->ocsp.this_update = gen_cstr(f, pl);
+    t->ocsp.next_update = gen_cstr(f, pl);
+    t->ocsp.verified = fz_u8(f) & 1;
+    t->ocsp.error = gen_cstr(f, pl);
+    t->n_scts = fz_u8(f) % (LIST_MAX + 1);
+    t->n_scts_total = t->n_scts + fz_u8(f);
+    scts = keep(pl, calloc(t->n_scts + 1, sizeof(*scts)));
+    FUZZ_CHECK(scts != NULL);
+    for (i = 0; i < t->n_scts; i++) {
+        scts[i].source = gen_cstr(f, pl);
+        scts[i].log_id = gen_cstr(f, pl);
+        scts[i].timestamp = gen_cstr(f, pl);
+    }
+    t->scts = scts;
+}
+
 static hscan_tls_t *gen_tls(struct fz *f, struct pool *pl)
 {
     hscan_tls_t *t;
@@ -247,6 +273,7 @@ static hscan_tls_t *gen_tls(struct fz *f, struct pool *pl)
     t->ja3s = gen_cstr(f, pl);
     t->ja4s = gen_cstr(f, pl);
     gen_chain(f, pl, t);
+    gen_tls_ocsp(f, pl, t);
     return t;
 }
 
@@ -391,6 +418,19 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
         for (i = 0; t->chain && t->verified_chain &&
                     i < t->n_verified_chain; i++)
             want_opt(w, t->verified_chain[i]);
+        if (t->ocsp.stapled) {
+            want_opt(w, t->ocsp.status);
+            want_opt(w, t->ocsp.revoked_at);
+            want_opt(w, t->ocsp.reason);
+            want_opt(w, t->ocsp.this_update);
+            want_opt(w, t->ocsp.next_update);
+            want_opt(w, t->ocsp.error);
+        }
+        for (i = 0; i < t->n_scts; i++) {
+            want_opt(w, t->scts[i].source);
+            want_opt(w, t->scts[i].log_id);
+            want_opt(w, t->scts[i].timestamp);
+        }
     }
     if (r->error) {
         want_opt(w, hscan_err_name(r->error));
