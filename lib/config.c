@@ -375,7 +375,9 @@ static int check_tls(const struct report *r, const hscan_config_t *c)
                           "value (0, or %d to %d)", v[i], HSCAN_TLS_1_0,
                           HSCAN_TLS_1_3);
     if (v[0] && v[1] && v[0] > v[1])
-        return refuse(r, "tls_max", "%d: below tls_min (%d)", v[1], v[0]);
+        return refuse(r, "tls_max", "%d (TLS 1.%d): below tls_min, %d "
+                      "(TLS 1.%d)", v[1], v[1] - HSCAN_TLS_1_0, v[0],
+                      v[0] - HSCAN_TLS_1_0);
     if (c->key_file && !c->cert_file)
         return refuse(r, "key_file", "%s: without cert_file",
                       quote(q, c->key_file));

@@ -145,7 +145,10 @@ static void alert_text(int desc, char *buf, size_t size, int with_code)
         snprintf(un, sizeof(un), "unassigned_%d", desc);
         name = un;
     }
-    if (with_code)
+    if (with_code && desc == 116)   /* RFC 8446 4.4.2.4 */
+        snprintf(buf, size, "%s (%d): the server requires a client "
+                 "certificate (cfg.cert_file, --cert)", name, desc);
+    else if (with_code)
         snprintf(buf, size, "%s (%d)", name, desc);
     else
         snprintf(buf, size, "%s", name);
@@ -189,26 +192,34 @@ static int no_passphrase(char *buf, int size, int rw, void *arg)
     return -1;
 }
 
-/* Why OpenSSL refused the member it was just given. */
-static const char *opt_reason(const char *field)
+/* Why OpenSSL refused the member `field` it was just given, into
+ * `out`: the rule broken, then OpenSSL's reason. */
+static void opt_reason(const char *field, char *out, size_t size)
 {
     unsigned long e = ERR_peek_last_error();
     int lib = ERR_GET_LIB(e), r = ERR_GET_REASON(e);
+    const char *why = e && ERR_reason_error_string(e)
+                          ? ERR_reason_error_string(e) : "no reason given";
+    const char *rule =
+        strcmp(field, "ciphers") == 0
+            ? "no TLS 1.2 cipher matches (TLS 1.3 suites go in "
+              "ciphersuites)"
+        : strcmp(field, "ciphersuites") == 0
+            ? "not a list of TLS 1.3 suites OpenSSL knows "
+              "(TLS_AES_128_GCM_SHA256:...)"
+        : strcmp(field, "curves") == 0
+            ? "not a list of groups OpenSSL knows (X25519:P-256:...)"
+        : strcmp(field, "cert_file") == 0
+            ? "cannot load a PEM certificate from it"
+            : "cannot load a PEM private key from it (an encrypted key "
+              "is not supported)";
 
-    if (strcmp(field, "ciphers") == 0)
-        return "no TLS 1.2 cipher matches (TLS 1.3 suites go in "
-               "ciphersuites)";
     if (strcmp(field, "key_file") == 0 &&
         ((lib == ERR_LIB_X509 && (r == X509_R_KEY_VALUES_MISMATCH ||
                                   r == X509_R_KEY_TYPE_MISMATCH)) ||
          (lib == ERR_LIB_SSL && r == SSL_R_PRIVATE_KEY_MISMATCH)))
-        return "the key does not match the certificate of cert_file";
-    if (strcmp(field, "cert_file") == 0)
-        return e ? ERR_reason_error_string(e) : "no certificate (PEM)";
-    if (strcmp(field, "key_file") == 0)
-        return e ? ERR_reason_error_string(e) : "no private key (PEM)";
-    return e && ERR_reason_error_string(e) ? ERR_reason_error_string(e)
-                                           : "refused by OpenSSL";
+        rule = "the key does not match the certificate of cert_file";
+    snprintf(out, size, "%s (OpenSSL: %s)", rule, why);
 }
 
 int hscan__tls_ctx_opts(SSL_CTX *ctx, const struct hscan__tls_opts *o,
@@ -238,7 +249,7 @@ int hscan__tls_ctx_opts(SSL_CTX *ctx, const struct hscan__tls_opts *o,
         f = "key_file";
     if (!f)
         return 0;
-    snprintf(detail, dsize, "%s", opt_reason(f));
+    opt_reason(f, detail, dsize);
     if (errors_say_oom()) {
         snprintf(detail, dsize, "out of memory");
         return HSCAN_ENOMEM;
