@@ -30,6 +30,15 @@ static void check_rec(const struct rec *r, const char *subject, long code)
         EXPECT_ERR(r, HSCAN_ETLS_CERT_INVALID);
 }
 
+/* Sites a and b (a first: the one for no name). */
+static void start_ab(struct cert_server *cs)
+{
+    cs_init(cs);
+    cs_simple(cs, "a");
+    cs_simple(cs, "b");
+    cs_start(cs);
+}
+
 TEST_T(sni_per_target, 120)
 {
     static const char *const hosts[] = { "127.0.0.1", "127.0.0.1",
@@ -39,10 +48,7 @@ TEST_T(sni_per_target, 120)
     struct cert_server cs;
     struct env e;
 
-    cs_init(&cs);
-    cs_simple(&cs, "a");
-    cs_simple(&cs, "b");
-    cs_start(&cs);
+    start_ab(&cs);
     hscan_target_opts_init(&sni_a);
     hscan_target_opts_init(&sni_xa);
     hscan_target_opts_init(&sni_b);
@@ -75,10 +81,7 @@ TEST_T(sni_scanner_wide, 120)
     struct cert_server cs;
     struct env e;
 
-    cs_init(&cs);
-    cs_simple(&cs, "a");
-    cs_simple(&cs, "b");
-    cs_start(&cs);
+    start_ab(&cs);
     hscan_target_opts_init(&none);
     none.no_sni = 1;
     cs_scan_opts(&e, &cs, hosts, 2, opts, "b.test");
