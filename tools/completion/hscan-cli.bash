@@ -78,9 +78,9 @@ _hscan_cli()
     --burst|--max-per-ip|--dns-rate|--dns-cache|--shard|--body-bytes|\
     --match-status|--filter-status|--match-header|--ports|-u|--user|\
     -d|--data|--attempt-delay|--sni|--ciphers|--ciphersuites|--curves)
-        return ;;
+        return ;;                           # a value of the user's own
     --tls-min|--tls-max)
-        COMPREPLY=( $(compgen -W "1.0 1.1 1.2 1.3" -- "$cur") ); return ;;                           # a value of the user's own
+        COMPREPLY=( $(compgen -W "1.0 1.1 1.2 1.3" -- "$cur") ); return ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=( $(compgen -W "$opts" -- "$cur") )
