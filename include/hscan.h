@@ -818,6 +818,52 @@ struct hscan_config {
                                   verified_chain.  0 (default): only
                                   earliest_not_after, which is always
                                   filled */
+
+    /* ---- client TLS options (hscan-cli --sni, --no-sni, --tls-min,
+     * --tls-max, --ciphers, --ciphersuites, --curves, --cert, --key;
+     * docs/api.md "Client TLS options") ---- */
+    const char *sni;           /* sent as the TLS server name instead of
+                                  the target's host, and the name the
+                                  certificate is verified against (as
+                                  blackbox_exporter's server_name, Go's
+                                  tls.Config.ServerName), for IP
+                                  literals too.  A redirect to another
+                                  origin uses its own host.  A DNS name,
+                                  not an address literal (RFC 6066 3).
+                                  NULL (default): the host (none for a
+                                  literal) */
+    int no_sni;                /* 1: send no server name; the certificate
+                                  is still verified against the host.
+                                  Not with `sni`.  0 (default) or 1 */
+    int tls_min;               /* enum hscan_tls_version: the oldest */
+    int tls_max;               /* and newest version offered; 0
+                                  (default): TLS 1.0 and the newest
+                                  OpenSSL has.  tls_min <= tls_max */
+    const char *ciphers;       /* TLS 1.2 and older cipher list
+                                  (OpenSSL syntax, as openssl ciphers
+                                  and curl --ciphers); one matching no
+                                  cipher is refused.  NULL: OpenSSL's */
+    const char *ciphersuites;  /* TLS 1.3 suites, colon-separated
+                                  ("TLS_AES_128_GCM_SHA256"); NULL:
+                                  OpenSSL's */
+    const char *curves;        /* key exchange groups in order of
+                                  preference, colon-separated
+                                  ("X25519:P-256"); NULL: OpenSSL's */
+    const char *cert_file;     /* client certificate (PEM, followed by
+                                  any intermediates), sent when a server
+                                  asks for one.  NULL (default): none */
+    const char *key_file;      /* its private key (PEM); NULL: read from
+                                  cert_file.  Only with cert_file; a key
+                                  that does not match is refused */
+};
+
+/* TLS protocol versions (cfg.tls_min, cfg.tls_max). */
+enum hscan_tls_version {
+    HSCAN_TLS_ANY = 0,        /* no limit */
+    HSCAN_TLS_1_0 = 10,
+    HSCAN_TLS_1_1 = 11,
+    HSCAN_TLS_1_2 = 12,
+    HSCAN_TLS_1_3 = 13
 };
 
 /* The most paths a scanner takes (cfg.n_paths). */
@@ -839,7 +885,8 @@ HSCAN_EXPORT void hscan_config_init(hscan_config_t *cfg);
  * is wrong and why: members in the order declared above, the first at
  * fault reported.  Two are only checked by trying them, so hscan_new()
  * can still refuse them: `resolvers` (parsed by c-ares) and `ca_file`
- * (loaded).
+ * (loaded).  The client TLS options, when set, are tried on a scratch
+ * OpenSSL context (cert_file and key_file loaded and matched).
  * `cfg` is only read.  `field` and `detail` may be NULL.  They are the
  * failure report, so unlike other out-parameters they are written only
  * when the check fails, and left untouched when it passes:
@@ -903,6 +950,14 @@ typedef struct hscan_target_opts {
                                   replaces it.  A target cannot send no
                                   body when the scanner has one */
     size_t body_len;
+
+    /* ---- client TLS options (as in hscan_config_t) ---- */
+    const char *sni;           /* this server name (and verified name)
+                                  instead of the scanner's; NULL: the
+                                  scanner's */
+    int no_sni;                /* 1: no server name for this target, even
+                                  when the scanner has `sni`; 0: the
+                                  scanner's.  Not with `sni` */
 } hscan_target_opts_t;
 
 /* Fill `opts` with "no override".  Never fails; does nothing when
@@ -912,7 +967,7 @@ HSCAN_EXPORT void hscan_target_opts_init(hscan_target_opts_t *opts);
 /* Check `opts` by the rules hscan_submit_ex() applies (`method`,
  * `path`, `headers` as in hscan_config_t), reporting like
  * hscan_config_check(): `*field` ("method", "path", "headers",
- * "http_version", "basic_auth" or "body") and
+ * "http_version", "basic_auth", "body", "sni" or "no_sni") and
  * `detail` are written only when the check fails.  `opts` NULL means
  * no override and passes.  Any thread; no side effects.  Returns 0 or
  * HSCAN_EINVAL. */

@@ -11,6 +11,8 @@
  * Members are checked in declaration order and the first at fault is
  * reported, so the answer is the same on every call.
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include "hscan.h"
 #include "body.h"
 #include "netset.h"
+#include "tls.h"
 
 #define QUOTE_MAX 64            /* bytes of a refused string shown */
 #define QUOTE_SIZE (QUOTE_MAX * 4 + 8)
@@ -310,6 +313,86 @@ static int check_prefer(const struct report *r, const hscan_config_t *c)
     return 0;
 }
 
+/* ---- client TLS options ---- */
+
+/* cfg.sni / opts.sni: a DNS name (RFC 6066 3: "HostName" is a DNS name,
+ * never an address literal; IDNs in their A-label form), not with
+ * no_sni. */
+static int check_sni(const struct report *r, const char *sni, int no_sni)
+{
+    char q[QUOTE_SIZE];
+    unsigned char a[16];
+    size_t i, n;
+
+    if (no_sni != 0 && no_sni != 1)
+        return refuse(r, "no_sni", "%d: must be 0 or 1", no_sni);
+    if (!sni)
+        return 0;
+    n = strlen(sni);
+    for (i = 0; i < n; i++)
+        if (!isalnum((unsigned char)sni[i]) && !strchr("-._", sni[i]))
+            break;
+    if (n == 0 || n > 253 || i < n)
+        return refuse(r, "sni", "%s: must be a DNS name of 1 to 253 "
+                      "letters, digits, '-', '_' and '.'", quote(q, sni));
+    if (inet_pton(AF_INET, sni, a) == 1)
+        return refuse(r, "sni", "%s: an address is not a server name "
+                      "(RFC 6066 3)", quote(q, sni));
+    if (no_sni)
+        return refuse(r, "no_sni", "1: not with sni (%s)", quote(q, sni));
+    return 0;
+}
+
+/* The string member `f` names, for quoting it in a detail. */
+static const char *tls_value(const hscan_config_t *c, const char *f)
+{
+    return strcmp(f, "ciphers") == 0        ? c->ciphers
+           : strcmp(f, "ciphersuites") == 0 ? c->ciphersuites
+           : strcmp(f, "curves") == 0       ? c->curves
+           : strcmp(f, "cert_file") == 0    ? c->cert_file
+                                            : c->key_file;
+}
+
+/* Versions by the rules here; the lists and the files by OpenSSL, on a
+ * scratch context (so only when one is set: the default costs
+ * nothing). */
+static int check_tls(const struct report *r, const hscan_config_t *c)
+{
+    static const char *const vname[] = { "tls_min", "tls_max" };
+    const int v[2] = { c->tls_min, c->tls_max };
+    struct hscan__tls_opts o;
+    const char *f = NULL;
+    char why[160], q[QUOTE_SIZE];
+    SSL_CTX *ctx;
+    int i, rc;
+
+    if ((rc = check_sni(r, c->sni, c->no_sni)) != 0)
+        return rc;
+    for (i = 0; i < 2; i++)
+        if (v[i] != HSCAN_TLS_ANY && (v[i] < HSCAN_TLS_1_0 ||
+                                      v[i] > HSCAN_TLS_1_3))
+            return refuse(r, vname[i], "%d: not an enum hscan_tls_version "
+                          "value (0, or %d to %d)", v[i], HSCAN_TLS_1_0,
+                          HSCAN_TLS_1_3);
+    if (v[0] && v[1] && v[0] > v[1])
+        return refuse(r, "tls_max", "%d (TLS 1.%d): below tls_min, %d "
+                      "(TLS 1.%d)", v[1], v[1] - HSCAN_TLS_1_0, v[0],
+                      v[0] - HSCAN_TLS_1_0);
+    if (c->key_file && !c->cert_file)
+        return refuse(r, "key_file", "%s: without cert_file",
+                      quote(q, c->key_file));
+    if (!hscan__tls_opts_of(&o, c) ||
+        (!o.ciphers && !o.ciphersuites && !o.curves && !o.cert_file))
+        return 0;
+    if (!(ctx = SSL_CTX_new(TLS_client_method())))
+        return refuse(r, NULL, "SSL_CTX_new failed (out of memory?)");
+    rc = hscan__tls_ctx_opts(ctx, &o, &f, why, sizeof(why));
+    SSL_CTX_free(ctx);
+    if (rc == HSCAN_EINVAL)
+        return refuse(r, f, "%s: %s", quote(q, tls_value(c, f)), why);
+    return rc ? refuse(r, NULL, "%s", why) : 0;
+}
+
 int hscan_config_check(const hscan_config_t *cfg, const char **field,
                        char *detail, size_t size)
 {
@@ -370,7 +453,7 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
     if (cfg->tls_chain != 0 && cfg->tls_chain != 1)
         return refuse(&r, "tls_chain", "%d: must be 0 or 1",
                       cfg->tls_chain);
-    return 0;
+    return check_tls(&r, cfg);
 }
 
 int hscan_target_opts_check(const hscan_target_opts_t *opts,
@@ -386,6 +469,8 @@ int hscan_target_opts_check(const hscan_target_opts_t *opts,
                        opts->n_headers);
     if (rc == 0)
         rc = check_http_version(&r, opts->http_version);
-    return rc ? rc : check_auth_body(&r, opts->basic_auth, opts->body,
-                                     opts->body_len);
+    if (rc == 0)
+        rc = check_auth_body(&r, opts->basic_auth, opts->body,
+                             opts->body_len);
+    return rc ? rc : check_sni(&r, opts->sni, opts->no_sni);
 }

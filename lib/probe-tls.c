@@ -192,7 +192,8 @@ static void tls_start(struct hscan__leg *l)
         rc = HSCAN_ERESOURCE_EXHAUSTED;
     else
         rc = hscan__tls_start(p->tls, ctx, p->host, p->family,
-                              p->req->http_version);
+                              p->req->http_version, p->req->sni,
+                              p->req->no_sni);
     if (rc == 0)
         p->tls->want_chain = p->env->lim.tls_chain;
     if (rc == 0)

@@ -232,6 +232,11 @@ int hscan__req_new(struct hscan__req **out, const hscan_config_t *cfg)
     r->refs = 1;
     r->timeout_ms = cfg->timeout_ms;
     r->http_version = cfg->http_version;
+    r->no_sni = cfg->no_sni;
+    if (cfg->sni && !(r->sni = strdup(cfg->sni))) {
+        free(r);
+        return HSCAN_ENOMEM;
+    }
     snprintf(ua, sizeof(ua), "hscan/%s", HSCAN_VERSION_STRING);
     r->method = strdup(cfg->method ? cfg->method : "GET");
     r->path = strdup(cfg->path ? cfg->path : "/");
@@ -272,6 +277,7 @@ void hscan__req_unref(struct hscan__req *r)
     free(r->ua);
     free(r->tail);
     free(r->auth);
+    free(r->sni);
     if (r->body_mem && --r->body_mem->refs == 0)
         free(r->body_mem);
     free(r);
@@ -319,13 +325,18 @@ static int merge_tail(struct hscan__req *r, const struct hscan__req *base,
 static int merge_fields(struct hscan__req *r, const struct hscan__req *base,
                         const hscan_target_opts_t *o)
 {
+    const char *sni = o->sni ? o->sni : o->no_sni ? NULL : base->sni;
+
     r->timeout_ms = o->timeout_ms ? o->timeout_ms : base->timeout_ms;
     r->http_version = o->http_version ? o->http_version
                                       : base->http_version;
+    r->no_sni = o->sni ? 0 : o->no_sni ? 1 : base->no_sni;
     r->method = strdup(o->method ? o->method : base->method);
     r->path = strdup(o->path ? o->path : base->path);
     r->ua = strdup(base->ua);
-    return r->method && r->path && r->ua ? 0 : HSCAN_ENOMEM;
+    r->sni = sni ? strdup(sni) : NULL;
+    return r->method && r->path && r->ua && (!sni || r->sni)
+               ? 0 : HSCAN_ENOMEM;
 }
 
 /* `base`'s body (if any) as r's too: shared, not copied. */
@@ -359,7 +370,8 @@ int hscan__req_merge(struct hscan__req **out, struct hscan__req *base,
     int rc;
 
     if (!o || (!o->method && !o->path && !o->n_headers && !o->timeout_ms &&
-               !o->http_version && !o->basic_auth && !o->body)) {
+               !o->http_version && !o->basic_auth && !o->body &&
+               !o->sni && !o->no_sni)) {
         *out = hscan__req_ref(base);
         return 0;
     }
@@ -394,7 +406,7 @@ int hscan__req_redirect(struct hscan__req **out, struct hscan__req *base,
     for (i = 0; other_origin && i < base->n_hdrs; i++)
         drop |= header_named(base->hdrs[i], "Authorization") ||
                 header_named(base->hdrs[i], "Cookie");
-    if (!to_get && !(other_origin && (base->auth || drop))) {
+    if (!to_get && !(other_origin && (base->auth || drop || base->sni))) {
         *out = hscan__req_ref(base);
         return 0;
     }
@@ -409,6 +421,10 @@ int hscan__req_redirect(struct hscan__req **out, struct hscan__req *base,
     rc = r->method && r->path && r->ua ? 0 : HSCAN_ENOMEM;
     if (rc == 0 && !other_origin && base->auth &&
         !(r->auth = strdup(base->auth)))
+        rc = HSCAN_ENOMEM;
+    r->no_sni = base->no_sni;
+    if (rc == 0 && !other_origin && base->sni &&
+        !(r->sni = strdup(base->sni)))
         rc = HSCAN_ENOMEM;
     if (rc == 0 && !to_get)
         share_body(r, base);

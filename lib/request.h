@@ -38,6 +38,12 @@ struct hscan__req {
     const char *body;       /* NULL: no body; else body_len bytes */
     size_t body_len;
     struct hscan__req_body *body_mem;   /* owns body, shared by merges */
+
+    /* ---- client TLS options (cfg.sni, cfg.no_sni) ----
+     * The server name is the target's: a redirect to another origin
+     * drops `sni` (its own host is named), keeps `no_sni`. */
+    char *sni;              /* sent and verified instead of the host */
+    int no_sni;
 };
 
 /* A description from a config's request fields (method, path,

@@ -30,9 +30,12 @@ static SSL_CTX *scan_ssl_ctx(void *arg)
 {
     hscan_t *s = arg;
     char detail[HSCAN__DETAIL_SIZE];
+    /* Client TLS options make the context at hscan_new(): none here. */
+    struct hscan__tls_opts o = { s->ca_file, 0, 0, NULL, NULL, NULL, NULL,
+                                 NULL };
 
     if (!s->ssl_ctx)
-        hscan__tls_ctx_new(&s->ssl_ctx, s->ca_file, detail, sizeof(detail));
+        hscan__tls_ctx_new(&s->ssl_ctx, &o, detail, sizeof(detail));
     return s->ssl_ctx;
 }
 
@@ -536,16 +539,18 @@ static int copy_config(hscan_t *s, const hscan_config_t *c)
 int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
 {
     char detail[HSCAN__DETAIL_SIZE];
+    struct hscan__tls_opts tls;
     hscan_t *s;
-    int rc;
+    int rc, tls_set;
 
     if (!out || !loop || hscan_config_check(cfg, NULL, NULL, 0) != 0)
         return HSCAN_EINVAL;
     s = calloc(1, sizeof(*s));
     rc = s ? copy_config(s, cfg) : HSCAN_ENOMEM;
-    if (rc == 0 && (cfg->scheme != HSCAN_SCHEME_HTTP || cfg->ca_file))
-        rc = hscan__tls_ctx_new(&s->ssl_ctx, cfg->ca_file, detail,
-                                sizeof(detail));
+    tls_set = hscan__tls_opts_of(&tls, cfg);
+    if (rc == 0 &&
+        (cfg->scheme != HSCAN_SCHEME_HTTP || cfg->ca_file || tls_set))
+        rc = hscan__tls_ctx_new(&s->ssl_ctx, &tls, detail, sizeof(detail));
     /* Last the DNS channel, whose handles cannot be undone here. */
     if (rc == 0 && cfg->max_per_ip)
         rc = hscan__gate_new(&s->gate, cfg->max_per_ip);

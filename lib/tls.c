@@ -145,17 +145,126 @@ static void alert_text(int desc, char *buf, size_t size, int with_code)
         snprintf(un, sizeof(un), "unassigned_%d", desc);
         name = un;
     }
-    if (with_code)
+    if (with_code && desc == 116)   /* RFC 8446 4.4.2.4 */
+        snprintf(buf, size, "%s (%d): the server requires a client "
+                 "certificate (cfg.cert_file, --cert)", name, desc);
+    else if (with_code)
         snprintf(buf, size, "%s (%d)", name, desc);
     else
         snprintf(buf, size, "%s", name);
 }
 
-int hscan__tls_ctx_new(SSL_CTX **out, const char *ca_file, char *detail,
-                       size_t dsize)
+/* ---- client TLS options ---- */
+
+static int proto_version(int v)
+{
+    switch (v) {
+    case HSCAN_TLS_1_0: return TLS1_VERSION;
+    case HSCAN_TLS_1_1: return TLS1_1_VERSION;
+    case HSCAN_TLS_1_2: return TLS1_2_VERSION;
+    case HSCAN_TLS_1_3: return TLS1_3_VERSION;
+    }
+    return 0;
+}
+
+int hscan__tls_opts_of(struct hscan__tls_opts *o, const hscan_config_t *cfg)
+{
+    o->ca_file = cfg->ca_file;
+    o->tls_min = cfg->tls_min;
+    o->tls_max = cfg->tls_max;
+    o->ciphers = cfg->ciphers;
+    o->ciphersuites = cfg->ciphersuites;
+    o->curves = cfg->curves;
+    o->cert_file = cfg->cert_file;
+    o->key_file = cfg->key_file;
+    return o->tls_min || o->tls_max || o->ciphers || o->ciphersuites ||
+           o->curves || o->cert_file || o->key_file;
+}
+
+/* An encrypted key must not make OpenSSL prompt on the terminal: the
+ * library never blocks nor reads stdin.  No passphrase: it fails. */
+static int no_passphrase(char *buf, int size, int rw, void *arg)
+{
+    (void)buf;
+    (void)size;
+    (void)rw;
+    (void)arg;
+    return -1;
+}
+
+/* Why OpenSSL refused the member `field` it was just given, into
+ * `out`: the rule broken, then OpenSSL's reason. */
+static void opt_reason(const char *field, char *out, size_t size)
+{
+    unsigned long e = ERR_peek_last_error();
+    int lib = ERR_GET_LIB(e), r = ERR_GET_REASON(e);
+    const char *why = e && ERR_reason_error_string(e)
+                          ? ERR_reason_error_string(e) : "no reason given";
+    const char *rule =
+        strcmp(field, "ciphers") == 0
+            ? "no TLS 1.2 cipher matches (TLS 1.3 suites go in "
+              "ciphersuites)"
+        : strcmp(field, "ciphersuites") == 0
+            ? "not a list of TLS 1.3 suites OpenSSL knows "
+              "(TLS_AES_128_GCM_SHA256:...)"
+        : strcmp(field, "curves") == 0
+            ? "not a list of groups OpenSSL knows (X25519:P-256:...)"
+        : strcmp(field, "cert_file") == 0
+            ? "cannot load a PEM certificate from it"
+            : "cannot load a PEM private key from it (an encrypted key "
+              "is not supported)";
+
+    if (strcmp(field, "key_file") == 0 &&
+        ((lib == ERR_LIB_X509 && (r == X509_R_KEY_VALUES_MISMATCH ||
+                                  r == X509_R_KEY_TYPE_MISMATCH)) ||
+         (lib == ERR_LIB_SSL && r == SSL_R_PRIVATE_KEY_MISMATCH)))
+        rule = "the key does not match the certificate of cert_file";
+    snprintf(out, size, "%s (OpenSSL: %s)", rule, why);
+}
+
+int hscan__tls_ctx_opts(SSL_CTX *ctx, const struct hscan__tls_opts *o,
+                        const char **field, char *detail, size_t dsize)
+{
+    const char *f = NULL, *key = o->key_file ? o->key_file : o->cert_file;
+
+    ERR_clear_error();
+    SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+    if (o->tls_min)
+        SSL_CTX_set_min_proto_version(ctx, proto_version(o->tls_min));
+    if (o->tls_max)
+        SSL_CTX_set_max_proto_version(ctx, proto_version(o->tls_max));
+    if (o->ciphers && SSL_CTX_set_cipher_list(ctx, o->ciphers) != 1)
+        f = "ciphers";
+    else if (o->ciphersuites &&
+             SSL_CTX_set_ciphersuites(ctx, o->ciphersuites) != 1)
+        f = "ciphersuites";
+    else if (o->curves && SSL_CTX_set1_groups_list(ctx, o->curves) != 1)
+        f = "curves";
+    else if (o->cert_file &&
+             SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1)
+        f = "cert_file";
+    else if (o->cert_file &&
+             (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+              SSL_CTX_check_private_key(ctx) != 1))
+        f = "key_file";
+    if (!f)
+        return 0;
+    opt_reason(f, detail, dsize);
+    if (errors_say_oom()) {
+        snprintf(detail, dsize, "out of memory");
+        return HSCAN_ENOMEM;
+    }
+    *field = f;
+    return HSCAN_EINVAL;
+}
+
+int hscan__tls_ctx_new(SSL_CTX **out, const struct hscan__tls_opts *o,
+                       char *detail, size_t dsize)
 {
     X509_STORE *store;
     SSL_CTX *ctx;
+    const char *field = NULL;
+    char why[160];
     int rc;
 
     ERR_clear_error();
@@ -173,9 +282,16 @@ int hscan__tls_ctx_new(SSL_CTX **out, const char *ca_file, char *detail,
     SSL_CTX_set_max_send_fragment(ctx, 1024);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    if (o && (rc = hscan__tls_ctx_opts(ctx, o, &field, why,
+                                       sizeof(why))) != 0) {
+        snprintf(detail, dsize, "%s: %s", field ? field : "TLS", why);
+        SSL_CTX_free(ctx);
+        return rc;
+    }
     /* The roots are loaded once per process and shared (trust.c); the
      * context holds its own reference. */
-    if ((rc = hscan__trust_store(&store, ca_file, detail, dsize)) != 0) {
+    if ((rc = hscan__trust_store(&store, o ? o->ca_file : NULL, detail,
+                                 dsize)) != 0) {
         SSL_CTX_free(ctx);
         return rc;
     }
@@ -198,10 +314,16 @@ void hscan__tls_ctx_free(SSL_CTX *ctx)
 }
 
 int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
-                     int family, int http_version)
+                     int family, int http_version, const char *sni,
+                     int no_sni)
 {
     const unsigned char *alpn = alpn_http11;
     unsigned alen = sizeof(alpn_http11);
+    /* With cfg.sni the certificate answers for that name, as Go's
+     * ServerName: a name sent and another checked would report a
+     * mismatch for the certificate the name picked. */
+    const char *name = sni ? sni : host;
+    int ok;
 
     memset(t, 0, sizeof(*t));
     t->alert = -1;
@@ -243,11 +365,14 @@ int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
 #else
     (void)http_version;
 #endif
-    if (SSL_set_alpn_protos(t->ssl, alpn, alen) != 0 ||
-        (family == 0 ? SSL_set_tlsext_host_name(t->ssl, host) != 1 ||
-                           SSL_set1_host(t->ssl, host) != 1
-                     : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl),
-                                                     host) != 1)) {
+    ok = SSL_set_alpn_protos(t->ssl, alpn, alen) == 0;
+    if (ok && (sni || family == 0))
+        ok = (no_sni || SSL_set_tlsext_host_name(t->ssl, name) == 1) &&
+             SSL_set1_host(t->ssl, name) == 1;
+    else if (ok)
+        ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl),
+                                           host) == 1;
+    if (!ok) {
         hscan__tls_free(t);
         ERR_clear_error();
         return HSCAN_ERESOURCE_EXHAUSTED;

@@ -41,8 +41,26 @@ struct hscan__tls_facts {
  * memory ran out (then the failure is local: resource_exhausted or
  * HSCAN_ENOMEM, never the peer's). */
 int hscan__tls_errors_oom(void);
-int hscan__tls_ctx_new(SSL_CTX **out, const char *ca_file, char *detail,
-                       size_t dsize);
+/* ---- client TLS options (cfg.tls_min ... cfg.key_file) ----
+ * What a scanner's SSL_CTX is made with; strings borrowed from the
+ * config, used only while the context is made. */
+struct hscan__tls_opts {
+    const char *ca_file;
+    int tls_min, tls_max;           /* enum hscan_tls_version */
+    const char *ciphers, *ciphersuites, *curves, *cert_file, *key_file;
+};
+/* The options of `cfg` in `o`; 1 when any beyond ca_file is set. */
+int hscan__tls_opts_of(struct hscan__tls_opts *o, const hscan_config_t *cfg);
+/* Apply `o` (all but ca_file) to `ctx`: 0, or HSCAN_EINVAL with the
+ * config member at fault in `*field` and why in `detail`, or
+ * HSCAN_ENOMEM.  hscan_config_check() runs it on a scratch context. */
+int hscan__tls_ctx_opts(SSL_CTX *ctx, const struct hscan__tls_opts *o,
+                        const char **field, char *detail, size_t dsize);
+/* A client context with `o` (NULL: none), its trust store and
+ * verification cache.  0, HSCAN_EINVAL, HSCAN_ENOMEM or HSCAN_EINIT
+ * with `detail`. */
+int hscan__tls_ctx_new(SSL_CTX **out, const struct hscan__tls_opts *o,
+                       char *detail, size_t dsize);
 void hscan__tls_ctx_free(SSL_CTX *ctx);
 /* trust.c: a new reference to the trust store in `*out`: the system's
  * roots, loaded once per process and shared, or with `ca_file` a store
@@ -63,9 +81,12 @@ void hscan__vcache_free(SSL_CTX *ctx);
 /* Prepare a client for `host` (SNI and host check for names, IP check
  * for literals: family 4/6), offering in ALPN what `http_version` (enum
  * hscan_http_version) says; without HTTP/2 built in, http/1.1 alone.
+ * `sni` (cfg.sni) replaces the host as the server name sent and the
+ * name checked; `no_sni` sends none (the host is still checked).
  * Returns 0 or HSCAN_ERESOURCE_EXHAUSTED. */
 int hscan__tls_start(struct hscan__tls *t, SSL_CTX *ctx, const char *host,
-                     int family, int http_version);
+                     int family, int http_version, const char *sni,
+                     int no_sni);
 void hscan__tls_free(struct hscan__tls *t);
 /* Hand received ciphertext to OpenSSL. */
 int hscan__tls_feed(struct hscan__tls *t, const char *in, size_t n);

@@ -25,6 +25,14 @@
  * of slots only evicts.  Loop thread only, like the SSL_CTX it hangs
  * off (SSL_CTX app data).
  *
+ * The name checked is the one the SSL was given (tls.c): cfg.sni or
+ * the target's sni when set, else the host or address; it is never
+ * part of a cached verdict, so a verdict reached under one name (or
+ * no_sni, or another sni) cannot pass another (test-tls-sni.c).  The
+ * client TLS options that are not names (versions, ciphers, groups,
+ * the client certificate) shape the handshake, not the verdict on the
+ * server's chain.
+ *
  * The other inputs of a verdict are the trust store and the SSL_CTX's
  * verify parameters: one cache per SSL_CTX, whose parameters are set
  * before it is made and never changed.  The store may be shared with

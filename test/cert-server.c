@@ -301,11 +301,31 @@ void cs_stop(struct cert_server *cs)
     tcerts_free(&cs->ca);
 }
 
+static void scan_with(struct env *e, const struct cert_server *cs,
+                      const char *const *hosts, size_t n, int insecure,
+                      const hscan_target_opts_t *const *opts,
+                      const char *sni);
+
 /* Scan https://HOST:PORT/ for each of `hosts` against the server,
  * trusting its CA; record i is e->recs[i].  The limits stretch under
  * valgrind. */
 void cs_scan(struct env *e, const struct cert_server *cs,
              const char *const *hosts, size_t n, int insecure)
+{
+    scan_with(e, cs, hosts, n, insecure, NULL, NULL);
+}
+
+void cs_scan_opts(struct env *e, const struct cert_server *cs,
+                  const char *const *hosts, size_t n,
+                  const hscan_target_opts_t *const *opts, const char *sni)
+{
+    scan_with(e, cs, hosts, n, 0, opts, sni);
+}
+
+static void scan_with(struct env *e, const struct cert_server *cs,
+                      const char *const *hosts, size_t n, int insecure,
+                      const hscan_target_opts_t *const *opts,
+                      const char *sni)
 {
     static char buf[MAX_LINES][128];
     const char *lines[MAX_LINES];
@@ -335,6 +355,10 @@ void cs_scan(struct env *e, const struct cert_server *cs,
                  cs->port);
         lines[i] = buf[i];
     }
+    e->opts = opts;
+    e->cfg.sni = sni;
+    if (opts)
+        e->cfg.concurrency = 1;
     env_scan(e, lines, n);
 }
 

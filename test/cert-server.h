@@ -93,5 +93,12 @@ void cs_stop(struct cert_server *cs);
  * against the server, trusting its CA; record i is e->recs[i]. */
 void cs_scan(struct env *e, const struct cert_server *cs,
              const char *const *hosts, size_t n, int insecure);
+/* cs_scan() with the scanner's cfg.sni `sni` (may be NULL), per-host
+ * overrides `opts` (n of them, each may be NULL) given to
+ * hscan_submit_ex(), and targets one at a time (so a verdict cached
+ * for one is there for the next). */
+void cs_scan_opts(struct env *e, const struct cert_server *cs,
+                  const char *const *hosts, size_t n,
+                  const hscan_target_opts_t *const *opts, const char *sni);
 
 #endif

@@ -813,9 +813,10 @@ void env_scan(struct env *e, const char *const *lines, size_t n)
     e->cfg.arg = e;
     CHECK(hscan_new(&scan, &e->loop, &e->cfg) == 0);
     for (i = 0; i < n; i++)
-        CHECK(hscan_submit(scan, lines[i],
-                           e->lens ? e->lens[i] : strlen(lines[i]),
-                           (void *)(uintptr_t)i) == 0);
+        CHECK(hscan_submit_ex(scan, lines[i],
+                              e->lens ? e->lens[i] : strlen(lines[i]),
+                              (void *)(uintptr_t)i,
+                              e->opts ? e->opts[i] : NULL, NULL) == 0);
     CHECK(hscan_end_input(scan) == 0);
     CHECK(e->results == 0);
 

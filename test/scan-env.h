@@ -146,6 +146,8 @@ struct env {
     hscan_config_t cfg;
     const char *const *lines;
     const size_t *lens;         /* line lengths, or NULL: strlen */
+    const hscan_target_opts_t *const *opts; /* per line for
+                                   hscan_submit_ex(), or NULL */
     unsigned per_line;          /* results per line (scheme both: 2) */
     struct rec *recs;           /* n * per_line, by arrival per line */
     size_t n;

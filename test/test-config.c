@@ -244,3 +244,56 @@ TEST(config_prefer_family)
     base(&c); c.prefer_family = 4; c.attempt_delay_ms = 10; accepted(&c);
     base(&c); c.prefer_family = 6; c.attempt_delay_ms = 2000; accepted(&c);
 }
+
+/* ---- client TLS options ---- */
+
+TEST(config_tls_opts)
+{
+    hscan_config_t c;
+    hscan_target_opts_t o;
+    const char *field = "untouched";
+    char detail[256];
+
+    base(&c); c.sni = "a.test"; accepted(&c);
+    base(&c); c.no_sni = 1; accepted(&c);
+    base(&c); c.sni = ""; refused(&c, "sni", "'':");
+    base(&c); c.sni = "a b"; refused(&c, "sni", "'a b':");
+    base(&c); c.sni = "10.0.0.1"; refused(&c, "sni", "'10.0.0.1':");
+    base(&c); c.sni = "::1"; refused(&c, "sni", "'::1':");
+    base(&c); c.sni = "a.test"; c.no_sni = 1; refused(&c, "no_sni", "1:");
+    base(&c); c.no_sni = 2; refused(&c, "no_sni", "2:");
+    base(&c); c.tls_min = HSCAN_TLS_1_2; c.tls_max = HSCAN_TLS_1_3;
+    accepted(&c);
+    base(&c); c.tls_min = c.tls_max = HSCAN_TLS_1_3; accepted(&c);
+    base(&c); c.tls_min = 14; refused(&c, "tls_min", "14:");
+    base(&c); c.tls_max = 9; refused(&c, "tls_max", "9:");
+    base(&c); c.tls_min = HSCAN_TLS_1_3; c.tls_max = HSCAN_TLS_1_2;
+    refused(&c, "tls_max", "12 (TLS 1.2):");
+    base(&c); c.ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:HIGH";
+    c.ciphersuites = "TLS_AES_128_GCM_SHA256"; c.curves = "X25519:P-256";
+    accepted(&c);
+    /* TLS 1.3 names are no TLS 1.2 cipher list */
+    base(&c); c.ciphers = "TLS_AES_128_GCM_SHA256";
+    refused(&c, "ciphers", "'TLS_AES_128_GCM_SHA256':");
+    base(&c); c.ciphersuites = "AES128-SHA";
+    refused(&c, "ciphersuites", "'AES128-SHA':");
+    base(&c); c.curves = "P-999"; refused(&c, "curves", "'P-999':");
+    base(&c); c.key_file = "k.pem"; refused(&c, "key_file", "'k.pem':");
+    base(&c); c.cert_file = "/nonexistent/c.pem";
+    refused(&c, "cert_file", "'/nonexistent/c.pem':");
+
+    hscan_target_opts_init(&o);
+    o.sni = "b.test";
+    CHECK_INT(hscan_target_opts_check(&o, &field, detail, sizeof(detail)),
+              0);
+    o.no_sni = 1;
+    CHECK_INT(hscan_target_opts_check(&o, &field, detail, sizeof(detail)),
+              HSCAN_EINVAL);
+    CHECK_STR(field, "no_sni");
+    o.sni = "127.0.0.1";
+    o.no_sni = 0;
+    CHECK_INT(hscan_target_opts_check(&o, &field, detail, sizeof(detail)),
+              HSCAN_EINVAL);
+    CHECK_STR(field, "sni");
+    CHECK(strstr(detail, "RFC 6066") != NULL);
+}

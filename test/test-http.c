@@ -533,6 +533,48 @@ TEST(request_redirect)
     hscan__req_unref(base);
 }
 
+/* The server name (cfg.sni, cfg.no_sni) is the target's: a target's
+ * overrides replace the scanner's; a redirect to another origin drops
+ * sni (that host is named) and keeps no_sni. */
+TEST(request_sni)
+{
+    hscan_config_t cfg;
+    hscan_target_opts_t o;
+    struct hscan__req *base, *r, *m;
+
+    hscan_config_init(&cfg);
+    cfg.sni = "a.test";
+    CHECK(hscan__req_new(&base, &cfg) == 0);
+    CHECK_STR(base->sni, "a.test");
+    CHECK(hscan__req_redirect(&r, base, 0, 301) == 0);
+    CHECK(r == base);
+    hscan__req_unref(r);
+    CHECK(hscan__req_redirect(&r, base, 1, 301) == 0);
+    CHECK(r != base && r->sni == NULL && r->no_sni == 0);
+    hscan__req_unref(r);
+    CHECK(hscan__req_redirect(&r, base, 1, 303) == 0);
+    CHECK(r->sni == NULL);
+    hscan__req_unref(r);
+    CHECK(hscan__req_redirect(&r, base, 0, 303) == 0);
+    CHECK_STR(r->sni, "a.test");
+    hscan__req_unref(r);
+    hscan_target_opts_init(&o);
+    o.sni = "b.test";
+    CHECK(hscan__req_merge(&m, base, &o) == 0);
+    CHECK_STR(m->sni, "b.test");
+    CHECK_INT(m->no_sni, 0);
+    hscan__req_unref(m);
+    o.sni = NULL;
+    o.no_sni = 1;
+    CHECK(hscan__req_merge(&m, base, &o) == 0);
+    CHECK(m->sni == NULL && m->no_sni == 1);
+    CHECK(hscan__req_redirect(&r, m, 1, 303) == 0);
+    CHECK(r->sni == NULL && r->no_sni == 1);
+    hscan__req_unref(r);
+    hscan__req_unref(m);
+    hscan__req_unref(base);
+}
+
 /* ---- HTML title (cfg.body_bytes) ---- */
 
 static void title_is(const char *html, const char *want)

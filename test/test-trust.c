@@ -60,9 +60,10 @@ static SSL_CTX *ctx_new(const char *ca_file)
 {
     char detail[192];
     SSL_CTX *ctx = NULL;
+    struct hscan__tls_opts o = { ca_file, 0, 0, NULL, NULL, NULL, NULL,
+                                 NULL };
 
-    CHECK_INT(hscan__tls_ctx_new(&ctx, ca_file, detail, sizeof(detail)),
-              0);
+    CHECK_INT(hscan__tls_ctx_new(&ctx, &o, detail, sizeof(detail)), 0);
     CHECK(ctx != NULL);
     return ctx;
 }
@@ -136,6 +137,8 @@ TEST(trust_ca_file)
     struct tcert ca;
     char detail[192];
     SSL_CTX *plain, *with, *bad = NULL;
+    struct hscan__tls_opts nofile = { "/nonexistent/ca.pem", 0, 0, NULL, NULL,
+                                      NULL, NULL, NULL };
     X509_STORE *shared, *own;
     STACK_OF(X509_OBJECT) *objs;
     int i, found = 0;
@@ -167,8 +170,8 @@ TEST(trust_ca_file)
     CHECK_INT(found, 1);
     CHECK_INT(n_objects(shared), 2);        /* untouched by the file */
     /* a file that does not load is refused and named */
-    CHECK_INT(hscan__tls_ctx_new(&bad, "/nonexistent/ca.pem", detail,
-                                 sizeof(detail)), HSCAN_EINVAL);
+    CHECK_INT(hscan__tls_ctx_new(&bad, &nofile, detail, sizeof(detail)),
+              HSCAN_EINVAL);
     CHECK(bad == NULL);
     CHECK(strstr(detail, "/nonexistent/ca.pem") != NULL);
     hscan__tls_ctx_free(plain);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hscan.h>
 
@@ -375,6 +376,42 @@ void args_family(hscan_config_t *cfg, int c, const char *v)
         cli_die_usage("-%d and --prefer-ipv%d exclude each other (-%d "
                       "connects over IPv%d only)", cfg->family,
                       cfg->prefer_family, cfg->family, cfg->family);
+}
+
+/* ---- client TLS options ---- */
+
+static int tls_version(const char *opt, const char *v)
+{
+    static const char *const names[] = { "1.0", "1.1", "1.2", "1.3" };
+    int i;
+
+    for (i = 0; i < 4; i++)
+        if (strcmp(v, names[i]) == 0)
+            return HSCAN_TLS_1_0 + i;
+    cli_die_usage("%s: '%s': must be 1.0, 1.1, 1.2 or 1.3", opt, v);
+    return 0;
+}
+
+static const char *readable(const char *opt, const char *v)
+{
+    if (access(v, R_OK) != 0)
+        cli_die_usage("%s: cannot read '%s'", opt, v);
+    return v;
+}
+
+void args_tls(hscan_config_t *cfg, int c, const char *v)
+{
+    switch (c) {
+    case OPT_SNI: cfg->sni = v; break;
+    case OPT_NO_SNI: cfg->no_sni = 1; break;
+    case OPT_TLS_MIN: cfg->tls_min = tls_version("--tls-min", v); break;
+    case OPT_TLS_MAX: cfg->tls_max = tls_version("--tls-max", v); break;
+    case OPT_CIPHERS: cfg->ciphers = v; break;
+    case OPT_CIPHERSUITES: cfg->ciphersuites = v; break;
+    case OPT_CURVES: cfg->curves = v; break;
+    case OPT_CERT: cfg->cert_file = readable("--cert", v); break;
+    case OPT_KEY: cfg->key_file = readable("--key", v); break;
+    }
 }
 
 void args_finish(hscan_config_t *cfg, int method_given)

@@ -119,7 +119,17 @@ static const struct group {
 "                           instead of failing with tls_cert_invalid\n"
 "      --tls-chain          every certificate sent, with its facts, and the\n"
 "                           verified path in tls.chain and\n"
-"                           tls.verified_chain\n" },
+"                           tls.verified_chain\n"
+"      --sni NAME           send NAME as the TLS server name and verify\n"
+"                           the certificate against it (default: the host)\n"
+"      --no-sni             send no server name (the host is verified)\n"
+"      --tls-min V          oldest TLS version offered: 1.0, 1.1, 1.2, 1.3\n"
+"      --tls-max V          newest TLS version offered\n"
+"      --ciphers LIST       TLS 1.2 and older ciphers (OpenSSL syntax)\n"
+"      --ciphersuites LIST  TLS 1.3 suites, colon-separated\n"
+"      --curves LIST        key exchange groups, colon-separated\n"
+"      --cert FILE          client certificate (PEM) for servers that ask\n"
+"      --key FILE           its private key (PEM; default: in --cert)\n" },
     { "proxy", "Proxy",
 "      --proxy URL          connect through a proxy: http://HOST[:PORT]\n"
 "                           (CONNECT, for http and https targets; the\n"

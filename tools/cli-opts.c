@@ -142,6 +142,12 @@ static const struct {
     /* address family preference (cli-args.c) */
     { "prefer_family", "--prefer-ipv4/--prefer-ipv6" },
     { "attempt_delay_ms", "--attempt-delay" },
+    /* client TLS options (cli-args.c) */
+    { "sni", "--sni" }, { "no_sni", "--no-sni" },
+    { "tls_min", "--tls-min" }, { "tls_max", "--tls-max" },
+    { "ciphers", "--ciphers" }, { "ciphersuites", "--ciphersuites" },
+    { "curves", "--curves" }, { "cert_file", "--cert" },
+    { "key_file", "--key" },
 };
 
 /* What the CLI alone refuses in a request header (-H): a name that is

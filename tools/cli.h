@@ -208,7 +208,10 @@ enum {
     /* address family preference (cli-args.c) */
     OPT_PREFER_IPV4, OPT_PREFER_IPV6, OPT_ATTEMPT_DELAY,
     /* the whole chain */
-    OPT_TLS_CHAIN
+    OPT_TLS_CHAIN,
+    /* client TLS options (cli-args.c) */
+    OPT_SNI, OPT_NO_SNI, OPT_TLS_MIN, OPT_TLS_MAX, OPT_CIPHERS,
+    OPT_CIPHERSUITES, OPT_CURVES, OPT_CERT, OPT_KEY
 };
 #define FILTER_STATUS_MAX 999   /* statuses 0 (no response) to 999 */
 #define FILTER_MAX_ERRORS 64
@@ -379,6 +382,11 @@ void args_data(int c, const char *v);
  * --attempt-delay D (`v`) into `cfg`.  Exit 2 for two that contradict
  * each other (-4 with -6 or with --prefer-ipv6, the two preferences). */
 void args_family(struct hscan_config *cfg, int c, const char *v);
+/* --sni, --no-sni, --tls-min, --tls-max, --ciphers, --ciphersuites,
+ * --curves, --cert, --key (getopt code `c`, value `v`) into `cfg`.
+ * Exit 2 for a version other than 1.0 to 1.3 and for a file that
+ * cannot be read; the rest is the library's to check. */
+void args_tls(struct hscan_config *cfg, int c, const char *v);
 /* After the options: the body into `cfg`, and POST as the method
  * unless -X was given; exit 2 for --attempt-delay without a
  * preference. */

@@ -437,6 +437,12 @@ static const struct option opts[] = {
     { "attempt-delay", 1, 0, OPT_ATTEMPT_DELAY },
     /* the whole chain */
     { "tls-chain", 0, 0, OPT_TLS_CHAIN },
+    { "sni", 1, 0, OPT_SNI }, { "no-sni", 0, 0, OPT_NO_SNI },
+    { "tls-min", 1, 0, OPT_TLS_MIN }, { "tls-max", 1, 0, OPT_TLS_MAX },
+    { "ciphers", 1, 0, OPT_CIPHERS },
+    { "ciphersuites", 1, 0, OPT_CIPHERSUITES },
+    { "curves", 1, 0, OPT_CURVES }, { "cert", 1, 0, OPT_CERT },
+    { "key", 1, 0, OPT_KEY },
     { 0, 0, 0, 0 }
 };
 
@@ -582,6 +588,11 @@ static int opt_request(hscan_config_t *cfg, int c, const char *v)
     case '4': case '6': case OPT_PREFER_IPV4: case OPT_PREFER_IPV6:
     case OPT_ATTEMPT_DELAY:
         args_family(cfg, c, v);
+        break;
+    case OPT_SNI: case OPT_NO_SNI: case OPT_TLS_MIN: case OPT_TLS_MAX:
+    case OPT_CIPHERS: case OPT_CIPHERSUITES: case OPT_CURVES:
+    case OPT_CERT: case OPT_KEY:
+        args_tls(cfg, c, v);
         break;
     default:
         return 0;

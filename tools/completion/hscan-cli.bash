@@ -20,6 +20,8 @@ _hscan_cli()
         --paths --all-ips
         --prefer-ipv4 --prefer-ipv6 --attempt-delay
         --tls-chain
+        --sni --no-sni --tls-min --tls-max --ciphers --ciphersuites --curves
+        --cert --key
         -c -X -H -A -u -d -o -f -q -4 -6 -h -V -k"
     local fields="id input url scheme host ip port status reason
         http_version content_type content_length title body_sha256 server
@@ -69,15 +71,17 @@ _hscan_cli()
         @*) COMPREPLY=( $(compgen -P @ -f -- "${cur#@}") ) ;;
         esac
         return ;;
-    -o|--output|--resume|--ca-file|--data-file|--paths)
+    -o|--output|--resume|--ca-file|--data-file|--paths|--cert|--key)
         COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
     -c|--concurrency|--timeout|--dns-timeout|--connect-timeout|\
     --read-timeout|--path|-H|--header|-A|--user-agent|--resolver|\
     --max-header-bytes|--max-headers|--follow|--tls-timeout|--rate|\
     --burst|--max-per-ip|--dns-rate|--dns-cache|--shard|--body-bytes|\
     --match-status|--filter-status|--match-header|--ports|-u|--user|\
-    -d|--data|--attempt-delay)
+    -d|--data|--attempt-delay|--sni|--ciphers|--ciphersuites|--curves)
         return ;;                           # a value of the user's own
+    --tls-min|--tls-max)
+        COMPREPLY=( $(compgen -W "1.0 1.1 1.2 1.3" -- "$cur") ); return ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=( $(compgen -W "$opts" -- "$cur") )
