@@ -50,7 +50,8 @@ static void put16(struct msg *m, unsigned v)
 
 static void put(struct msg *m, const void *d, size_t n)
 {
-    memcpy(m->b + m->n, d, n);
+    if (n)                      /* d may be NULL for nothing */
+        memcpy(m->b + m->n, d, n);
     m->n += n;
 }
 
