@@ -136,7 +136,8 @@ HSCAN_EXPORT const char *hscan_strerror(int code);
 HSCAN_EXPORT const char *hscan_version(void);
 
 /* The optional features built in, space-separated, in a fixed order:
- * "http2" (nghttp2).  "" when none.  Static string. */
+ * "http2" (nghttp2), "pcre2" (matchers, filters, extractors).  "" when
+ * none.  Static string. */
 HSCAN_EXPORT const char *hscan_features(void);
 
 typedef struct hscan hscan_t;
@@ -396,6 +397,20 @@ typedef struct hscan_audit {
                                  there is none): 7 */
 } hscan_audit_t;
 
+
+/* One value an extractor found (cfg.extract): `key` is the pattern's
+ * named group, or "extract_N" (N from 1, the pattern's place in
+ * cfg.extract) for the whole match of a pattern without named groups;
+ * `value` holds value_len bytes (any byte; also NUL-terminated). */
+typedef struct hscan_extract {
+    const char *key;
+    const char *value;
+    size_t value_len;
+} hscan_extract_t;
+
+/* Caps of r->extracts per record: values, and value bytes in all. */
+#define HSCAN_EXTRACT_MAX 32
+#define HSCAN_EXTRACT_BYTES 4096
 /* Read-only view of one finished target.  Every pointer in it is owned by
  * the scanner and valid only until the result callback returns; copy what
  * you keep.  Strings are NUL-terminated unless a length is given with them
@@ -519,6 +534,29 @@ struct hscan_result {
     /* The listed path this record's unit requested (also when a
      * redirect then went elsewhere), NULL without cfg.paths. */
     const char *path;
+
+    /* ---- matchers, filters, extractors (cfg.matchers, cfg.extract;
+     * docs/api.md "Matchers and filters") ---- */
+    /* Words and lines of the body bytes read, as httpx counts them:
+     * words, the SP bytes plus one; lines, the LF bytes between the
+     * first and the last byte that is not ASCII white space, plus one
+     * (1 when every byte is white space).  0 for an empty body, -1
+     * when no body was read (body_sha256 NULL). */
+    long long body_words;
+    long long body_lines;
+    /* 1 when cfg.matchers say the record is not wanted (a match that
+     * failed, a filter that matched); it is delivered all the same and
+     * the caller decides.  `filtered_by` is the index in cfg.matchers
+     * of the first that decided, -1 when none did. */
+    int filtered;
+    int filtered_by;
+    /* With cfg.n_extract: what the extractors found, in pattern order
+     * then match order, at most HSCAN_EXTRACT_MAX values and
+     * HSCAN_EXTRACT_BYTES value bytes; `extracts_truncated` is 1 when
+     * more were found.  NULL and 0 when none. */
+    const hscan_extract_t *extracts;
+    size_t n_extracts;
+    int extracts_truncated;
 };
 
 /* Pull callback: the scanner calls it on the loop thread whenever a slot is
@@ -577,6 +615,41 @@ enum hscan_http_version {
                                  it gives HSCAN_EH2_NOT_NEGOTIATED */
 };
 
+
+/* What a matcher looks at (hscan_matcher_t.kind). */
+enum hscan_match_kind {
+    HSCAN_MATCH_STRING = 1,   /* `pattern` occurs in the body bytes read,
+                                 ASCII letters in any case */
+    HSCAN_MATCH_REGEX = 2,    /* the PCRE2 `pattern` matches somewhere in
+                                 the body bytes read */
+    HSCAN_MATCH_HEADER = 3,   /* the PCRE2 `pattern` matches a header
+                                 line "Name: value" of the final
+                                 response, or with `header` one value of
+                                 that header (name in any case) */
+    HSCAN_MATCH_LENGTH = 4,   /* the content length in [low, high]: the
+                                 Content-Length value when above 0, else
+                                 the body bytes read (as httpx) */
+    HSCAN_MATCH_WORDS = 5,    /* r->body_words in [low, high] */
+    HSCAN_MATCH_LINES = 6,    /* r->body_lines in [low, high] */
+    HSCAN_MATCH_TIME = 7,     /* r->total_ms in [low, high] ms */
+    HSCAN_MATCH_STATUS = 8    /* r->status in [low, high] (0: none) */
+};
+
+/* One matcher or filter (cfg.matchers).  A match keeps only the
+ * records it matches, a filter drops the ones it matches.  The rules
+ * (httpx's): a record is kept when every filter fails to match, every
+ * REGEX and HEADER match matches, and for each other kind that has
+ * matches, at least one of them matches.  A record without a response
+ * matches no pattern and no range but TIME and STATUS 0. */
+typedef struct hscan_matcher {
+    int kind;                 /* enum hscan_match_kind */
+    int filter;               /* 0: match, 1: filter */
+    const char *pattern;      /* STRING, REGEX, HEADER; else NULL */
+    const char *header;       /* HEADER: a header name, or NULL: any
+                                 header line */
+    long long low, high;      /* numeric kinds: the range, both
+                                 included, 0 <= low <= high */
+} hscan_matcher_t;
 /* Scanner settings.  Fill with hscan_config_init(), then edit.  Strings
  * and arrays are copied by hscan_new(); free them after it returns. */
 struct hscan_config {
@@ -855,7 +928,20 @@ struct hscan_config {
     const char *key_file;      /* its private key (PEM); NULL: read from
                                   cert_file.  Only with cert_file; a key
                                   that does not match is refused */
+
+    /* ---- matchers, filters, extractors (hscan-cli --match-*,
+     * --filter-*, --extract; docs/api.md "Matchers and filters") ---- */
+    const hscan_matcher_t *matchers; /* each decides r->filtered; the
+                                  patterns are compiled by hscan_new()
+                                  (PCRE2), a bad one refused */
+    size_t n_matchers;         /* at most HSCAN_MATCHERS_MAX */
+    const char *const *extract; /* PCRE2 patterns run over the body
+                                  bytes read: r->extracts */
+    size_t n_extract;          /* at most HSCAN_MATCHERS_MAX */
 };
+
+/* The most matchers (and extractors) a scanner takes. */
+#define HSCAN_MATCHERS_MAX 256
 
 /* TLS protocol versions (cfg.tls_min, cfg.tls_max). */
 enum hscan_tls_version {

@@ -406,6 +406,7 @@ int hscan__bodyf_feed(struct hscan__bodyf *bf, const char *data, size_t n)
         bf->failed = 1;
     if (bf->keep)
         memcpy(bf->buf + bf->len, data, n);
+    hscan__wcount_feed(&bf->wc, data, n);      /* words, lines */
     bf->len += (uint32_t)n;
     return 0;
 }

@@ -22,6 +22,7 @@
 #include "proxy.h"
 #include "hscan.h"
 #include "body.h"
+#include "match.h"
 #include "netset.h"
 #include "tls.h"
 
@@ -393,6 +394,17 @@ static int check_tls(const struct report *r, const hscan_config_t *c)
     return rc ? refuse(r, NULL, "%s", why) : 0;
 }
 
+/* ---- matchers, filters, extractors (match.c) ---- */
+static int check_match(const struct report *r, const hscan_config_t *c)
+{
+    int rc = hscan__match_check(c, r->field, r->detail, r->size);
+
+    if (rc == 0 && !c->body_bytes && hscan__match_needs_body(c))
+        return refuse(r, c->n_extract ? "extract" : "matchers", "a body "
+                      "pattern with body_bytes 0: no body is read");
+    return rc;
+}
+
 int hscan_config_check(const hscan_config_t *cfg, const char **field,
                        char *detail, size_t size)
 {
@@ -453,7 +465,9 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
     if (cfg->tls_chain != 0 && cfg->tls_chain != 1)
         return refuse(&r, "tls_chain", "%d: must be 0 or 1",
                       cfg->tls_chain);
-    return check_tls(&r, cfg);
+    if ((rc = check_tls(&r, cfg)) != 0)
+        return rc;
+    return check_match(&r, cfg);
 }
 
 int hscan_target_opts_check(const hscan_target_opts_t *opts,

@@ -48,6 +48,8 @@ struct hscan__limits {
     int prefer_family;          /* cfg.prefer_family */
     uint64_t attempt_delay_ms;  /* cfg.attempt_delay_ms */
     int tls_chain;              /* cfg.tls_chain */
+    int body_hide;              /* bytes kept for the matchers only:
+                                   r->body stays NULL */
 };
 
 /* --all-ips: what a probe's siblings need, handed to env->siblings
@@ -102,6 +104,7 @@ struct hscan__probe_env {
     char *rbuf, *pbuf;
     size_t rbuf_size, pbuf_size;
     struct hscan__scratch *scratch; /* where result views are built */
+    struct hscan__match *match;     /* cfg.matchers, extract, or NULL */
     uint64_t bytes_rx, bytes_tx;    /* counted by the probes */
     /* The TLS client context, made on first use; NULL when it cannot
      * be made (the probe records why). */

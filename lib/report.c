@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "body.h"
+#include "match.h"
 #include "probe.h"
 
 static double ms_between(uint64_t a, uint64_t b)
@@ -102,6 +103,7 @@ static void fill_body(struct probe *p, hscan_result_t *r, char **w)
     long t;
 
     r->content_length = -1;
+    r->body_words = r->body_lines = -1;
     for (i = r->n_headers; i-- > 0;) {      /* the first one wins */
         const hscan_header_t *h = &r->headers[i];
         if (named(h, "Content-Type")) {
@@ -115,8 +117,11 @@ static void fill_body(struct probe *p, hscan_result_t *r, char **w)
     if (!r->status || !rs->body_on)
         return;
     hscan__bodyf_end(&rs->bf);     /* when the body was cut short */
-    r->body = rs->body_len && rs->bf.keep ? rs->bf.buf : NULL;
+    r->body = rs->body_len && rs->bf.keep && !p->env->lim.body_hide
+                  ? rs->bf.buf : NULL;
     r->body_len = rs->body_len;
+    r->body_words = hscan__wcount_words(&rs->bf.wc);
+    r->body_lines = hscan__wcount_lines(&rs->bf.wc);
     r->body_truncated = rs->body_truncated;
     if (hscan__bodyf_hex(&rs->bf, *w) == 0) {
         r->body_sha256 = *w;
@@ -209,4 +214,12 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     r->tls_ms = ms_between(p->t_tls0, p->t_tls);
     r->ttfb_ms = ms_between(p->t_sent, p->t_first);
     r->total_ms = ms_between(p->t_start, uv_hrtime());
+    /* ---- matchers, filters, extractors (match.c) ---- */
+    r->filtered_by = -1;
+    if (p->env->match &&
+        hscan__match_eval(p->env->match, r,
+                          r->body_sha256 && p->resp.bf.keep
+                              ? p->resp.bf.buf : NULL, r->body_len) &&
+        r->n_anomalies < sizeof(s->anomalies) / sizeof(s->anomalies[0]))
+        s->anomalies[r->n_anomalies++] = "match_limit";
 }

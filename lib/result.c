@@ -61,13 +61,22 @@ const char *hscan__h2_code_name(unsigned long code)
                ? code_names[code] : NULL;
 }
 
+#ifdef HSCAN_HAVE_NGHTTP2
+#define FEATURE_HTTP2 " http2"
+#else
+#define FEATURE_HTTP2 ""
+#endif
+#ifdef HSCAN_HAVE_PCRE2
+#define FEATURE_PCRE2 " pcre2"
+#else
+#define FEATURE_PCRE2 ""
+#endif
+
 const char *hscan_features(void)
 {
-#ifdef HSCAN_HAVE_NGHTTP2
-    return "http2";
-#else
-    return "";
-#endif
+    static const char f[] = " " FEATURE_HTTP2 FEATURE_PCRE2;
+
+    return f + (f[1] == ' ' ? 2 : 1);   /* no leading space */
 }
 
 #define jput hscan__sb_put
@@ -668,7 +677,45 @@ static void json_body(struct hscan__sb *j, const hscan_result_t *r)
                               : ",\"truncated\":false");
     jlit(j, ",\"sha256\":");
     hscan__json_str(j, r->body_sha256, strlen(r->body_sha256));
+    /* ---- words and lines (match) ---- */
+    jlit(j, ",\"words\":");
+    jnum(j, r->body_words);
+    jlit(j, ",\"lines\":");
+    jnum(j, r->body_lines);
     jlit(j, "}");
+}
+
+/* "extracts": each key once, in the order keys first came, with its
+ * values in order; absent without extractors (r->extracts NULL). */
+static void json_extracts(struct hscan__sb *j, const hscan_result_t *r)
+{
+    size_t i, k;
+
+    if (!r->extracts)
+        return;
+    jlit(j, ",\"extracts\":{\"values\":{");
+    for (i = 0; i < r->n_extracts; i++) {
+        const char *key = r->extracts[i].key;
+        for (k = 0; k < i && strcmp(r->extracts[k].key, key) != 0; k++)
+            ;
+        if (k < i)
+            continue;               /* written with its first */
+        if (i)
+            jlit(j, ",");
+        hscan__json_str(j, key, strlen(key));
+        jlit(j, ":[");
+        for (k = i; k < r->n_extracts; k++) {
+            if (strcmp(r->extracts[k].key, key) != 0)
+                continue;
+            if (k > i)
+                jlit(j, ",");
+            hscan__json_str(j, r->extracts[k].value,
+                            r->extracts[k].value_len);
+        }
+        jlit(j, "]");
+    }
+    jlit(j, r->extracts_truncated ? "},\"truncated\":true}"
+                                  : "},\"truncated\":false}");
 }
 
 size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
@@ -716,6 +763,7 @@ size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
     else
         jlit(&j, "null");
     json_body(&j, r);
+    json_extracts(&j, r);
     jkey(&j, "audit");
     hscan__audit_json(&j, r->audit);
     jkey(&j, "redirects");

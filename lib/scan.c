@@ -14,6 +14,7 @@
 
 #include "body.h"
 #include "gate.h"
+#include "match.h"
 #include "probe-api.h"
 #include "scan.h"
 #include "netset.h"
@@ -101,6 +102,10 @@ void hscan__scan_emit(hscan_t *s, const char *line, size_t len,
     r.content_length = -1;
     r.dns_ms = r.connect_ms = r.tls_ms = r.ttfb_ms = -1;
     r.total_ms = 0;
+    r.body_words = r.body_lines = -1;
+    r.filtered_by = -1;
+    if (s->env.match)           /* no response: no pattern matches */
+        hscan__match_eval(s->env.match, &r, NULL, 0);
     deliver(s, &r, 0);
 }
 
@@ -320,6 +325,7 @@ static void scan_free(hscan_t *s)
     if (cb)
         cb(s, s->arg);
     hscan__scratch_free(&s->scratch);
+    hscan__match_free(s->env.match);
     hscan__req_unref(s->req);
     hscan__tls_ctx_free(s->ssl_ctx);
     hscan__gate_free(s->gate);
@@ -489,6 +495,9 @@ static void fill_env(hscan_t *s, const hscan_config_t *c)
     e->lim.prefer_family = c->prefer_family;
     e->lim.attempt_delay_ms = c->attempt_delay_ms;
     e->lim.tls_chain = c->tls_chain;
+    /* matchers reading the body keep its bytes, shown only when asked */
+    if (!c->body_keep && hscan__match_needs_body(c))
+        e->lim.body_keep = e->lim.body_hide = 1;
     e->rbuf = s->rbuf;
     e->rbuf_size = sizeof(s->rbuf);
     e->pbuf = s->pbuf;
@@ -533,6 +542,8 @@ static int copy_config(hscan_t *s, const hscan_config_t *c)
         return HSCAN_ENOMEM;
     if (hscan__srcs_new(&s->env.srcs, c->source_ips, c->n_source_ips))
         return HSCAN_ENOMEM;        /* the literals were checked */
+    if (hscan__match_new(&s->env.match, c) != 0)
+        return HSCAN_ENOMEM;        /* the patterns were checked */
     return hscan__req_new(&s->req, c);
 }
 
@@ -575,6 +586,7 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
             hscan__netset_free(s->exclude);
             hscan__tls_ctx_free(s->ssl_ctx);
             hscan__req_unref(s->req);
+            hscan__match_free(s->env.match);
             free(s->env.srcs);
             free(s->ca_file);
             free(s->paths);

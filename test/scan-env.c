@@ -534,6 +534,12 @@ static void body_copy(struct rec *d, const hscan_result_t *r)
     d->body_sha256 = dup_str(r->body_sha256);
     CHECK(r->body_sha256 == NULL || strlen(r->body_sha256) == 64);
     CHECK(r->body_sha256 != NULL || (r->body == NULL && r->body_len == 0));
+    /* ---- words, lines (match): counted when a body was read ---- */
+    CHECK(r->body_sha256 == NULL ||
+          (r->body_words >= 0 && r->body_words <= (long long)r->body_len + 1
+           && r->body_lines >= 0 &&
+           r->body_lines <= (long long)r->body_len + 1));
+    CHECK(r->filtered == (r->filtered_by >= 0));
     CHECK(r->title == NULL || r->body_len > 0);
     CHECK(r->title == NULL || r->title_len <= r->body_len);
     d->title = r->title ? dup_mem(r->title, r->title_len) : NULL;

@@ -205,9 +205,20 @@ TEST(record_layout_and_truncation)
     }
 }
 
-/* cfg.body_bytes facts: content type and length, title, body. */
+/* cfg.body_bytes facts: content type and length, title, body; and
+ * the extractors' values. */
 TEST(record_body_fields)
 {
+    static const char want[] =
+        "\"content_type\":\"text/html; charset=\\\"utf-8\\\"\","
+        "\"content_length\":1234,"
+        "\"title\":\"A \\\"t\xc3\xa9st\\\" \\u0001\","
+        "\"body\":{\"bytes\":6,\"truncated\":true,"
+        "\"sha256\":\"00ff\",\"words\":1,\"lines\":1},\"audit\":null,"
+        "\"redirects\"";
+    static const hscan_extract_t ex[] = {
+        { "v", "1.2", 3 }, { "extract_2", "x", 1 }, { "v", "a\0b", 3 },
+    };
     hscan_result_t r;
     char buf[2048];
     const char *p;
@@ -228,19 +239,20 @@ TEST(record_body_fields)
     r.body_len = 6;
     r.body_truncated = 1;
     r.body_sha256 = "00ff";
+    r.body_words = r.body_lines = 1;
     CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
     p = strstr(buf, "\"content_type\"");
     CHECK(p != NULL);
-    CHECK(strncmp(p, "\"content_type\":\"text/html; charset=\\\"utf-8\\\"\","
-                     "\"content_length\":1234,"
-                     "\"title\":\"A \\\"t\xc3\xa9st\\\" \\u0001\","
-                     "\"body\":{\"bytes\":6,\"truncated\":true,"
-                     "\"sha256\":\"00ff\"},\"audit\":null,\"redirects\"",
-                  strlen("\"content_type\":\"text/html; charset=\\\"utf-8\\\"\","
-                         "\"content_length\":1234,"
-                         "\"title\":\"A \\\"t\xc3\xa9st\\\" \\u0001\","
-                         "\"body\":{\"bytes\":6,\"truncated\":true,"
-                         "\"sha256\":\"00ff\"},\"audit\":null,\"redirects\"")) == 0);
+    CHECK(strncmp(p, want, strlen(want)) == 0);
+    /* "extracts" after "body", each key once with its values in order */
+    r.extracts = ex;
+    r.n_extracts = 3;
+    r.extracts_truncated = 1;
+    CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
+    CHECK(strstr(buf, "\"sha256\":\"00ff\",\"words\":1,\"lines\":1},"
+                      "\"extracts\":{\"values\":{\"v\":[\"1.2\",\"a\\u0000b\"],"
+                      "\"extract_2\":[\"x\"]},\"truncated\":true},"
+                      "\"audit\":null") != NULL);
 }
 
 /* tls.ocsp and tls.scts: null and [] when nothing came, then every

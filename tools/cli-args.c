@@ -30,6 +30,11 @@ static int repeatable(int c)
     case OPT_PATH: case OPT_PATHS:
     case OPT_FIELDS: case OPT_MATCH_STATUS: case OPT_FILTER_STATUS:
     case OPT_MATCH_HEADER: case OPT_MATCH_ERROR: case OPT_EXCLUDE:
+    case OPT_MATCH_STRING: case OPT_FILTER_STRING: case OPT_MATCH_REGEX:
+    case OPT_FILTER_REGEX: case OPT_FILTER_HEADER: case OPT_MATCH_LENGTH:
+    case OPT_FILTER_LENGTH: case OPT_MATCH_WORDS: case OPT_FILTER_WORDS:
+    case OPT_MATCH_LINES: case OPT_FILTER_LINES: case OPT_MATCH_TIME:
+    case OPT_FILTER_TIME: case OPT_EXTRACT:
     case OPT_SOURCE_IP:
         return 1;
     default:

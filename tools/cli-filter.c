@@ -1,5 +1,6 @@
 /* cli-filter.c: which records are written (--match-status,
- * --filter-status, --match-header, --match-error, --only-ok).
+ * --filter-status, --match-error, --only-ok; and the library's
+ * matchers, r->filtered, from cli-match.c).
  *
  * Filters act on the write only: every record is still counted (the
  * summary, the progress line) before the filter sees it, so "hscan: N
@@ -7,22 +8,13 @@
  * is given must pass (AND); the values inside one list are alternatives
  * (OR); see docs/cli.md "Picking out hosts".
  */
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hscan.h>
 
-#include "../lib/ascii.h"
 #include "cli.h"
-
-struct filt_header {
-    const char *name;       /* argv text up to the colon */
-    size_t name_len;
-    int any;                /* empty regex: the header is present */
-    regex_t re;
-};
 
 void cli_bad_value(const char *opt, const char *v, const char *why)
 {
@@ -95,42 +87,6 @@ static void parse_status(unsigned char *set, const char *opt, const char *v)
     }
 }
 
-static void add_header(struct filter *f, const char *v)
-{
-    const char *colon = strchr(v, ':'), *re;
-    struct filt_header *h;
-    size_t i;
-    int rc;
-
-    if (!colon || colon == v)
-        cli_bad_value("--match-header", v, "not 'Name: regex'");
-    for (i = 0; v + i < colon; i++)
-        if (!hscan__is_tchar((unsigned char)v[i]))
-            cli_bad_value("--match-header", v, "the header name is not an "
-                          "HTTP token");
-    h = realloc(f->hdr, (f->n_hdr + 1) * sizeof(*h));
-    if (!h) {
-        fprintf(stderr, "hscan-cli: out of memory\n");
-        exit(1);
-    }
-    f->hdr = h;
-    h += f->n_hdr;
-    h->name = v;
-    h->name_len = (size_t)(colon - v);
-    for (re = colon + 1; *re == ' ' || *re == '\t'; re++)
-        ;
-    /* POSIX leaves an empty ERE undefined: say "present" ourselves */
-    h->any = *re == '\0';
-    if (!h->any &&
-        (rc = regcomp(&h->re, re, REG_EXTENDED | REG_NOSUB)) != 0) {
-        char msg[256], why[300];
-        regerror(rc, &h->re, msg, sizeof(msg));
-        snprintf(why, sizeof(why), "bad regular expression: %s", msg);
-        cli_bad_value("--match-header", v, why);
-    }
-    f->n_hdr++;
-}
-
 /* The names a record's "error" can carry: the table's codes from
  * invalid_target on (the ones above it are API errors). */
 static const int record_errors[] = {
@@ -186,6 +142,13 @@ static void parse_errors(struct filter *f, const char *v)
     }
 }
 
+void filter_note(struct filter *f, const char *opt)
+{
+    if (!f->active)
+        f->first = opt;
+    f->active = 1;
+}
+
 void filter_option(struct filter *f, int opt, const char *v)
 {
     static const char *names[] = { "--match-status", "--filter-status",
@@ -204,7 +167,6 @@ void filter_option(struct filter *f, int opt, const char *v)
         f->has_drop = 1;
         parse_status(f->drop, "--filter-status", v);
         break;
-    case OPT_MATCH_HEADER: add_header(f, v); break;
     case OPT_MATCH_ERROR: parse_errors(f, v); break;
     case OPT_ONLY_OK: f->only_ok = 1; break;
     }
@@ -246,40 +208,6 @@ void filter_check(const struct filter *f, int resuming)
                  "has a status: nothing would be written");
 }
 
-/* Whether any value of the named header matches. */
-static int header_ok(struct filter *f, const struct filt_header *h,
-                     const hscan_result_t *r)
-{
-    size_t i, j;
-
-    for (i = 0; i < r->n_headers; i++) {
-        const hscan_header_t *x = &r->headers[i];
-        if (x->name_len != h->name_len)
-            continue;
-        for (j = 0; j < h->name_len; j++)
-            if (hscan__lower((unsigned char)x->name[j]) !=
-                hscan__lower((unsigned char)h->name[j]))
-                break;
-        if (j < h->name_len)
-            continue;
-        if (h->any)
-            return 1;
-        /* regexec wants a C string: a NUL in the value ends it there */
-        if (x->value_len >= f->scratch_cap) {
-            char *s = realloc(f->scratch, x->value_len + 1);
-            if (!s)
-                return 0;
-            f->scratch = s;
-            f->scratch_cap = x->value_len + 1;
-        }
-        memcpy(f->scratch, x->value, x->value_len);
-        f->scratch[x->value_len] = '\0';
-        if (regexec(&h->re, f->scratch, 0, NULL, 0) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 int filter_pass(struct filter *f, const hscan_result_t *r)
 {
     size_t i;
@@ -298,9 +226,8 @@ int filter_pass(struct filter *f, const hscan_result_t *r)
         goto out;
     if (f->has_drop && has_bit(f->drop, r->status))
         goto out;
-    for (i = 0; i < f->n_hdr; i++)
-        if (!header_ok(f, &f->hdr[i], r))
-            goto out;
+    if (r->filtered)            /* the library's matchers (cli-match.c) */
+        goto out;
     return 1;
 out:
     f->dropped++;
@@ -309,14 +236,6 @@ out:
 
 void filter_free(struct filter *f)
 {
-    size_t i;
-
-    for (i = 0; i < f->n_hdr; i++)
-        if (!f->hdr[i].any)
-            regfree(&f->hdr[i].re);
-    free(f->hdr);
-    free(f->scratch);
-    f->hdr = NULL;
-    f->scratch = NULL;
-    f->n_hdr = f->scratch_cap = 0;
+    (void)f;
+    match_free();
 }

@@ -211,12 +211,16 @@ enum {
     OPT_TLS_CHAIN,
     /* client TLS options (cli-args.c) */
     OPT_SNI, OPT_NO_SNI, OPT_TLS_MIN, OPT_TLS_MAX, OPT_CIPHERS,
-    OPT_CIPHERSUITES, OPT_CURVES, OPT_CERT, OPT_KEY
+    OPT_CIPHERSUITES, OPT_CURVES, OPT_CERT, OPT_KEY,
+    /* matchers, filters, extractors (cli-match.c) */
+    OPT_MATCH_STRING, OPT_FILTER_STRING, OPT_MATCH_REGEX, OPT_FILTER_REGEX,
+    OPT_FILTER_HEADER, OPT_MATCH_LENGTH, OPT_FILTER_LENGTH,
+    OPT_MATCH_WORDS, OPT_FILTER_WORDS, OPT_MATCH_LINES, OPT_FILTER_LINES,
+    OPT_MATCH_TIME, OPT_FILTER_TIME, OPT_EXTRACT
 };
 #define FILTER_STATUS_MAX 999   /* statuses 0 (no response) to 999 */
 #define FILTER_MAX_ERRORS 64
 
-struct filt_header;
 struct hscan_result;
 
 struct filter {
@@ -225,19 +229,17 @@ struct filter {
     int has_match, has_drop;
     unsigned char match[FILTER_STATUS_MAX / 8 + 1];  /* --match-status */
     unsigned char drop[FILTER_STATUS_MAX / 8 + 1];   /* --filter-status */
-    struct filt_header *hdr;                         /* --match-header */
-    size_t n_hdr;
     int errors[FILTER_MAX_ERRORS];                   /* --match-error */
     size_t n_errors;
     int only_ok;
-    char *scratch;          /* a header value as a C string, for regexec */
-    size_t scratch_cap;
     uint64_t dropped;       /* records not written */
 };
 
 /* Parse one filter option (OPT_MATCH_STATUS ... OPT_ONLY_OK) with its
  * argument; a bad value exits 2 with a message naming it. */
 void filter_option(struct filter *f, int opt, const char *v);
+/* A filter option handled elsewhere (cli-match.c) was given. */
+void filter_note(struct filter *f, const char *opt);
 /* After all options: refuse combinations that cannot work (exit 2):
  * filters with --resume, --only-ok with --match-error, lists that keep
  * nothing. */
@@ -245,6 +247,20 @@ void filter_check(const struct filter *f, int resuming);
 /* 1 when the record is to be written.  Call after counting it. */
 int filter_pass(struct filter *f, const struct hscan_result *r);
 void filter_free(struct filter *f);
+
+/* ---- matchers, filters, extractors (cli-match.c, cli-range.c) ---- */
+/* The option's name ("--match-regex"), NULL when it is not one. */
+const char *match_option_name(int opt);
+/* Add one option's matchers (a bad value exits 2 naming it). */
+void match_option(int opt, const char *v);
+/* Into cfg: matchers, extract, and body_bytes 8192 when 0 and a body
+ * option was given. */
+struct hscan_config;
+void match_finish(struct hscan_config *cfg);
+void match_free(void);
+/* One range list item p[0..n) into [*low, *high]; 0 or -1. */
+int cli_range(const char *p, size_t n, int time, long long *low,
+              long long *high);
 /* "hscan-cli: OPT: 'V': WHY" and the --help hint on stderr, exit 2. */
 void cli_bad_value(const char *opt, const char *v, const char *why)
     __attribute__((noreturn));

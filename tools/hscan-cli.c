@@ -443,6 +443,21 @@ static const struct option opts[] = {
     { "ciphersuites", 1, 0, OPT_CIPHERSUITES },
     { "curves", 1, 0, OPT_CURVES }, { "cert", 1, 0, OPT_CERT },
     { "key", 1, 0, OPT_KEY },
+    /* matchers, filters, extractors (cli-match.c) */
+    { "match-string", 1, 0, OPT_MATCH_STRING },
+    { "filter-string", 1, 0, OPT_FILTER_STRING },
+    { "match-regex", 1, 0, OPT_MATCH_REGEX },
+    { "filter-regex", 1, 0, OPT_FILTER_REGEX },
+    { "filter-header", 1, 0, OPT_FILTER_HEADER },
+    { "match-length", 1, 0, OPT_MATCH_LENGTH },
+    { "filter-length", 1, 0, OPT_FILTER_LENGTH },
+    { "match-words", 1, 0, OPT_MATCH_WORDS },
+    { "filter-words", 1, 0, OPT_FILTER_WORDS },
+    { "match-lines", 1, 0, OPT_MATCH_LINES },
+    { "filter-lines", 1, 0, OPT_FILTER_LINES },
+    { "match-time", 1, 0, OPT_MATCH_TIME },
+    { "filter-time", 1, 0, OPT_FILTER_TIME },
+    { "extract", 1, 0, OPT_EXTRACT },
     { 0, 0, 0, 0 }
 };
 
@@ -611,10 +626,21 @@ static void opt_cli(int c, const char *v, const char **out_path)
     case OPT_FIELDS: fmt_opt_fields(v); break;
     case OPT_RESUME: G.resume_path = v; break;
     case OPT_SHARD: parse_shard(v, &G.shard_index, &G.shard_count); break;
-    case OPT_MATCH_STATUS: case OPT_FILTER_STATUS: case OPT_MATCH_HEADER:
+    case OPT_MATCH_STATUS: case OPT_FILTER_STATUS:
     case OPT_MATCH_ERROR: case OPT_ONLY_OK:
         filter_option(&G.filter, c, v);
         break;
+    case OPT_MATCH_HEADER: case OPT_FILTER_HEADER:
+    case OPT_MATCH_STRING: case OPT_FILTER_STRING:
+    case OPT_MATCH_REGEX: case OPT_FILTER_REGEX:
+    case OPT_MATCH_LENGTH: case OPT_FILTER_LENGTH:
+    case OPT_MATCH_WORDS: case OPT_FILTER_WORDS:
+    case OPT_MATCH_LINES: case OPT_FILTER_LINES:
+    case OPT_MATCH_TIME: case OPT_FILTER_TIME:
+        filter_note(&G.filter, match_option_name(c));
+        match_option(c, v);
+        break;
+    case OPT_EXTRACT: match_option(c, v); break;
     case OPT_PORTS: xin_ports(&G.xin, v); break;
     case 'q': G.quiet = 1; break;
     case OPT_PROGRESS:
@@ -648,6 +674,7 @@ static void parse_args(int argc, char **argv, hscan_config_t *cfg,
             opt_cli(c, optarg, out_path);
     }
     args_finish(cfg, method_given);
+    match_finish(cfg);
     paths_finish(cfg);
     cfg->shard_index = G.shard_index;
     cfg->shard_count = G.shard_count;
@@ -726,6 +753,8 @@ static void summary(void)
         fprintf(stderr, ", shard %u/%u: %llu lines left to other shards",
                 G.shard_index, G.shard_count,
                 (unsigned long long)st.shard_skipped);
+    if (G.filter.active)
+        fprintf(stderr, ", %llu filtered", (unsigned long long)G.filter.dropped);
     if (G.resuming)
         fprintf(stderr, ", %llu %s already done in %s",
                 (unsigned long long)G.done.skipped,

@@ -32,6 +32,8 @@ want="$want tinyproxy microsocks"
 # Optional features, each a meson feature option (meson_options.txt):
 # HTTP/2 (nghttp2).
 want="$want libnghttp2-dev"
+# Regex matchers, filters, extractors (PCRE2).
+want="$want libpcre2-dev"
 
 missing=
 for p in $want; do

@@ -197,6 +197,28 @@ static void gen_chain(struct fz *f, struct pool *pl, hscan_tls_t *t)
         t->verified_chain = gen_list(f, pl, &t->n_verified_chain);
 }
 
+/* ---- words, lines, extracts (match) ---- */
+static void gen_match(struct fz *f, struct pool *pl, hscan_result_t *r)
+{
+    static const char *const keys[] = { "a", "extract_1", "b" };
+    hscan_extract_t *x;
+    size_t i;
+
+    r->body_words = (long long)(int32_t)fz_u32(f);
+    r->body_lines = (long long)(int32_t)fz_u32(f);
+    if (fz_u8(f) & 1)
+        return;                     /* no extractors: no key */
+    r->n_extracts = fz_u8(f) % (LIST_MAX + 1);
+    x = keep(pl, malloc((r->n_extracts + 1) * sizeof(*x)));
+    FUZZ_CHECK(x != NULL);
+    for (i = 0; i < r->n_extracts; i++) {
+        x[i].key = keys[fz_u8(f) % 3];
+        x[i].value = gen_bytes(f, pl, &x[i].value_len);
+    }
+    r->extracts = x;
+    r->extracts_truncated = fz_u8(f) & 1;
+}
+
 /* ---- stapled OCSP and SCTs ---- */
 static void gen_tls_ocsp(struct fz *f, struct pool *pl, hscan_tls_t *t)
 {
@@ -337,6 +359,25 @@ static void gen_result(struct fz *f, struct pool *pl, hscan_result_t *r)
     r->proxy_ms = gen_ms(f);
     r->attempts = fz_u8(f) % 12;
     r->path = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
+    gen_match(f, pl, r);
+}
+
+/* The extracts' values as the record groups them: under each key (a
+ * member name, not a value) at its first value, all its values. */
+static void expect_extracts(const hscan_result_t *r, struct want *w)
+{
+    size_t i, k;
+
+    for (i = 0; r->extracts && i < r->n_extracts; i++) {
+        for (k = 0; k < i && strcmp(r->extracts[k].key,
+                                    r->extracts[i].key) != 0; k++)
+            ;
+        if (k < i)
+            continue;
+        for (k = i; k < r->n_extracts; k++)
+            if (strcmp(r->extracts[k].key, r->extracts[i].key) == 0)
+                want(w, r->extracts[k].value, r->extracts[k].value_len);
+    }
 }
 
 /* Every string value of the record, in the order the schema puts them
@@ -377,6 +418,7 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
     if (r->title)
         want(w, r->title, r->title_len);
     want_opt(w, r->body_sha256);
+    expect_extracts(r, w);
     for (i = 0; i < r->n_redirects; i++) {
         want_opt(w, r->redirects[i].url);
         want(w, r->redirects[i].location, r->redirects[i].location_len);
@@ -451,24 +493,29 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
     want_opt(w, r->path);
 }
 
-/* "path" only in records of a path list (cfg.paths), last. */
-static void check_keys(const struct jdoc *d, int has_path)
+/* "path" only in records of a path list (cfg.paths), last;
+ * "extracts" after "body" only with extractors (r->extracts). */
+static void check_keys(const struct jdoc *d, int has_path, int has_ex)
 {
     static const char *const keys[] = {
         "schema", "input", "url", "scheme", "host", "ip", "port", "status",
         "reason", "http_version", "headers", "anomalies", "interim",
         "headers_complete", "dns", "content_type",
-        "content_length", "title", "body", "audit", "redirects", "tls",
+        "content_length", "title", "body", "extracts", "audit",
+        "redirects", "tls",
         "timing_ms", "error", "error_detail", "fallback", "h2", "proxy",
         "attempts", "path"
     };
-    size_t i, n = sizeof(keys) / sizeof(keys[0]) - !has_path;
+    size_t i, k, n = sizeof(keys) / sizeof(keys[0]) - !has_path - !has_ex;
 
     FUZZ_CHECK(d->n_top_keys == n);
-    for (i = 0; i < n; i++)
-        FUZZ_CHECK(d->top_keys[i].len == strlen(keys[i]) &&
-                   memcmp(d->dec + d->top_keys[i].off, keys[i],
-                          strlen(keys[i])) == 0);
+    for (i = k = 0; i < n; i++, k++) {
+        if (!has_ex && strcmp(keys[k], "extracts") == 0)
+            k++;
+        FUZZ_CHECK(d->top_keys[i].len == strlen(keys[k]) &&
+                   memcmp(d->dec + d->top_keys[i].off, keys[k],
+                          strlen(keys[k])) == 0);
+    }
 }
 
 static void check_json(const hscan_result_t *r, const char *text,
@@ -483,7 +530,7 @@ static void check_json(const hscan_result_t *r, const char *text,
         fprintf(stderr, "invalid JSON: %.*s\n", (int)len, text);
         FUZZ_CHECK(!"the record is valid JSON");
     }
-    check_keys(&d, r->path != NULL);
+    check_keys(&d, r->path != NULL, r->extracts != NULL);
     w.n = 0;
     expect(r, &w, ver, sizeof(ver));
     FUZZ_CHECK(d.n_vals == w.n);

@@ -656,6 +656,25 @@ def hello_seeds():
         write('hello', name, m)
 
 
+# ---- matchers (fuzz-match.c: selector 0 range, 1 time, 2 pattern NUL
+# body) ----
+
+def match_seeds():
+    seeds = {
+        'range-0': b'\x00<500', 'range-1': b'\x00100-200',
+        'range-2': b'\x00>=7', 'time-0': b'\x01>1.5s',
+        'time-1': b'\x01200ms-2s', 'time-2': b'\x01<=0.25',
+        # the catastrophic pattern: its runs end at the match limit
+        'pattern-0': b'\x02(a+)+$\x00' + b'a' * 40 + b'b',
+        'pattern-1': b'\x02(?<v>[0-9]+)\x00a1b22c333',
+        'pattern-2': b'\x02(\x00x',
+        'pattern-3': b'\x02\x00' + b'x' * 100,
+        'pattern-4': b'\x02.\x00' + b'y' * 5000,
+    }
+    for name, data in seeds.items():
+        write('match', name, data)
+
+
 if __name__ == '__main__':
     target_seeds()
     http_seeds()
@@ -666,3 +685,4 @@ if __name__ == '__main__':
     h2_seeds()
     proxy_seeds()
     hello_seeds()
+    match_seeds()
