@@ -540,6 +540,8 @@ static void body_copy(struct rec *d, const hscan_result_t *r)
            && r->body_lines >= 0 &&
            r->body_lines <= (long long)r->body_len + 1));
     CHECK(r->filtered == (r->filtered_by >= 0));
+    d->filtered = r->filtered;
+    d->filtered_by = r->filtered_by;
     CHECK(r->title == NULL || r->body_len > 0);
     CHECK(r->title == NULL || r->title_len <= r->body_len);
     d->title = r->title ? dup_mem(r->title, r->title_len) : NULL;

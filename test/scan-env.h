@@ -120,6 +120,8 @@ struct rec {
     hscan_audit_t audit;    /* its strings: */
     char *audit_missing, *audit_weak;
     uint64_t id;
+    /* ---- matchers (cfg.matchers): r->filtered, filtered_by ---- */
+    int filtered, filtered_by;
 };
 
 char *dup_mem(const char *p, size_t n);
