@@ -89,8 +89,8 @@ def test_filters(t):
         (["--match-status", "200", "--filter-status", "2xx"],
          ["nothing would be written"]),
         (["--only-ok", "--match-status", "0"], ["--only-ok"]),
-        (["--resume", os.path.join(TMP, "f.jsonl"), "--match-status",
-          "200"], ["--resume", "--match-status"]),
+        (["--resume", os.path.join(TMP, "f.jsonl"), "--scheme", "both",
+          "--match-status", "200"], ["--resume", "--match-status"]),
     ]
     for args, words in bad_args:
         r = run([*args, "/dev/null"])

@@ -8,9 +8,12 @@
  * is given must pass (AND); the values inside one list are alternatives
  * (OR); see docs/cli.md "Picking out hosts".
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hscan.h>
 
@@ -179,19 +182,20 @@ static void conflict(const char *a, const char *b, const char *why)
     exit(2);
 }
 
-void filter_check(const struct filter *f, int resuming)
+void filter_check(const struct filter *f, int resuming_both)
 {
     int i, any = 0, any_response = 0;
 
     if (!f->active)
         return;
-    /* The output file is --resume's checkpoint: a record filtered out
-     * is not in it, so a resumed run would scan that input again. */
-    if (resuming)
-        conflict("--resume", f->first, "--resume takes the "
-                 "output file as the list of inputs done, and records "
-                 "filtered out are not in it; scan without filters and "
-                 "select afterwards (jq), or filter the resumed file");
+    /* --resume reads OUT and OUT.filtered: the two records of one
+     * input under --scheme both may be split between them, and the
+     * repair of a half pair rewrites OUT only. */
+    if (resuming_both)
+        conflict("--resume", f->first, "with --scheme both a filter may "
+                 "split an input's two records between the output and "
+                 "OUT.filtered, which --resume cannot repair; scan "
+                 "without filters and select afterwards (jq)");
     if (f->only_ok && f->n_errors)
         conflict("--only-ok", "--match-error", "an ok record has no error");
     for (i = 0; i <= FILTER_STATUS_MAX; i++) {
@@ -206,6 +210,62 @@ void filter_check(const struct filter *f, int resuming)
     if (f->only_ok && !any_response)
         conflict("--only-ok", "--match-status 0", "an ok record always "
                  "has a status: nothing would be written");
+}
+
+int filter_side_open(struct filter *f, const char *out_path, int resuming,
+                     struct done_set *ds, int quiet)
+{
+    long n;
+
+    if (!f->active || !out_path)
+        return 0;
+    if (!(f->side_path = malloc(strlen(out_path) + sizeof(".filtered")))) {
+        fprintf(stderr, "hscan-cli: out of memory\n");
+        return 1;
+    }
+    sprintf(f->side_path, "%s.filtered", out_path);
+    if (resuming) {
+        if ((n = resume_load_filtered(ds, f->side_path)) < 0)
+            return 1;
+        if (!quiet && n)
+            fprintf(stderr, "hscan-cli: resuming %s: %ld records filtered "
+                    "out before\n", f->side_path, n);
+    }
+    f->side_fd = open(f->side_path, O_WRONLY | O_CREAT | O_CLOEXEC |
+                      (resuming ? O_APPEND : O_TRUNC), 0666);
+    if (f->side_fd < 0) {
+        fprintf(stderr, "hscan-cli: cannot write %s: %s\n", f->side_path,
+                strerror(errno));
+        return 1;
+    }
+    f->side_on = 1;
+    return 0;
+}
+
+/* A record filtered out, as one JSON line in OUT.filtered: written at
+ * once (write(2)), so a kill loses at most the line being written,
+ * which --resume cuts off and scans again. */
+static void side_write(struct filter *f, const hscan_result_t *r)
+{
+    size_t n = hscan_result_to_json(r, NULL, 0), off = 0;
+
+    if (n + 2 > f->jcap) {
+        char *b = realloc(f->jbuf, n + 2);
+        if (!b)
+            return;                 /* not recorded: scanned again */
+        f->jbuf = b;
+        f->jcap = n + 2;
+    }
+    hscan_result_to_json(r, f->jbuf, n + 1);
+    f->jbuf[n++] = '\n';
+    while (off < n) {
+        ssize_t w = write(f->side_fd, f->jbuf + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        off += (size_t)w;
+    }
 }
 
 int filter_pass(struct filter *f, const hscan_result_t *r)
@@ -231,11 +291,18 @@ int filter_pass(struct filter *f, const hscan_result_t *r)
     return 1;
 out:
     f->dropped++;
+    if (f->side_on)
+        side_write(f, r);
     return 0;
 }
 
 void filter_free(struct filter *f)
 {
-    (void)f;
+    if (f->side_on)
+        close(f->side_fd);
+    f->side_on = 0;
+    free(f->side_path);
+    free(f->jbuf);
+    f->side_path = f->jbuf = NULL;
     match_free();
 }

@@ -538,6 +538,44 @@ out:
     return rc;
 }
 
+/* ---- OUT.filtered: the records the filters kept out of OUT ---- */
+
+long resume_load_filtered(struct done_set *ds, const char *path)
+{
+    struct reader r = { NULL, NULL, 0, 0, NULL, NULL };
+    struct unit_keys k;
+    int partial = 0, canceled, rc = 0;
+    off_t good = 0;
+    long done = 0;
+    size_t n;
+
+    if (!(r.f = fopen(path, "r")))
+        return errno == ENOENT ? 0 : (fprintf(stderr,
+               "hscan-cli: --resume: cannot read %s: %s\n", path,
+               strerror(errno)), -errno);
+    r.in = malloc(INPUT_MAX);
+    k.path = ds->units ? malloc(INPUT_MAX) : NULL;
+    r.k = ds->units ? &k : NULL;
+    if (!r.in || (ds->units && !k.path))
+        rc = -ENOMEM;
+    while (rc == 0 && next_line(&r, &partial)) {
+        good += r.len;
+        if (!parse_record(r.line, r.line + r.len, r.in, &n, &canceled,
+                          r.k) || canceled)
+            continue;               /* scanned again, as in OUT */
+        if ((rc = add(ds, key_of(ds, &r, n))) == 0)
+            done++;
+    }
+    /* a line cut by a kill: cut it off, so the next one starts clean */
+    if (rc == 0 && partial && truncate(path, good) != 0)
+        rc = -errno;
+    free(r.line);
+    free(r.in);
+    free(k.path);
+    fclose(r.f);
+    return rc ? rc : done;
+}
+
 int resume_take(struct done_set *ds, const char *line, size_t len, int bad)
 {
     uint32_t *c;

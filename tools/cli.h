@@ -104,6 +104,11 @@ int resume_take(struct done_set *ds, const char *line, size_t len,
 int resume_take_unit(struct done_set *ds, const char *input, size_t len,
                      const char *path, const char *ip);
 void resume_free(struct done_set *ds);
+/* Add the records of OUT.filtered (`path`: the records the filters kept
+ * out of the output, one JSON line each) to `ds` as done; a cut last
+ * line is truncated away.  Only with per_input 1.  Returns how many,
+ * or -errno. */
+long resume_load_filtered(struct done_set *ds, const char *path);
 
 /* ---- the path list (cli-paths.c) ---- */
 
@@ -232,6 +237,10 @@ struct filter {
     int errors[FILTER_MAX_ERRORS];                   /* --match-error */
     size_t n_errors;
     int only_ok;
+    /* OUT.filtered (-o OUT with filters): the records not written */
+    int side_on, side_fd;
+    char *side_path, *jbuf;
+    size_t jcap;
     uint64_t dropped;       /* records not written */
 };
 
@@ -244,7 +253,14 @@ void filter_note(struct filter *f, const char *opt);
  * filters with --resume, --only-ok with --match-error, lists that keep
  * nothing. */
 void filter_check(const struct filter *f, int resuming);
-/* 1 when the record is to be written.  Call after counting it. */
+/* With -o OUT and filters: open OUT.filtered (appending when
+ * resuming, after adding its records to `ds`; else truncated).
+ * Returns 0, or an exit code after a message. */
+struct done_set;
+int filter_side_open(struct filter *f, const char *out_path, int resuming,
+                     struct done_set *ds, int quiet);
+/* 1 when the record is to be written; else it went to OUT.filtered.
+ * Call after counting it. */
 int filter_pass(struct filter *f, const struct hscan_result *r);
 void filter_free(struct filter *f);
 

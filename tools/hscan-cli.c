@@ -818,7 +818,8 @@ int main(int argc, char **argv)
     cfg.arg = &G.in;
     parse_args(argc, argv, &cfg, &out_path);
     check_config(&cfg);
-    filter_check(&G.filter, G.resume_path != NULL);
+    filter_check(&G.filter, G.resume_path != NULL &&
+                            cfg.scheme == HSCAN_SCHEME_BOTH);
     fmt_choose(&cfg, out_path != NULL, G.resume_path);
     G.loop = uv_default_loop();
     G.in.fd = -1;
@@ -851,6 +852,11 @@ int main(int argc, char **argv)
                                (G.resuming ? O_APPEND : O_TRUNC), 0666)) < 0) {
         fprintf(stderr, "hscan-cli: cannot write %s: %s\n", out_path,
                 strerror(errno));
+        free((char *)cfg.resolvers);
+        return EXIT_IO;
+    }
+    if (filter_side_open(&G.filter, out_path, G.resuming, &G.done,
+                         G.quiet) != 0) {
         free((char *)cfg.resolvers);
         return EXIT_IO;
     }

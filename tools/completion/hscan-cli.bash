@@ -22,6 +22,10 @@ _hscan_cli()
         --tls-chain
         --sni --no-sni --tls-min --tls-max --ciphers --ciphersuites --curves
         --cert --key
+        --match-string --filter-string --match-regex --filter-regex
+        --filter-header --match-length --filter-length --match-words
+        --filter-words --match-lines --filter-lines --match-time
+        --filter-time --extract
         -c -X -H -A -u -d -o -f -q -4 -6 -h -V -k"
     local fields="id input url scheme host ip port status reason
         http_version content_type content_length title body_sha256 server
@@ -78,7 +82,11 @@ _hscan_cli()
     --max-header-bytes|--max-headers|--follow|--tls-timeout|--rate|\
     --burst|--max-per-ip|--dns-rate|--dns-cache|--shard|--body-bytes|\
     --match-status|--filter-status|--match-header|--ports|-u|--user|\
-    -d|--data|--attempt-delay|--sni|--ciphers|--ciphersuites|--curves)
+    -d|--data|--attempt-delay|--sni|--ciphers|--ciphersuites|--curves|\
+    --match-string|--filter-string|--match-regex|--filter-regex|\
+    --filter-header|--match-length|--filter-length|--match-words|\
+    --filter-words|--match-lines|--filter-lines|--match-time|\
+    --filter-time|--extract)
         return ;;                           # a value of the user's own
     --tls-min|--tls-max)
         COMPREPLY=( $(compgen -W "1.0 1.1 1.2 1.3" -- "$cur") ); return ;;
