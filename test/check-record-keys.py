@@ -37,7 +37,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from testd import Testd  # noqa: E402
 
 CLI, TESTD, RESULTS, AUDIT, MAN = sys.argv[1:6]
-OPTIONAL = ["path"]     # only in records of a scan with a path list
+OPTIONAL = ["path",       # only in records of a scan with a path list
+            "extracts"]   # and with --extract
 # Members of objects hscan-testd never sends (a stapled OCSP response,
 # SCTs): test-tls-ocsp.py checks them against openssl s_server.
 ELSEWHERE = ("tls.ocsp.", "tls.scts[].")
@@ -80,6 +81,12 @@ def records(t):
                  "--path", "/a", "--path", "/b", per_line=2)
     want = {"body": 1, "audit": 1, "redirects": 1, "tls": 1,
             "fallback": 1, "path": 1}
+    if "pcre2" in subprocess.run([CLI, "--version"], capture_output=True,
+                                 text=True, timeout=10).stdout:
+        # --extract: the optional "extracts" key, after "body"
+        recs += scan([f"fast.test:{http}"], *common, "--scheme", "http",
+                     "--extract", "<(?<tag>[a-z]+)>")
+        want["extracts"] = 1
     if t.h2:
         # HTTP/2: facts, a GOAWAY and a reset stream (test/server-h2.h)
         p = t.h2["h2"]
@@ -173,12 +180,18 @@ def main():
     real = set()
     for r in recs:
         paths(r, "", real)
+    # extracts.values: its member names are the patterns' groups
+    real = {p for p in real if not p.startswith("extracts.values.")}
     order = list(recs[0].keys())
-    # keys present only in some scans' records, last (results.md)
-    full = order + [k for k in OPTIONAL if k not in order]
+    # keys present only in some scans' records: "extracts" after
+    # "body", "path" last (results.md)
+    full = list(order)
+    if "extracts" not in full:
+        full.insert(full.index("body") + 1, "extracts")
+    full += [k for k in OPTIONAL if k not in full]
     errs = [f"record {r['input']!r}: top-level keys {list(r.keys())}"
-            for r in recs if list(r.keys()) != order and
-            list(r.keys()) != full]
+            for r in recs
+            if list(r.keys()) != [k for k in full if k in r]]
 
     top = table_keys(RESULTS, "## Keys", "")
     documented = with_parents(

@@ -64,6 +64,8 @@ static const struct group {
 "      --match-status LIST  only these statuses: 200,301-399,5xx (0: no\n"
 "                           response)\n"
 "      --filter-status LIST not these statuses\n"
+"      --match-error NAME   only these errors (comma list, repeatable)\n"
+"      --only-ok            only records without an error\n"
 "      --match-header 'N: RE'  only when a value of response header N\n"
 "                           matches PCRE2 regex RE (repeatable: all); ': RE'\n"
 "                           any header line 'Name: value'\n"
@@ -87,11 +89,9 @@ static const struct group {
 "                           as \"extracts\" (named groups are keys;\n"
 "                           repeatable)   (*)\n"
 "  (*) reads the body: --body-bytes 0 becomes 8192.  A record filtered\n"
-"  out is counted (\"N filtered\" in the summary), never written; with\n"
-"  --resume its input goes to OUT.filtered.  Regexes need the pcre2\n"
-"  feature (--version)\n"
-"      --match-error NAME   only these errors (comma list, repeatable)\n"
-"      --only-ok            only records without an error\n" },
+"  out is counted (\"N filtered\" in the summary), not written (with\n"
+"  -o OUT: to OUT.filtered, which --resume reads too).  Regexes need\n"
+"  the pcre2 feature (--version)\n" },
     { "output", "Output",
 "  -o, --output FILE        write records to FILE instead of stdout\n"
 "  -f, --format FMT         json (JSON Lines), csv (RFC 4180, header row)\n"
