@@ -9,12 +9,8 @@ import os
 import subprocess
 import time
 
-from cli_common import (CLI, PLAIN, TMP, check, write_list, run, records,
-                        LISTING)
-from cli_input import written
-
-HAVE_PCRE2 = not LISTING and "pcre2" in subprocess.run(
-    [CLI, "--version"], capture_output=True, text=True).stdout
+from cli_common import CLI, PLAIN, TMP, check, write_list, run, records
+from cli_input import written, HAVE_PCRE2
 
 
 def targets(t):

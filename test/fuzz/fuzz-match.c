@@ -24,6 +24,7 @@ static void range(const uint8_t *d, size_t n, int time)
     FUZZ_CHECK(lo >= 0 && lo <= hi);
 }
 
+#ifdef HSCAN_HAVE_PCRE2
 static void on_result(hscan_t *s, const hscan_result_t *r, void *arg)
 {
     (void)s;
@@ -82,9 +83,8 @@ static void pattern(const uint8_t *d, size_t n)
         int kept = !r.filtered;
         hscan__match_free(set);
         c.matchers = m + 1;         /* the same pattern as a filter */
-        FUZZ_CHECK(hscan__match_new(&set, &c) == 0 || 1);
-        if (!set)
-            return;
+        if (hscan__match_new(&set, &c) != 0)
+            return;                 /* out of memory */
         memset(&r, 0, sizeof(r));
         r.status = 200;
         r.body_sha256 = "00";
@@ -94,6 +94,7 @@ static void pattern(const uint8_t *d, size_t n)
     }
     hscan__match_free(set);
 }
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
