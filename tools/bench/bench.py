@@ -83,6 +83,18 @@ QUICK = {
     "https-2000": (500, 200),
 }
 PEERS = ["hscan", "go", "threads", "aiohttp", "curl", "epoll"]
+# Only by --peer: hscan-cli reading bodies (its default 8 KiB, no
+# matchers), and the same with three body regexes and an extractor
+# (issue 22's cost figure: at most 1.3x the CPU per host).  The filters
+# match no page of the test server, so every record is still written
+# and scored.
+HSCAN_VARIANTS = {
+    "hscan-body": [],
+    "hscan-match": ["--filter-regex", "(?i)<title>[^<]*(admin|login)",
+                    "--filter-regex", "wp-(content|includes)/",
+                    "--filter-regex", "version[=:]\\s*[0-9]+\\.[0-9]+",
+                    "--extract", "<title>(?<title>[^<]*)</title>"],
+}
 SWEEP_CONC = [100, 300, 1000, 3000, 10000, 20000]
 SWEEP_QUICK = [100, 300, 1000]
 
@@ -314,6 +326,13 @@ def peer_argv(name, work, bdir, conc, budget, ca, tg):
         # closes the body unread); hscan-cli reads 8 KiB of it by default
         return HSCAN_PREFIX + [str(cli), "-q", "-c", str(conc), "--timeout", str(budget),
                 "--body-bytes", "0", "--ca-file", ca, str(tg.urls)], None
+    if name in HSCAN_VARIANTS:
+        cli = bdir / "tools" / "hscan-cli"
+        if not cli.exists():
+            return None, "hscan-cli not built"
+        return HSCAN_PREFIX + [str(cli), "-q", "-c", str(conc), "--timeout",
+                               str(budget), "--ca-file", ca,
+                               *HSCAN_VARIANTS[name], str(tg.urls)], None
     if name in ("go", "epoll"):
         exe = work / ("peer-" + name)
         if name == "epoll" and tg.scheme != "http":
@@ -650,7 +669,8 @@ def parse_args():
         "(run as root; see the module docstring).")
     ap.add_argument("--workload", action="append", choices=list(WORKLOADS),
                     help="run this workload (repeatable; default: all)")
-    ap.add_argument("--peer", action="append", choices=PEERS,
+    ap.add_argument("--peer", action="append",
+                    choices=PEERS + list(HSCAN_VARIANTS),
                     help="run this peer (repeatable; default: all)")
     ap.add_argument("--hosts", type=int, help="hosts per workload")
     ap.add_argument("--runs", type=int, help="runs per peer (default 3; "
