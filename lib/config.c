@@ -399,9 +399,10 @@ static int check_match(const struct report *r, const hscan_config_t *c)
 {
     int rc = hscan__match_check(c, r->field, r->detail, r->size);
 
-    if (rc == 0 && !c->body_bytes && hscan__match_needs_body(c))
+    if (rc == 0 && !c->body_bytes && hscan__match_reads_body(c))
         return refuse(r, c->n_extract ? "extract" : "matchers", "a body "
-                      "pattern with body_bytes 0: no body is read");
+                      "pattern, word or line count with body_bytes 0: no "
+                      "body is read");
     return rc;
 }
 

@@ -26,7 +26,9 @@ static int is_pattern_kind(int k)
            k == HSCAN_MATCH_HEADER;
 }
 
-int hscan__match_needs_body(const hscan_config_t *c)
+/* 1 when a matcher or extractor needs the body's bytes kept; with
+ * `counts`, also when one needs its words or lines. */
+static int body_use(const hscan_config_t *c, int counts)
 {
     size_t i;
 
@@ -34,10 +36,21 @@ int hscan__match_needs_body(const hscan_config_t *c)
         return 1;
     for (i = 0; i < c->n_matchers; i++) {
         int k = c->matchers[i].kind;
-        if (k == HSCAN_MATCH_STRING || k == HSCAN_MATCH_REGEX)
+        if (k == HSCAN_MATCH_STRING || k == HSCAN_MATCH_REGEX ||
+            (counts && (k == HSCAN_MATCH_WORDS || k == HSCAN_MATCH_LINES)))
             return 1;
     }
     return 0;
+}
+
+int hscan__match_needs_body(const hscan_config_t *c)
+{
+    return body_use(c, 0);
+}
+
+int hscan__match_reads_body(const hscan_config_t *c)
+{
+    return body_use(c, 1);
 }
 
 static int bad(const char **field, char *detail, size_t size,
@@ -316,7 +329,7 @@ static int add_named(struct hscan__match *m, hscan_result_t *r,
     pcre2_pattern_info(code, PCRE2_INFO_NAMEENTRYSIZE, &size);
     pcre2_pattern_info(code, PCRE2_INFO_NAMETABLE, &tab);
     for (i = 0; i < count; i++, tab += size) {
-        unsigned g = (unsigned)(tab[0] << 8 | tab[1]);
+        unsigned g = (unsigned)(tab[0] << 8 | tab[1]);  /* names sorted */
         if (ov[2 * g] == PCRE2_UNSET)
             continue;
         if (add_value(m, r, used, (const char *)tab + 2, s + ov[2 * g],

@@ -18,6 +18,8 @@ struct hscan__match;
 /* Whether the matchers or extractors read body bytes (so the probe
  * keeps them). */
 int hscan__match_needs_body(const hscan_config_t *c);
+/* ... or its words or lines (so body_bytes must be above 0). */
+int hscan__match_reads_body(const hscan_config_t *c);
 /* Check cfg.matchers and cfg.extract: 0, or HSCAN_EINVAL with the
  * member's name in *field and why in detail (a pattern that does not
  * compile, a bad range, PCRE2 not built in). */

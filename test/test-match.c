@@ -278,6 +278,12 @@ TEST(config_refusals)
     CHECK(hscan_config_check(&c, &field, why, sizeof(why)) == HSCAN_EINVAL);
     m[0].high = 5;
     CHECK(hscan_config_check(&c, NULL, NULL, 0) == 0);
+    c.body_bytes = 0;               /* words of no body: refused too */
+    CHECK(hscan_config_check(&c, &field, why, sizeof(why)) == HSCAN_EINVAL);
+    m[0].kind = HSCAN_MATCH_STATUS; /* needs no body */
+    CHECK(hscan_config_check(&c, NULL, NULL, 0) == 0);
+    c.body_bytes = 10;
+    m[0].kind = HSCAN_MATCH_WORDS;
     m[0].kind = 99;
     CHECK(hscan_config_check(&c, &field, why, sizeof(why)) == HSCAN_EINVAL);
     config(&c, NULL, 0, x, 1);
