@@ -70,6 +70,37 @@ TEST(words_lines_every_split)
     }
 }
 
+/* Random bodies of SP, LF, CR, HT and letters, fed in random chunks. */
+TEST(words_lines_random_chunks)
+{
+    static const char alphabet[] = "  \n\n\r\tab";
+    char b[300];
+    unsigned seed = 12345, k;
+
+    for (k = 0; k < 3000; k++) {
+        size_t n = (seed = seed * 1103515245u + 12345u) >> 16 & 255, i;
+        struct hscan__wcount wc;
+        long long w, l;
+        for (i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            b[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+        oracle(b, n, &w, &l);
+        memset(&wc, 0, sizeof(wc));
+        for (i = 0; i < n;) {
+            size_t step;
+            seed = seed * 1103515245u + 12345u;
+            step = 1 + (seed >> 16) % 17;
+            if (step > n - i)
+                step = n - i;
+            hscan__wcount_feed(&wc, b + i, step);
+            i += step;
+        }
+        CHECK_INT(hscan__wcount_words(&wc), w);
+        CHECK_INT(hscan__wcount_lines(&wc), l);
+    }
+}
+
 /* ---- records to match ---- */
 
 #define BODY "<html><title>Admin Login</title>\nversion=1.2.3 build 77\n"
