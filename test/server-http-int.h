@@ -19,7 +19,8 @@ enum beh {
     B_OBSFOLD, B_BIGLOC, B_ENDBODY, B_LONGSTATUS, B_TLSALERT,
     B_REDIR,                /* a redirect route on the path */
     B_431,                  /* the head did not end within HEAD_MAX */
-    B_400                   /* not HTTP at all (say a TLS ClientHello) */
+    B_400,                  /* not HTTP at all (say a TLS ClientHello) */
+    B_PAGE                  /* page-N: a 200 with an HTML body of N bytes */
 };
 
 /* What to do for one request. */

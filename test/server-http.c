@@ -48,6 +48,7 @@ static const struct {
     { "spacename", B_SPACENAME, 0 }, { "obsfold", B_OBSFOLD, 0 },
     { "bigloc", B_BIGLOC, 102400 }, { "endbody", B_ENDBODY, 0 },
     { "longstatus", B_LONGSTATUS, 0 }, { "tlsalert", B_TLSALERT, 0 },
+    { "page", B_PAGE, 8192 },
 };
 
 /* Fixed replies: `status` (if any), a Server field, then `rest`. */
@@ -196,6 +197,33 @@ static void build_fast(struct obuf *b, const char *server, long early)
                  FAST_BODY);
 }
 
+/* page-N: a 200 with an HTML page of N bytes (at most PAGE_MAX): a
+ * title, then lines of text, as a real page's first bytes look (the
+ * matcher benchmark, tools/bench/bench.py --workload http-page). */
+#define PAGE_MAX 1048576
+static void build_page(struct obuf *b, const char *server, long n)
+{
+    static const char head[] = "<html><head><title>page</title></head>"
+                               "<body>\n";
+    static const char line[] = "<div class=\"item\"><a href=\"/p/1\">a "
+                               "link</a> lorem ipsum dolor sit amet</div>\n";
+    long left;
+
+    if (n > PAGE_MAX)
+        n = PAGE_MAX;
+    if (n < (long)sizeof(head))
+        n = (long)sizeof(head);
+    tsrv__ob_reserve(b, 256 + (size_t)n);
+    tsrv__ob_fmt(b, "HTTP/1.1 200 OK\r\n");
+    tsrv__ob_server(b, server);
+    tsrv__ob_fmt(b, "Content-Type: text/html\r\nContent-Length: %ld\r\n"
+                 "\r\n%s", n, head);
+    for (left = n - (long)sizeof(head) + 1; left > 0;
+         left -= (long)sizeof(line) - 1)
+        tsrv__ob_mem(b, line, left < (long)sizeof(line) - 1
+                                  ? (size_t)left : sizeof(line) - 1);
+}
+
 static void build_many(struct obuf *b, const char *server, long count)
 {
     long i;
@@ -342,6 +370,9 @@ void tsrv__http_build(struct obuf *b, const char *server,
         break;
     case B_MANY:
         build_many(b, server, p->arg);
+        break;
+    case B_PAGE:
+        build_page(b, server, p->arg);
         break;
     case B_HUGE:
         build_huge(b, server);

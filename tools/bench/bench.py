@@ -76,11 +76,17 @@ WORKLOADS = {
     "https-500": ("https", "fast", 5000, 500),
     "https-2000": ("https", "fast", 5000, 2000),
 }
+# Only by --workload: 8 KiB HTML pages (hscan-testd page-8192), for the
+# matcher cost figure (--peer hscan-body --peer hscan-match).
+EXTRA_WORKLOADS = {
+    "http-page": ("http", "page", 20000, 1000),
+}
 QUICK = {
     "http-fast": (1000, 100),
     "http-slow": (2000, 500),
     "https-500": (500, 50),
     "https-2000": (500, 200),
+    "http-page": (1000, 100),
 }
 PEERS = ["hscan", "go", "threads", "aiohttp", "curl", "epoll"]
 # Only by --peer: hscan-cli reading bodies (its default 8 KiB, no
@@ -496,7 +502,7 @@ def summarize(runs):
 
 
 def run_workload(ctx, wname, peers):
-    scheme, label, hosts, conc = WORKLOADS[wname]
+    scheme, label, hosts, conc = {**WORKLOADS, **EXTRA_WORKLOADS}[wname]
     if ctx.args.quick:
         hosts, conc = QUICK[wname]
     if ctx.args.hosts:
@@ -667,7 +673,8 @@ def parse_args():
     ap = argparse.ArgumentParser(
         description="Benchmark hscan-cli against other HTTP clients "
         "(run as root; see the module docstring).")
-    ap.add_argument("--workload", action="append", choices=list(WORKLOADS),
+    ap.add_argument("--workload", action="append",
+                    choices=list(WORKLOADS) + list(EXTRA_WORKLOADS),
                     help="run this workload (repeatable; default: all)")
     ap.add_argument("--peer", action="append",
                     choices=PEERS + list(HSCAN_VARIANTS),

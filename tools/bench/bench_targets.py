@@ -10,7 +10,8 @@ import json
 from bench_common import die
 
 # What each behaviour label should give: a status, or None for an error.
-TRUTH = {"fast": 200, "delay": 200, "notfound": 404, "nx": None}
+TRUTH = {"fast": 200, "delay": 200, "notfound": 404, "nx": None,
+         "page": 200}
 
 
 def address(i):
@@ -25,7 +26,7 @@ def parse_mix(text):
     mix = []
     for part in filter(None, text.split(",")):
         name, _, pct = part.partition("=")
-        if name not in TRUTH or name in ("fast", "delay"):
+        if name not in TRUTH or name in ("fast", "delay", "page"):
             die("--mix: label must be notfound or nx, not %r" % name)
         mix.append((name, float(pct)))
     if sum(p for _, p in mix) >= 100:
