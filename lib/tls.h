@@ -3,6 +3,7 @@
 #define HSCAN_TLS_H
 
 #include <stddef.h>
+#include <time.h>
 #include <openssl/ssl.h>
 #include "hscan.h"
 #include "tls-hello.h"
@@ -176,6 +177,7 @@ struct hscan__tls_stat {
         size_t log_id, ts;
     } sct[HSCAN__MAX_SCTS];
     size_t n, n_total;
+    time_t until;           /* tls-ocsp.c: the OCSP facts hold until then */
 };
 /* Ask for status_request and signed_certificate_timestamp in every
  * ClientHello of `ctx`.  0, or -1 without memory. */
@@ -191,5 +193,21 @@ size_t hscan__tls_stat_size(const struct hscan__tls_stat *st);
 void hscan__tls_stat_place(struct hscan__tls_stat *st, void *mem,
                            hscan_tls_t *v);
 void hscan__tls_stat_free(struct hscan__tls_stat *st);
+
+/* ---- the context's cache of OCSP facts (tls-ocsp-cache.c) ---- */
+/* Where the OCSP part of a stat starts: its strings, SCTs, SCT count. */
+struct hscan__ocsp_mark {
+    size_t len, n, n_total;
+};
+/* Get the cache's ex_data index (once per process): 0 or -1. */
+int hscan__ocsp_cache_init(void);
+/* Keep what `st` learned after `m` under `key` until `until` (at most
+ * a few minutes); nothing when memory ran out. */
+void hscan__ocsp_cache_put(SSL_CTX *ctx, const unsigned char key[32],
+                           const struct hscan__tls_stat *st,
+                           const struct hscan__ocsp_mark *m, time_t until);
+/* 1 when `key` is cached: its facts appended to `st`; else 0. */
+int hscan__ocsp_cache_get(SSL_CTX *ctx, const unsigned char key[32],
+                          struct hscan__tls_stat *st);
 
 #endif /* HSCAN_TLS_H */
