@@ -228,6 +228,17 @@ static void header_facts(struct exp_facts *f, const hscan_result_t *r)
     }
 }
 
+static int has_location(const hscan_result_t *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->n_headers; i++)
+        if (r->headers[i].name_len == 8 &&
+            !strncasecmp(r->headers[i].name, "location", 8))
+            return 1;
+    return 0;
+}
+
 static int status_ok(const struct exp_module *m, int status)
 {
     size_t i;
@@ -314,6 +325,12 @@ void exp_facts_from(struct exp_facts *f, const hscan_result_t *r,
         f->ssl = r->scheme && !strcmp(r->scheme, "https");
         f->redirects = (int)r->n_redirects;
         header_facts(f, r);
+        /* Go asks CheckRedirect, which blackbox counts, before it stops
+         * at a redirect it is told not to follow. */
+        if (m->no_follow && has_location(r) &&
+            (r->status == 301 || r->status == 302 || r->status == 303 ||
+             r->status == 307 || r->status == 308))
+            f->redirects = 1;
         if (r->audit) {
             f->audit_passed = r->audit->passed;
             f->audit_checks = r->audit->checks;

@@ -51,7 +51,8 @@ static const struct {
       "Returns last SSL chain expiry in timestamp" },
     { "probe_ssl_last_chain_info", "Contains SSL leaf certificate information" },
     { "probe_success", "Displays whether or not the probe was a success" },
-    { "probe_tls_version_info", "Contains the TLS version used" },
+    { "probe_tls_version_info",
+      "Returns the TLS version used or NaN when unknown" },
 };
 
 /* In the order Prometheus' client sorts them (by label value). */
