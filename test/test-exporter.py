@@ -588,6 +588,9 @@ BAD_CONFIGS = [
     ("modules:\n  m:\n    prober: http\n    http:\n"
      "      no_follow_redirects: maybe\n",
      "line 5: key 'no_follow_redirects': 'maybe': not true or false"),
+    ("modules:\n  m:\n    prober: http\n    http:\n"
+     "      headers: {A: b}\n      headers: {C: d}\n",
+     "line 6: key 'headers': given twice"),
     ("modules: [\n", "line 2:"),
     ("moduls:\n  m: {}\n", "line 1: key 'moduls': unknown top-level key"),
 ]

@@ -250,8 +250,13 @@ static int each_pair(struct ctx *c, const yaml_node_t *n, const char *what,
     for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
          p++) {
         const char *k;
-        if (want_scalar(c, node(c, p->key), what, &k) < 0 ||
-            fn(c, k, node(c, p->value), m) < 0)
+        yaml_node_pair_t *q;
+        if (want_scalar(c, node(c, p->key), what, &k) < 0)
+            return -1;
+        for (q = n->data.mapping.pairs.start; q < p; q++)
+            if (!strcmp(k, scalar(node(c, q->key))))
+                return fail(c, node(c, p->key), k, "given twice");
+        if (fn(c, k, node(c, p->value), m) < 0)
             return -1;
     }
     return 0;
