@@ -492,6 +492,11 @@ def case_server(exe, testd):
                                       "--allow-targets=127.0.0.1:*",
                                       "--web.idle-timeout=2s"]))
             server_checks(h.port, t)
+            # SIGTERM: it closes everything and exits 0, promptly.
+            h.p.send_signal(signal.SIGTERM)
+            rc = h.p.wait(5)
+            if rc != 0:
+                raise Fail(f"exit {rc} after SIGTERM\n{h.logs()}")
         finally:
             for s in servers:
                 s.stop()
@@ -553,6 +558,19 @@ def server_checks(port, t):
     if codes != [200, 200, 200, 503, 503, 503] or \
             "too many probes" not in [r for r in res if r[0] == 503][0][1]:
         problems.append(f"concurrency bound: {codes}")
+    # A client that goes away mid-scrape: its probe is canceled, not left
+    # holding a slot until the target answers (delay-5000).
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    hang = urllib.parse.quote(f"http://127.0.0.1:{t.http}/b/delay-5000")
+    s.sendall(f"GET /probe?target={hang} HTTP/1.1\r\n\r\n".encode())
+    time.sleep(0.3)
+    s.close()
+    end = time.monotonic() + 3
+    while metric(port, "hscan_exporter_probes_in_flight") != 0:
+        if time.monotonic() > end:
+            problems.append("abandoned scrape still in flight after 3 s")
+            break
+        time.sleep(0.05)
     st, body = http_get(port, "/metrics")
     for want in ("hscan_exporter_requests_refused_total{reason=\"busy\"} 3",
                  "hscan_exporter_requests_refused_total{reason=\"forbidden\"}"

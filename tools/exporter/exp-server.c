@@ -18,6 +18,7 @@ struct exp_conn {
     size_t pend_len;
     void *scrape;              /* the scrape being answered, or NULL */
     int busy;                  /* a request is being answered */
+    int reading;
     int close_after;
     int closing;
     int handles;               /* open handles (tcp, idle) */
@@ -98,8 +99,36 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
 static void restart_reading(struct exp_conn *c)
 {
-    if (!c->closing && !c->close_after)
+    if (!c->closing && !c->close_after && !c->reading) {
+        c->reading = 1;
         uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+    }
+}
+
+static void stop_reading(struct exp_conn *c)
+{
+    if (c->reading) {
+        c->reading = 0;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    }
+}
+
+/* Bytes that came while a request is answered: the next requests.  The
+ * connection stays read (a client that goes away cancels its probe),
+ * up to a bound. */
+static void keep(struct exp_conn *c, const char *data, size_t len)
+{
+    char *p = realloc(c->pend, c->pend_len + len);
+
+    if (!p) {
+        conn_close(c);
+        return;
+    }
+    memcpy(p + c->pend_len, data, len);
+    c->pend = p;
+    c->pend_len += len;
+    if (c->pend_len > EXP_HEAD_MAX + 4096)
+        stop_reading(c);
 }
 
 
@@ -185,7 +214,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         conn_close(c);
         return;
     }
-    if (n > 0)
+    if (n > 0 && c->busy)
+        keep(c, buf->base, (size_t)n);
+    else if (n > 0)
         parse(c, buf->base, (size_t)n);
 }
 
@@ -200,7 +231,7 @@ static void parse(struct exp_conn *c, const char *data, size_t len)
         int n = snprintf(msg, sizeof msg, "%s\n", c->req.why);
         c->busy = 1;
         c->close_after = 1;
-        uv_read_stop((uv_stream_t *)&c->tcp);
+        stop_reading(c);
         c->e->bad_requests++;
         exp_reply(c, c->req.status, "text/plain; charset=utf-8", msg,
                   (size_t)n);
@@ -208,16 +239,11 @@ static void parse(struct exp_conn *c, const char *data, size_t len)
     }
     if (!c->req.complete)
         return;
-    if (used < len) {
-        if (!(c->pend = malloc(len - used))) {
-            conn_close(c);
-            return;
-        }
-        memcpy(c->pend, data + used, len - used);
-        c->pend_len = len - used;
-    }
     c->busy = 1;
-    uv_read_stop((uv_stream_t *)&c->tcp);
+    if (used < len)
+        keep(c, data + used, len - used);
+    if (c->closing)
+        return;
     uv_timer_stop(&c->idle);
     c->e->requests++;
     exp_route(c->e, c);
