@@ -630,6 +630,11 @@ def case_config(exe, testd):
             if rc != 1 or want not in out:
                 problems.append(f"{text!r}: exit {rc}, {out!r}; want "
                                 f"{want!r}")
+        rc, out = config_check(exe, write(f"{tmp}/bad.yml", compare_config(
+            f"{tmp}/no-such-ca.pem")))
+        print(f"  missing ca_file -> exit {rc}: {out.strip()}")
+        if rc != 1 or "module tls_valid (line 20)" not in out:
+            problems.append(f"missing ca_file: exit {rc}: {out!r}")
         t = Testd(testd, 60)
         try:
             good = compare_config(t.ca) + ("  fleet:\n    prober: http\n"

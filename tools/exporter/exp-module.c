@@ -168,8 +168,10 @@ static int rmod_open(struct exp_rmod *rm, struct exp *e, char *err,
         return snprintf(err, size, "module %s (line %u): %s: %s", m->name,
                         m->line, field ? field : "?", detail), -1;
     if ((rc = hscan_new(&rm->scan, e->loop, &c)) < 0)
-        return snprintf(err, size, "module %s (line %u): %s", m->name,
-                        m->line, hscan_strerror(rc)), -1;
+        return snprintf(err, size, "module %s (line %u): %s%s", m->name,
+                        m->line, hscan_strerror(rc), rc == HSCAN_EINVAL ?
+                        " (a tls_config file that cannot be loaded, or a "
+                        "proxy_url that does not resolve)" : ""), -1;
     return 0;
 }
 
