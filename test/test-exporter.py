@@ -78,9 +78,12 @@ def http_get(port, path, headers=None, timeout=15, method="GET"):
         return e.code, e.read().decode()
 
 
-def parse_metrics(text):
-    """({(name, labels): value}, {family: (help, type)})."""
+def parse_metrics(text, written=None):
+    """({(name, labels): value}, {family: (help, type)}); `written`, a
+    dict, gets {(name, labels): the value as written}, to compare how
+    numbers are written (Go's strconv 'g' -1: "3.668918509e+09")."""
     samples, fams = {}, {}
+    written = {} if written is None else written
     for line in text.splitlines():
         if line.startswith("# HELP "):
             name, _, help_ = line[7:].partition(" ")
@@ -95,6 +98,7 @@ def parse_metrics(text):
             labels = tuple(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"',
                                       m.group(2) or ""))
             samples[(m.group(1), labels)] = float(m.group(3))
+            written[(m.group(1), labels)] = m.group(3)
     return samples, {k: tuple(v) for k, v in fams.items()}
 
 
@@ -217,8 +221,9 @@ def agree(name, bv, hv):
 
 def compare_one(case, btext, htext, problems, hscan_only):
     """Rows of the agreement table for one case."""
-    bs, bf = parse_metrics(btext)
-    hs, hf = parse_metrics(htext)
+    braw, hraw = {}, {}
+    bs, bf = parse_metrics(btext, braw)
+    hs, hf = parse_metrics(htext, hraw)
     rows = []
     for fam, ht in sorted(bf.items()):
         if hf.get(fam) != ht:
@@ -235,6 +240,10 @@ def compare_one(case, btext, htext, problems, hscan_only):
                             f"from hscan-exporter")
             continue
         ok, how = agree(name, bv, hv)
+        if ok and how == "=" and braw[(name, labels)] != hraw[(name, labels)]:
+            ok = False
+            problems.append(f"{case}: {name}: written {braw[(name, labels)]}"
+                            f" by blackbox, {hraw[(name, labels)]} by hscan")
         rows.append((case, shown, bv, hv, how if ok else "DIFF"))
         if not ok:
             problems.append(f"{case}: {name}{dict(labels)}: blackbox {bv}, "
