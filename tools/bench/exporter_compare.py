@@ -76,6 +76,20 @@ def targets(port, n):
             f"{1 + i % 250}:{port}/b/fast" for i in range(n)]
 
 
+async def body(r, head):
+    """The body after `head`: Content-Length or chunked (Go's server
+    chunks answers over 2 KiB)."""
+    m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    if m:
+        return await r.readexactly(int(m.group(1)))
+    data = b""
+    while True:
+        size = int((await r.readuntil(b"\r\n")).strip(), 16)
+        data += await r.readexactly(size + 2)
+        if size == 0:
+            return data
+
+
 async def worker(port, paths, out):
     r, w = await asyncio.open_connection("127.0.0.1", port)
     try:
@@ -83,9 +97,7 @@ async def worker(port, paths, out):
             w.write(f"GET {p} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
             await w.drain()
             head = await r.readuntil(b"\r\n\r\n")
-            n = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
-            body = await r.readexactly(n)
-            out.append(b"\nprobe_success 1\n" in body)
+            out.append(b"\nprobe_success 1\n" in await body(r, head))
     finally:
         w.close()
 
@@ -162,11 +174,15 @@ def batch_run(exe, tmp, urls, c, log):
         (c1, _), (c2, _) = (marks[k] for k in sorted(marks)[:2])
         secs = metric(port, 'hscan_exporter_batch_round_seconds'
                       '{module="fleet"}')
+        rounds_rss = peak_rss_mib(p.pid)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/probe/all?"
                                     "module=fleet", timeout=60) as r:
             body = r.read().decode()
         ok = len(re.findall(r'^probe_success\{target="[^"]*"\} 1$', body,
                             re.M))
+        print(f"hscan batch: peak RSS {rounds_rss:.1f} MiB over the two "
+              f"rounds, {peak_rss_mib(p.pid):.1f} MiB after one /probe/all "
+              f"scrape of {len(body)} bytes")
         return {"name": "hscan batch", "ok": ok, "n": len(urls),
                 "wall": secs, "cpu": c2 - c1, "rss": peak_rss_mib(p.pid)}
     finally:

@@ -27,8 +27,8 @@ struct exp_conn {
 struct wreq {
     uv_write_t w;
     struct exp_conn *c;
-    size_t len;
-    char data[];
+    char *owned;               /* a body handed over, freed once written */
+    char data[];               /* the head, and a body that was copied */
 };
 
 static char readbuf[65536];    /* one loop thread: read callbacks copy out */
@@ -139,6 +139,7 @@ static void on_written(uv_write_t *w, int status)
     char *pend;
     size_t n;
 
+    free(wr->owned);
     free(wr);
     if (c->closing)
         return;
@@ -170,17 +171,21 @@ void exp_conn_set_scrape(struct exp_conn *c, void *scrape)
     c->scrape = scrape;
 }
 
-void exp_reply(struct exp_conn *c, int status, const char *ctype,
-               const char *body, size_t len)
+/* Write the answer; `owned` (when set) is `body`, freed once written
+ * (or now, on failure). */
+static void reply(struct exp_conn *c, int status, const char *ctype,
+                  const char *body, size_t len, char *owned)
 {
     struct wreq *wr;
     char head[256];
     int hl;
-    uv_buf_t buf;
+    uv_buf_t buf[2];
 
     c->scrape = NULL;
-    if (c->closing)
+    if (c->closing) {
+        free(owned);
         return;
+    }
     if (status >= 400 && status != 404 && status != 403 && status != 503)
         c->close_after = 1;
     if (!c->req.keep_alive || c->e->stopping)
@@ -190,20 +195,36 @@ void exp_reply(struct exp_conn *c, int status, const char *ctype,
                   ctype, len, c->close_after ? "Connection: close\r\n" : "");
     if (c->req.head)
         len = 0;
-    if (!(wr = malloc(sizeof *wr + (size_t)hl + len))) {
+    if (!(wr = malloc(sizeof *wr + (size_t)hl + (owned ? 0 : len)))) {
+        free(owned);
         conn_close(c);
         return;
     }
     wr->c = c;
-    wr->len = (size_t)hl + len;
+    wr->owned = owned;
     memcpy(wr->data, head, (size_t)hl);
-    if (len)
+    if (len && !owned)
         memcpy(wr->data + hl, body, len);
-    buf = uv_buf_init(wr->data, (unsigned)wr->len);
-    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &buf, 1, on_written) < 0) {
+    buf[0] = uv_buf_init(wr->data, (unsigned)(hl + (owned ? 0 : len)));
+    buf[1] = uv_buf_init(owned, (unsigned)len);
+    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, buf, owned && len ? 2 : 1,
+                 on_written) < 0) {
+        free(wr->owned);
         free(wr);
         conn_close(c);
     }
+}
+
+void exp_reply(struct exp_conn *c, int status, const char *ctype,
+               const char *body, size_t len)
+{
+    reply(c, status, ctype, body, len, NULL);
+}
+
+void exp_reply_owned(struct exp_conn *c, int status, const char *ctype,
+                     char *body, size_t len)
+{
+    reply(c, status, ctype, body, len, body);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)

@@ -34,11 +34,12 @@ static int reply_text(struct exp_conn *c, int status, const char *msg)
 
 static void reply_buf(struct exp_conn *c, struct exp_buf *b)
 {
-    if (b->failed)
+    if (b->failed) {
+        free(b->p);
         reply_text(c, 500, "out of memory\n");
-    else
-        exp_reply(c, 200, PROM, b->p ? b->p : "", b->len);
-    free(b->p);
+    } else {
+        exp_reply_owned(c, 200, PROM, b->p, b->len);
+    }
 }
 
 static void on_probe_done(void *arg, const struct exp_facts *f)

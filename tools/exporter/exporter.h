@@ -57,6 +57,9 @@ void exp_server_stop(struct exp *e);
 /* Answer the request of `c` (keep-alive permitting). */
 void exp_reply(struct exp_conn *c, int status, const char *ctype,
                const char *body, size_t len);
+/* The same with a malloc'd body, freed by the server once written. */
+void exp_reply_owned(struct exp_conn *c, int status, const char *ctype,
+                     char *body, size_t len);
 /* The request being answered. */
 const struct exp_req *exp_conn_req(const struct exp_conn *c);
 
