@@ -127,99 +127,80 @@ static void anomalies(struct exp_buf *b, const struct exp_facts *f,
     }
 }
 
-/* Emit family k's samples of one probe (b NULL: say whether it has
- * any). */
-static int emit(struct exp_buf *b, enum fam k, const struct exp_facts *f,
-                const char *t, struct exp_buf *l)
+/* Whether probe f has family k's samples. */
+static int has(enum fam k, const struct exp_facts *f)
+{
+    switch (k) {
+    case F_AUDIT: return f->audit_passed >= 0;
+    case F_ANOMALY: return f->anomalies != NULL;
+    case F_ERROR: return f->reason != NULL;
+    case F_VERIFIED: return f->verified >= 0;
+    case F_LASTMOD: return f->has_last_modified;
+    case F_IPHASH: case F_IPPROTO: return f->ip_proto != 0;
+    case F_EARLIEST: case F_LASTCHAIN: case F_CHAININFO: return f->has_tls;
+    case F_TLSVERSION: return f->tls_version != NULL;
+    default: return 1;
+    }
+}
+
+/* The value of an unlabelled family. */
+static double value(enum fam k, const struct exp_facts *f)
+{
+    switch (k) {
+    case F_AUDIT: return f->audit_passed;
+    case F_VERIFIED: return f->verified;
+    case F_DNS: return f->dns_time;
+    case F_DURATION: return f->duration;
+    case F_REGEX: return f->failed_regex;
+    case F_CLEN: return (double)f->content_length;
+    case F_LASTMOD: return f->last_modified;
+    case F_REDIRECTS: return f->redirects;
+    case F_SSL: return f->ssl;
+    case F_STATUS: return f->status;
+    case F_BODYLEN: return (double)f->body_len;
+    case F_VERSION: return f->http_version;
+    case F_IPHASH: return f->ip_hash;
+    case F_IPPROTO: return f->ip_proto;
+    case F_EARLIEST: return f->earliest_expiry;
+    case F_LASTCHAIN: return f->last_chain_expiry;
+    default: return f->success;
+    }
+}
+
+/* Family k's samples of one probe that has it. */
+static void emit(struct exp_buf *b, enum fam k, const struct exp_facts *f,
+                 const char *t, struct exp_buf *l)
 {
     int i;
 
     switch (k) {
-    case F_AUDIT:
-        if (f->audit_passed < 0)
-            return 0;
-        if (b)
-            sample(b, k, t, NULL, f->audit_passed);
-        return 1;
     case F_ANOMALY:
-        if (!f->anomalies)
-            return 0;
-        if (b)
-            anomalies(b, f, t, l);
-        return 1;
+        anomalies(b, f, t, l);
+        return;
     case F_ERROR:
-        if (!f->reason)
-            return 0;
-        if (b) {
-            label(l, "error", f->reason, 0);
-            sample_l(b, k, t, l, 1);
-        }
-        return 1;
-    case F_VERIFIED:
-        if (f->verified < 0)
-            return 0;
-        if (b)
-            sample(b, k, t, NULL, f->verified);
-        return 1;
+        label(l, "error", f->reason, 0);
+        sample_l(b, k, t, l, 1);
+        return;
     case F_PHASE:
-        for (i = 0; b && i < EXP_PHASES; i++) {
+        for (i = 0; i < EXP_PHASES; i++) {
             label(l, "phase", phases[i].name, 0);
             sample_l(b, k, t, l, f->phase[phases[i].phase]);
         }
-        return 1;
-    case F_LASTMOD:
-        if (!f->has_last_modified)
-            return 0;
-        if (b)
-            sample(b, k, t, NULL, f->last_modified);
-        return 1;
-    case F_IPHASH:
-    case F_IPPROTO:
-        if (!f->ip_proto)
-            return 0;
-        if (b)
-            sample(b, k, t, NULL, k == F_IPHASH ? f->ip_hash : f->ip_proto);
-        return 1;
-    case F_EARLIEST:
-    case F_LASTCHAIN:
-        if (!f->has_tls)
-            return 0;
-        if (b)
-            sample(b, k, t, NULL, k == F_EARLIEST ? f->earliest_expiry :
-                   f->last_chain_expiry);
-        return 1;
+        return;
     case F_CHAININFO:
-        if (!f->has_tls)
-            return 0;
-        if (b) {
-            label(l, "fingerprint_sha256", f->leaf_sha256, 0);
-            label(l, "issuer", f->leaf_issuer, 1);
-            label(l, "subject", f->leaf_subject, 1);
-            label(l, "subjectalternative", f->leaf_dns_names, 1);
-            sample_l(b, k, t, l, 1);
-        }
-        return 1;
+        label(l, "fingerprint_sha256", f->leaf_sha256, 0);
+        label(l, "issuer", f->leaf_issuer, 1);
+        label(l, "subject", f->leaf_subject, 1);
+        label(l, "subjectalternative", f->leaf_dns_names, 1);
+        sample_l(b, k, t, l, 1);
+        return;
     case F_TLSVERSION:
-        if (!f->tls_version)
-            return 0;
-        if (b) {
-            label(l, "version", f->tls_version, 0);
-            sample_l(b, k, t, l, 1);
-        }
-        return 1;
+        label(l, "version", f->tls_version, 0);
+        sample_l(b, k, t, l, 1);
+        return;
     default:
-        break;
+        sample(b, k, t, NULL, value(k, f));
     }
-    if (b) {
-        double v = k == F_DNS ? f->dns_time : k == F_DURATION ? f->duration :
-            k == F_REGEX ? f->failed_regex :
-            k == F_CLEN ? (double)f->content_length :
-            k == F_REDIRECTS ? f->redirects : k == F_SSL ? f->ssl :
-            k == F_STATUS ? f->status : k == F_BODYLEN ? (double)f->body_len :
-            k == F_VERSION ? f->http_version : f->success;
-        sample(b, k, t, NULL, v);
-    }
-    return 1;
 }
 
 void exp_facts_render(struct exp_buf *b, const struct exp_facts *const *f,
@@ -230,15 +211,15 @@ void exp_facts_render(struct exp_buf *b, const struct exp_facts *const *f,
     int k;
 
     for (k = 0; k < F_N; k++) {
-        for (i = 0; i < n; i++)
-            if (emit(NULL, (enum fam)k, f[i], NULL, NULL))
-                break;
+        for (i = 0; i < n && !has((enum fam)k, f[i]); i++)
+            ;
         if (i == n)
             continue;
         exp_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", fams[k].name,
                        fams[k].help, fams[k].name);
         for (; i < n; i++)
-            emit(b, (enum fam)k, f[i], targets ? targets[i] : NULL, &l);
+            if (has((enum fam)k, f[i]))
+                emit(b, (enum fam)k, f[i], targets ? targets[i] : NULL, &l);
     }
     free(l.p);
 }
