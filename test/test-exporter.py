@@ -192,19 +192,28 @@ def compare_config(ca):
 
 
 def compare_cases(t, refused):
+    """(case, module, target, hscan_probe_error_info's error or None)."""
     h, s = f"http://127.0.0.1:{t.http}", f"https://127.0.0.1:{t.https}"
-    return [("ok", "http_2xx", f"{h}/b/fast"),
-            ("404", "http_2xx", f"{h}/b/notfound"),
-            ("redirect-chain", "http_2xx", f"{h}/chain-3"),
-            ("no-follow", "no_follow", f"{h}/chain-3"),
-            ("bare-host", "http_2xx", f"127.0.0.1:{t.http}"),
-            ("valid-cert", "tls_valid", f"{s}/b/fast"),
-            ("expired-cert", "tls_expired", f"{s}/b/fast"),
-            ("cert-chain", "tls_chain", f"{s}/b/fast"),
-            ("tls-only", "http_2xx", f"127.0.0.1:{t.https}"),
-            ("not-ssl", "want_ssl", f"{h}/b/fast"),
-            ("refused", "http_2xx", f"127.0.0.1:{refused}"),
-            ("timeout", "short", f"{h}/b/hang")]
+    return [("ok", "http_2xx", f"{h}/b/fast", None),
+            ("404", "http_2xx", f"{h}/b/notfound", "invalid_status"),
+            ("redirect-chain", "http_2xx", f"{h}/chain-3", None),
+            ("no-follow", "no_follow", f"{h}/chain-3", None),
+            ("bare-host", "http_2xx", f"127.0.0.1:{t.http}", None),
+            ("valid-cert", "tls_valid", f"{s}/b/fast", None),
+            ("expired-cert", "tls_expired", f"{s}/b/fast",
+             "tls_cert_invalid"),
+            ("cert-chain", "tls_chain", f"{s}/b/fast", None),
+            ("tls-only", "http_2xx", f"127.0.0.1:{t.https}", "read_closed"),
+            ("not-ssl", "want_ssl", f"{h}/b/fast", "not_ssl"),
+            ("refused", "http_2xx", f"127.0.0.1:{refused}",
+             "connect_refused"),
+            ("timeout", "short", f"{h}/b/hang", "read_timeout")]
+
+
+def error_name(htext):
+    m = re.findall(r'^hscan_probe_error_info\{error="([^"]*)"\} 1$', htext,
+                   re.M)
+    return m[0] if len(m) == 1 else None if not m else m
 
 
 def scrape_pair(ports, module, target):
@@ -277,8 +286,11 @@ def case_compare(exe, testd):
             h = start(servers, lambda: Exporter(exe, cfg, tmp))
             refused = free_ports(1)[0]
             problems, rows, hscan_only = [], [], (set(), set())
-            for case, module, target in compare_cases(t, refused):
+            for case, module, target, err in compare_cases(t, refused):
                 btext, htext = scrape_pair([b.port, h.port], module, target)
+                if error_name(htext) != err:
+                    problems.append(f"{case}: hscan_probe_error_info "
+                                    f"{error_name(htext)}, want {err}")
                 rows += compare_one(case, btext, htext, problems,
                                     hscan_only)
             check_exit(h)

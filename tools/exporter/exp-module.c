@@ -131,7 +131,10 @@ static int rmod_open(struct exp_rmod *rm, struct exp *e, char *err,
                      size_t size)
 {
     const struct exp_module *m = rm->m;
-    uint64_t t = m->timeout_ms ? m->timeout_ms : 120000;
+    /* blackbox has one limit, the probe's: the phase limits are set
+     * past it, so it is the one that ends a probe (libhscan then names
+     * the phase it cut: "read_timeout" while waiting for the answer). */
+    uint64_t t = (m->timeout_ms ? m->timeout_ms : 120000) + 1000;
     hscan_config_t c;
     const char *field = NULL;
     char detail[256];
