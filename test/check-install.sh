@@ -71,7 +71,7 @@ if [ -e "$exp" ] || [ -e "$man1x" ] || [ -e "$unit" ]; then
         grep -q -- "$o_man" "$man1x" ||
             fail "hscan-exporter.1: $o (in --help) missing"
     done
-    grep -q '^ExecStart=/usr/bin/hscan-exporter ' "$unit" ||
+    grep -q '^ExecStart=/usr/local/bin/hscan-exporter ' "$unit" ||
         fail "hscan-exporter.service: no ExecStart"
 fi
 
