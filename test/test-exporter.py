@@ -428,14 +428,12 @@ def case_load(exe, testd):
     n_scrapes, n_batch = 2000, 10000
     servers = []
     with tempfile.TemporaryDirectory() as tmp:
-        t = Testd.__new__(Testd)
-        Testd.__init__(t, testd, 120)
-        t.p.terminate()
-        t.p.wait(10)
-        # Again on 0.0.0.0, accepting any 127/8 address: the batch's
-        # targets have addresses of their own (no port exhaustion).
+        # hscan-testd on 0.0.0.0, accepting any 127/8 address: the
+        # batch's targets have addresses of their own (no port
+        # exhaustion).  It prints dns, http, https and ca lines.
         p = subprocess.Popen([testd, "--lifetime", "120", "--any-loopback"],
                              stdout=subprocess.PIPE, text=True)
+        t = Testd.__new__(Testd)
         lines = [p.stdout.readline() for _ in range(4)]
         t.p, t.http = p, int(lines[1].split()[1].rsplit(":", 1)[1])
         try:
