@@ -590,6 +590,13 @@ def server_checks(port, t):
     if codes != [200, 200, 200, 503, 503, 503] or \
             "too many probes" not in [r for r in res if r[0] == 503][0][1]:
         problems.append(f"concurrency bound: {codes}")
+    # What blackbox lacks: the anomalies of the head, the audit.
+    st, body = http_get(port, "/probe?target=" + urllib.parse.quote(
+        f"http://127.0.0.1:{t.http}/b/obsfold"))
+    for want in ('hscan_probe_anomaly_info{anomaly="obs_fold"} 1',
+                 "hscan_probe_audit_checks_passed "):
+        if want not in body:
+            problems.append(f"/probe of obsfold lacks {want!r}: {body}")
     # A client that goes away mid-scrape: its probe is canceled, not left
     # holding a slot until the target answers (delay-5000).
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -609,7 +616,7 @@ def server_checks(port, t):
                  " 1", "blackbox_module_unknown_total 1",
                  "process_resident_memory_bytes ", "process_open_fds ",
                  "hscan_exporter_probes_total{module=\"http_2xx\","
-                 "result=\"success\"} 4"):
+                 "result=\"success\"} 5"):
         if want not in body:
             problems.append(f"/metrics lacks {want!r}")
     parse_metrics(body)
