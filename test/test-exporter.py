@@ -590,6 +590,19 @@ def server_checks(port, t):
     if codes != [200, 200, 200, 503, 503, 503] or \
             "too many probes" not in [r for r in res if r[0] == 503][0][1]:
         problems.append(f"concurrency bound: {codes}")
+    # X-Prometheus-Scrape-Timeout-Seconds 1.2, less the offset 0.5: the
+    # probe of a server answering after 3 s stops at 0.7 s.
+    t0 = time.monotonic()
+    st, body = http_get(port, "/probe?target=" + urllib.parse.quote(
+        f"http://127.0.0.1:{t.http}/b/delay-3000"),
+        {"X-Prometheus-Scrape-Timeout-Seconds": "1.2"})
+    took = time.monotonic() - t0
+    dur = re.search(r"^probe_duration_seconds (\S+)$", body, re.M)
+    print(f"  scrape timeout 1.2 s -> probe {dur and dur.group(1)} s, "
+          f"answer after {took:.2f} s")
+    if st != 200 or "\nprobe_success 0\n" not in body or not dur or \
+            not 0.65 <= float(dur.group(1)) < 0.95 or took > 1.2:
+        problems.append(f"scrape timeout: {st} after {took:.2f} s: {body}")
     # What blackbox lacks: the anomalies of the head, the audit.
     st, body = http_get(port, "/probe?target=" + urllib.parse.quote(
         f"http://127.0.0.1:{t.http}/b/obsfold"))
@@ -616,7 +629,9 @@ def server_checks(port, t):
                  " 1", "blackbox_module_unknown_total 1",
                  "process_resident_memory_bytes ", "process_open_fds ",
                  "hscan_exporter_probes_total{module=\"http_2xx\","
-                 "result=\"success\"} 5"):
+                 "result=\"success\"} 5",
+                 "hscan_exporter_probes_total{module=\"http_2xx\","
+                 "result=\"failure\"} 1"):
         if want not in body:
             problems.append(f"/metrics lacks {want!r}")
     parse_metrics(body)
