@@ -34,6 +34,8 @@ static const char *const pages[] = {
     "<link rel=icon href=\"http://elsewhere.test/b/icon-12\">",
     /* 10: a '>' inside a quoted value before the href */
     "<link title=\"a>b\" rel=icon href=/b/icon-13>",
+    /* 11: an icon that never comes */
+    "<link rel=icon href=/b/hang>",
 };
 
 void tsrv__fav_page(struct obuf *b, const char *server,
