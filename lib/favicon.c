@@ -47,7 +47,7 @@ struct hscan__fav {
     char *icon_mem;                 /* the icon's host and path */
     uint64_t t0;
     hscan_favicon_t v;
-    char url[URL_MAX];
+    char *url;                      /* v.url, allocated */
     char md5[33], sha256[65], detail[HSCAN__DETAIL_SIZE];
 };
 
@@ -76,6 +76,7 @@ void hscan__p_fav_free(struct probe *p)
     hscan__bodyx_free(&f->bx);
     hscan__bodyx_free(&f->ibx);
     free(f->icon_mem);
+    free(f->url);
     free(f);
     p->fav = NULL;
 }
@@ -124,8 +125,7 @@ static void data_icon(struct probe *p, struct hscan__fav *f,
     struct hscan__bodyx *x = &f->ibx;
     struct hscan__bodyf bf;
 
-    memcpy(f->url, href, head < sizeof(f->url) ? head : sizeof(f->url) - 1);
-    f->v.url = f->url;
+    f->v.url = f->url = strndup(href, head);   /* NULL: null */
     memset(&bf, 0, sizeof(bf));
     bf.x = x;
     hscan__bodyf_start(&bf, &p->env->scratch->sha256, 0, HSCAN__MAX_BODY);
@@ -159,22 +159,25 @@ static void data_icon(struct probe *p, struct hscan__fav *f,
     }
 }
 
-/* The icon's URL into f->url: the link's when it is of this origin. */
-static void icon_url(struct probe *p, struct hscan__fav *f, const char *cur)
+/* The icon's URL into url[URL_MAX]: the link's when it is of this
+ * origin, else /favicon.ico. */
+static void icon_url(struct probe *p, struct hscan__fav *f, const char *cur,
+                     char *url)
 {
     const char *href = hscan__link_href(&f->link);
     struct hscan__target t;
     const char *why;
 
-    if (href && hscan__url_resolve(cur, href, strlen(href), f->url,
-                                   sizeof(f->url)) == 0 &&
-        hscan__target_parse(f->url, strlen(f->url), &t, &why) == 0 &&
+    if (href && hscan__url_resolve(cur, href, strlen(href), url,
+                                   URL_MAX) == 0 &&
+        hscan__target_parse(url, strlen(url), &t, &why) == 0 &&
         t.scheme == p->scheme && t.family == p->family &&
         (t.port ? t.port : t.scheme == HSCAN__HTTPS ? 443 : 80) == p->port &&
         t.host_len == p->host_len &&
         strncasecmp(t.host, p->host, t.host_len) == 0)
         return;
-    hscan__url_resolve(cur, "/favicon.ico", 12, f->url, sizeof(f->url));
+    if (hscan__url_resolve(cur, "/favicon.ico", 12, url, URL_MAX) != 0)
+        url[0] = '\0';
 }
 
 /* Put the final response aside and point the probe at the icon. */
@@ -251,7 +254,7 @@ static void unstash(struct probe *p, struct hscan__fav *f)
 /* Start the icon's hop; 1 when it is under way. */
 static int icon_start(struct probe *p, struct hscan__fav *f)
 {
-    char cur[URL_MAX];
+    char cur[URL_MAX], url[URL_MAX];
     const char *href = hscan__link_href(&f->link), *why;
     struct hscan__target t;
 
@@ -261,15 +264,24 @@ static int icon_start(struct probe *p, struct hscan__fav *f)
         data_icon(p, f, href);
         return 0;
     }
-    icon_url(p, f, cur);
+    icon_url(p, f, cur, url);
+    if (!(f->url = strdup(url))) {
+        f->v.error = HSCAN_ERESOURCE_EXHAUSTED;
+        f->v.error_detail = "out of memory";
+        return 0;
+    }
     f->v.url = f->url;
     if (uv_now(p->env->loop) >= p->deadline) {
         f->v.error = HSCAN_ETIMEOUT;
         f->v.error_detail = "no time left for the icon";
         return 0;
     }
-    if (hscan__target_parse(f->url, strlen(f->url), &t, &why) != 0 ||
-        stash(p, f, &t) != 0) {
+    if (hscan__target_parse(f->url, strlen(f->url), &t, &why) != 0) {
+        f->v.error = HSCAN_EINVALID_TARGET;     /* a URL too long */
+        f->v.error_detail = "no icon URL can be made from the final URL";
+        return 0;
+    }
+    if (stash(p, f, &t) != 0) {
         f->v.error = HSCAN_ERESOURCE_EXHAUSTED;
         f->v.error_detail = "out of memory";
         return 0;
@@ -323,8 +335,13 @@ int hscan__p_fav_finish(struct probe *p, int *err, const char **detail)
     if (f->phase == F_ICON) {
         icon_facts(p, f, *err, *detail);
         unstash(p, f);
-        *err = 0;                   /* the icon's, not the target's */
-        *detail = NULL;
+        /* the icon's, not the target's; but canceled is what
+         * hscan_close() and hscan_cancel() promise for a target in
+         * flight, and the icon was part of it */
+        if (*err != HSCAN_ECANCELED) {
+            *err = 0;
+            *detail = NULL;
+        }
         return 0;
     }
     if (f->phase != F_MAIN || !p->env->lim.favicon || *err ||
