@@ -54,16 +54,6 @@ void hscan__p_request_sent(struct probe *p, int rc)
     }
 }
 
-int hscan__p_want_body(const struct probe *p)
-{
-    size_t max;
-    int keep;
-
-    if (p->fav)                     /* the icon's own limits */
-        return hscan__p_fav_body(p, &max, &keep);
-    return p->env->lim.body_bytes > 0 && strcmp(p->req->method, "HEAD") != 0;
-}
-
 /* The final header block is in, with `buf[rest..n)` past it. */
 static void head_done(struct probe *p, const char *buf, size_t n)
 {

@@ -269,8 +269,6 @@ void hscan__p_start_read(struct probe *p);
 /* The leg below took the request: `rc` as its send returned (1 all of
  * it, 0 some queued: WRITE, or a negative HSCAN_E*: finish). */
 void hscan__p_request_sent(struct probe *p, int rc);
-/* cfg.body_bytes, and a method whose response has a body. */
-int hscan__p_want_body(const struct probe *p);
 /* While reading the body: end it here, keep the response (finish with
  * no error) and return 1; else 0. */
 int hscan__p_body_cut(struct probe *p);
@@ -310,8 +308,9 @@ int hscan__p_fav_new(struct probe *p);
 void hscan__p_fav_free(struct probe *p);
 /* After hscan__resp_init(&p->resp): hang the extras on its body. */
 void hscan__p_fav_hang(struct probe *p);
-/* How much of the current hop's body to read (`*max`) and whether to
- * keep it; returns whether to read it at all. */
+/* How much of the current hop's body to read (`*max`: cfg.body_bytes,
+ * or the icon's limit on its hop) and whether to keep it; returns
+ * whether to read it at all (not for HEAD). */
 int hscan__p_fav_body(const struct probe *p, size_t *max, int *keep);
 /* The current hop fetches the icon. */
 int hscan__p_fav_icon(const struct probe *p);
