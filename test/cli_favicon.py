@@ -155,6 +155,23 @@ def test_favicon_links(t):
     r = scan([lines[0]], [])[lines[0]]
     check("favicon" not in r and list(r["body"]) ==
           ["bytes", "truncated", "sha256"], f"no --favicon: {r}")
+    # after a followed redirect: the link of the final page, resolved
+    # against its URL; the record's redirects are the page's only.  A
+    # link to an icon that redirects: the 3xx is the answer
+    line = f"{base}/r?to=/b/fav-1"
+    r = scan([line], ["--favicon", "--follow", "2"])[line]
+    check(r["url"] == f"{base}/b/fav-1" and len(r["redirects"]) == 1 and
+          r["favicon"]["url"] == pages[1][0] and
+          r["favicon"]["status"] == 200, f"after a redirect: {r}")
+    line = f"{base}/b/fav-12"
+    r = scan([line], ["--favicon", "--follow", "2"])[line]
+    f = r["favicon"]
+    check(r["redirects"] == [] and f["url"] == f"{base}/r?to=/b/icon-5" and
+          f["status"] == 302 and f["mmh3"] is None, f"icon's 302: {r}")
+    line = f"{base}/r?to=/b/fav-2"
+    r = scan([line], ["--favicon"])[line]
+    check(r["status"] == 302 and r["favicon"]["url"] == f"{base}/favicon.ico"
+          and r["favicon"]["status"] == 200, f"a 302 page: {r}")
     # --body-bytes 0 is turned on again for the link
     r = scan([lines[1]], ["--favicon", "--body-bytes", "0"])[lines[1]]
     check(r["favicon"]["url"] == pages[1][0], f"body-bytes 0: {r}")

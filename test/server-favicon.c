@@ -36,6 +36,8 @@ static const char *const pages[] = {
     "<link title=\"a>b\" rel=icon href=/b/icon-13>",
     /* 11: an icon that never comes */
     "<link rel=icon href=/b/hang>",
+    /* 12: an icon that redirects */
+    "<link rel=icon href=\"/r?to=/b/icon-5\">",
 };
 
 void tsrv__fav_page(struct obuf *b, const char *server,
