@@ -2,10 +2,15 @@
  * (cfg.hash): docs/api.md "Body hashes and the favicon".
  *
  * The icon is one more hop of the same probe, after the final response
- * and within the target's deadline, made the way a redirect to the
- * same host is (redirect.c): the connection is left, a new one opened
- * to the same addresses.  FIXME(favicon): a keep-alive connection is
- * not reused for it yet.  While the icon comes, the final response's
+ * and within the target's deadline.  On the same connection when
+ * HTTP/1.1 keep-alive allows (RFC 9112 9.3: a 1.1 response without
+ * "Connection: close" whose body was read to its delimited end), the
+ * request going out as the next one on it; else, and when that
+ * connection turns out closed before the icon's answer (a server may
+ * close an idle connection at any time, 9.6), the way a redirect to the
+ * same host goes (redirect.c): a new connection to the same addresses.
+ * HTTP/2 targets take the new connection too (FIXME(favicon): a second
+ * stream).  While the icon comes, the final response's
  * facts (its head and body facts, TLS and HTTP/2 facts, timings, URL
  * and request) wait here; hscan__p_fav_finish() puts them back when the
  * icon's hop ends, however it ends, so the record is the target's with
@@ -33,6 +38,8 @@ struct hscan__fav {
     struct hscan__link link;
     struct hscan__bodyx ibx;        /* the icon's: every hash */
     int phase;
+    int reused;                     /* the icon asked on the same
+                                       connection */
     /* the final response and its hop, set aside while the icon comes */
     struct hscan__resp resp;
     struct hscan__tls_facts *facts;
@@ -180,9 +187,52 @@ static void icon_url(struct probe *p, struct hscan__fav *f, const char *cur,
         url[0] = '\0';
 }
 
-/* Put the final response aside and point the probe at the icon. */
+/* Whether the final response leaves its connection open for another
+ * request (RFC 9112 9.3): HTTP/1.1 over the probe's own HTTP/1.1 leg,
+ * no "close" in Connection, and its body read to a delimited end. */
+static int keep_alive(const struct probe *p)
+{
+    const struct hscan__resp *rs = &p->resp;
+    unsigned i;
+
+    if (p->h2 || p->http_leg.ops != &hscan__http1_leg || !p->tcp_live ||
+        p->tcp_closing || rs->major != 1 || rs->minor < 1 || !rs->complete)
+        return 0;
+    if (!(rs->body_on && rs->body_done && !rs->body_truncated &&
+          (rs->frame != HSCAN__F_CLOSE || rs->status == 204 ||
+           rs->status == 304)))
+        return 0;
+    for (i = 0; i < rs->n_hdrs; i++) {
+        const struct hscan__hdr *h = &rs->hdrs[i];
+        const char *v = rs->buf + h->value_off;
+        uint32_t k;
+        if (h->name_len != 10 ||
+            strncasecmp(rs->buf + h->name_off, "connection", 10) != 0)
+            continue;
+        for (k = 0; k + 5 <= h->value_len; k++)
+            if (strncasecmp(v + k, "close", 5) == 0)
+                return 0;
+    }
+    return 1;
+}
+
+/* The icon's hop starts on the connection the final response came on:
+ * a fresh response, the request sent by the HTTP/1.1 leg. */
+static void reuse(struct probe *p)
+{
+    const struct hscan__limits *lim = &p->env->lim;
+
+    uv_timer_stop(&p->timer);
+    hscan__resp_init(&p->resp, lim->max_header_bytes, lim->max_headers);
+    p->resp.strict = lim->strict;
+    hscan__p_fav_hang(p);
+    p->t_sent = p->t_first = 0;
+}
+
+/* Put the final response aside and point the probe at the icon, on the
+ * same connection when `same`. */
 static int stash(struct probe *p, struct hscan__fav *f,
-                 const struct hscan__target *t)
+                 const struct hscan__target *t, int same)
 {
     char *mem = malloc(t->host_len + t->path_len + 2);
     struct hscan__req *next;
@@ -212,7 +262,11 @@ static int stash(struct probe *p, struct hscan__fav *f,
     f->t_tls0 = p->t_tls0, f->t_tls = p->t_tls;
     f->t_sent = p->t_sent, f->t_first = p->t_first;
     f->phase = F_ICON;
-    hscan__p_reset_exchange(p);     /* hangs f->ibx on the new resp */
+    f->reused = same;
+    if (same)
+        reuse(p);
+    else
+        hscan__p_reset_exchange(p); /* hangs f->ibx on the new resp */
     memcpy(mem, t->host, t->host_len);
     mem[t->host_len] = '\0';
     memcpy(mem + t->host_len + 1, t->path, t->path_len);
@@ -251,12 +305,21 @@ static void unstash(struct probe *p, struct hscan__fav *f)
     f->phase = F_DONE;
 }
 
+static void connect_again(struct probe *p)
+{
+    if (p->dns.n_addrs > 0)
+        hscan__p_start_connect(p);  /* same name: same addresses */
+    else
+        hscan__p_start_resolve(p);
+}
+
 /* Start the icon's hop; 1 when it is under way. */
 static int icon_start(struct probe *p, struct hscan__fav *f)
 {
     char cur[URL_MAX], url[URL_MAX];
     const char *href = hscan__link_href(&f->link), *why;
     struct hscan__target t;
+    int same = keep_alive(p);
 
     f->phase = F_DONE;
     hscan__p_url(p, cur, sizeof(cur));
@@ -281,16 +344,16 @@ static int icon_start(struct probe *p, struct hscan__fav *f)
         f->v.error_detail = "no icon URL can be made from the final URL";
         return 0;
     }
-    if (stash(p, f, &t) != 0) {
+    if (stash(p, f, &t, same) != 0) {
         f->v.error = HSCAN_ERESOURCE_EXHAUSTED;
         f->v.error_detail = "out of memory";
         return 0;
     }
     f->t0 = uv_hrtime();
-    if (p->dns.n_addrs > 0)
-        hscan__p_start_connect(p);  /* same name: same addresses */
+    if (same)
+        p->http_leg.ops->start(&p->http_leg);   /* sends the request */
     else
-        hscan__p_start_resolve(p);
+        connect_again(p);
     return 1;
 }
 
@@ -332,6 +395,16 @@ int hscan__p_fav_finish(struct probe *p, int *err, const char **detail)
 {
     struct hscan__fav *f = p->fav;
 
+    if (f->phase == F_ICON && f->reused && !p->resp.status &&
+        (*err == HSCAN_EREAD_CLOSED || *err == HSCAN_EREAD_RESET ||
+         *err == HSCAN_EWRITE_FAILED) && !p->cancel_detail) {
+        /* the kept-alive connection was closed under the request:
+         * the icon on a new one */
+        f->reused = 0;
+        hscan__p_reset_exchange(p);
+        connect_again(p);
+        return 1;
+    }
     if (f->phase == F_ICON) {
         icon_facts(p, f, *err, *detail);
         unstash(p, f);

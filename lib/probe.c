@@ -52,7 +52,7 @@ static const unsigned moves[PROBE_N_STATES] = {
     [PROBE_READ] = B(PROBE_RESOLVE) | CONNECTING | B(PROBE_RETRY) |
                    B(PROBE_BODY) | B(PROBE_CLOSING),
     [PROBE_BODY] = B(PROBE_RESOLVE) | CONNECTING |     /* the icon */
-                   B(PROBE_CLOSING),
+                   B(PROBE_WRITE) | B(PROBE_READ) | B(PROBE_CLOSING),
     [PROBE_CLOSING] = 0,
 };
 

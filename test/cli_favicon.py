@@ -10,6 +10,7 @@ sha256 from hashlib.  The icons are test/server-favicon.c's: byte i of
 Run through test-cli.py, which imports every test_* here."""
 import base64
 import hashlib
+import socket
 import struct
 
 from cli_common import PLAIN, Listener, check, run, records
@@ -218,54 +219,83 @@ def test_favicon_https(t):
 
 
 class IconServer(Listener):
-    """A page without an icon link on the first connection; the second
-    (the icon's request) answered with `second`, or reset when None."""
+    """A page without an icon link, then the icon's request.  `mode`:
+    "keep" answers both on one connection (HTTP/1.1 keep-alive);
+    "close" says Connection: close, "drop" says nothing but closes
+    anyway, and "reset" says Connection: close and resets the second
+    connection (the icon's)."""
 
-    def __init__(self, second):
+    PAGE = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n%s\r\nhello"
+    ICON = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nICO"
+
+    def __init__(self, mode):
         self.reqs = []
-        self.second = second
+        self.mode = mode
         super().__init__()
 
-    def handle(self, c):
-        c.settimeout(30)
-        data = b""
+    def request(self, c, data):
         while b"\r\n\r\n" not in data:
             got = c.recv(65536)
             if not got:
-                return
+                return None, b""
             data += got
-        self.reqs.append(data)
-        if len(self.reqs) == 1:
-            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
-        elif self.second is None:
-            c.setsockopt(__import__("socket").SOL_SOCKET,
-                         __import__("socket").SO_LINGER,
+        head, rest = data.split(b"\r\n\r\n", 1)
+        want = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                want = int(value)
+        while len(rest) < want:
+            rest += c.recv(65536)
+        self.reqs.append(head + b"\r\n\r\n" + rest[:want])
+        return True, rest[want:]
+
+    def handle(self, c):
+        c.settimeout(30)
+        first = not self.reqs
+        ok, rest = self.request(c, b"")
+        if not ok:
+            return
+        if first:
+            close = b"Connection: close\r\n" if self.mode in (
+                "close", "reset") else b""
+            c.sendall(self.PAGE % close)
+            if self.mode != "keep":
+                return
+            ok, rest = self.request(c, rest)
+            if not ok:
+                return
+        if self.mode == "reset":
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                          struct.pack("ii", 1, 0))
-        else:
-            c.sendall(self.second)
+            return
+        c.sendall(self.ICON)
 
 
 def test_favicon_connection(t):
-    # the icon comes on a new connection to the same address: a GET of
-    # /favicon.ico without the page's request body or method
-    srv = IconServer(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nICO")
-    try:
-        line = f"127.0.0.1:{srv.port}/page"
-        r = scan([line], PLAIN + ["--favicon", "-d", "x=1"])[line]
-        check(len(srv.peers) == 2 and len(srv.reqs) == 2,
-              f"two connections: {srv.peers}")
-        check(srv.reqs[0].startswith(b"POST /page ") and
-              srv.reqs[1].startswith(b"GET /favicon.ico HTTP/1.1\r\n") and
-              b"content-length" not in srv.reqs[1].lower(),
-              f"requests: {srv.reqs}")
-        f = r["favicon"]
-        check(r["status"] == 200 and f["status"] == 200 and
-              f["mmh3"] == shodan(b"ICO") and r["body"]["bytes"] == 5,
-              f"record: {r}")
-    finally:
-        srv.close()
+    # keep-alive: the icon's GET of /favicon.ico goes on the page's
+    # connection, without the page's request body or method
+    for mode, conns in [("keep", 1), ("close", 2), ("drop", 2)]:
+        srv = IconServer(mode)
+        try:
+            line = f"127.0.0.1:{srv.port}/page"
+            r = scan([line], PLAIN + ["--favicon", "-d", "x=1"])[line]
+            check(len(srv.peers) == conns and len(srv.reqs) == 2,
+                  f"{mode}: {conns} connection(s): {srv.peers} {srv.reqs}")
+            check(srv.reqs[0].startswith(b"POST /page ") and
+                  srv.reqs[0].endswith(b"\r\n\r\nx=1") and
+                  srv.reqs[1].startswith(b"GET /favicon.ico HTTP/1.1\r\n")
+                  and b"content-length" not in srv.reqs[1].lower(),
+                  f"{mode}: requests: {srv.reqs}")
+            f = r["favicon"]
+            check(r["status"] == 200 and r["error"] is None and
+                  f["status"] == 200 and f["mmh3"] == shodan(b"ICO") and
+                  f["error"] is None and r["body"]["bytes"] == 5,
+                  f"{mode}: record: {r}")
+        finally:
+            srv.close()
     # its failure is the icon's: the record is the page's, ok
-    srv = IconServer(None)
+    srv = IconServer("reset")
     try:
         line = f"127.0.0.1:{srv.port}/"
         r = scan([line], PLAIN + ["--favicon"])[line]
