@@ -142,6 +142,7 @@ HSCAN_EXPORT const char *hscan_features(void);
 typedef struct hscan hscan_t;
 typedef struct hscan_config hscan_config_t;
 typedef struct hscan_result hscan_result_t;
+typedef struct hscan_favicon hscan_favicon_t;
 
 /* One response header, exactly as received: `name` and `value` are not
  * NUL-terminated and may contain any byte, NUL included. */
@@ -402,6 +403,38 @@ typedef struct hscan_audit {
  * (those may hold any byte).  Fields that were not reached are NULL, 0 or
  * -1 as documented.  The library may append fields; it never reorders or
  * removes them, and only the library allocates this struct. */
+/* cfg.hash: which hashes of the body bytes read a record holds. */
+#define HSCAN_HASH_SHA256 1u
+#define HSCAN_HASH_MD5 2u
+#define HSCAN_HASH_MMH3 4u
+
+/* The page's icon (cfg.favicon; docs/results.md "favicon"), fetched
+ * after the final response with a second request of the same target.
+ * Its failure never fails the target. */
+struct hscan_favicon {
+    /* The icon's URL: the first <link rel="icon"> (or "shortcut icon";
+     * else "apple-touch-icon") href in the body bytes read, resolved
+     * against the final URL, when it is of the same origin; else
+     * /favicon.ico there.  A data: URI is hashed as it stands, not
+     * fetched: `url` is then its head up to the comma. */
+    const char *url;
+    int status;             /* the icon response's; 0: none (data:) */
+    size_t bytes;           /* bytes read of its body */
+    int truncated;          /* 1: more than cfg.favicon_bytes: cut,
+                               and no hashes */
+    /* With a 2xx (or data:) icon read whole: its Shodan hash
+     * (has_mmh3 1), hex MD5 and SHA-256; NULL / 0 otherwise. */
+    int has_mmh3;
+    int32_t mmh3;
+    const char *md5;
+    const char *sha256;
+    double ms;              /* the icon's fetch, connect to last byte;
+                               0 for data: */
+    int error;              /* 0, or why the icon fetch failed (an
+                               HSCAN_E* code: timeout, connect_...) */
+    const char *error_detail;   /* with `error` */
+};
+
 struct hscan_result {
     int error;                /* 0 or a negative HSCAN_E* code */
     const char *error_detail; /* human detail or NULL */
@@ -519,6 +552,19 @@ struct hscan_result {
     /* The listed path this record's unit requested (also when a
      * redirect then went elsewhere), NULL without cfg.paths. */
     const char *path;
+
+    /* ---- body hashes and favicon (cfg.hash, cfg.favicon) ---- */
+    /* With a body read and cfg.hash naming them: the hex MD5 of the
+     * bytes read (NULL otherwise), and their Shodan favicon hash
+     * (has_body_mmh3 1; MurmurHash3 x86_32 of their Base64 lines, as
+     * hscan_favicon_t.mmh3).  Without HSCAN_HASH_SHA256 in cfg.hash,
+     * body_sha256 is NULL. */
+    const char *body_md5;
+    int has_body_mmh3;
+    int32_t body_mmh3;
+    /* With cfg.favicon and a response: the icon's facts; NULL
+     * otherwise (no response, or an error before it). */
+    const hscan_favicon_t *favicon;
 };
 
 /* Pull callback: the scanner calls it on the loop thread whenever a slot is
@@ -855,6 +901,22 @@ struct hscan_config {
     const char *key_file;      /* its private key (PEM); NULL: read from
                                   cert_file.  Only with cert_file; a key
                                   that does not match is refused */
+
+    /* ---- body hashes and favicon (hscan-cli --hash, --favicon;
+     * docs/api.md "Body hashes and the favicon") ---- */
+    unsigned hash;             /* HSCAN_HASH_* or'ed: the body hashes
+                                  recorded.  0 (default): SHA-256 only,
+                                  as HSCAN_HASH_SHA256 */
+    int favicon;               /* 1: after the final response, fetch
+                                  the page's icon (its <link rel=icon>
+                                  in the body bytes read, else
+                                  /favicon.ico) with a second request
+                                  of the same origin; its facts in
+                                  hscan_result_t.favicon.  0 (default)
+                                  or 1 */
+    size_t favicon_bytes;      /* read at most this many bytes of the
+                                  icon (more: truncated, no hashes).
+                                  0 (default): 1 MiB; at most 16 MiB */
 };
 
 /* TLS protocol versions (cfg.tls_min, cfg.tls_max). */

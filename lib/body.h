@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <openssl/evp.h>
 
+struct hscan__bodyx;
+
 #define HSCAN__MAX_BODY (16u << 20) /* cfg.body_bytes at most */
 
 /* The scanner's SHA-256: the algorithm fetched once, and one finished
@@ -59,6 +61,10 @@ struct hscan__bodyf {
     unsigned char failed;     /* the digest failed: none */
     unsigned char digest[32];
     struct hscan__title title;
+    /* ---- favicon and --hash (favicon.h): other hashes and the icon
+     * link finder, hung here by the probe; kept across
+     * hscan__bodyf_start(), never freed here.  NULL: none ---- */
+    struct hscan__bodyx *x;
 };
 /* Ready `bf` for a body of at most `max` bytes, digested with `md`
  * (which must outlive hscan__bodyf_end(); NULL: no digest) and kept in

@@ -435,6 +435,20 @@ static int check_target_tls(const struct report *r,
     return 0;
 }
 
+/* Body hashes and favicon (cfg.hash, cfg.favicon, cfg.favicon_bytes). */
+static int check_favicon(const struct report *r, const hscan_config_t *c)
+{
+    if (c->hash & ~(HSCAN_HASH_SHA256 | HSCAN_HASH_MD5 | HSCAN_HASH_MMH3))
+        return refuse(r, "hash", "%#x: only HSCAN_HASH_SHA256, _MD5 and "
+                      "_MMH3", c->hash);
+    if (c->favicon != 0 && c->favicon != 1)
+        return refuse(r, "favicon", "%d: must be 0 or 1", c->favicon);
+    if (c->favicon_bytes > HSCAN__MAX_BODY)
+        return refuse(r, "favicon_bytes", "%zu: must be at most %u "
+                      "(16 MiB)", c->favicon_bytes, HSCAN__MAX_BODY);
+    return 0;
+}
+
 int hscan_config_check(const hscan_config_t *cfg, const char **field,
                        char *detail, size_t size)
 {
@@ -495,7 +509,9 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
     if (cfg->tls_chain != 0 && cfg->tls_chain != 1)
         return refuse(&r, "tls_chain", "%d: must be 0 or 1",
                       cfg->tls_chain);
-    return check_tls(&r, cfg);
+    if ((rc = check_tls(&r, cfg)) != 0)
+        return rc;
+    return check_favicon(&r, cfg);
 }
 
 /* `deep`: also what only OpenSSL can tell (lists, files), which

@@ -189,6 +189,7 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     fill_dns(p, r, s, &w);
     fill_response(p, r, s);
     fill_body(p, r, &w);
+    hscan__p_fav_fill(p, r);        /* cfg.hash, cfg.favicon */
     if (r->status && !r->error && p->env->lim.audit &&
         hscan__audit(r->headers, r->n_headers, p->scheme == HSCAN__HTTPS,
                      &s->audit, s->audit_str, sizeof(s->audit_str)) == 0)

@@ -490,6 +490,9 @@ static void fill_env(hscan_t *s, const hscan_config_t *c)
     e->lim.prefer_family = c->prefer_family;
     e->lim.attempt_delay_ms = c->attempt_delay_ms;
     e->lim.tls_chain = c->tls_chain;
+    e->lim.hash = c->hash;
+    e->lim.favicon = c->favicon;
+    e->lim.favicon_bytes = c->favicon_bytes ? c->favicon_bytes : 1u << 20;
     e->rbuf = s->rbuf;
     e->rbuf_size = sizeof(s->rbuf);
     e->pbuf = s->pbuf;

@@ -37,7 +37,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from testd import Testd  # noqa: E402
 
 CLI, TESTD, RESULTS, AUDIT, MAN = sys.argv[1:6]
-OPTIONAL = ["path"]     # only in records of a scan with a path list
+# only in records of a scan with a path list, with --favicon
+OPTIONAL = ["path", "favicon"]
 # Members of objects hscan-testd never sends (a stapled OCSP response,
 # SCTs): test-tls-ocsp.py checks them against openssl s_server.
 ELSEWHERE = ("tls.ocsp.", "tls.scts[].")
@@ -78,8 +79,13 @@ def records(t):
     # a path list: the optional "path" key (one record per path)
     recs += scan([f"fast.test:{http}"], *common, "--scheme", "http",
                  "--path", "/a", "--path", "/b", per_line=2)
+    # the icon and every body hash: "favicon", body.md5, body.mmh3,
+    # with a path list too (the record holding every optional key)
+    recs += scan([f"fast.test:{http}"], *common, "--scheme", "http",
+                 "--favicon", "--hash", "sha256,md5,mmh3",
+                 "--path", "/b/fav-1", "--path", "/b/fav-0", per_line=2)
     want = {"body": 1, "audit": 1, "redirects": 1, "tls": 1,
-            "fallback": 1, "path": 1}
+            "fallback": 1, "path": 1, "favicon": 1}
     if t.h2:
         # HTTP/2: facts, a GOAWAY and a reset stream (test/server-h2.h)
         p = t.h2["h2"]
@@ -173,12 +179,13 @@ def main():
     real = set()
     for r in recs:
         paths(r, "", real)
-    order = list(recs[0].keys())
-    # keys present only in some scans' records, last (results.md)
-    full = order + [k for k in OPTIONAL if k not in order]
+    # keys present only in some scans' records (results.md): every
+    # record's keys are the fullest record's, less some of those
+    full = max((list(r.keys()) for r in recs), key=len)
     errs = [f"record {r['input']!r}: top-level keys {list(r.keys())}"
-            for r in recs if list(r.keys()) != order and
-            list(r.keys()) != full]
+            for r in recs
+            if [k for k in full if k in r] != list(r.keys()) or
+            any(k not in r and k not in OPTIONAL for k in full)]
 
     top = table_keys(RESULTS, "## Keys", "")
     documented = with_parents(

@@ -509,6 +509,11 @@ static void json_copy(struct rec *d, const hscan_result_t *r)
                  r->path ? ",\"path\":" : "}");
         CHECK(strstr(d->json, want) != NULL);
     }
+    /* "favicon" right after "body", and only with cfg.favicon */
+    CHECK((strstr(d->json, ",\"favicon\":{\"url\":") != NULL) ==
+          (r->favicon != NULL));
+    CHECK((strstr(d->json, ",\"md5\":\"") != NULL) ==
+          (r->body_md5 != NULL || (r->favicon && r->favicon->md5)));
     /* the record's last key, and only with a path list */
     CHECK((strstr(d->json, ",\"path\":\"/") != NULL) == (r->path != NULL));
     CHECK((strstr(d->json, ",\"redirects\":[],") != NULL) ==
