@@ -143,6 +143,7 @@ HSCAN_EXPORT const char *hscan_features(void);
 typedef struct hscan hscan_t;
 typedef struct hscan_config hscan_config_t;
 typedef struct hscan_result hscan_result_t;
+typedef struct hscan_favicon hscan_favicon_t;
 
 /* One response header, exactly as received: `name` and `value` are not
  * NUL-terminated and may contain any byte, NUL included. */
@@ -417,6 +418,38 @@ typedef struct hscan_extract {
  * (those may hold any byte).  Fields that were not reached are NULL, 0 or
  * -1 as documented.  The library may append fields; it never reorders or
  * removes them, and only the library allocates this struct. */
+/* cfg.hash: which hashes of the body bytes read a record holds. */
+#define HSCAN_HASH_SHA256 1u
+#define HSCAN_HASH_MD5 2u
+#define HSCAN_HASH_MMH3 4u
+
+/* The page's icon (cfg.favicon; docs/results.md "favicon"), fetched
+ * after the final response with a second request of the same target.
+ * Its failure never fails the target. */
+struct hscan_favicon {
+    /* The icon's URL: the first <link rel="icon"> (or "shortcut icon";
+     * else "apple-touch-icon") href in the body bytes read, resolved
+     * against the final URL, when it is of the same origin; else
+     * /favicon.ico there.  A data: URI is hashed as it stands, not
+     * fetched: `url` is then its head up to the comma. */
+    const char *url;
+    int status;             /* the icon response's; 0: none (data:) */
+    size_t bytes;           /* bytes read of its body */
+    int truncated;          /* 1: more than cfg.favicon_bytes: cut,
+                               and no hashes */
+    /* With a 2xx (or data:) icon read whole: its Shodan hash
+     * (has_mmh3 1), hex MD5 and SHA-256; NULL / 0 otherwise. */
+    int has_mmh3;
+    int32_t mmh3;
+    const char *md5;
+    const char *sha256;
+    double ms;              /* the icon's fetch, connect to last byte;
+                               0 for data: */
+    int error;              /* 0, or why the icon fetch failed (an
+                               HSCAN_E* code: timeout, connect_...) */
+    const char *error_detail;   /* with `error` */
+};
+
 struct hscan_result {
     int error;                /* 0 or a negative HSCAN_E* code */
     const char *error_detail; /* human detail or NULL */
@@ -535,13 +568,25 @@ struct hscan_result {
      * redirect then went elsewhere), NULL without cfg.paths. */
     const char *path;
 
+    /* ---- body hashes and favicon (cfg.hash, cfg.favicon) ---- */
+    /* With a body read and cfg.hash naming them: the hex MD5 of the
+     * bytes read (NULL otherwise), and their Shodan favicon hash
+     * (has_body_mmh3 1; MurmurHash3 x86_32 of their Base64 lines, as
+     * hscan_favicon_t.mmh3).  Without HSCAN_HASH_SHA256 in cfg.hash,
+     * body_sha256 is NULL. */
+    const char *body_md5;
+    int has_body_mmh3;
+    int32_t body_mmh3;
+    /* With cfg.favicon and a response: the icon's facts; NULL
+     * otherwise (no response, or an error before it). */
+    const hscan_favicon_t *favicon;
     /* ---- matchers, filters, extractors (cfg.matchers, cfg.extract;
      * docs/api.md "Matchers and filters") ---- */
     /* Words and lines of the body bytes read, as httpx counts them:
      * words, the SP bytes plus one; lines, the LF bytes between the
      * first and the last byte that is not ASCII white space, plus one
      * (1 when every byte is white space).  0 for an empty body, -1
-     * when no body was read (body_sha256 NULL). */
+     * when no body was read. */
     long long body_words;
     long long body_lines;
     /* 1 when cfg.matchers say the record is not wanted (a match that
@@ -929,6 +974,21 @@ struct hscan_config {
                                   cert_file.  Only with cert_file; a key
                                   that does not match is refused */
 
+    /* ---- body hashes and favicon (hscan-cli --hash, --favicon;
+     * docs/api.md "Body hashes and the favicon") ---- */
+    unsigned hash;             /* HSCAN_HASH_* or'ed: the body hashes
+                                  recorded.  0 (default): SHA-256 only,
+                                  as HSCAN_HASH_SHA256 */
+    int favicon;               /* 1: after the final response, fetch
+                                  the page's icon (its <link rel=icon>
+                                  in the body bytes read, else
+                                  /favicon.ico) with a second request
+                                  of the same origin; its facts in
+                                  hscan_result_t.favicon.  0 (default)
+                                  or 1 */
+    size_t favicon_bytes;      /* read at most this many bytes of the
+                                  icon (more: truncated, no hashes).
+                                  0 (default): 1 MiB; at most 16 MiB */
     /* ---- matchers, filters, extractors (hscan-cli --match-*,
      * --filter-*, --extract; docs/api.md "Matchers and filters") ---- */
     const hscan_matcher_t *matchers; /* each decides r->filtered; the
@@ -1044,6 +1104,24 @@ typedef struct hscan_target_opts {
     int no_sni;                /* 1: no server name for this target, even
                                   when the scanner has `sni`; 0: the
                                   scanner's.  Not with `sni` */
+    /* As in hscan_config_t; each 0 or NULL: the scanner's.  A target
+     * that sets any of these is handshaken with a client context made
+     * for the merged set (its own values over the scanner's), shared
+     * by every target with the same set; at most 64 distinct sets per
+     * scanner.  Its cert_file comes with its own key_file (NULL: the
+     * key is read from cert_file), never the scanner's key. */
+    int tls_min;               /* enum hscan_tls_version */
+    int tls_max;
+    const char *ciphers;
+    const char *ciphersuites;
+    const char *curves;
+    const char *cert_file;
+    const char *key_file;      /* only with cert_file */
+    const char *ca_file;       /* extra trusted CAs for this target */
+    int insecure;              /* 1: a certificate that fails
+                                  verification is reported, not an
+                                  error, for this target; 0: the
+                                  scanner's */
 } hscan_target_opts_t;
 
 /* Fill `opts` with "no override".  Never fails; does nothing when
@@ -1053,10 +1131,15 @@ HSCAN_EXPORT void hscan_target_opts_init(hscan_target_opts_t *opts);
 /* Check `opts` by the rules hscan_submit_ex() applies (`method`,
  * `path`, `headers` as in hscan_config_t), reporting like
  * hscan_config_check(): `*field` ("method", "path", "headers",
- * "http_version", "basic_auth", "body", "sni" or "no_sni") and
- * `detail` are written only when the check fails.  `opts` NULL means
- * no override and passes.  Any thread; no side effects.  Returns 0 or
- * HSCAN_EINVAL. */
+ * "http_version", "basic_auth", "body", "sni", "no_sni", "tls_min",
+ * "tls_max", "ciphers", "ciphersuites", "curves", "cert_file",
+ * "key_file", "ca_file" or "insecure") and `detail` are written only
+ * when the check fails.  The TLS lists and files are checked by
+ * OpenSSL on a scratch context, as hscan_config_check() does; what
+ * only the merge with a scanner's options can show (a tls_min above
+ * the scanner's tls_max) is refused by hscan_submit_ex().  `opts` NULL
+ * means no override and passes.  Any thread; no side effects.  Returns
+ * 0 or HSCAN_EINVAL. */
 HSCAN_EXPORT int hscan_target_opts_check(const hscan_target_opts_t *opts,
                                          const char **field, char *detail,
                                          size_t size);

@@ -14,6 +14,7 @@
 
 #include "ascii.h"
 #include "body.h"
+#include "favicon.h"
 #include "hscan.h"
 #include "util.h"
 
@@ -346,12 +347,17 @@ void hscan__md_free(struct hscan__md *m)
 void hscan__bodyf_start(struct hscan__bodyf *bf, struct hscan__md *md,
                         int keep, size_t max)
 {
+    struct hscan__bodyx *x = bf->x;
+
     hscan__bodyf_free(bf);
     memset(bf, 0, sizeof(*bf));
     bf->md = md && hscan__md_get(md) ? md : NULL;
     bf->keep = keep != 0;
     bf->max = max > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)max;
     hscan__title_init(&bf->title, bf->max);
+    bf->x = x;                      /* favicon, --hash */
+    if (x)
+        hscan__bodyx_start(bf);
 }
 
 /* The digest context, from the scanner's spare when it has one. */
@@ -406,6 +412,8 @@ int hscan__bodyf_feed(struct hscan__bodyf *bf, const char *data, size_t n)
         bf->failed = 1;
     if (bf->keep)
         memcpy(bf->buf + bf->len, data, n);
+    if (bf->x)                      /* favicon, --hash */
+        hscan__bodyx_feed(bf->x, data, n);
     hscan__wcount_feed(&bf->wc, data, n);      /* words, lines */
     bf->len += (uint32_t)n;
     return 0;
@@ -425,6 +433,8 @@ void hscan__bodyf_end(struct hscan__bodyf *bf)
     if (bf->ended)
         return;
     bf->ended = 1;
+    if (bf->x)                      /* favicon, --hash */
+        hscan__bodyx_end(bf->x);
     if (bf->ctx) {
         bf->has_digest = !bf->failed &&
             EVP_DigestFinal_ex(bf->ctx, bf->digest, &len) && len == 32;

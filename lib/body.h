@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <openssl/evp.h>
 
+struct hscan__bodyx;
 #include "wordcount.h"
 
 #define HSCAN__MAX_BODY (16u << 20) /* cfg.body_bytes at most */
@@ -61,6 +62,10 @@ struct hscan__bodyf {
     unsigned char failed;     /* the digest failed: none */
     unsigned char digest[32];
     struct hscan__title title;
+    /* ---- favicon and --hash (favicon.h): other hashes and the icon
+     * link finder, hung here by the probe; kept across
+     * hscan__bodyf_start(), never freed here.  NULL: none ---- */
+    struct hscan__bodyx *x;
     /* ---- words and lines (r->body_words, body_lines) ---- */
     struct hscan__wcount wc;
 };

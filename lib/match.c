@@ -286,7 +286,8 @@ static int test(struct hscan__match *m, size_t i, const hscan_result_t *r,
     switch (x->kind) {
     case HSCAN_MATCH_STRING:
     case HSCAN_MATCH_REGEX:
-        return r->body_sha256 && run(m, m->mp[i].code, body, len, 0);
+        return r->body_words >= 0 &&        /* a body was read */
+               run(m, m->mp[i].code, body, len, 0);
     case HSCAN_MATCH_HEADER:
         return header(m, x, m->mp[i].code, r);
     }
@@ -345,7 +346,7 @@ static void extract(struct hscan__match *m, hscan_result_t *r,
     size_t i, used = 0;
 
     r->extracts = m->ex;            /* non-NULL: extractors ran */
-    if (!r->body_sha256)
+    if (r->body_words < 0)          /* no body read */
         return;
     for (i = 0; i < m->nx; i++) {
         const struct pat *x = &m->xp[i];

@@ -48,6 +48,10 @@ struct hscan__limits {
     int prefer_family;          /* cfg.prefer_family */
     uint64_t attempt_delay_ms;  /* cfg.attempt_delay_ms */
     int tls_chain;              /* cfg.tls_chain */
+    /* ---- body hashes and favicon ---- */
+    unsigned hash;              /* cfg.hash, 0: sha256 */
+    int favicon;                /* cfg.favicon */
+    size_t favicon_bytes;       /* cfg.favicon_bytes, 0 made 1 MiB */
     int body_hide;              /* bytes kept for the matchers only:
                                    r->body stays NULL */
 };

@@ -54,23 +54,20 @@ void hscan__p_request_sent(struct probe *p, int rc)
     }
 }
 
-int hscan__p_want_body(const struct probe *p)
-{
-    return p->env->lim.body_bytes > 0 && strcmp(p->req->method, "HEAD") != 0;
-}
-
 /* The final header block is in, with `buf[rest..n)` past it. */
 static void head_done(struct probe *p, const char *buf, size_t n)
 {
+    size_t max;
+    int keep;
+
     if (hscan__p_redirect(p))
         return;
-    if (!hscan__p_want_body(p)) {
+    if (!hscan__p_fav_body(p, &max, &keep)) {
         hscan__p_finish(p, 0, NULL);
         return;
     }
     hscan__p_set_state(p, PROBE_BODY);
-    hscan__resp_body_start(&p->resp, p->env->lim.body_bytes,
-                           &p->env->scratch->sha256, p->env->lim.body_keep);
+    hscan__resp_body_start(&p->resp, max, &p->env->scratch->sha256, keep);
     if (hscan__resp_body_feed(&p->resp, buf + p->resp.rest,
                               n - p->resp.rest))
         hscan__p_finish(p, 0, NULL);

@@ -51,7 +51,8 @@ static const unsigned moves[PROBE_N_STATES] = {
     [PROBE_WRITE] = B(PROBE_RETRY) | B(PROBE_READ) | B(PROBE_CLOSING),
     [PROBE_READ] = B(PROBE_RESOLVE) | CONNECTING | B(PROBE_RETRY) |
                    B(PROBE_BODY) | B(PROBE_CLOSING),
-    [PROBE_BODY] = B(PROBE_CLOSING),
+    [PROBE_BODY] = B(PROBE_RESOLVE) | CONNECTING |     /* the icon */
+                   B(PROBE_WRITE) | B(PROBE_READ) | B(PROBE_CLOSING),
     [PROBE_CLOSING] = 0,
 };
 
@@ -393,6 +394,7 @@ static void release(struct probe *p)
     p->host = p->path = NULL;       /* they may have been in hop_mem */
     hscan__req_unref(p->req);
     p->req = NULL;
+    hscan__p_fav_free(p);
 }
 
 void hscan__p_finish(struct probe *p, int err, const char *detail)
@@ -401,6 +403,8 @@ void hscan__p_finish(struct probe *p, int err, const char *detail)
 
     if (p->state == PROBE_CLOSING || hscan__p_retry(p, err))
         return;
+    if (p->fav && hscan__p_fav_finish(p, &err, &detail))
+        return;                     /* the icon's hop (favicon.c) */
     /* Canceled is what hscan_cancel() or hscan_close() promised,
      * whatever else happened in this loop iteration before. */
     if (p->cancel_detail) {
@@ -788,6 +792,7 @@ void hscan__p_reset_exchange(struct probe *p)
     p->h2f = NULL;
     hscan__resp_init(&p->resp, lim->max_header_bytes, lim->max_headers);
     p->resp.strict = lim->strict;
+    hscan__p_fav_hang(p);
     p->cur_addr = -1;
     p->retried = 0;
     p->t_hop = uv_hrtime();
@@ -878,6 +883,12 @@ struct probe *hscan__probe_new(struct hscan__probe_env *env,
     hscan__resp_init(&p->resp, env->lim.max_header_bytes,
                      env->lim.max_headers);
     p->resp.strict = env->lim.strict;
+    if (hscan__p_fav_new(p) != 0) {
+        hscan__req_unref(p->req);
+        free(p);
+        return NULL;
+    }
+    hscan__p_fav_hang(p);
     hscan__p_stack(p);
     uv_timer_init(env->loop, &p->timer);
     p->timer.data = p;

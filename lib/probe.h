@@ -151,6 +151,8 @@ struct probe {
     char *path;
     size_t path_len;
     char *hop_mem;                  /* host and path after a redirect */
+    struct hscan__fav *fav;         /* cfg.favicon, cfg.hash: favicon.c;
+                                       NULL with the defaults */
     int port;
     int family;                     /* literal: 4 or 6; name: 0 */
     size_t input_len;
@@ -267,8 +269,6 @@ void hscan__p_start_read(struct probe *p);
 /* The leg below took the request: `rc` as its send returned (1 all of
  * it, 0 some queued: WRITE, or a negative HSCAN_E*: finish). */
 void hscan__p_request_sent(struct probe *p, int rc);
-/* cfg.body_bytes, and a method whose response has a body. */
-int hscan__p_want_body(const struct probe *p);
 /* While reading the body: end it here, keep the response (finish with
  * no error) and return 1; else 0. */
 int hscan__p_body_cut(struct probe *p);
@@ -300,6 +300,27 @@ const char *hscan__p_addr_excluded(const struct probe *p, unsigned i);
  * probe to the first address not done, queue siblings for the others.
  * Returns 1 when the probe finished (every address done: no record). */
 int hscan__p_expand(struct probe *p);
+
+/* favicon.c: cfg.favicon and cfg.hash */
+/* At the probe's making: its extras when the options ask (p->fav, else
+ * NULL).  0 or -1 (out of memory). */
+int hscan__p_fav_new(struct probe *p);
+void hscan__p_fav_free(struct probe *p);
+/* After hscan__resp_init(&p->resp): hang the extras on its body. */
+void hscan__p_fav_hang(struct probe *p);
+/* How much of the current hop's body to read (`*max`: cfg.body_bytes,
+ * or the icon's limit on its hop) and whether to keep it; returns
+ * whether to read it at all (not for HEAD). */
+int hscan__p_fav_body(const struct probe *p, size_t *max, int *keep);
+/* The current hop fetches the icon. */
+int hscan__p_fav_icon(const struct probe *p);
+/* From hscan__p_finish() with p->fav: after the final response, start
+ * the icon's hop and return 1 (the probe goes on); when the icon's hop
+ * ends, put the final response back, make `*err` and `*detail` the
+ * target's again and return 0. */
+int hscan__p_fav_finish(struct probe *p, int *err, const char **detail);
+/* The record's hashes and favicon (views into p->fav). */
+void hscan__p_fav_fill(struct probe *p, hscan_result_t *r);
 
 /* report.c */
 void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,

@@ -153,7 +153,9 @@ int hscan__p_redirect(struct probe *p)
     const struct hscan__hdr *loc;
     char cur[URL_MAX], next[URL_MAX], d[HSCAN__DETAIL_SIZE];
 
+    /* an icon's redirect is not followed: its 3xx is the answer */
     if (lim->follow == 0 || !is_redirect(p->resp.status) ||
+        hscan__p_fav_icon(p) ||
         !(loc = find_location(&p->resp)) || loc->value_len == 0)
         return 0;
     hscan__p_url(p, cur, sizeof(cur));

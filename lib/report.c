@@ -194,6 +194,7 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     fill_dns(p, r, s, &w);
     fill_response(p, r, s);
     fill_body(p, r, &w);
+    hscan__p_fav_fill(p, r);        /* cfg.hash, cfg.favicon */
     if (r->status && !r->error && p->env->lim.audit &&
         hscan__audit(r->headers, r->n_headers, p->scheme == HSCAN__HTTPS,
                      &s->audit, s->audit_str, sizeof(s->audit_str)) == 0)
@@ -218,7 +219,7 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     r->filtered_by = -1;
     if (p->env->match &&
         hscan__match_eval(p->env->match, r,
-                          r->body_sha256 && p->resp.bf.keep
+                          r->body_words >= 0 && p->resp.bf.keep
                               ? p->resp.bf.buf : NULL, r->body_len) &&
         r->n_anomalies < sizeof(s->anomalies) / sizeof(s->anomalies[0]))
         s->anomalies[r->n_anomalies++] = "match_limit";

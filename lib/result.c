@@ -659,6 +659,20 @@ void hscan__audit_json(struct hscan__sb *j, const hscan_audit_t *a)
     jlit(j, "}}");
 }
 
+/* cfg.hash beyond sha256: "md5" and "mmh3", each only when chosen. */
+static void json_hashes(struct hscan__sb *j, const char *md5, int has_mmh3,
+                        int32_t mmh3)
+{
+    if (md5) {
+        jlit(j, ",\"md5\":");
+        hscan__json_str(j, md5, strlen(md5));
+    }
+    if (has_mmh3) {
+        jlit(j, ",\"mmh3\":");
+        jnum(j, mmh3);
+    }
+}
+
 static void json_body(struct hscan__sb *j, const hscan_result_t *r)
 {
     jkey(j, "title");
@@ -667,7 +681,7 @@ static void json_body(struct hscan__sb *j, const hscan_result_t *r)
     else
         jlit(j, "null");
     jkey(j, "body");
-    if (!r->body_sha256) {
+    if (!r->body_sha256 && !r->body_md5 && !r->has_body_mmh3) {
         jlit(j, "null");
         return;
     }
@@ -676,12 +690,46 @@ static void json_body(struct hscan__sb *j, const hscan_result_t *r)
     jlit(j, r->body_truncated ? ",\"truncated\":true"
                               : ",\"truncated\":false");
     jlit(j, ",\"sha256\":");
-    hscan__json_str(j, r->body_sha256, strlen(r->body_sha256));
+    jstr_or_null(j, r->body_sha256);    /* null: not in cfg.hash */
     /* ---- words and lines (match) ---- */
     jlit(j, ",\"words\":");
     jnum(j, r->body_words);
     jlit(j, ",\"lines\":");
     jnum(j, r->body_lines);
+    json_hashes(j, r->body_md5, r->has_body_mmh3, r->body_mmh3);
+    jlit(j, "}");
+}
+
+/* "favicon": the icon (cfg.favicon), only in records that have one. */
+static void json_favicon(struct hscan__sb *j, const hscan_favicon_t *f)
+{
+    if (!f)
+        return;
+    jkey(j, "favicon");
+    jlit(j, "{\"url\":");
+    jstr_or_null(j, f->url);
+    jlit(j, ",\"status\":");
+    if (f->status)
+        jnum(j, f->status);
+    else
+        jlit(j, "null");
+    jlit(j, ",\"bytes\":");
+    jnum(j, (long long)f->bytes);
+    jlit(j, f->truncated ? ",\"truncated\":true" : ",\"truncated\":false");
+    jlit(j, ",\"sha256\":");
+    jstr_or_null(j, f->sha256);
+    jlit(j, ",\"md5\":");
+    jstr_or_null(j, f->md5);
+    jlit(j, ",\"mmh3\":");
+    if (f->has_mmh3)
+        jnum(j, f->mmh3);
+    else
+        jlit(j, "null");
+    jms(j, ",\"ms\":", f->ms);
+    jlit(j, ",\"error\":");
+    jstr_or_null(j, f->error ? hscan_err_name(f->error) : NULL);
+    jlit(j, ",\"error_detail\":");
+    jstr_or_null(j, f->error ? f->error_detail : NULL);
     jlit(j, "}");
 }
 
@@ -764,6 +812,7 @@ size_t hscan_result_to_json(const hscan_result_t *r, char *buf, size_t size)
         jlit(&j, "null");
     json_body(&j, r);
     json_extracts(&j, r);
+    json_favicon(&j, r->favicon);
     jkey(&j, "audit");
     hscan__audit_json(&j, r->audit);
     jkey(&j, "redirects");

@@ -328,6 +328,7 @@ static void scan_free(hscan_t *s)
     hscan__match_free(s->env.match);
     hscan__req_unref(s->req);
     hscan__tls_ctx_free(s->ssl_ctx);
+    hscan__tls_ctxs_free(&s->tls_ctxs);
     hscan__gate_free(s->gate);
     hscan__proxy_free(s->proxy);
     hscan__netset_free(s->exclude);
@@ -495,6 +496,9 @@ static void fill_env(hscan_t *s, const hscan_config_t *c)
     e->lim.prefer_family = c->prefer_family;
     e->lim.attempt_delay_ms = c->attempt_delay_ms;
     e->lim.tls_chain = c->tls_chain;
+    e->lim.hash = c->hash;
+    e->lim.favicon = c->favicon;
+    e->lim.favicon_bytes = c->favicon_bytes ? c->favicon_bytes : 1u << 20;
     /* matchers reading the body keep its bytes, shown only when asked */
     if (!c->body_keep && hscan__match_needs_body(c))
         e->lim.body_keep = e->lim.body_hide = 1;
@@ -559,6 +563,8 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
     s = calloc(1, sizeof(*s));
     rc = s ? copy_config(s, cfg) : HSCAN_ENOMEM;
     tls_set = hscan__tls_opts_of(&tls, cfg);
+    if (rc == 0)
+        rc = hscan__tls_ctxs_init(&s->tls_ctxs, &tls);
     if (rc == 0 &&
         (cfg->scheme != HSCAN_SCHEME_HTTP || cfg->ca_file || tls_set))
         rc = hscan__tls_ctx_new(&s->ssl_ctx, &tls, detail, sizeof(detail));
@@ -585,6 +591,7 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
             hscan__proxy_free(s->proxy);
             hscan__netset_free(s->exclude);
             hscan__tls_ctx_free(s->ssl_ctx);
+            hscan__tls_ctxs_free(&s->tls_ctxs);
             hscan__req_unref(s->req);
             hscan__match_free(s->env.match);
             free(s->env.srcs);

@@ -16,7 +16,7 @@ import sys
 
 PROBE = {"probe", "probe-tcp", "probe-tls", "probe-http", "probe-h2",
          "probe-proxy", "probe-exclude", "probe-retry", "probe-src",
-         "probe-expand", "probe-race", "redirect", "report"}
+         "probe-expand", "probe-race", "redirect", "report", "favicon"}
 SCAN = {"scan", "scan-ctl", "scan-units"}
 LEAVES = {"gate", "dns", "dns-io", "dns-walk", "request", "netset"}
 # One part of the library in two files, calling each other: a cycle

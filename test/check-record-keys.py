@@ -37,8 +37,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from testd import Testd  # noqa: E402
 
 CLI, TESTD, RESULTS, AUDIT, MAN = sys.argv[1:6]
-OPTIONAL = ["path",       # only in records of a scan with a path list
-            "extracts"]   # and with --extract
+# only in records of a scan with a path list, with --favicon, with
+# --extract
+OPTIONAL = ["path", "favicon", "extracts"]
 # Members of objects hscan-testd never sends (a stapled OCSP response,
 # SCTs): test-tls-ocsp.py checks them against openssl s_server.
 ELSEWHERE = ("tls.ocsp.", "tls.scts[].")
@@ -85,8 +86,13 @@ def records(t):
     # a path list: the optional "path" key (one record per path)
     recs += scan([f"fast.test:{http}"], *common, "--scheme", "http",
                  "--path", "/a", "--path", "/b", per_line=2)
+    # the icon and every body hash: "favicon", body.md5, body.mmh3,
+    # with a path list too (the record holding every optional key)
+    recs += scan([f"fast.test:{http}"], *common, "--scheme", "http",
+                 "--favicon", "--hash", "sha256,md5,mmh3",
+                 "--path", "/b/fav-1", "--path", "/b/fav-0", per_line=2)
     want = {"body": 1, "audit": 1, "redirects": 1, "tls": 1,
-            "fallback": 1, "path": 1}
+            "fallback": 1, "path": 1, "favicon": 1}
     if has_pcre2():
         # --extract: the optional "extracts" key, after "body"
         recs += scan([f"fast.test:{http}"], *common, "--scheme", "http",
@@ -187,16 +193,18 @@ def main():
         paths(r, "", real)
     # extracts.values: its member names are the patterns' groups
     real = {p for p in real if not p.startswith("extracts.values.")}
-    order = list(recs[0].keys())
-    # keys present only in some scans' records: "extracts" after
-    # "body", "path" last (results.md)
-    full = list(order)
-    if "extracts" not in full:
-        full.insert(full.index("body") + 1, "extracts")
-    full += [k for k in OPTIONAL if k not in full]
+    # keys present only in some scans' records (results.md): every
+    # record's keys are the fullest record's, less some of those
+    full = max((list(r.keys()) for r in recs), key=len)
+    for r in recs:          # keys of other records, after their forerunner
+        keys = list(r.keys())
+        for i, k in enumerate(keys):
+            if k not in full:
+                full.insert(full.index(keys[i - 1]) + 1 if i else 0, k)
     errs = [f"record {r['input']!r}: top-level keys {list(r.keys())}"
             for r in recs
-            if list(r.keys()) != [k for k in full if k in r]]
+            if [k for k in full if k in r] != list(r.keys()) or
+            any(k not in r and k not in OPTIONAL for k in full)]
 
     top = table_keys(RESULTS, "## Keys", "")
     documented = with_parents(

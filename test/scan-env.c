@@ -509,6 +509,11 @@ static void json_copy(struct rec *d, const hscan_result_t *r)
                  r->path ? ",\"path\":" : "}");
         CHECK(strstr(d->json, want) != NULL);
     }
+    /* "favicon" right after "body", and only with cfg.favicon */
+    CHECK((strstr(d->json, ",\"favicon\":{\"url\":") != NULL) ==
+          (r->favicon != NULL));
+    CHECK((strstr(d->json, ",\"md5\":\"") != NULL) ==
+          (r->body_md5 != NULL || (r->favicon && r->favicon->md5)));
     /* the record's last key, and only with a path list */
     CHECK((strstr(d->json, ",\"path\":\"/") != NULL) == (r->path != NULL));
     CHECK((strstr(d->json, ",\"redirects\":[],") != NULL) ==
@@ -535,10 +540,11 @@ static void body_copy(struct rec *d, const hscan_result_t *r)
     CHECK(r->body_sha256 == NULL || strlen(r->body_sha256) == 64);
     CHECK(r->body_sha256 != NULL || (r->body == NULL && r->body_len == 0));
     /* ---- words, lines (match): counted when a body was read ---- */
-    CHECK(r->body_sha256 == NULL ||
-          (r->body_words >= 0 && r->body_words <= (long long)r->body_len + 1
-           && r->body_lines >= 0 &&
-           r->body_lines <= (long long)r->body_len + 1));
+    CHECK(r->body_words >= -1 && r->body_lines >= -1 &&
+          r->body_words <= (long long)r->body_len + 1 &&
+          r->body_lines <= (long long)r->body_len + 1);
+    CHECK((r->body_words < 0) == (r->body_lines < 0));
+    CHECK(r->body_sha256 == NULL || r->body_words >= 0);
     CHECK(r->filtered == (r->filtered_by >= 0));
     d->filtered = r->filtered;
     d->filtered_by = r->filtered_by;

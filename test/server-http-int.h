@@ -17,6 +17,7 @@ enum beh {
     B_SHORTBODY, B_NOBODY, B_UPGRADE, B_H09, B_DUPCL, B_CONFLICTCL,
     B_CLTE, B_CHUNKOVF, B_BINVAL, B_BINNAME, B_NULNAME, B_SPACENAME,
     B_OBSFOLD, B_BIGLOC, B_ENDBODY, B_LONGSTATUS, B_TLSALERT,
+    B_FAV, B_ICON,          /* favicon pages and icons */
     B_REDIR,                /* a redirect route on the path */
     B_431,                  /* the head did not end within HEAD_MAX */
     B_400,                  /* not HTTP at all (say a TLS ClientHello) */
@@ -63,5 +64,19 @@ void tsrv__http_build(struct obuf *b, const char *server,
 
 /* The enum tsrv_http_action for a behaviour. */
 int tsrv__http_action(enum beh beh);
+
+/* The Host field's value in the request head h[0..len); 1 if any. */
+int tsrv__http_host(const char *h, size_t len, const char **p, size_t *n);
+
+/* server-favicon.c: `fav-N` pages whose <link> tags name icons, and
+ * `icon-N` (N bytes, TSRV_ICON_DEFAULT without N; byte i is
+ * (7 * i + 3) & 255), also at /favicon.ico.  server-http.h lists the
+ * pages. */
+#define TSRV_ICON_DEFAULT 318
+void tsrv__fav_page(struct obuf *b, const char *server,
+                    const struct plan *p);
+void tsrv__fav_icon(struct obuf *b, const char *server, long n);
+/* The route /favicon.ico (any query): 1 and the icon's plan. */
+int tsrv__fav_route(struct plan *p, const char *t, size_t tn);
 
 #endif

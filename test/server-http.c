@@ -48,6 +48,8 @@ static const struct {
     { "spacename", B_SPACENAME, 0 }, { "obsfold", B_OBSFOLD, 0 },
     { "bigloc", B_BIGLOC, 102400 }, { "endbody", B_ENDBODY, 0 },
     { "longstatus", B_LONGSTATUS, 0 }, { "tlsalert", B_TLSALERT, 0 },
+    /* favicon pages and icons (server-favicon.c) */
+    { "fav", B_FAV, 0 }, { "icon", B_ICON, TSRV_ICON_DEFAULT },
     { "page", B_PAGE, 8192 },
 };
 
@@ -389,6 +391,12 @@ void tsrv__http_build(struct obuf *b, const char *server,
     case B_400:
         build_400(b, server);
         break;
+    case B_FAV:
+        tsrv__fav_page(b, server, p);
+        break;
+    case B_ICON:
+        tsrv__fav_icon(b, server, p->arg);
+        break;
     default:
         build_canned(b, server, p->beh);
         break;
@@ -545,8 +553,7 @@ static int plan_route(struct plan *p, const char *t, size_t tn)
 }
 
 /* Behaviour label from the Host header; 1 if found. */
-static int host_label(const char *h, size_t len, const char **p,
-                      size_t *n)
+int tsrv__http_host(const char *h, size_t len, const char **p, size_t *n)
 {
     const char *line = memchr(h, '\n', len), *end = h + len;
 
@@ -559,11 +566,23 @@ static int host_label(const char *h, size_t len, const char **p,
                 v++;
             while (ve > v && strchr(" \t\r", ve[-1]))
                 ve--;
-            return tsrv_http_host_label(v, (size_t)(ve - v), p, n);
+            *p = v;
+            *n = (size_t)(ve - v);
+            return 1;
         }
         line = eol;
     }
     return 0;
+}
+
+static int host_label(const char *h, size_t len, const char **p,
+                      size_t *n)
+{
+    const char *v;
+    size_t vn;
+
+    return tsrv__http_host(h, len, &v, &vn) &&
+           tsrv_http_host_label(v, vn, p, n);
 }
 
 static int head_complete(const char *h, size_t len)
@@ -587,13 +606,16 @@ void tsrv__http_plan(struct plan *p, const char *h, size_t len)
         p->beh = B_431;
         return;
     }
-    if (request_target(h, len, &t, &tn) && plan_route(p, t, tn))
+    if (request_target(h, len, &t, &tn) &&
+        (plan_route(p, t, tn) || tsrv__fav_route(p, t, tn)))
         return;
     if ((request_target(h, len, &t, &tn) && path_label(t, tn, &lab, &n)) ||
         host_label(h, len, &lab, &n))
         tsrv__http_choose(p, lab, n);
     else
         tsrv__http_choose(p, "fast", 4);
+    if (p->beh == B_FAV && !tsrv__http_host(h, len, &p->loc, &p->loc_len))
+        p->loc_len = 0;             /* the page's links name its Host */
 }
 
 /* ---- shared interface ---- */

@@ -8,7 +8,7 @@ Every subprocess has a timeout; traffic goes only to 127.0.0.1.
 This file's tests run the CLI at scale, under signals and limits, and
 with --resume; cli_shard.py, cli_progress.py, cli_formats.py,
 cli_input.py, cli_help.py, cli_request.py, cli_conn.py, cli_expand.py
-cli_family.py, cli_tlschain.py and cli_match.py hold the others, cli_common.py what they share.
+cli_family.py, cli_tlschain.py, cli_favicon.py and cli_match.py hold the others, cli_common.py what they share.
 """
 import json
 import os
@@ -34,6 +34,7 @@ import cli_progress  # noqa: E402
 import cli_request  # noqa: E402
 import cli_shard  # noqa: E402
 import cli_tlschain  # noqa: E402
+import cli_favicon  # noqa: E402
 from cli_common import (LISTING, CLI, TESTD, PLAIN, plain, TMP, check,
                         write_list, run, records, check_one_each)  # noqa: E402
 
@@ -623,7 +624,7 @@ TESTS = collect(globals(), vars(cli_shard), vars(cli_progress),
                 vars(cli_formats), vars(cli_input), vars(cli_help),
                 vars(cli_request), vars(cli_exclude), vars(cli_conn),
                 vars(cli_expand), vars(cli_family), vars(cli_tlschain),
-                vars(cli_match))
+                vars(cli_favicon), vars(cli_match))
 
 
 def main():

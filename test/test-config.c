@@ -297,3 +297,18 @@ TEST(config_tls_opts)
     CHECK_STR(field, "sni");
     CHECK(strstr(detail, "RFC 6066") != NULL);
 }
+
+/* cfg.hash, cfg.favicon, cfg.favicon_bytes. */
+TEST(config_hash_favicon)
+{
+    hscan_config_t c;
+
+    base(&c); c.hash = 8; refused(&c, "hash", "0x8:");
+    base(&c); c.hash = HSCAN_HASH_MD5 | 16; refused(&c, "hash", "0x12:");
+    base(&c); c.favicon = 2; refused(&c, "favicon", "2:");
+    base(&c); c.favicon_bytes = (16u << 20) + 1;
+    refused(&c, "favicon_bytes", "16777217:");
+    base(&c); c.hash = HSCAN_HASH_SHA256 | HSCAN_HASH_MD5 | HSCAN_HASH_MMH3;
+    c.favicon = 1; c.favicon_bytes = 16u << 20; accepted(&c);
+    base(&c); c.hash = HSCAN_HASH_MMH3; accepted(&c);
+}

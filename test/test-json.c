@@ -255,6 +255,80 @@ TEST(record_body_fields)
                       "\"audit\":null") != NULL);
 }
 
+/* cfg.hash and cfg.favicon: "md5" and "mmh3" after "sha256" (null
+ * when left out), "favicon" after "body" with every member in order. */
+TEST(record_hashes_favicon)
+{
+    static const char body[] =
+        "\"body\":{\"bytes\":3,\"truncated\":false,\"sha256\":null,"
+        "\"words\":1,\"lines\":1,\"md5\":\"ab\",\"mmh3\":-2147483648},\"favicon\":{\"url\":"
+        "\"http://x/favicon.ico\",\"status\":404,\"bytes\":10,"
+        "\"truncated\":false,\"sha256\":null,\"md5\":null,\"mmh3\":null,"
+        "\"ms\":1.500,\"error\":null,\"error_detail\":null},\"audit\":";
+    static const char failed[] =
+        "\"body\":null,\"favicon\":{\"url\":\"u\",\"status\":null,"
+        "\"bytes\":0,\"truncated\":false,\"sha256\":null,\"md5\":null,"
+        "\"mmh3\":null,\"ms\":2.000,\"error\":\"read_timeout\","
+        "\"error_detail\":\"d\"},\"audit\":";
+    static const char whole[] =
+        "\"favicon\":{\"url\":\"data:\",\"status\":null,\"bytes\":1,"
+        "\"truncated\":false,\"sha256\":\"s\",\"md5\":\"m\","
+        "\"mmh3\":7,\"ms\":0.000,";
+    hscan_favicon_t f;
+    hscan_result_t r;
+    char buf[4096];
+
+    memset(&r, 0, sizeof(r));
+    r.input = "x";
+    r.input_len = 1;
+    r.dns_ms = r.connect_ms = r.tls_ms = r.ttfb_ms = r.total_ms = -1;
+    r.proxy_ms = -1;
+    r.status = 200;
+    r.body_len = 3;
+    r.body_words = r.body_lines = 1;
+    r.body_md5 = "ab";
+    r.has_body_mmh3 = 1;
+    r.body_mmh3 = INT32_MIN;
+    memset(&f, 0, sizeof(f));
+    f.url = "http://x/favicon.ico";
+    f.status = 404;
+    f.bytes = 10;
+    f.ms = 1.5;
+    r.favicon = &f;
+    CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
+    CHECK(strstr(buf, body) != NULL);
+    /* no hashes asked for beyond the default: no md5, no mmh3 */
+    r.body_md5 = NULL;
+    r.has_body_mmh3 = 0;
+    r.body_sha256 = "00";
+    r.favicon = NULL;
+    CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
+    CHECK(strstr(buf, "\"sha256\":\"00\",\"words\":1,\"lines\":1},"
+                      "\"audit\":") != NULL);
+    CHECK(strstr(buf, "favicon") == NULL);
+    /* an icon that failed: its error, the record's none */
+    r.body_sha256 = NULL;
+    memset(&f, 0, sizeof(f));
+    f.url = "u";
+    f.ms = 2;
+    f.error = HSCAN_EREAD_TIMEOUT;
+    f.error_detail = "d";
+    r.favicon = &f;
+    CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
+    CHECK(strstr(buf, failed) != NULL);
+    CHECK(strstr(buf, "\"error\":null,\"error_detail\":null,") != NULL);
+    /* a whole icon */
+    memset(&f, 0, sizeof(f));
+    f.url = "data:";
+    f.bytes = 1;
+    f.sha256 = "s";
+    f.md5 = "m";
+    f.has_mmh3 = 1;
+    f.mmh3 = 7;
+    CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
+    CHECK(strstr(buf, whole) != NULL);
+}
+
 /* tls.ocsp and tls.scts: null and [] when nothing came, then every
  * member in the documented order. */
 TEST(record_tls_ocsp_scts)

@@ -404,6 +404,7 @@ TEST(extract_values)
     /* without a body: none, but the key stays (r->extracts set) */
     record(&r, 1);
     r.body_sha256 = NULL;
+    r.body_words = r.body_lines = -1;
     hscan__match_eval(set, &r, NULL, 0);
     CHECK(r.extracts != NULL && r.n_extracts == 0);
     hscan__match_free(set);

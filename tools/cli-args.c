@@ -419,8 +419,41 @@ void args_tls(hscan_config_t *cfg, int c, const char *v)
     }
 }
 
+/* --hash sha256,md5,mmh3 (any of them, each once) and --favicon. */
+void args_hash(hscan_config_t *cfg, int c, const char *v)
+{
+    static const struct { const char *name; unsigned bit; } h[] = {
+        { "sha256", HSCAN_HASH_SHA256 }, { "md5", HSCAN_HASH_MD5 },
+        { "mmh3", HSCAN_HASH_MMH3 },
+    };
+    const char *s = v;
+
+    if (c == OPT_FAVICON) {
+        cfg->favicon = 1;
+        return;
+    }
+    cfg->hash = 0;
+    while (*s) {
+        size_t n = strcspn(s, ","), i;
+        for (i = 0; i < 3; i++)
+            if (strlen(h[i].name) == n && strncmp(s, h[i].name, n) == 0)
+                break;
+        if (i == 3 || (cfg->hash & h[i].bit))
+            cli_die_usage("--hash %s: a comma-separated list of sha256, "
+                          "md5 and mmh3, each once", v);
+        cfg->hash |= h[i].bit;
+        s += n + (s[n] == ',');
+    }
+    if (!cfg->hash || s[-1] == ',')
+        cli_die_usage("--hash '%s': a comma-separated list of sha256, md5 "
+                      "and mmh3, each once", v);
+}
+
 void args_finish(hscan_config_t *cfg, int method_given)
 {
+    /* --favicon finds the icon's link in the body: read some of it */
+    if (cfg->favicon && cfg->body_bytes == 0)
+        cfg->body_bytes = 8192;
     cfg->exclude = (const char *const *)X.v;
     cfg->n_exclude = X.n;
     if (delay_given && !cfg->prefer_family)

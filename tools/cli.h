@@ -217,6 +217,8 @@ enum {
     /* client TLS options (cli-args.c) */
     OPT_SNI, OPT_NO_SNI, OPT_TLS_MIN, OPT_TLS_MAX, OPT_CIPHERS,
     OPT_CIPHERSUITES, OPT_CURVES, OPT_CERT, OPT_KEY,
+    /* body hashes and favicon (cli-args.c) */
+    OPT_HASH, OPT_FAVICON,
     /* matchers, filters, extractors (cli-match.c) */
     OPT_MATCH_STRING, OPT_FILTER_STRING, OPT_MATCH_REGEX, OPT_FILTER_REGEX,
     OPT_FILTER_HEADER, OPT_MATCH_LENGTH, OPT_FILTER_LENGTH,
@@ -419,6 +421,8 @@ void args_family(struct hscan_config *cfg, int c, const char *v);
  * Exit 2 for a version other than 1.0 to 1.3 and for a file that
  * cannot be read; the rest is the library's to check. */
 void args_tls(struct hscan_config *cfg, int c, const char *v);
+/* --hash LIST, --favicon. */
+void args_hash(struct hscan_config *cfg, int c, const char *v);
 /* After the options: the body into `cfg`, and POST as the method
  * unless -X was given; exit 2 for --attempt-delay without a
  * preference. */

@@ -443,6 +443,8 @@ static const struct option opts[] = {
     { "ciphersuites", 1, 0, OPT_CIPHERSUITES },
     { "curves", 1, 0, OPT_CURVES }, { "cert", 1, 0, OPT_CERT },
     { "key", 1, 0, OPT_KEY },
+    /* body hashes and favicon (cli-args.c) */
+    { "hash", 1, 0, OPT_HASH }, { "favicon", 0, 0, OPT_FAVICON },
     /* matchers, filters, extractors (cli-match.c) */
     { "match-string", 1, 0, OPT_MATCH_STRING },
     { "filter-string", 1, 0, OPT_FILTER_STRING },
@@ -609,6 +611,7 @@ static int opt_request(hscan_config_t *cfg, int c, const char *v)
     case OPT_CERT: case OPT_KEY:
         args_tls(cfg, c, v);
         break;
+    case OPT_HASH: case OPT_FAVICON: args_hash(cfg, c, v); break;
     default:
         return 0;
     }

@@ -299,6 +299,27 @@ static hscan_tls_t *gen_tls(struct fz *f, struct pool *pl)
     return t;
 }
 
+static const hscan_favicon_t *gen_favicon(struct fz *f, struct pool *pl)
+{
+    static hscan_favicon_t v;
+
+    if (!(fz_u8(f) & 1))
+        return NULL;
+    memset(&v, 0, sizeof(v));
+    v.url = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
+    v.status = (int)(fz_u32(f) % 1000);
+    v.bytes = fz_u32(f);
+    v.truncated = fz_u8(f) & 1;
+    v.has_mmh3 = fz_u8(f) & 1;
+    v.mmh3 = (int32_t)fz_u32(f);
+    v.md5 = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
+    v.sha256 = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
+    v.ms = gen_ms(f);
+    v.error = gen_error(f);
+    v.error_detail = gen_cstr(f, pl);
+    return &v;
+}
+
 static void gen_result(struct fz *f, struct pool *pl, hscan_result_t *r)
 {
     hscan_header_t *h;
@@ -359,6 +380,12 @@ static void gen_result(struct fz *f, struct pool *pl, hscan_result_t *r)
     r->proxy_ms = gen_ms(f);
     r->attempts = fz_u8(f) % 12;
     r->path = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
+    /* cfg.hash, cfg.favicon: absent unless a byte says so (the seeds
+     * from before them still read as they did) */
+    r->body_md5 = (fz_u8(f) & 1) ? gen_cstr(f, pl) : NULL;
+    r->has_body_mmh3 = fz_u8(f) & 1;
+    r->body_mmh3 = (int32_t)fz_u32(f);
+    r->favicon = gen_favicon(f, pl);
     gen_match(f, pl, r);
 }
 
@@ -418,7 +445,18 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
     if (r->title)
         want(w, r->title, r->title_len);
     want_opt(w, r->body_sha256);
+    want_opt(w, r->body_md5);       /* the body object is there then */
     expect_extracts(r, w);
+    if (r->favicon) {
+        const hscan_favicon_t *v = r->favicon;
+        want_opt(w, v->url);
+        want_opt(w, v->sha256);
+        want_opt(w, v->md5);
+        if (v->error) {
+            want_opt(w, hscan_err_name(v->error));
+            want_opt(w, v->error_detail);
+        }
+    }
     for (i = 0; i < r->n_redirects; i++) {
         want_opt(w, r->redirects[i].url);
         want(w, r->redirects[i].location, r->redirects[i].location_len);
@@ -493,28 +531,32 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
     want_opt(w, r->path);
 }
 
-/* "path" only in records of a path list (cfg.paths), last;
- * "extracts" after "body" only with extractors (r->extracts). */
-static void check_keys(const struct jdoc *d, int has_path, int has_ex)
+/* "extracts" after "body" only with extractors (r->extracts),
+ * "favicon" after it only with cfg.favicon; "path" only in records of
+ * a path list (cfg.paths), last. */
+static void check_keys(const struct jdoc *d, int has_ex, int has_favicon,
+                       int has_path)
 {
     static const char *const keys[] = {
         "schema", "input", "url", "scheme", "host", "ip", "port", "status",
         "reason", "http_version", "headers", "anomalies", "interim",
         "headers_complete", "dns", "content_type",
-        "content_length", "title", "body", "extracts", "audit",
-        "redirects", "tls",
-        "timing_ms", "error", "error_detail", "fallback", "h2", "proxy",
-        "attempts", "path"
+        "content_length", "title", "body", "extracts", "favicon", "audit",
+        "redirects", "tls", "timing_ms", "error", "error_detail",
+        "fallback", "h2", "proxy", "attempts", "path"
     };
-    size_t i, k, n = sizeof(keys) / sizeof(keys[0]) - !has_path - !has_ex;
+    size_t i, k = 0, n = sizeof(keys) / sizeof(keys[0]);
 
-    FUZZ_CHECK(d->n_top_keys == n);
-    for (i = k = 0; i < n; i++, k++) {
-        if (!has_ex && strcmp(keys[k], "extracts") == 0)
-            k++;
-        FUZZ_CHECK(d->top_keys[i].len == strlen(keys[k]) &&
-                   memcmp(d->dec + d->top_keys[i].off, keys[k],
-                          strlen(keys[k])) == 0);
+    FUZZ_CHECK(d->n_top_keys == n - !has_ex - !has_favicon - !has_path);
+    for (i = 0; i < n; i++) {
+        if ((!has_ex && strcmp(keys[i], "extracts") == 0) ||
+            (!has_favicon && strcmp(keys[i], "favicon") == 0) ||
+            (!has_path && strcmp(keys[i], "path") == 0))
+            continue;
+        FUZZ_CHECK(d->top_keys[k].len == strlen(keys[i]) &&
+                   memcmp(d->dec + d->top_keys[k].off, keys[i],
+                          strlen(keys[i])) == 0);
+        k++;
     }
 }
 
@@ -530,7 +572,8 @@ static void check_json(const hscan_result_t *r, const char *text,
         fprintf(stderr, "invalid JSON: %.*s\n", (int)len, text);
         FUZZ_CHECK(!"the record is valid JSON");
     }
-    check_keys(&d, r->path != NULL, r->extracts != NULL);
+    check_keys(&d, r->extracts != NULL, r->favicon != NULL,
+               r->path != NULL);
     w.n = 0;
     expect(r, &w, ver, sizeof(ver));
     FUZZ_CHECK(d.n_vals == w.n);

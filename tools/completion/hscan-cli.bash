@@ -17,7 +17,7 @@ _hscan_cli()
         --match-header --match-error --only-ok --ports --format --fields
         --http1.1 --http2 --h2c --proxy --no-proxy --proxy-timeout
         --user --data --data-file --exclude --retries --source-ip
-        --paths --all-ips
+        --paths --all-ips --hash --favicon
         --prefer-ipv4 --prefer-ipv6 --attempt-delay
         --tls-chain
         --sni --no-sni --tls-min --tls-max --ciphers --ciphersuites --curves
@@ -69,6 +69,12 @@ _hscan_cli()
         return ;;
     --match-error)
         COMPREPLY=( $(compgen -W "$errors" -- "$cur") ); return ;;
+    --hash)
+        local done= last=$cur
+        case $cur in *,*) done=${cur%,*},; last=${cur##*,} ;; esac
+        COMPREPLY=( $(compgen -P "$done" -W "sha256 md5 mmh3" -- "$last") )
+        compopt -o nospace 2>/dev/null
+        return ;;
     --exclude)
         # a list of the user's own, or @FILE
         case $cur in
