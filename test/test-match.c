@@ -101,6 +101,40 @@ TEST(words_lines_random_chunks)
     }
 }
 
+/* Long bodies fed whole and in odd chunks (the 16-byte blocks, their
+ * 255-block sums, and the bytes after them). */
+TEST(words_lines_long_bodies)
+{
+    static const char alphabet[] = " \n\r\tabcdefgh";
+    static char b[20000];
+    static const size_t sizes[] = { 15, 16, 17, 4079, 4080, 4081, 4096,
+                                    8192, 20000 };
+    unsigned seed = 777;
+    size_t k, i;
+
+    for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        size_t n = sizes[k], step;
+        struct hscan__wcount wc, wc2;
+        long long w, l;
+        for (i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            b[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+        oracle(b, n, &w, &l);
+        memset(&wc, 0, sizeof(wc));
+        hscan__wcount_feed(&wc, b, n);
+        CHECK_INT(hscan__wcount_words(&wc), w);
+        CHECK_INT(hscan__wcount_lines(&wc), l);
+        memset(&wc2, 0, sizeof(wc2));
+        for (i = 0; i < n; i += step) {
+            step = n - i < 1000 ? n - i : 1000;
+            hscan__wcount_feed(&wc2, b + i, step);
+        }
+        CHECK_INT(hscan__wcount_words(&wc2), w);
+        CHECK_INT(hscan__wcount_lines(&wc2), l);
+    }
+}
+
 /* ---- records to match ---- */
 
 #define BODY "<html><title>Admin Login</title>\nversion=1.2.3 build 77\n"
