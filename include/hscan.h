@@ -136,7 +136,8 @@ HSCAN_EXPORT const char *hscan_strerror(int code);
 HSCAN_EXPORT const char *hscan_version(void);
 
 /* The optional features built in, space-separated, in a fixed order:
- * "http2" (nghttp2).  "" when none.  Static string. */
+ * "http2" (nghttp2), "zlib" (gzip and deflate decoding), "brotli" (br
+ * decoding).  "" when none.  Static string. */
 HSCAN_EXPORT const char *hscan_features(void);
 
 typedef struct hscan hscan_t;
@@ -464,7 +465,8 @@ struct hscan_result {
     long long content_length;
     /* With cfg.body_bytes > 0 and a response: the start of the body as
      * received after the header block, decoded from chunked transfer
-     * coding but not decompressed, at most body_bytes; `body_len` is
+     * coding (and, with cfg.compressed, from its content codings: see
+     * body_decoding below), at most body_bytes; `body_len` is
      * how many bytes were read, `body` those bytes with cfg.body_keep
      * (NULL when nothing was read, and always without body_keep).
      * `body_truncated` is 1 when the body went on past what was read.
@@ -519,6 +521,24 @@ struct hscan_result {
     /* The listed path this record's unit requested (also when a
      * redirect then went elsewhere), NULL without cfg.paths. */
     const char *path;
+
+    /* ---- content decoding (cfg.compressed) ---- */
+    /* 1 when the final request offered codings and a body was read
+     * (body_sha256 set); then body, body_len, body_sha256 and title
+     * are of the decoded bytes, and: `body_wire_len` the bytes of the
+     * body as sent (after chunked decoding; body_len when nothing was
+     * decoded); `body_encoding` its Content-Encoding codings in the
+     * order applied, lowercased, ", "-separated ("gzip", "gzip, br";
+     * identity dropped; a byte that cannot be in a coding name as
+     * '?'), NULL when none; `body_decode` how decoding went, a stable
+     * name (docs/results.md: "done", "decoded_limit", "wire_limit",
+     * "cut", "corrupt", "trailing_data", "unknown_encoding",
+     * "too_many_encodings", "no_memory"), NULL when nothing was
+     * decoded (no coding, or no byte).  0, 0 and NULL otherwise. */
+    int body_decoding;
+    size_t body_wire_len;
+    const char *body_encoding;
+    const char *body_decode;
 };
 
 /* Pull callback: the scanner calls it on the loop thread whenever a slot is
@@ -855,6 +875,23 @@ struct hscan_config {
     const char *key_file;      /* its private key (PEM); NULL: read from
                                   cert_file.  Only with cert_file; a key
                                   that does not match is refused */
+
+    /* ---- content decoding (hscan-cli --compressed; docs/api.md
+     * "Compressed bodies") ---- */
+    int compressed;            /* 1: send "Accept-Encoding: gzip, deflate,
+                                  br" (the codings built in, see
+                                  hscan_features(): zlib, brotli; a
+                                  header line naming Accept-Encoding
+                                  replaces it, as in curl) and undo the
+                                  response's Content-Encoding as the
+                                  body arrives: body, body_len,
+                                  body_sha256 and title are of the
+                                  decoded bytes, body_bytes bounds them,
+                                  and r->body_wire_len, body_encoding and
+                                  body_decode say what came and how
+                                  decoding went.  Refused when no coding
+                                  is built in.  0 (default): nothing
+                                  offered, the body as it came */
 };
 
 /* TLS protocol versions (cfg.tls_min, cfg.tls_max). */
@@ -958,6 +995,10 @@ typedef struct hscan_target_opts {
     int no_sni;                /* 1: no server name for this target, even
                                   when the scanner has `sni`; 0: the
                                   scanner's.  Not with `sni` */
+
+    /* ---- content decoding (as in hscan_config_t) ---- */
+    int compressed;            /* 1: offer and decode codings for this
+                                  target; -1: not; 0: the scanner's */
 } hscan_target_opts_t;
 
 /* Fill `opts` with "no override".  Never fails; does nothing when
@@ -967,7 +1008,8 @@ HSCAN_EXPORT void hscan_target_opts_init(hscan_target_opts_t *opts);
 /* Check `opts` by the rules hscan_submit_ex() applies (`method`,
  * `path`, `headers` as in hscan_config_t), reporting like
  * hscan_config_check(): `*field` ("method", "path", "headers",
- * "http_version", "basic_auth", "body", "sni" or "no_sni") and
+ * "http_version", "basic_auth", "body", "sni", "no_sni" or
+ * "compressed") and
  * `detail` are written only when the check fails.  `opts` NULL means
  * no override and passes.  Any thread; no side effects.  Returns 0 or
  * HSCAN_EINVAL. */

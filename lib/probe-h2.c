@@ -167,6 +167,7 @@ static void h2_start(struct hscan__leg *l)
         p->h2->body_bytes = p->env->lim.body_bytes;
         p->h2->md = &p->env->scratch->sha256;
         p->h2->body_keep = p->env->lim.body_keep;
+        p->resp.dec.on = p->req->compressed != 0;  /* body-decode.c */
     }
     rc = hscan__h2_new(p->h2);
     if (rc == 0)

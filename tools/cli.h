@@ -211,7 +211,9 @@ enum {
     OPT_TLS_CHAIN,
     /* client TLS options (cli-args.c) */
     OPT_SNI, OPT_NO_SNI, OPT_TLS_MIN, OPT_TLS_MAX, OPT_CIPHERS,
-    OPT_CIPHERSUITES, OPT_CURVES, OPT_CERT, OPT_KEY
+    OPT_CIPHERSUITES, OPT_CURVES, OPT_CERT, OPT_KEY,
+    /* content decoding */
+    OPT_COMPRESSED
 };
 #define FILTER_STATUS_MAX 999   /* statuses 0 (no response) to 999 */
 #define FILTER_MAX_ERRORS 64
