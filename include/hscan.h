@@ -876,7 +876,7 @@ struct hscan_config {
                                   cert_file.  Only with cert_file; a key
                                   that does not match is refused */
 
-    /* ---- content decoding (hscan-cli --compressed; docs/api.md
+    /* ---- content decoding (hscan-cli --compressed; docs/results.md
      * "Compressed bodies") ---- */
     int compressed;            /* 1: send "Accept-Encoding: gzip, deflate,
                                   br" (the codings built in, see

@@ -120,6 +120,10 @@ struct rec {
     hscan_audit_t audit;    /* its strings: */
     char *audit_missing, *audit_weak;
     uint64_t id;
+    /* ---- content decoding (cfg.compressed) ---- */
+    int body_decoding;
+    size_t body_wire_len;
+    char *body_encoding, *body_decode;  /* NULL when the view's were */
 };
 
 char *dup_mem(const char *p, size_t n);
