@@ -160,6 +160,22 @@ struct hscan__dec {
     struct stage st[HSCAN__DEC_MAX];    /* st[0]: the last applied */
 };
 
+int hscan__dec_new(struct hscan__dec **out, const unsigned char *c,
+                   unsigned n)
+{
+    struct hscan__dec *d;
+    unsigned i;
+
+    if (n > HSCAN__DEC_MAX || !(d = calloc(1, sizeof(*d))))
+        return -1;
+    d->n = n;
+    for (i = 0; i < n; i++)
+        d->st[i].coding = c[n - 1 - i];
+    *out = d;
+    return 0;
+}
+
+#if defined(HSCAN_HAVE_ZLIB) || defined(HSCAN_HAVE_BROTLI)
 /* Every block the decoders allocate carries its size before it, so the
  * memory they hold is counted and bounded. */
 #define HDR 16
@@ -190,21 +206,6 @@ static void dfree(struct hscan__dec *d, void *q)
     free(p);
 }
 
-int hscan__dec_new(struct hscan__dec **out, const unsigned char *c,
-                   unsigned n)
-{
-    struct hscan__dec *d;
-    unsigned i;
-
-    if (n > HSCAN__DEC_MAX || !(d = calloc(1, sizeof(*d))))
-        return -1;
-    d->n = n;
-    for (i = 0; i < n; i++)
-        d->st[i].coding = c[n - 1 - i];
-    *out = d;
-    return 0;
-}
-
 static int run(struct hscan__dec *d, unsigned k, const unsigned char *in,
                size_t n, hscan__dec_sink sink, void *arg);
 
@@ -222,6 +223,7 @@ static int emit(struct hscan__dec *d, unsigned k, const unsigned char *p,
     return rc == 0 ? 0 : rc > 0 ? HSCAN__DEC_DECODED_LIMIT
                                 : HSCAN__DEC_NO_MEMORY;
 }
+#endif /* a decoder built in */
 
 #ifdef HSCAN_HAVE_ZLIB
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
@@ -395,6 +397,7 @@ static int run(struct hscan__dec *d, unsigned k, const unsigned char *in,
         return br_feed(d, k, in, n, sink, arg);
 #endif
     default:
+        (void)in;
         (void)sink;
         (void)arg;
         return HSCAN__DEC_CORRUPT;  /* never: hscan__ce_add() */

@@ -75,7 +75,7 @@ TEST_T(compressed_scan, 60)
     unsigned i;
 
     if (!built())
-        exit(77);
+        return;             /* not built in */
     env_init(&e);
     snprintf(lines[0], sizeof(lines[0]), "http://127.0.0.1:%d/ce/gzchunked",
              e.hport);

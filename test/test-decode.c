@@ -193,7 +193,7 @@ TEST(every_coding_every_split)
     }
     CHECK(tried == 0 || hscan__dec_offer() != NULL);
     if (!tried)
-        exit(77);
+        return;             /* not built in */
 }
 
 /* "gzip, br": gzip applied first, br last, so br is undone first; and
@@ -218,7 +218,7 @@ TEST(stacked)
     memset(&b, 0, sizeof(b));
     memset(&out, 0, sizeof(out));
     if (!encode(&a, E_ZLIB, html, n))
-        exit(77);
+        return;             /* not built in */
     encode(&b, E_GZIP, a.p, a.len);
     encode(&c3, E_RAW, b.p, b.len);
     CHECK_INT(decode(three, 3, c3.p, c3.len, 7, &out), HSCAN__DEC_DONE);
@@ -237,7 +237,7 @@ TEST(members_and_trailing)
     struct buf enc = { 0 }, out = { 0 };
 
     if (!encode(&enc, E_GZIP, "hello ", 6))
-        exit(77);
+        return;             /* not built in */
     encode(&enc, E_GZIP, "world", 5);
     CHECK_INT(decode(&g, 1, enc.p, enc.len, 3, &out), HSCAN__DEC_DONE);
     check_same(&out, "hello world", 11);
@@ -293,7 +293,7 @@ TEST(corrupt_and_cut)
         free(out.p);
     }
     if (!tried)
-        exit(77);
+        return;             /* not built in */
 }
 
 /* ---- bombs ---- */
@@ -364,7 +364,7 @@ TEST(gzip_bomb)
     free(bomb.p);
     free(out.p);
 #else
-    exit(77);
+    return;             /* not built in */
 #endif
 }
 
@@ -415,7 +415,7 @@ TEST(br_bomb)
     BrotliEncoderDestroyInstance(e);
     free(out.p);
 #else
-    exit(77);
+    return;             /* not built in */
 #endif
 }
 
@@ -437,7 +437,7 @@ TEST(wire_limit)
     memset(&bf, 0, sizeof(bf));
     hscan__ce_add(&ce, "deflate", 7);
     if (ce.n == 0)
-        exit(77);
+        return;             /* not built in */
     b.on = 1;
     hscan__bodyf_start(&bf, NULL, 1, 1000);
     hscan__bdec_start(&b, &ce, 1000);
@@ -466,7 +466,7 @@ TEST(content_encoding_lists)
     hscan__ce_add(&ce, " GZip ,, identity", 17);
     hscan__ce_add(&ce, "X-GZIP", 6);
     if (!hscan__dec_offer() || !strstr(hscan__dec_offer(), "gzip"))
-        exit(77);
+        return;             /* not built in */
     CHECK_INT(ce.n, 2);
     CHECK(ce.c[0] == HSCAN__CE_GZIP && ce.c[1] == HSCAN__CE_GZIP);
     CHECK_INT(ce.result, 0);
