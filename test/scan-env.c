@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <uv.h>
 
 #include "hscan.h"
@@ -186,6 +187,16 @@ int json_valid(const char *s)
 }
 
 /* ---- copies of result views ---- */
+
+void sha256_hex(const void *data, size_t n, char out[65])
+{
+    unsigned char md[32];
+    unsigned int len = 0, i;
+
+    CHECK(EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) == 1);
+    for (i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+}
 
 char *dup_mem(const char *p, size_t n)
 {

@@ -126,6 +126,9 @@ struct rec {
     char *body_encoding, *body_decode;  /* NULL when the view's were */
 };
 
+/* The SHA-256 of data[0..n) in lowercase hex into out[65]. */
+void sha256_hex(const void *data, size_t n, char out[65]);
+
 char *dup_mem(const char *p, size_t n);
 char *dup_str(const char *s);
 

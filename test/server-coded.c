@@ -223,6 +223,22 @@ static int coded_body(struct obuf *body, const char *name, size_t n,
     return 0;
 }
 
+int tsrv_coded_body(const char *name, char **out, size_t *len)
+{
+    struct obuf body = { NULL, 0, 0, 0 };
+    const char *ce;
+    int chunked;
+
+    if (!coded_body(&body, name, strlen(name), &ce, &chunked) ||
+        body.failed) {
+        free(body.p);
+        return 0;
+    }
+    *out = body.p;
+    *len = body.len;
+    return 1;
+}
+
 void tsrv__coded_build(struct obuf *b, const char *server,
                        const struct plan *p)
 {

@@ -109,6 +109,9 @@ int tsrv_http_start(uv_loop_t *loop, const char *ip, int port,
 /* The page /ce/NAME codes, into p[0..size) (8 KiB are enough);
  * returns its length. */
 size_t tsrv_coded_page(char *p, size_t size);
+/* The body /ce/`name` sends, malloc'd into *out (free it), *len bytes:
+ * 1, or 0 for a name unknown or not built in. */
+int tsrv_coded_body(const char *name, char **out, size_t *len);
 
 /* The bound TCP port. */
 int tsrv_http_port(const struct tsrv_http *s);

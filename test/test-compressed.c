@@ -20,16 +20,6 @@ static int built(void)
     return strstr(hscan_features(), "zlib") != NULL;
 }
 
-static void sha_hex(const char *data, size_t n, char out[65])
-{
-    unsigned char md[32];
-    unsigned int len = 0, i;
-
-    CHECK(EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) == 1);
-    for (i = 0; i < 32; i++)
-        sprintf(out + 2 * i, "%02x", md[i]);
-}
-
 TEST(compressed_config_checked)
 {
     hscan_config_t c;
@@ -95,7 +85,7 @@ TEST_T(compressed_scan, 60)
     e.cfg.body_bytes = 65536;
     e.cfg.body_keep = 1;
     env_scan(&e, lp, 4);
-    sha_hex(page, n, want);
+    sha256_hex(page, n, want);
     for (i = 0; i < 2; i++) {
         r = &e.recs[i];
         EXPECT_STATUS(r, 200);
@@ -115,7 +105,7 @@ TEST_T(compressed_scan, 60)
     CHECK_INT(r->body_decoding, 0);
     CHECK(r->title == NULL);
     CHECK_INT(r->body_len, r->clen);
-    sha_hex(r->body, r->body_len, raw_sha);
+    sha256_hex(r->body, r->body_len, raw_sha);
     CHECK_STR(r->body_sha256, raw_sha);
     CHECK(strstr(r->json, "\"wire_bytes\"") == NULL);
     /* the bomb: 64 KiB decoded, named, a read or two of it taken */
