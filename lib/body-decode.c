@@ -272,17 +272,18 @@ static int z_run(struct hscan__dec *d, unsigned k, const unsigned char *in,
         zr = inflate(&s->z, Z_NO_FLUSH);
         if (zr == Z_MEM_ERROR)
             return HSCAN__DEC_NO_MEMORY;
+        /* what came before a fault is good, whatever the split */
+        if (sizeof(out) > s->z.avail_out)
+            s->fresh = 0;
+        if ((rc = emit(d, k, out, sizeof(out) - s->z.avail_out, sink,
+                       arg)) != 0)
+            return rc;
         if (zr == Z_DATA_ERROR || zr == Z_NEED_DICT || zr == Z_STREAM_ERROR) {
             if (!s->fresh)
                 return HSCAN__DEC_CORRUPT;
             s->state = S_TRAIL;     /* no gzip member follows */
             return 0;
         }
-        if (sizeof(out) > s->z.avail_out)
-            s->fresh = 0;
-        if ((rc = emit(d, k, out, sizeof(out) - s->z.avail_out, sink,
-                       arg)) != 0)
-            return rc;
         if (zr == Z_STREAM_END) {
             s->state = S_END;
             if (s->z.avail_in == 0)
@@ -324,9 +325,10 @@ static int z_feed(struct hscan__dec *d, unsigned k, const unsigned char *in,
     if (s->hdr_n < 2)
         return 0;
     if ((rc = z_start(d, s, zlib_header(s->hdr) ? 15 : -15)) != 0 ||
-        (rc = z_run(d, k, s->hdr, 2, sink, arg)) != 0 || s->state != S_RUN)
+        (rc = z_run(d, k, s->hdr, 2, sink, arg)) != 0)
         return rc;
-    return z_run(d, k, in + take, n - take, sink, arg);
+    /* (a raw stream may end in those two bytes: "03 00") */
+    return run(d, k, in + take, n - take, sink, arg);
 }
 #endif /* HSCAN_HAVE_ZLIB */
 
@@ -360,7 +362,11 @@ static int br_feed(struct hscan__dec *d, unsigned k, const unsigned char *in,
         br = BrotliDecoderDecompressStream(s->br, &n, &in, &room, &o, NULL);
         if ((rc = emit(d, k, out, sizeof(out) - room, sink, arg)) != 0)
             return rc;
-    } while (br == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT);
+        /* asking for input, it may still hold output that did not
+         * fit: take it now, or a cut body would lose it */
+    } while (br == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT ||
+             (br == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT &&
+              BrotliDecoderHasMoreOutput(s->br)));
     if (br == BROTLI_DECODER_RESULT_SUCCESS) {
         s->state = n ? S_TRAIL : S_END;
         return 0;
