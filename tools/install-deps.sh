@@ -32,6 +32,9 @@ want="$want tinyproxy microsocks"
 # Optional features, each a meson feature option (meson_options.txt):
 # HTTP/2 (nghttp2).
 want="$want libnghttp2-dev"
+# --compressed: gzip and deflate (zlib), br (brotli's decoder; the tests
+# also use its encoder, in the same package).
+want="$want zlib1g-dev libbrotli-dev"
 
 missing=
 for p in $want; do
