@@ -88,7 +88,8 @@ int hscan__req_build(const struct hscan__req *r, const struct hscan__target *t,
  * headers a user line does not replace (Authorization from
  * cfg->basic_auth, User-Agent, Accept, with cfg->compressed
  * Accept-Encoding, Connection, then with cfg->body Content-Length and
- * Content-Type), the user's lines (a "Name:" line with no value removes that header, as curl -H), the blank line.
+ * Content-Type), the user's lines (a "Name:" line with no value
+ * removes that header, as curl -H), the blank line.
  * Returns a malloc'd string or NULL. */
 char *hscan__request_tail(const hscan_config_t *cfg, const char *ua,
                           size_t *len_out);

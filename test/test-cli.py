@@ -8,7 +8,8 @@ Every subprocess has a timeout; traffic goes only to 127.0.0.1.
 This file's tests run the CLI at scale, under signals and limits, and
 with --resume; cli_shard.py, cli_progress.py, cli_formats.py,
 cli_input.py, cli_help.py, cli_request.py, cli_conn.py, cli_expand.py
-cli_family.py, cli_tlschain.py and cli_compressed.py hold the others, cli_common.py what they share.
+cli_family.py, cli_tlschain.py and cli_compressed.py hold the others,
+cli_common.py what they share.
 """
 import json
 import os

@@ -8,8 +8,9 @@
  * split changes nothing: fed whole, the same bytes come out with the
  * same result (after a fault, brotli may have pushed out more of what
  * it decoded before it when fed in pieces: then the one output is a
- * prefix of the other, and the one may have reached the cap first).  Each run is bounded: a bomb stops at the cap, and a
- * coded byte is fed once. */
+ * prefix of the other, and the one may have reached the cap first).
+ * Each run is bounded: a bomb stops at the cap, and a coded byte is fed
+ * once. */
 #include "fuzz.h"
 #include "body-decode.h"
 
