@@ -995,6 +995,24 @@ typedef struct hscan_target_opts {
     int no_sni;                /* 1: no server name for this target, even
                                   when the scanner has `sni`; 0: the
                                   scanner's.  Not with `sni` */
+    /* As in hscan_config_t; each 0 or NULL: the scanner's.  A target
+     * that sets any of these is handshaken with a client context made
+     * for the merged set (its own values over the scanner's), shared
+     * by every target with the same set; at most 64 distinct sets per
+     * scanner.  Its cert_file comes with its own key_file (NULL: the
+     * key is read from cert_file), never the scanner's key. */
+    int tls_min;               /* enum hscan_tls_version */
+    int tls_max;
+    const char *ciphers;
+    const char *ciphersuites;
+    const char *curves;
+    const char *cert_file;
+    const char *key_file;      /* only with cert_file */
+    const char *ca_file;       /* extra trusted CAs for this target */
+    int insecure;              /* 1: a certificate that fails
+                                  verification is reported, not an
+                                  error, for this target; 0: the
+                                  scanner's */
 
     /* ---- content decoding (as in hscan_config_t) ---- */
     int compressed;            /* 1: offer and decode codings for this
@@ -1008,11 +1026,15 @@ HSCAN_EXPORT void hscan_target_opts_init(hscan_target_opts_t *opts);
 /* Check `opts` by the rules hscan_submit_ex() applies (`method`,
  * `path`, `headers` as in hscan_config_t), reporting like
  * hscan_config_check(): `*field` ("method", "path", "headers",
- * "http_version", "basic_auth", "body", "sni", "no_sni" or
- * "compressed") and
- * `detail` are written only when the check fails.  `opts` NULL means
- * no override and passes.  Any thread; no side effects.  Returns 0 or
- * HSCAN_EINVAL. */
+ * "http_version", "basic_auth", "body", "sni", "no_sni", "tls_min",
+ * "tls_max", "ciphers", "ciphersuites", "curves", "cert_file",
+ * "key_file", "ca_file", "insecure" or "compressed") and `detail` are
+ * written only when the check fails.  The TLS lists and files are checked by
+ * OpenSSL on a scratch context, as hscan_config_check() does; what
+ * only the merge with a scanner's options can show (a tls_min above
+ * the scanner's tls_max) is refused by hscan_submit_ex().  `opts` NULL
+ * means no override and passes.  Any thread; no side effects.  Returns
+ * 0 or HSCAN_EINVAL. */
 HSCAN_EXPORT int hscan_target_opts_check(const hscan_target_opts_t *opts,
                                          const char **field, char *detail,
                                          size_t size);

@@ -360,30 +360,28 @@ static int check_sni(const struct report *r, const char *sni, int no_sni)
 }
 
 /* The string member `f` names, for quoting it in a detail. */
-static const char *tls_value(const hscan_config_t *c, const char *f)
+static const char *tls_value(const struct hscan__tls_opts *o, const char *f)
 {
-    return strcmp(f, "ciphers") == 0        ? c->ciphers
-           : strcmp(f, "ciphersuites") == 0 ? c->ciphersuites
-           : strcmp(f, "curves") == 0       ? c->curves
-           : strcmp(f, "cert_file") == 0    ? c->cert_file
-                                            : c->key_file;
+    return strcmp(f, "ciphers") == 0        ? o->ciphers
+           : strcmp(f, "ciphersuites") == 0 ? o->ciphersuites
+           : strcmp(f, "curves") == 0       ? o->curves
+           : strcmp(f, "cert_file") == 0    ? o->cert_file
+                                            : o->key_file;
 }
 
 /* Versions by the rules here; the lists and the files by OpenSSL, on a
  * scratch context (so only when one is set: the default costs
- * nothing). */
-static int check_tls(const struct report *r, const hscan_config_t *c)
+ * nothing).  The config's and a target's options alike. */
+static int check_tls_opts(const struct report *r,
+                          const struct hscan__tls_opts *o, int deep)
 {
     static const char *const vname[] = { "tls_min", "tls_max" };
-    const int v[2] = { c->tls_min, c->tls_max };
-    struct hscan__tls_opts o;
+    const int v[2] = { o->tls_min, o->tls_max };
     const char *f = NULL;
     char why[160], q[QUOTE_SIZE];
     SSL_CTX *ctx;
     int i, rc;
 
-    if ((rc = check_sni(r, c->sni, c->no_sni)) != 0)
-        return rc;
     for (i = 0; i < 2; i++)
         if (v[i] != HSCAN_TLS_ANY && (v[i] < HSCAN_TLS_1_0 ||
                                       v[i] > HSCAN_TLS_1_3))
@@ -394,19 +392,63 @@ static int check_tls(const struct report *r, const hscan_config_t *c)
         return refuse(r, "tls_max", "%d (TLS 1.%d): below tls_min, %d "
                       "(TLS 1.%d)", v[1], v[1] - HSCAN_TLS_1_0, v[0],
                       v[0] - HSCAN_TLS_1_0);
-    if (c->key_file && !c->cert_file)
+    if (o->key_file && !o->cert_file)
         return refuse(r, "key_file", "%s: without cert_file",
-                      quote(q, c->key_file));
-    if (!hscan__tls_opts_of(&o, c) ||
-        (!o.ciphers && !o.ciphersuites && !o.curves && !o.cert_file))
+                      quote(q, o->key_file));
+    if (!deep || (!o->ciphers && !o->ciphersuites && !o->curves &&
+                  !o->cert_file))
         return 0;
     if (!(ctx = SSL_CTX_new(TLS_client_method())))
         return refuse(r, NULL, "SSL_CTX_new failed (out of memory?)");
-    rc = hscan__tls_ctx_opts(ctx, &o, &f, why, sizeof(why));
+    rc = hscan__tls_ctx_opts(ctx, o, &f, why, sizeof(why));
     SSL_CTX_free(ctx);
     if (rc == HSCAN_EINVAL)
-        return refuse(r, f, "%s: %s", quote(q, tls_value(c, f)), why);
+        return refuse(r, f, "%s: %s", quote(q, tls_value(o, f)), why);
     return rc ? refuse(r, NULL, "%s", why) : 0;
+}
+
+static int check_tls(const struct report *r, const hscan_config_t *c)
+{
+    struct hscan__tls_opts o;
+    int rc;
+
+    if ((rc = check_sni(r, c->sni, c->no_sni)) != 0)
+        return rc;
+    hscan__tls_opts_of(&o, c);
+    return check_tls_opts(r, &o, 1);
+}
+
+/* A target's TLS options alone (hscan_submit_ex() checks the merged
+ * set when it makes the context); with `deep` its lists and files by
+ * OpenSSL, the ca_file loaded as the scanner's would be. */
+static int check_target_tls(const struct report *r,
+                            const hscan_target_opts_t *t, int deep)
+{
+    struct hscan__tls_opts o = { 0 };
+    X509_STORE *store;
+    char why[HSCAN__DETAIL_SIZE], q[QUOTE_SIZE];
+    int rc;
+
+    if ((rc = check_sni(r, t->sni, t->no_sni)) != 0)
+        return rc;
+    if (t->key_file && !t->cert_file)   /* never the scanner's cert */
+        return refuse(r, "key_file", "%s: without cert_file",
+                      quote(q, t->key_file));
+    hscan__tls_merge(&o, &o, t);
+    if ((rc = check_tls_opts(r, &o, deep)) != 0)
+        return rc;
+    if (deep && t->ca_file) {
+        rc = hscan__trust_store(&store, t->ca_file, why, sizeof(why));
+        if (rc == HSCAN_EINVAL)
+            return refuse(r, "ca_file", "%s: %s", quote(q, t->ca_file),
+                          why);
+        if (rc != 0)
+            return refuse(r, NULL, "%s", why);
+        X509_STORE_free(store);
+    }
+    if (t->insecure != 0 && t->insecure != 1)
+        return refuse(r, "insecure", "%d: must be 0 or 1", t->insecure);
+    return 0;
 }
 
 int hscan_config_check(const hscan_config_t *cfg, const char **field,
@@ -474,11 +516,12 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
     return check_compressed(&r, cfg->compressed, 0);
 }
 
-int hscan_target_opts_check(const hscan_target_opts_t *opts,
-                            const char **field, char *detail, size_t size)
+/* `deep`: also what only OpenSSL can tell (lists, files), which
+ * hscan_submit_ex() leaves to the making of the target's context. */
+static int target_check(const hscan_target_opts_t *opts, int deep,
+                        const char **field, char *detail, size_t size)
 {
     const struct report r = { field, detail, size };
-
     int rc;
 
     if (!opts)
@@ -491,6 +534,17 @@ int hscan_target_opts_check(const hscan_target_opts_t *opts,
         rc = check_auth_body(&r, opts->basic_auth, opts->body,
                              opts->body_len);
     if (rc == 0)
-        rc = check_sni(&r, opts->sni, opts->no_sni);
+        rc = check_target_tls(&r, opts, deep);
     return rc ? rc : check_compressed(&r, opts->compressed, 1);
+}
+
+int hscan_target_opts_check(const hscan_target_opts_t *opts,
+                            const char **field, char *detail, size_t size)
+{
+    return target_check(opts, 1, field, detail, size);
+}
+
+int hscan__target_opts_check_shallow(const hscan_target_opts_t *opts)
+{
+    return target_check(opts, 0, NULL, NULL, 0);
 }

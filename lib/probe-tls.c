@@ -129,7 +129,7 @@ static void handshake_done(struct hscan__leg *l)
     /* (No certificate at all, an anonymous suite, which the default
      * cipher list leaves out, has nothing to verify.) */
     if (p->facts && p->facts->v.subject && !p->facts->v.verified &&
-        !p->env->lim.insecure) {
+        !p->env->lim.insecure && !p->req->insecure) {
         snprintf(d, sizeof(d), "%ld: %s", p->facts->v.verify_code,
                  p->facts->v.verify_error);
         hscan__p_finish(p, HSCAN_ETLS_CERT_INVALID, d);
@@ -181,7 +181,7 @@ static void tls_start(struct hscan__leg *l)
     hscan__p_set_state(p, PROBE_TLS);
     p->t_tls0 = uv_hrtime();
     tls_close(l);
-    ctx = p->env->tls_ctx(p->env->arg);
+    ctx = p->req->ssl_ctx ? p->req->ssl_ctx : p->env->tls_ctx(p->env->arg);
     if (!ctx) {
         hscan__p_finish(p, HSCAN_ETLS_HANDSHAKE,
                         "cannot set up TLS (trust store)");

@@ -8,6 +8,7 @@
 
 #include "body-decode.h"
 #include "request.h"
+#include "tls.h"
 #include "util.h"
 
 static int header_named(const char *line, const char *name)
@@ -338,6 +339,8 @@ static int merge_fields(struct hscan__req *r, const struct hscan__req *base,
                                       : base->http_version;
     r->no_sni = o->sni ? 0 : o->no_sni ? 1 : base->no_sni;
     r->compressed = o->compressed ? o->compressed > 0 : base->compressed;
+    r->insecure = o->insecure ? 1 : base->insecure;
+    r->ssl_ctx = base->ssl_ctx;     /* hscan_submit_ex() sets the target's */
     r->method = strdup(o->method ? o->method : base->method);
     r->path = strdup(o->path ? o->path : base->path);
     r->ua = strdup(base->ua);
@@ -378,7 +381,8 @@ int hscan__req_merge(struct hscan__req **out, struct hscan__req *base,
 
     if (!o || (!o->method && !o->path && !o->n_headers && !o->timeout_ms &&
                !o->http_version && !o->basic_auth && !o->body &&
-               !o->sni && !o->no_sni && !o->compressed)) {
+               !o->sni && !o->no_sni && !o->insecure &&
+               !o->compressed && !hscan__tls_target_set(o))) {
         *out = hscan__req_ref(base);
         return 0;
     }
@@ -431,6 +435,8 @@ int hscan__req_redirect(struct hscan__req **out, struct hscan__req *base,
         !(r->auth = strdup(base->auth)))
         rc = HSCAN_ENOMEM;
     r->no_sni = base->no_sni;
+    r->ssl_ctx = base->ssl_ctx;
+    r->insecure = base->insecure;
     if (rc == 0 && !other_origin && base->sni &&
         !(r->sni = strdup(base->sni)))
         rc = HSCAN_ENOMEM;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/ssl.h>
 #include "hscan.h"
 #include "target.h"
 
@@ -44,6 +45,12 @@ struct hscan__req {
      * drops `sni` (its own host is named), keeps `no_sni`. */
     char *sni;              /* sent and verified instead of the host */
     int no_sni;
+    /* The target's own TLS options (hscan_target_opts_t tls_min ...
+     * ca_file): the context made for them (tls-ctxs.c, the scanner's,
+     * which outlives every request), NULL for the scanner's; and its
+     * insecure.  Both kept across redirects: they are the target's. */
+    SSL_CTX *ssl_ctx;
+    int insecure;
 
     /* ---- content decoding (cfg.compressed) ----
      * Accept-Encoding offers the codings built in (unless a user line

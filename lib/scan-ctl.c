@@ -56,16 +56,25 @@ int hscan_submit_ex(hscan_t *s, const char *line, size_t len, void *udata,
 {
     struct subq *q;
     struct hscan__req *req;
+    SSL_CTX *ctx = NULL;
+    char d[HSCAN__DETAIL_SIZE];
     int rc;
 
     if (!s || (!line && len))
         return HSCAN_EINVAL;
     if (s->closing)
         return HSCAN_ECLOSED;
-    if (opts && (rc = hscan_target_opts_check(opts, NULL, NULL, 0)) != 0)
+    if (opts && (rc = hscan__target_opts_check_shallow(opts)) != 0)
+        return rc;
+    /* The target's own TLS options: their context, made (and so
+     * checked by OpenSSL) the first time the set is seen. */
+    if (opts && (rc = hscan__tls_ctxs_get(&s->tls_ctxs, opts, &ctx, d,
+                                          sizeof(d))) != 0)
         return rc;
     if ((rc = hscan__req_merge(&req, s->req, opts)) != 0)
         return rc;
+    if (ctx)
+        req->ssl_ctx = ctx;
     q = malloc(sizeof(*q) + len + 1);
     if (!q) {
         hscan__req_unref(req);

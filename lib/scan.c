@@ -322,6 +322,7 @@ static void scan_free(hscan_t *s)
     hscan__scratch_free(&s->scratch);
     hscan__req_unref(s->req);
     hscan__tls_ctx_free(s->ssl_ctx);
+    hscan__tls_ctxs_free(&s->tls_ctxs);
     hscan__gate_free(s->gate);
     hscan__proxy_free(s->proxy);
     hscan__netset_free(s->exclude);
@@ -548,6 +549,8 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
     s = calloc(1, sizeof(*s));
     rc = s ? copy_config(s, cfg) : HSCAN_ENOMEM;
     tls_set = hscan__tls_opts_of(&tls, cfg);
+    if (rc == 0)
+        rc = hscan__tls_ctxs_init(&s->tls_ctxs, &tls);
     if (rc == 0 &&
         (cfg->scheme != HSCAN_SCHEME_HTTP || cfg->ca_file || tls_set))
         rc = hscan__tls_ctx_new(&s->ssl_ctx, &tls, detail, sizeof(detail));
@@ -574,6 +577,7 @@ int hscan_new(hscan_t **out, uv_loop_t *loop, const hscan_config_t *cfg)
             hscan__proxy_free(s->proxy);
             hscan__netset_free(s->exclude);
             hscan__tls_ctx_free(s->ssl_ctx);
+            hscan__tls_ctxs_free(&s->tls_ctxs);
             hscan__req_unref(s->req);
             free(s->env.srcs);
             free(s->ca_file);

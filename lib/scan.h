@@ -9,6 +9,7 @@
 #include "queue.h"
 #include "request.h"
 #include "stats.h"
+#include "tls.h"
 #include "util.h"
 
 #define RBUF_SIZE 65536
@@ -52,6 +53,7 @@ struct hscan {
     struct hscan__dns *dns;
     struct hscan__gate *gate;       /* --max-per-ip, or NULL */
     SSL_CTX *ssl_ctx;               /* NULL until needed, see below */
+    struct hscan__tls_ctxs tls_ctxs; /* targets' own TLS options */
     char *ca_file;
     int mode;                       /* enum hscan_scheme */
 

@@ -61,7 +61,8 @@ static int sct_ext_parse(SSL *ssl, unsigned int type, unsigned int context,
 
 int hscan__tls_stat_install(SSL_CTX *ctx)
 {
-    if (SSL_CTX_set_tlsext_status_type(ctx, TLSEXT_STATUSTYPE_ocsp) != 1)
+    if (hscan__ocsp_cache_init() != 0 ||
+        SSL_CTX_set_tlsext_status_type(ctx, TLSEXT_STATUSTYPE_ocsp) != 1)
         return -1;
     return SSL_CTX_add_custom_ext(ctx, TLSEXT_SCT,
                                   SSL_EXT_CLIENT_HELLO |
@@ -125,6 +126,20 @@ static void fail(struct hscan__tls_stat *st, const char *why)
 {
     if (!st->error)
         st->error = put(st, why);
+}
+
+/* The facts hold until `t` + `shift` when that is still ahead. */
+static void lower_until(struct hscan__tls_stat *st, const ASN1_TIME *t,
+                        long shift)
+{
+    struct tm tm;
+    time_t x;
+
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+        return;
+    x = timegm(&tm) + shift;
+    if (x > time(NULL) && x < st->until)
+        st->until = x;
 }
 
 /* ---- SCTs ---- */
@@ -215,7 +230,8 @@ static OCSP_SINGLERESP *find_single(OCSP_BASICRESP *bs, X509 *leaf,
 
 /* NULL when the response was signed by the issuer or by a responder the
  * issuer authorized; else why not. */
-static const char *check_signer(OCSP_BASICRESP *bs, X509 *issuer)
+static const char *check_signer(struct hscan__tls_stat *st,
+                                OCSP_BASICRESP *bs, X509 *issuer)
 {
     STACK_OF(X509) *extra = sk_X509_new_null();
     X509 *signer = NULL;
@@ -241,6 +257,10 @@ static const char *check_signer(OCSP_BASICRESP *bs, X509 *issuer)
     else if (X509_cmp_current_time(X509_get0_notAfter(signer)) <= 0 ||
              X509_cmp_current_time(X509_get0_notBefore(signer)) >= 0)
         why = "responder certificate outside its validity";
+    if (signer && X509_cmp(signer, issuer) != 0) {
+        lower_until(st, X509_get0_notBefore(signer), 0);
+        lower_until(st, X509_get0_notAfter(signer), 0);
+    }
     sk_X509_free(extra);
     return why;
 }
@@ -302,29 +322,49 @@ static void single_facts(struct hscan__tls_stat *st, OCSP_BASICRESP *bs,
     SCT_LIST_free(scts);
     if (!issuer)
         why = "issuer certificate not sent: signature not checked";
-    else if ((why = check_signer(bs, issuer)) == NULL)
+    else if ((why = check_signer(st, bs, issuer)) == NULL)
         why = check_times(thisupd, nextupd);
+    lower_until(st, thisupd, -SKEW);
+    lower_until(st, nextupd, SKEW);
     if (why)
         fail(st, why);
     else
         st->verified = 1;
 }
 
-static void ocsp_facts(struct hscan__tls_stat *st, SSL *ssl, X509 *leaf)
+/* The cache key of a stapled response read with `leaf` and `issuer`:
+ * SHA-256 over its bytes and both certificates' SHA-256.  0, or -1
+ * (then the response is read without the cache). */
+static int ocsp_key(unsigned char key[32], const unsigned char *der,
+                    long n, X509 *leaf, X509 *issuer)
 {
-    const unsigned char *der = NULL, *p;
-    long n = SSL_get_tlsext_status_ocsp_resp(ssl, &der);
+    unsigned char d[2][EVP_MAX_MD_SIZE];
+    unsigned dn[2] = { 0, 0 }, kn = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok;
+
+    ok = md && X509_digest(leaf, EVP_sha256(), d[0], &dn[0]) == 1 &&
+         (!issuer || X509_digest(issuer, EVP_sha256(), d[1], &dn[1]) == 1) &&
+         EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+         EVP_DigestUpdate(md, der, (size_t)n) == 1 &&
+         EVP_DigestUpdate(md, d[0], dn[0]) == 1 &&
+         EVP_DigestUpdate(md, d[1], dn[1]) == 1 &&
+         EVP_DigestFinal_ex(md, key, &kn) == 1 && kn == 32;
+    EVP_MD_CTX_free(md);
+    return ok ? 0 : -1;
+}
+
+/* Read the response: its facts appended to `st`. */
+static void ocsp_read(struct hscan__tls_stat *st, const unsigned char *der,
+                      long n, X509 *leaf, X509 *issuer)
+{
+    const unsigned char *p = der;
     OCSP_RESPONSE *resp;
     OCSP_BASICRESP *bs = NULL;
     OCSP_SINGLERESP *single;
-    X509 *issuer;
     int rs;
     char why[96];
 
-    if (n <= 0 || !der)
-        return;
-    st->stapled = 1;
-    p = der;
     if (!(resp = d2i_OCSP_RESPONSE(NULL, &p, n))) {
         fail(st, "unreadable OCSP response");
         return;
@@ -338,15 +378,36 @@ static void ocsp_facts(struct hscan__tls_stat *st, SSL *ssl, X509 *leaf)
         fail(st, "not a basic OCSP response");
     } else if (!leaf) {
         fail(st, "no certificate to match");
+    } else if (!(single = find_single(bs, leaf, issuer))) {
+        fail(st, "no status for this certificate");
     } else {
-        issuer = find_issuer(ssl, leaf);
-        if (!(single = find_single(bs, leaf, issuer)))
-            fail(st, "no status for this certificate");
-        else
-            single_facts(st, bs, single, issuer);
+        single_facts(st, bs, single, issuer);
     }
     OCSP_BASICRESP_free(bs);
     OCSP_RESPONSE_free(resp);
+}
+
+static void ocsp_facts(struct hscan__tls_stat *st, SSL *ssl, X509 *leaf)
+{
+    const unsigned char *der = NULL;
+    long n = SSL_get_tlsext_status_ocsp_resp(ssl, &der);
+    struct hscan__ocsp_mark m = { st->len, st->n, st->n_total };
+    SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+    X509 *issuer;
+    unsigned char key[32];
+    int keyed;
+
+    if (n <= 0 || !der)
+        return;
+    st->stapled = 1;
+    issuer = leaf ? find_issuer(ssl, leaf) : NULL;
+    keyed = leaf && ocsp_key(key, der, n, leaf, issuer) == 0;
+    if (keyed && hscan__ocsp_cache_get(ctx, key, st))
+        return;
+    st->until = time(NULL) + 24 * 3600;
+    ocsp_read(st, der, n, leaf, issuer);
+    if (keyed)
+        hscan__ocsp_cache_put(ctx, key, st, &m, st->until);
 }
 
 void hscan__tls_stat_gather(struct hscan__tls_stat *st,

@@ -3,6 +3,7 @@
 #define HSCAN_TLS_H
 
 #include <stddef.h>
+#include <time.h>
 #include <openssl/ssl.h>
 #include "hscan.h"
 #include "tls-hello.h"
@@ -62,6 +63,37 @@ int hscan__tls_ctx_opts(SSL_CTX *ctx, const struct hscan__tls_opts *o,
 int hscan__tls_ctx_new(SSL_CTX **out, const struct hscan__tls_opts *o,
                        char *detail, size_t dsize);
 void hscan__tls_ctx_free(SSL_CTX *ctx);
+/* ---- contexts of targets' own TLS options (tls-ctxs.c) ----
+ * The scanner's options (strings owned) and one context per distinct
+ * merged set a target asked for, kept for the scanner's life. */
+#define HSCAN__TLS_CTXS_MAX 64
+struct hscan__tls_ctxs {
+    struct hscan__tls_opts base;
+    struct ctx_entry *e;            /* HSCAN__TLS_CTXS_MAX slots */
+    size_t n;
+};
+/* Copy the scanner's options `base`: 0 or HSCAN_ENOMEM. */
+int hscan__tls_ctxs_init(struct hscan__tls_ctxs *c,
+                         const struct hscan__tls_opts *base);
+/* 1 when `t` sets an option that needs a context of its own. */
+int hscan__tls_target_set(const hscan_target_opts_t *t);
+/* `t`'s options over `base` into `o` (strings borrowed): a target's
+ * cert_file comes with its own key_file (or none), never base's. */
+void hscan__tls_merge(struct hscan__tls_opts *o,
+                      const struct hscan__tls_opts *base,
+                      const hscan_target_opts_t *t);
+/* The context for target options `t`: `*out` NULL when `t` needs none
+ * (the scanner's serves), else a context of `c` (made on first use).
+ * 0, HSCAN_EINVAL (options OpenSSL refuses, too many sets) or
+ * HSCAN_ENOMEM, with `detail`. */
+int hscan__tls_ctxs_get(struct hscan__tls_ctxs *c,
+                        const hscan_target_opts_t *t, SSL_CTX **out,
+                        char *detail, size_t dsize);
+void hscan__tls_ctxs_free(struct hscan__tls_ctxs *c);
+/* config.c: hscan_target_opts_check() without what OpenSSL must say
+ * (lists, files: hscan__tls_ctxs_get() says it), for hscan_submit_ex.
+ * 0 or HSCAN_EINVAL. */
+int hscan__target_opts_check_shallow(const hscan_target_opts_t *opts);
 /* trust.c: a new reference to the trust store in `*out`: the system's
  * roots, loaded once per process and shared, or with `ca_file` a store
  * of their certificates and the file's.  Any thread.  Returns 0,
@@ -145,6 +177,7 @@ struct hscan__tls_stat {
         size_t log_id, ts;
     } sct[HSCAN__MAX_SCTS];
     size_t n, n_total;
+    time_t until;           /* tls-ocsp.c: the OCSP facts hold until then */
 };
 /* Ask for status_request and signed_certificate_timestamp in every
  * ClientHello of `ctx`.  0, or -1 without memory. */
@@ -160,5 +193,21 @@ size_t hscan__tls_stat_size(const struct hscan__tls_stat *st);
 void hscan__tls_stat_place(struct hscan__tls_stat *st, void *mem,
                            hscan_tls_t *v);
 void hscan__tls_stat_free(struct hscan__tls_stat *st);
+
+/* ---- the context's cache of OCSP facts (tls-ocsp-cache.c) ---- */
+/* Where the OCSP part of a stat starts: its strings, SCTs, SCT count. */
+struct hscan__ocsp_mark {
+    size_t len, n, n_total;
+};
+/* Get the cache's ex_data index (once per process): 0 or -1. */
+int hscan__ocsp_cache_init(void);
+/* Keep what `st` learned after `m` under `key` until `until` (at most
+ * a few minutes); nothing when memory ran out. */
+void hscan__ocsp_cache_put(SSL_CTX *ctx, const unsigned char key[32],
+                           const struct hscan__tls_stat *st,
+                           const struct hscan__ocsp_mark *m, time_t until);
+/* 1 when `key` is cached: its facts appended to `st`; else 0. */
+int hscan__ocsp_cache_get(SSL_CTX *ctx, const unsigned char key[32],
+                          struct hscan__tls_stat *st);
 
 #endif /* HSCAN_TLS_H */

@@ -141,7 +141,8 @@ static void serve(int lfd, const struct sni_map *m)
     _exit(0);
 }
 
-static SSL_CTX *site_ctx(const struct site *s, struct sni_map *m)
+static SSL_CTX *site_ctx(const struct cert_server *cs, const struct site *s,
+                         struct sni_map *m)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     int i;
@@ -153,6 +154,14 @@ static SSL_CTX *site_ctx(const struct site *s, struct sni_map *m)
         CHECK(SSL_CTX_add1_chain_cert(ctx, s->sent[i]) == 1);
     SSL_CTX_set_tlsext_servername_callback(ctx, on_sni);
     SSL_CTX_set_tlsext_servername_arg(ctx, m);
+    if (cs->client_auth) {
+        CHECK(X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx),
+                                  cs->ca.cert) == 1);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+                                SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+        /* certs.c's leaves are all serverAuth: any purpose will do. */
+        CHECK(SSL_CTX_set_purpose(ctx, X509_PURPOSE_ANY) == 1);
+    }
     return ctx;
 }
 
@@ -265,7 +274,7 @@ void cs_start(struct cert_server *cs)
     memset(&m, 0, sizeof(m));
     for (i = 0; i < cs->n_site; i++) {
         m.label[i] = cs->site[i].label;
-        m.ctx[i] = site_ctx(&cs->site[i], &m);
+        m.ctx[i] = site_ctx(cs, &cs->site[i], &m);
     }
     m.n = cs->n_site;
     CHECK(lfd >= 0 && m.n > 0);
@@ -336,10 +345,11 @@ static void scan_with(struct env *e, const struct cert_server *cs,
      * certificate here verify, and the scanner does not spend seconds
      * under valgrind parsing the system bundle (this is the test's own
      * forked process). */
-    CHECK(setenv("SSL_CERT_FILE", cs->ca_path, 1) == 0);
+    CHECK(setenv("SSL_CERT_FILE", cs->roots ? cs->roots : cs->ca_path,
+                 1) == 0);
     env_init(e);
     e->cfg.scheme = HSCAN_SCHEME_HTTPS;
-    e->cfg.ca_file = cs->ca_path;
+    e->cfg.ca_file = cs->roots ? NULL : cs->ca_path;
     e->cfg.insecure = insecure;
     e->cfg.tls_chain = cs->tls_chain;
     if (cs->concurrency)

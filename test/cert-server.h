@@ -49,6 +49,11 @@ struct cert_server {
     int port;
     pid_t pid;
     int tls_chain;                  /* cs_scan() with cfg.tls_chain */
+    int client_auth;                /* the server requires a client
+                                       certificate the CA signed */
+    const char *roots;              /* cs_scan(): trust only this PEM
+                                       file (no cfg.ca_file); NULL: the
+                                       CA */
     unsigned concurrency;           /* and this one; 0: the default */
 };
 

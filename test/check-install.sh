@@ -52,6 +52,29 @@ if command -v groff >/dev/null 2>&1; then
     [ -z "$warn" ] || fail "libhscan.3: groff warns: $warn"
 fi
 
+# hscan-exporter (built with libyaml): the binary, its man page and the
+# systemd unit come together; the page renders without a warning and
+# names every option --help lists.
+exp=$dest/usr/local/bin/hscan-exporter
+man1x=$dest/usr/local/share/man/man1/hscan-exporter.1
+unit=$dest/usr/local/lib/systemd/system/hscan-exporter.service
+if [ -e "$exp" ] || [ -e "$man1x" ] || [ -e "$unit" ]; then
+    for f in "$exp" "$man1x" "$unit"; do
+        [ -e "$f" ] || fail "hscan-exporter installed without $f"
+    done
+    if command -v groff >/dev/null 2>&1; then
+        warn=$(groff -man -Tutf8 -ww -z "$man1x" 2>&1)
+        [ -z "$warn" ] || fail "hscan-exporter.1: groff warns: $warn"
+    fi
+    for o in $("$exp" --help | grep -o -- '--[a-z][a-z.-]*' | sort -u); do
+        o_man=$(printf '%s' "$o" | sed 's/-/\\\\-/g')
+        grep -q -- "$o_man" "$man1x" ||
+            fail "hscan-exporter.1: $o (in --help) missing"
+    done
+    grep -q '^ExecStart=/usr/local/bin/hscan-exporter ' "$unit" ||
+        fail "hscan-exporter.service: no ExecStart"
+fi
+
 export PKG_CONFIG_PATH="$pc" PKG_CONFIG_SYSROOT_DIR="$dest"
 # the sysroot prefixes -I/-L, the .pc's prefix stays /usr/local
 cflags=$(pkg-config --cflags hscan)

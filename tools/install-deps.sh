@@ -32,6 +32,13 @@ want="$want tinyproxy microsocks"
 # Optional features, each a meson feature option (meson_options.txt):
 # HTTP/2 (nghttp2).
 want="$want libnghttp2-dev"
+# hscan-exporter's config (the blackbox_exporter YAML): libyaml (meson
+# feature option yaml).
+want="$want libyaml-dev"
+# test/test-exporter.py: the real blackbox_exporter, compared side by
+# side with hscan-exporter, and a real Prometheus scraping hscan-exporter
+# through the usual blackbox relabelling; that test fails without them.
+want="$want prometheus-blackbox-exporter prometheus"
 # --compressed: gzip and deflate (zlib), br (brotli's decoder; the tests
 # also use its encoder, in the same package).
 want="$want zlib1g-dev libbrotli-dev"

@@ -656,6 +656,90 @@ def hello_seeds():
         write('hello', name, m)
 
 
+# ---- hscan-exporter's configuration (fuzz-exp-config.c: a YAML file) ----
+
+EXP_MODULE = b"""  http_2xx:
+    prober: http
+    timeout: 5s
+    http:
+      preferred_ip_protocol: ip4
+"""
+
+
+def exp_config_seeds():
+    seeds = {
+        'minimal': b'modules:\n' + EXP_MODULE,
+        'every-key': b"""modules:
+  every:
+    prober: http
+    timeout: 1m30s
+    interval: 2m
+    targets: [a.test, "https://b.test:8443/x"]
+    http:
+      valid_status_codes: [200, 301]
+      valid_http_versions: ["HTTP/1.1", "HTTP/2.0"]
+      method: POST
+      headers:
+        Host: x.test
+        X-A: "b"
+      body: "a=b"
+      no_follow_redirects: true
+      fail_if_ssl: false
+      fail_if_not_ssl: true
+      basic_auth:
+        username: u
+        password: p
+      proxy_url: http://127.0.0.1:3128
+      preferred_ip_protocol: ip6
+      ip_protocol_fallback: false
+      tls_config:
+        ca_file: ca.pem
+        cert_file: c.pem
+        key_file: k.pem
+        server_name: s.test
+        insecure_skip_verify: true
+        min_version: TLS12
+""",
+        'flow': b'{modules: {m: {prober: http, http: {headers: {A: b}}}}}',
+        'anchors': b'modules:\n  a: &m {prober: http}\n  b: *m\n',
+        'unknown-key': b'modules:\n  m:\n    prober: http\n    http:\n'
+                       b'      methd: GET\n',
+        'regex-key': b'modules:\n  m:\n    prober: http\n    http:\n'
+                     b'      fail_if_header_matches: [{header: a}]\n',
+        'bad-yaml': b'modules: [\n',
+        'durations': b'modules:\n  m:\n    prober: http\n'
+                     b'    timeout: 1y2w3d4h5m6s7ms\n',
+    }
+    for name, data in seeds.items():
+        write('exp-config', name, data)
+
+
+# ---- scrape requests (fuzz-exp-req.c: a split byte, then the bytes) ----
+
+def exp_req_seeds():
+    probe = (b'GET /probe?target=http%3A%2F%2Fa.test%2F&module=http_2xx '
+             b'HTTP/1.1\r\nHost: x\r\n'
+             b'X-Prometheus-Scrape-Timeout-Seconds: 9.5\r\n\r\n')
+    seeds = {
+        'probe': b'\x80' + probe,
+        'pipelined': b'\x20GET /-/healthy HTTP/1.1\r\n\r\n' + probe +
+                     b'GET /probe?target=a+b&module= HTTP/1.0\r\n\r\n',
+        'body': b'\x10POST /-/reload HTTP/1.1\r\nContent-Length: 3\r\n'
+                b'\r\nabc',
+        'chunked': b'\x10POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n'
+                   b'\r\n0\r\n\r\n',
+        'big-head': b'\xffGET / HTTP/1.1\r\nX: ' + b'a' * 9000 +
+                    b'\r\n\r\n',
+        'many-fields': b'\x40GET / HTTP/1.1\r\n' + b'a:b\r\n' * 120 +
+                       b'\r\n',
+        'bad-percent': b'\x00GET /probe?target=%4&module=%zz%41 HTTP/1.1'
+                       b'\r\n\r\n',
+        'tls-hello': b'\x05\x16\x03\x01\x02\x00\x01\x00',
+    }
+    for name, data in seeds.items():
+        write('exp-req', name, data)
+
+
 # ---- content decoding (fuzz-decode.c: codings byte, cap byte, split
 # seed byte, then the coded body) ----
 
@@ -702,4 +786,6 @@ if __name__ == '__main__':
     h2_seeds()
     proxy_seeds()
     hello_seeds()
+    exp_config_seeds()
+    exp_req_seeds()
     decode_seeds()
