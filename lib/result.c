@@ -61,13 +61,28 @@ const char *hscan__h2_code_name(unsigned long code)
                ? code_names[code] : NULL;
 }
 
+#ifdef HSCAN_HAVE_NGHTTP2
+#define FEATURE_HTTP2 " http2"
+#else
+#define FEATURE_HTTP2 ""
+#endif
+#ifdef HSCAN_HAVE_ZLIB
+#define FEATURE_ZLIB " zlib"
+#else
+#define FEATURE_ZLIB ""
+#endif
+#ifdef HSCAN_HAVE_BROTLI
+#define FEATURE_BROTLI " brotli"
+#else
+#define FEATURE_BROTLI ""
+#endif
+
 const char *hscan_features(void)
 {
-#ifdef HSCAN_HAVE_NGHTTP2
-    return "http2";
-#else
-    return "";
-#endif
+    /* each name with a space before it; the first space goes */
+    static const char f[] = " " FEATURE_HTTP2 FEATURE_ZLIB FEATURE_BROTLI;
+
+    return f[1] ? f + 2 : "";
 }
 
 #define jput hscan__sb_put
@@ -682,6 +697,15 @@ static void json_body(struct hscan__sb *j, const hscan_result_t *r)
                               : ",\"truncated\":false");
     jlit(j, ",\"sha256\":");
     jstr_or_null(j, r->body_sha256);    /* null: not in cfg.hash */
+    /* cfg.compressed: what came and how decoding went */
+    if (r->body_decoding) {
+        jlit(j, ",\"wire_bytes\":");
+        jnum(j, (long long)r->body_wire_len);
+        jkey(j, "encoding");
+        jstr_or_null(j, r->body_encoding);
+        jkey(j, "decode");
+        jstr_or_null(j, r->body_decode);
+    }
     json_hashes(j, r->body_md5, r->has_body_mmh3, r->body_mmh3);
     jlit(j, "}");
 }

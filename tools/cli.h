@@ -213,7 +213,9 @@ enum {
     OPT_SNI, OPT_NO_SNI, OPT_TLS_MIN, OPT_TLS_MAX, OPT_CIPHERS,
     OPT_CIPHERSUITES, OPT_CURVES, OPT_CERT, OPT_KEY,
     /* body hashes and favicon (cli-args.c) */
-    OPT_HASH, OPT_FAVICON
+    OPT_HASH, OPT_FAVICON,
+    /* content decoding */
+    OPT_COMPRESSED
 };
 #define FILTER_STATUS_MAX 999   /* statuses 0 (no response) to 999 */
 #define FILTER_MAX_ERRORS 64

@@ -22,6 +22,7 @@ _hscan_cli()
         --tls-chain
         --sni --no-sni --tls-min --tls-max --ciphers --ciphersuites --curves
         --cert --key
+        --compressed
         -c -X -H -A -u -d -o -f -q -4 -6 -h -V -k"
     local fields="id input url scheme host ip port status reason
         http_version content_type content_length title body_sha256 server
