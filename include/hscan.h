@@ -136,8 +136,9 @@ HSCAN_EXPORT const char *hscan_strerror(int code);
 HSCAN_EXPORT const char *hscan_version(void);
 
 /* The optional features built in, space-separated, in a fixed order:
- * "http2" (nghttp2), "pcre2" (matchers, filters, extractors).  "" when
- * none.  Static string. */
+ * "http2" (nghttp2), "zlib" (gzip and deflate decoding), "brotli" (br
+ * decoding), "pcre2" (matchers, filters, extractors).  "" when none.
+ * Static string. */
 HSCAN_EXPORT const char *hscan_features(void);
 
 typedef struct hscan hscan_t;
@@ -512,7 +513,8 @@ struct hscan_result {
     long long content_length;
     /* With cfg.body_bytes > 0 and a response: the start of the body as
      * received after the header block, decoded from chunked transfer
-     * coding but not decompressed, at most body_bytes; `body_len` is
+     * coding (and, with cfg.compressed, from its content codings: see
+     * body_decoding below), at most body_bytes; `body_len` is
      * how many bytes were read, `body` those bytes with cfg.body_keep
      * (NULL when nothing was read, and always without body_keep).
      * `body_truncated` is 1 when the body went on past what was read.
@@ -580,6 +582,23 @@ struct hscan_result {
     /* With cfg.favicon and a response: the icon's facts; NULL
      * otherwise (no response, or an error before it). */
     const hscan_favicon_t *favicon;
+    /* ---- content decoding (cfg.compressed) ---- */
+    /* 1 when the final request offered codings and a body was read
+     * (body_sha256 set); then body, body_len, body_sha256 and title
+     * are of the decoded bytes, and: `body_wire_len` the bytes of the
+     * body as sent (after chunked decoding; body_len when nothing was
+     * decoded); `body_encoding` its Content-Encoding codings in the
+     * order applied, lowercased, ", "-separated ("gzip", "gzip, br";
+     * identity dropped; a byte that cannot be in a coding name as
+     * '?'), NULL when none; `body_decode` how decoding went, a stable
+     * name (docs/results.md: "done", "decoded_limit", "wire_limit",
+     * "cut", "corrupt", "trailing_data", "unknown_encoding",
+     * "too_many_encodings", "no_memory"), NULL when nothing was
+     * decoded (no coding, or no byte).  0, 0 and NULL otherwise. */
+    int body_decoding;
+    size_t body_wire_len;
+    const char *body_encoding;
+    const char *body_decode;
     /* ---- matchers, filters, extractors (cfg.matchers, cfg.extract;
      * docs/api.md "Matchers and filters") ---- */
     /* Words and lines of the body bytes read, as httpx counts them:
@@ -989,6 +1008,22 @@ struct hscan_config {
     size_t favicon_bytes;      /* read at most this many bytes of the
                                   icon (more: truncated, no hashes).
                                   0 (default): 1 MiB; at most 16 MiB */
+    /* ---- content decoding (hscan-cli --compressed; docs/results.md
+     * "Compressed bodies") ---- */
+    int compressed;            /* 1: send "Accept-Encoding: gzip, deflate,
+                                  br" (the codings built in, see
+                                  hscan_features(): zlib, brotli; a
+                                  header line naming Accept-Encoding
+                                  replaces it, as in curl) and undo the
+                                  response's Content-Encoding as the
+                                  body arrives: body, body_len,
+                                  body_sha256 and title are of the
+                                  decoded bytes, body_bytes bounds them,
+                                  and r->body_wire_len, body_encoding and
+                                  body_decode say what came and how
+                                  decoding went.  Refused when no coding
+                                  is built in.  0 (default): nothing
+                                  offered, the body as it came */
     /* ---- matchers, filters, extractors (hscan-cli --match-*,
      * --filter-*, --extract; docs/api.md "Matchers and filters") ---- */
     const hscan_matcher_t *matchers; /* each decides r->filtered; the
@@ -1122,6 +1157,10 @@ typedef struct hscan_target_opts {
                                   verification is reported, not an
                                   error, for this target; 0: the
                                   scanner's */
+
+    /* ---- content decoding (as in hscan_config_t) ---- */
+    int compressed;            /* 1: offer and decode codings for this
+                                  target; -1: not; 0: the scanner's */
 } hscan_target_opts_t;
 
 /* Fill `opts` with "no override".  Never fails; does nothing when
@@ -1133,8 +1172,8 @@ HSCAN_EXPORT void hscan_target_opts_init(hscan_target_opts_t *opts);
  * hscan_config_check(): `*field` ("method", "path", "headers",
  * "http_version", "basic_auth", "body", "sni", "no_sni", "tls_min",
  * "tls_max", "ciphers", "ciphersuites", "curves", "cert_file",
- * "key_file", "ca_file" or "insecure") and `detail` are written only
- * when the check fails.  The TLS lists and files are checked by
+ * "key_file", "ca_file", "insecure" or "compressed") and `detail` are
+ * written only when the check fails.  The TLS lists and files are checked by
  * OpenSSL on a scratch context, as hscan_config_check() does; what
  * only the merge with a scanner's options can show (a tls_min above
  * the scanner's tls_max) is refused by hscan_submit_ex().  `opts` NULL

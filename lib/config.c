@@ -22,6 +22,7 @@
 #include "proxy.h"
 #include "hscan.h"
 #include "body.h"
+#include "body-decode.h"
 #include "match.h"
 #include "netset.h"
 #include "tls.h"
@@ -216,6 +217,21 @@ static int check_auth_body(const struct report *r, const char *auth,
     if (body && body_len > HSCAN_REQUEST_BODY_MAX)
         return refuse(r, "body", "%zu bytes: must be at most %u (16 MiB)",
                       body_len, HSCAN_REQUEST_BODY_MAX);
+    return 0;
+}
+
+/* ---- content decoding ---- */
+
+/* cfg.compressed (0 or 1), or a target's (-1 too: "not for this
+ * one"); offering needs a coding built in. */
+static int check_compressed(const struct report *r, int v, int target)
+{
+    if (v != 0 && v != 1 && !(target && v == -1))
+        return refuse(r, "compressed", "%d: must be %s", v,
+                      target ? "-1, 0 or 1" : "0 or 1");
+    if (v == 1 && !hscan__dec_offer())
+        return refuse(r, "compressed", "1: no content coding is built "
+                      "in (zlib, brotli)");
     return 0;
 }
 
@@ -526,6 +542,8 @@ int hscan_config_check(const hscan_config_t *cfg, const char **field,
         return rc;
     if ((rc = check_favicon(&r, cfg)) != 0)
         return rc;
+    if ((rc = check_compressed(&r, cfg->compressed, 0)) != 0)
+        return rc;
     return check_match(&r, cfg);
 }
 
@@ -546,7 +564,9 @@ static int target_check(const hscan_target_opts_t *opts, int deep,
     if (rc == 0)
         rc = check_auth_body(&r, opts->basic_auth, opts->body,
                              opts->body_len);
-    return rc ? rc : check_target_tls(&r, opts, deep);
+    if (rc == 0)
+        rc = check_target_tls(&r, opts, deep);
+    return rc ? rc : check_compressed(&r, opts->compressed, 1);
 }
 
 int hscan_target_opts_check(const hscan_target_opts_t *opts,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "http.h"
 
 #define SIZE_LINE_MAX 4096      /* chunk-size line with its extensions */
@@ -32,6 +33,15 @@ static int keep(struct hscan__resp *r, const char *at, size_t n)
     size_t room = r->body_max - r->body_len;
     int over = n > room;
 
+    /* --compressed: coded bytes go through the decoders, which feed
+     * the facts and bound both sides (body-decode.c) */
+    if (r->dec.ce.n) {
+        over = hscan__bdec_feed(&r->dec, &r->bf, at, n);
+        r->body_len = r->bf.len;
+        if (over)
+            r->body_truncated = r->body_done = 1;
+        return over;
+    }
     if (over)
         n = room;
     if (hscan__bodyf_feed(&r->bf, at, n) != 0) {
@@ -135,12 +145,38 @@ static void chunked(struct hscan__resp *r, const char *data, size_t len)
     }
 }
 
+/* --compressed: the codings every Content-Encoding line names. */
+static void decode_start(struct hscan__resp *r)
+{
+    struct hscan__ce ce;
+    unsigned i;
+
+    memset(&ce, 0, sizeof(ce));
+    for (i = 0; i < r->n_hdrs; i++) {
+        const struct hscan__hdr *h = &r->hdrs[i];
+        if (h->name_len == 16 &&
+            hscan__ieq((const unsigned char *)r->buf + h->name_off, 16,
+                       "content-encoding"))
+            hscan__ce_add(&ce, r->buf + h->value_off, h->value_len);
+    }
+    hscan__bdec_start(&r->dec, &ce, r->body_max);
+}
+
+void hscan__resp_body_end(struct hscan__resp *r)
+{
+    if (r->dec.on)
+        hscan__bdec_end(&r->dec, &r->bf);
+    hscan__bodyf_end(&r->bf);
+}
+
 void hscan__resp_body_start(struct hscan__resp *r, size_t max,
                             struct hscan__md *md, int keep)
 {
     r->body_on = 1;
     r->body_max = max > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)max;
     hscan__bodyf_start(&r->bf, md, keep, r->body_max);
+    if (r->dec.on)
+        decode_start(r);
     r->cstate = C_SIZE;
     r->cline = 0;
     r->remain = r->frame == HSCAN__F_LENGTH ? r->length : 0;
@@ -149,7 +185,7 @@ void hscan__resp_body_start(struct hscan__resp *r, size_t max,
         r->body_max == 0 ||
         (r->frame == HSCAN__F_LENGTH && r->length == 0)) {
         r->body_done = 1;
-        hscan__bodyf_end(&r->bf);
+        hscan__resp_body_end(r);
     }
 }
 
@@ -175,7 +211,7 @@ int hscan__resp_body_feed(struct hscan__resp *r, const char *data,
     if (!r->body_done && r->body_len >= r->body_max)
         r->body_truncated = r->body_done = 1;
     if (r->body_done)
-        hscan__bodyf_end(&r->bf);
+        hscan__resp_body_end(r);
     return r->body_done;
 }
 
@@ -184,7 +220,7 @@ void hscan__resp_body_cut(struct hscan__resp *r, int closed)
     if (r->body_done)
         return;
     r->body_done = 1;
-    hscan__bodyf_end(&r->bf);
+    hscan__resp_body_end(r);
     /* A body without length or chunking ends with the connection. */
     if (!(closed && r->frame == HSCAN__F_CLOSE))
         r->body_truncated = 1;

@@ -564,6 +564,7 @@ void hscan__resp_free(struct hscan__resp *r)
     free(r->buf);
     free(r->hdrs);
     hscan__bodyf_free(&r->bf);
+    hscan__bdec_free(&r->dec);
     r->buf = NULL;
     r->hdrs = NULL;
 }

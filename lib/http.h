@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "body.h"
+#include "body-decode.h"
 #include "hscan.h"
 
 struct hscan__hdr {
@@ -74,6 +75,10 @@ struct hscan__resp {
     uint32_t cline;       /* bytes of the chunked size or trailer line */
     uint64_t remain;      /* body bytes still to come (length, chunk) */
     uint32_t trailer_bytes;
+    /* ---- content decoding (cfg.compressed; body-decode.h) ----
+     * Set dec.on before the body starts: its Content-Encoding is then
+     * undone into bf, body_len counting decoded bytes. */
+    struct hscan__bdec dec;
 };
 
 /* Ready `r` for a response, under a cap on the head's bytes (status
@@ -111,6 +116,8 @@ int hscan__resp_body_feed(struct hscan__resp *r, const char *data,
 /* The body stops here (timeout, reset, close): what arrived stands.  A
  * body delimited by the close is complete; others are truncated. */
 void hscan__resp_body_cut(struct hscan__resp *r, int closed);
+/* The body's facts are final (the decoders' too); idempotent. */
+void hscan__resp_body_end(struct hscan__resp *r);
 
 /* HTTP/2 (probe-h2.c): the head from a decoded header list.  `status`
  * starts a header block (version 2, no reason phrase); each field is

@@ -163,10 +163,12 @@ static void h2_start(struct hscan__leg *l)
     p->h2f->v.settings = p->h2f->settings;
     p->h2->resp = &p->resp;
     p->h2->facts = p->h2f;
-    if (hscan__p_fav_body(p, &p->h2->body_bytes, &p->h2->body_keep))
+    if (hscan__p_fav_body(p, &p->h2->body_bytes, &p->h2->body_keep)) {
         p->h2->md = &p->env->scratch->sha256;
-    else
+        p->resp.dec.on = p->req->compressed != 0;  /* body-decode.c */
+    } else {
         p->h2->body_bytes = 0;
+    }
     rc = hscan__h2_new(p->h2);
     if (rc == 0)
         rc = submit_request(p);

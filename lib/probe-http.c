@@ -67,6 +67,7 @@ static void head_done(struct probe *p, const char *buf, size_t n)
         return;
     }
     hscan__p_set_state(p, PROBE_BODY);
+    p->resp.dec.on = p->req->compressed != 0;  /* body-decode.c */
     hscan__resp_body_start(&p->resp, max, &p->env->scratch->sha256, keep);
     if (hscan__resp_body_feed(&p->resp, buf + p->resp.rest,
                               n - p->resp.rest))

@@ -5,7 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ascii.h"
 #include "body.h"
+#include "body-decode.h"
 #include "match.h"
 #include "probe.h"
 
@@ -116,7 +118,7 @@ static void fill_body(struct probe *p, hscan_result_t *r, char **w)
     }
     if (!r->status || !rs->body_on)
         return;
-    hscan__bodyf_end(&rs->bf);     /* when the body was cut short */
+    hscan__resp_body_end(rs);      /* when the body was cut short */
     r->body = rs->body_len && rs->bf.keep && !p->env->lim.body_hide
                   ? rs->bf.buf : NULL;
     r->body_len = rs->body_len;
@@ -135,6 +137,63 @@ static void fill_body(struct probe *p, hscan_result_t *r, char **w)
         (*w)[t] = '\0';
         *w += t + 1;
     }
+}
+
+/* --compressed: body.encoding, the Content-Encoding list as decoded
+ * (body-decode.c), at `*w`; at most twice the values' bytes. */
+static void fill_encoding(hscan_result_t *r, char **w)
+{
+    char *o = *w;
+    const char *tok;
+    size_t i, pos, n, k;
+
+    for (i = 0; i < r->n_headers; i++) {
+        const hscan_header_t *h = &r->headers[i];
+        if (!named(h, "Content-Encoding"))
+            continue;
+        for (pos = 0; hscan__ce_next(h->value, h->value_len, &pos, &tok,
+                                     &n);) {
+            if (hscan__ce_is_identity(tok, n))
+                continue;
+            if (o > *w) {
+                memcpy(o, ", ", 2);
+                o += 2;
+            }
+            for (k = 0; k < n; k++) {
+                int c = hscan__lower((unsigned char)tok[k]);
+                *o++ = hscan__is_tchar(c) ? (char)c : '?';
+            }
+        }
+    }
+    if (o == *w)
+        return;
+    *o = '\0';
+    r->body_encoding = *w;
+    *w = o + 1;
+}
+
+/* --compressed: the facts of decoding (body-decode.h). */
+static void fill_decoding(struct probe *p, hscan_result_t *r, char **w)
+{
+    const struct hscan__bdec *b = &p->resp.dec;
+
+    if (!b->on || (!r->body_sha256 && !r->body_md5 && !r->has_body_mmh3))
+        return;
+    r->body_decoding = 1;
+    r->body_wire_len = b->ce.n ? (size_t)b->wire : r->body_len;
+    r->body_decode = hscan__dec_result_name(b->result);
+    fill_encoding(r, w);
+}
+
+static size_t encoding_room(const struct probe *p)
+{
+    const struct hscan__resp *rs = &p->resp;
+    size_t i, n = 1;
+
+    for (i = 0; i < rs->n_hdrs; i++)
+        if (rs->hdrs[i].name_len == 16)     /* Content-Encoding's */
+            n += 2 * (size_t)rs->hdrs[i].value_len + 2;
+    return n;
 }
 
 static void fill_hops(struct probe *p, hscan_result_t *r,
@@ -176,7 +235,8 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     r->http_major = r->http_minor = -1;
     need = p->host_len + p->path_len + strlen(p->req->path) +
            64 + 48 * (p->dns.n_addrs + 1) +
-           65 + p->resp.bf.title.len + 1;     /* body_sha256, title */
+           65 + p->resp.bf.title.len + 1 +   /* body_sha256, title */
+           (p->resp.dec.on ? encoding_room(p) : 0);
     if (hscan__scratch_reserve(s, need, p->resp.n_hdrs, nstr,
                                p->n_hops) != 0) {
         r->error = HSCAN_ERESOURCE_EXHAUSTED;
@@ -195,6 +255,7 @@ void hscan__p_build_result(struct probe *p, hscan_result_t *r, int err,
     fill_response(p, r, s);
     fill_body(p, r, &w);
     hscan__p_fav_fill(p, r);        /* cfg.hash, cfg.favicon */
+    fill_decoding(p, r, &w);        /* after: a body read has a hash */
     if (r->status && !r->error && p->env->lim.audit &&
         hscan__audit(r->headers, r->n_headers, p->scheme == HSCAN__HTTPS,
                      &s->audit, s->audit_str, sizeof(s->audit_str)) == 0)

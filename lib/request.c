@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "body-decode.h"
 #include "request.h"
 #include "tls.h"
 #include "util.h"
@@ -74,6 +75,7 @@ struct defaults {
     const char *ua;
     const char *body;           /* only whether there is one */
     size_t body_len;
+    int compressed;             /* Accept-Encoding (cfg.compressed) */
 };
 
 static int append(char **buf, size_t *len, size_t *cap, const char *s)
@@ -105,15 +107,15 @@ static int user_line_empty(const char *line)
 }
 
 /* The default lines a user line does not name, in curl's order
- * (Authorization, User-Agent, Accept, then the body's), then the user's
- * lines and the blank line. */
+ * (Authorization, User-Agent, Accept, Accept-Encoding, then the
+ * body's), then the user's lines and the blank line. */
 static char *build_tail(const char *const *lines, size_t n,
                         const struct defaults *d, size_t *len_out)
 {
     static const char *names[] = { "Authorization", "User-Agent", "Accept",
-                                   "Connection", "Content-Length",
-                                   "Content-Type" };
-    const char *vals[6];
+                                   "Accept-Encoding", "Connection",
+                                   "Content-Length", "Content-Type" };
+    const char *vals[7];
     char *buf = NULL, clen[24];
     size_t len = 0, cap = 0, i;
     int bad = 0;
@@ -122,10 +124,11 @@ static char *build_tail(const char *const *lines, size_t n,
     vals[0] = d->auth;
     vals[1] = d->ua;
     vals[2] = "*/*";
-    vals[3] = "close";
-    vals[4] = d->body ? clen : NULL;
-    vals[5] = d->body ? "application/x-www-form-urlencoded" : NULL;
-    for (i = 0; i < 6; i++) {
+    vals[3] = d->compressed ? hscan__dec_offer() : NULL;
+    vals[4] = "close";
+    vals[5] = d->body ? clen : NULL;
+    vals[6] = d->body ? "application/x-www-form-urlencoded" : NULL;
+    for (i = 0; i < 7; i++) {
         if (!vals[i] || user_overrides(lines, n, names[i]))
             continue;
         bad |= append(&buf, &len, &cap, names[i]);
@@ -160,6 +163,7 @@ char *hscan__request_tail(const hscan_config_t *cfg, const char *ua,
     d.ua = ua;
     d.body = cfg->body;
     d.body_len = cfg->body_len;
+    d.compressed = cfg->compressed;
     t = build_tail(cfg->headers, cfg->n_headers, &d, len_out);
     free(auth);
     return t;
@@ -189,6 +193,7 @@ static int set_tail(struct hscan__req *r, const char *const *lines,
     d.ua = r->ua;
     d.body = r->body;
     d.body_len = r->body_len;
+    d.compressed = r->compressed;
     r->user_host = user_overrides(lines, n, "Host");
     r->tail = build_tail(lines, n, &d, &r->tail_len);
     return r->tail ? 0 : HSCAN_ENOMEM;
@@ -234,6 +239,7 @@ int hscan__req_new(struct hscan__req **out, const hscan_config_t *cfg)
     r->timeout_ms = cfg->timeout_ms;
     r->http_version = cfg->http_version;
     r->no_sni = cfg->no_sni;
+    r->compressed = cfg->compressed;
     if (cfg->sni && !(r->sni = strdup(cfg->sni))) {
         free(r);
         return HSCAN_ENOMEM;
@@ -332,6 +338,7 @@ static int merge_fields(struct hscan__req *r, const struct hscan__req *base,
     r->http_version = o->http_version ? o->http_version
                                       : base->http_version;
     r->no_sni = o->sni ? 0 : o->no_sni ? 1 : base->no_sni;
+    r->compressed = o->compressed ? o->compressed > 0 : base->compressed;
     r->insecure = o->insecure ? 1 : base->insecure;
     r->ssl_ctx = base->ssl_ctx;     /* hscan_submit_ex() sets the target's */
     r->method = strdup(o->method ? o->method : base->method);
@@ -375,7 +382,7 @@ int hscan__req_merge(struct hscan__req **out, struct hscan__req *base,
     if (!o || (!o->method && !o->path && !o->n_headers && !o->timeout_ms &&
                !o->http_version && !o->basic_auth && !o->body &&
                !o->sni && !o->no_sni && !o->insecure &&
-               !hscan__tls_target_set(o))) {
+               !o->compressed && !hscan__tls_target_set(o))) {
         *out = hscan__req_ref(base);
         return 0;
     }
@@ -419,6 +426,7 @@ int hscan__req_redirect(struct hscan__req **out, struct hscan__req *base,
     r->refs = 1;
     r->timeout_ms = base->timeout_ms;
     r->http_version = base->http_version;
+    r->compressed = base->compressed;
     r->method = strdup(to_get ? "GET" : base->method);
     r->path = strdup(base->path);
     r->ua = strdup(base->ua);

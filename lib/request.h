@@ -51,6 +51,12 @@ struct hscan__req {
      * insecure.  Both kept across redirects: they are the target's. */
     SSL_CTX *ssl_ctx;
     int insecure;
+
+    /* ---- content decoding (cfg.compressed) ----
+     * Accept-Encoding offers the codings built in (unless a user line
+     * names it), and the body is decoded (body-decode.c); kept by
+     * redirects. */
+    int compressed;
 };
 
 /* A description from a config's request fields (method, path,
@@ -87,9 +93,10 @@ int hscan__req_build(const struct hscan__req *r, const struct hscan__target *t,
 
 /* Built by hscan__req_new, exposed for the unit tests: the default
  * headers a user line does not replace (Authorization from
- * cfg->basic_auth, User-Agent, Accept, Connection, then with cfg->body
- * Content-Length and Content-Type), the user's lines (a "Name:" line
- * with no value removes that header, as curl -H), the blank line.
+ * cfg->basic_auth, User-Agent, Accept, with cfg->compressed
+ * Accept-Encoding, Connection, then with cfg->body Content-Length and
+ * Content-Type), the user's lines (a "Name:" line with no value
+ * removes that header, as curl -H), the blank line.
  * Returns a malloc'd string or NULL. */
 char *hscan__request_tail(const hscan_config_t *cfg, const char *ua,
                           size_t *len_out);

@@ -66,6 +66,16 @@ const char *hscan__h2_code_name(unsigned long code)
 #else
 #define FEATURE_HTTP2 ""
 #endif
+#ifdef HSCAN_HAVE_ZLIB
+#define FEATURE_ZLIB " zlib"
+#else
+#define FEATURE_ZLIB ""
+#endif
+#ifdef HSCAN_HAVE_BROTLI
+#define FEATURE_BROTLI " brotli"
+#else
+#define FEATURE_BROTLI ""
+#endif
 #ifdef HSCAN_HAVE_PCRE2
 #define FEATURE_PCRE2 " pcre2"
 #else
@@ -74,9 +84,11 @@ const char *hscan__h2_code_name(unsigned long code)
 
 const char *hscan_features(void)
 {
-    static const char f[] = " " FEATURE_HTTP2 FEATURE_PCRE2;
+    /* each name with a space before it; the first space goes */
+    static const char f[] = " " FEATURE_HTTP2 FEATURE_ZLIB FEATURE_BROTLI
+                            FEATURE_PCRE2;
 
-    return f + (f[1] == ' ' ? 2 : 1);   /* no leading space */
+    return f[1] ? f + 2 : "";
 }
 
 #define jput hscan__sb_put
@@ -691,6 +703,15 @@ static void json_body(struct hscan__sb *j, const hscan_result_t *r)
                               : ",\"truncated\":false");
     jlit(j, ",\"sha256\":");
     jstr_or_null(j, r->body_sha256);    /* null: not in cfg.hash */
+    /* cfg.compressed: what came and how decoding went */
+    if (r->body_decoding) {
+        jlit(j, ",\"wire_bytes\":");
+        jnum(j, (long long)r->body_wire_len);
+        jkey(j, "encoding");
+        jstr_or_null(j, r->body_encoding);
+        jkey(j, "decode");
+        jstr_or_null(j, r->body_decode);
+    }
     /* ---- words and lines (match) ---- */
     jlit(j, ",\"words\":");
     jnum(j, r->body_words);

@@ -57,10 +57,24 @@ def scan(lines, *args, per_line=1):
     return recs
 
 
-def has_http2():
+def features():
     out = subprocess.run([CLI, "--version"], capture_output=True,
                          text=True, timeout=10).stdout
-    return "http2" in out.split("Features:")[-1].split()
+    return out.split("Features:")[-1].split()
+
+
+def has_http2():
+    return "http2" in features()
+
+
+# body.wire_bytes, body.encoding, body.decode: with --compressed, which
+# needs zlib or brotli built in.
+DECODE_KEYS = ("body.wire_bytes", "body.encoding", "body.decode")
+
+
+def coded_name():
+    f = features()
+    return "gzip" if "zlib" in f else "br" if "brotli" in f else None
 
 
 def has_pcre2():
@@ -91,6 +105,10 @@ def records(t):
     recs += scan([f"fast.test:{http}"], *common, "--scheme", "http",
                  "--favicon", "--hash", "sha256,md5,mmh3",
                  "--path", "/b/fav-1", "--path", "/b/fav-0", per_line=2)
+    # --compressed: a coded body, decoded (server-coded.c)
+    if coded_name():
+        recs += scan([f"127.0.0.1:{http}/ce/{coded_name()}"], *common,
+                     "--scheme", "http", "--compressed")
     want = {"body": 1, "audit": 1, "redirects": 1, "tls": 1,
             "fallback": 1, "path": 1, "favicon": 1}
     if has_pcre2():
@@ -213,6 +231,8 @@ def main():
     documented = {k for k in documented if not k.startswith(ELSEWHERE)}
     if not h2:      # a build without HTTP/2: its object is always null
         documented = {k for k in documented if not k.startswith("h2.")}
+    if not coded_name():    # no decoder built in: never written
+        documented = {k for k in documented if k not in DECODE_KEYS}
     if not has_pcre2():     # without PCRE2 no --extract: no "extracts"
         documented = {k for k in documented
                       if not k.startswith("extracts")}

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <uv.h>
 
 #include "hscan.h"
@@ -187,6 +188,16 @@ int json_valid(const char *s)
 
 /* ---- copies of result views ---- */
 
+void sha256_hex(const void *data, size_t n, char out[65])
+{
+    unsigned char md[32];
+    unsigned int len = 0, i;
+
+    CHECK(EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) == 1);
+    for (i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+}
+
 char *dup_mem(const char *p, size_t n)
 {
     char *d = malloc(n + 1);
@@ -308,6 +319,9 @@ void rec_free(struct rec *r)
     free(r->title);
     free(r->audit_missing);
     free(r->audit_weak);
+    free(r->body_encoding);
+    free(r->body_decode);
+    r->body_encoding = r->body_decode = NULL;
     r->ctype = r->body = r->body_sha256 = r->title = NULL;
     r->audit_missing = r->audit_weak = NULL;
     r->tls = NULL;
@@ -514,6 +528,9 @@ static void json_copy(struct rec *d, const hscan_result_t *r)
           (r->favicon != NULL));
     CHECK((strstr(d->json, ",\"md5\":\"") != NULL) ==
           (r->body_md5 != NULL || (r->favicon && r->favicon->md5)));
+    /* cfg.compressed: decode's keys right after the body's sha256 */
+    CHECK((strstr(d->json, ",\"wire_bytes\":") != NULL) ==
+          (r->body_decoding != 0));
     /* the record's last key, and only with a path list */
     CHECK((strstr(d->json, ",\"path\":\"/") != NULL) == (r->path != NULL));
     CHECK((strstr(d->json, ",\"redirects\":[],") != NULL) ==
@@ -552,6 +569,16 @@ static void body_copy(struct rec *d, const hscan_result_t *r)
     CHECK(r->title == NULL || r->title_len <= r->body_len);
     d->title = r->title ? dup_mem(r->title, r->title_len) : NULL;
     d->title_len = r->title_len;
+    /* cfg.compressed: only with a body read; wire bytes bounded */
+    CHECK(!r->body_decoding || r->body_sha256 != NULL);
+    CHECK(r->body_decoding || (!r->body_wire_len && !r->body_encoding &&
+                               !r->body_decode));
+    CHECK(!r->body_decoding || r->body_decode != NULL ||
+          r->body_wire_len == r->body_len);
+    d->body_decoding = r->body_decoding;
+    d->body_wire_len = r->body_wire_len;
+    d->body_encoding = dup_str(r->body_encoding);
+    d->body_decode = dup_str(r->body_decode);
     d->has_audit = r->audit != NULL;
     if (r->audit) {
         d->audit = *r->audit;

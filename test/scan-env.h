@@ -120,9 +120,16 @@ struct rec {
     hscan_audit_t audit;    /* its strings: */
     char *audit_missing, *audit_weak;
     uint64_t id;
+    /* ---- content decoding (cfg.compressed) ---- */
+    int body_decoding;
+    size_t body_wire_len;
+    char *body_encoding, *body_decode;  /* NULL when the view's were */
     /* ---- matchers (cfg.matchers): r->filtered, filtered_by ---- */
     int filtered, filtered_by;
 };
+
+/* The SHA-256 of data[0..n) in lowercase hex into out[65]. */
+void sha256_hex(const void *data, size_t n, char out[65]);
 
 char *dup_mem(const char *p, size_t n);
 char *dup_str(const char *s);

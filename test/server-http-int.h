@@ -21,6 +21,7 @@ enum beh {
     B_REDIR,                /* a redirect route on the path */
     B_431,                  /* the head did not end within HEAD_MAX */
     B_400,                  /* not HTTP at all (say a TLS ClientHello) */
+    B_CODED,                /* /ce/NAME (server-coded.c); loc: NAME */
     B_PAGE                  /* page-N: a 200 with an HTML body of N bytes */
 };
 
@@ -61,6 +62,10 @@ void tsrv__http_choose(struct plan *pl, const char *p, size_t n);
  * the timed or streamed ones, nor hang, close or reset). */
 void tsrv__http_build(struct obuf *b, const char *server,
                       const struct plan *p);
+
+/* The reply of /ce/NAME (p->loc, p->loc_len: NAME): server-coded.c. */
+void tsrv__coded_build(struct obuf *b, const char *server,
+                       const struct plan *p);
 
 /* The enum tsrv_http_action for a behaviour. */
 int tsrv__http_action(enum beh beh);

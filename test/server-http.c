@@ -397,6 +397,9 @@ void tsrv__http_build(struct obuf *b, const char *server,
     case B_ICON:
         tsrv__fav_icon(b, server, p->arg);
         break;
+    case B_CODED:
+        tsrv__coded_build(b, server, p);
+        break;
     default:
         build_canned(b, server, p->beh);
         break;
@@ -604,6 +607,14 @@ void tsrv__http_plan(struct plan *p, const char *h, size_t len)
     }
     if (!head_complete(h, len)) {
         p->beh = B_431;
+        return;
+    }
+    /* /ce/NAME: a content-coded page (server-coded.c) */
+    if (request_target(h, len, &t, &tn) && tn > 4 &&
+        memcmp(t, "/ce/", 4) == 0) {
+        p->beh = B_CODED;
+        p->loc = t + 4;
+        p->loc_len = tn - 4;
         return;
     }
     if (request_target(h, len, &t, &tn) &&

@@ -80,6 +80,9 @@
  *   /r307       307, Location: /chain-0
  *   /r308       308, Location: /chain-0
  *
+ * Content-coded replies of one page for --compressed, /ce/NAME (gzip,
+ * deflate, br, stacked, bombs...): server-coded.c lists them.
+ *
  * A request head over 16 KiB gets 431 and a close. Everything runs on
  * the loop thread; no threads, no globals.
  *
@@ -102,6 +105,13 @@ struct tsrv_http;
  * that was already initialised is closed and freed once the loop runs). */
 int tsrv_http_start(uv_loop_t *loop, const char *ip, int port,
                     struct tsrv_http **out);
+
+/* The page /ce/NAME codes, into p[0..size) (8 KiB are enough);
+ * returns its length. */
+size_t tsrv_coded_page(char *p, size_t size);
+/* The body /ce/`name` sends, malloc'd into *out (free it), *len bytes:
+ * 1, or 0 for a name unknown or not built in. */
+int tsrv_coded_body(const char *name, char **out, size_t *len);
 
 /* The bound TCP port. */
 int tsrv_http_port(const struct tsrv_http *s);

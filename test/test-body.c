@@ -16,16 +16,6 @@
 
 #define FAST_BODY "<html><title>fast</title></html>"
 
-static void sha_hex(const char *data, size_t n, char out[65])
-{
-    unsigned char md[32];
-    unsigned int len = 0, i;
-
-    CHECK(EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) == 1);
-    for (i = 0; i < 32; i++)
-        sprintf(out + 2 * i, "%02x", md[i]);
-}
-
 /* One target scanned with body capture of `bytes`; the record in *e. */
 static struct rec *scan_one(struct env *e, const char *fmtline,
                             size_t bytes)
@@ -50,7 +40,7 @@ static void check_body(const struct rec *r, const char *want, int trunc)
     CHECK_INT(r->body_len, strlen(want));
     CHECK(r->body_len == 0 || memcmp(r->body, want, r->body_len) == 0);
     CHECK_INT(r->body_truncated, trunc);
-    sha_hex(want, strlen(want), sha);
+    sha256_hex(want, strlen(want), sha);
     CHECK(r->body_sha256 != NULL);
     CHECK_STR(r->body_sha256, sha);
 }
@@ -250,7 +240,7 @@ TEST_T(body_keep_off, 60)
         CHECK(!a->title || strcmp(a->title, b->title) == 0);
         if (a->body) {
             char sha[65];
-            sha_hex(a->body, a->body_len, sha);
+            sha256_hex(a->body, a->body_len, sha);
             CHECK_STR(b->body_sha256, sha);
         }
         CHECK(strstr(b->json, "\"body\":{\"bytes\":") != NULL);

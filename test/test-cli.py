@@ -8,7 +8,8 @@ Every subprocess has a timeout; traffic goes only to 127.0.0.1.
 This file's tests run the CLI at scale, under signals and limits, and
 with --resume; cli_shard.py, cli_progress.py, cli_formats.py,
 cli_input.py, cli_help.py, cli_request.py, cli_conn.py, cli_expand.py
-cli_family.py, cli_tlschain.py, cli_favicon.py and cli_match.py hold the others, cli_common.py what they share.
+cli_family.py, cli_tlschain.py, cli_favicon.py, cli_compressed.py and
+cli_match.py hold the others, cli_common.py what they share.
 """
 import json
 import os
@@ -23,6 +24,7 @@ sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from testd import Testd as _Testd, meson, collect, list_tests  # noqa: E402
 import cli_exclude  # noqa: E402
+import cli_compressed  # noqa: E402
 import cli_conn  # noqa: E402
 import cli_expand  # noqa: E402
 import cli_family  # noqa: E402
@@ -624,7 +626,7 @@ TESTS = collect(globals(), vars(cli_shard), vars(cli_progress),
                 vars(cli_formats), vars(cli_input), vars(cli_help),
                 vars(cli_request), vars(cli_exclude), vars(cli_conn),
                 vars(cli_expand), vars(cli_family), vars(cli_tlschain),
-                vars(cli_favicon), vars(cli_match))
+                vars(cli_favicon), vars(cli_compressed), vars(cli_match))
 
 
 def main():

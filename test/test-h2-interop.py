@@ -27,6 +27,8 @@ the same instant), `http_version`, and for HTTP/2 `reason` null, the
               without h2 and from s_server
   --h2c       h2 with prior knowledge from nginx (vs curl
               --http2-prior-knowledge)
+  --compressed  nginx's gzip over h2 and h2c, decoded: the body's SHA-256
+              against curl --compressed's bytes (with zlib built in)
 
 A missing program is a failure naming its Debian package
 (tools/install-deps.sh installs them), never a skip.  Every wait is
@@ -34,6 +36,7 @@ bounded (DEADLINE for the whole run); the servers are killed at the end
 whatever happened, and their logs are printed when a check fails.
 """
 import difflib
+import hashlib
 import json
 import os
 import shutil
@@ -153,6 +156,11 @@ http {{
     scgi_temp_path {d}/tmp/scgi;
     types {{ text/html html; }}
     default_type application/octet-stream;
+    # --compressed (check_compressed): gzip only when a request offers
+    # it, so the other cases see the page as it is.
+    gzip on;
+    gzip_types text/html;
+    gzip_min_length 1;
     ssl_certificate {crt};
     ssl_certificate_key {key};
     root {htdocs};
@@ -447,6 +455,36 @@ def check_refused(checks, cli, ca, tmp, urls):
         checks.add(name, p)
 
 
+def check_compressed(checks, cli, curl, ca, tmp, cases):
+    """cases: [(url, curl_mode, hscan_flags)]: hscan-cli --compressed
+    decodes nginx's gzip over HTTP/2 to the bytes curl --compressed
+    gives (SHA-256 compared); a build without zlib is not asked."""
+    rc, out, _ = run([cli, "--version"], 10, "hscan-cli")
+    if "zlib" not in out.decode().split("Features:")[-1].split():
+        return
+    for url, mode, flags in cases:
+        name = f"--compressed {' '.join(flags)}: {url} (curl {mode})"
+        rc, body, err = run([curl, mode, "-sS", "--compressed",
+                             "--max-time", str(CURL_MAX_TIME), "--cacert",
+                             ca, url], CURL_MAX_TIME + 10, "curl")
+        recs = hscan_records(cli, ca, ["--compressed"] + flags, [url], tmp)
+        if isinstance(recs, str):
+            checks.add(name, [recs])
+            continue
+        r, p = recs[url], []
+        b = r.get("body") or {}
+        if rc != 0:
+            p.append(f"curl exit {rc}: {err.decode(errors='replace')}")
+        if r.get("http_version") != "HTTP/2":
+            p.append(f"http_version {r.get('http_version')}")
+        if b.get("sha256") != hashlib.sha256(body).hexdigest():
+            p.append(f"body {b}, curl gave {len(body)} bytes")
+        if b.get("encoding") != "gzip" or b.get("decode") != "done" or \
+                r.get("title") != TITLE:
+            p.append(f"title {r.get('title')!r}, body {b}")
+        checks.add(name, p)
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
@@ -530,6 +568,10 @@ def run_checks(checks, cli, curl, ca, tmp, port):
         (url("nginx-h2", "/"), "--http2", t)])
     compare_run(checks, cli, curl, ca, tmp, "--h2c", ["--h2c"], [
         (url("nginx-h2c", "/", "http"), "--http2-prior-knowledge", t)])
+    check_compressed(checks, cli, curl, ca, tmp, [
+        (url("nginx-h2", "/"), "--http2", []),
+        (url("nginx-h2c", "/", "http"), "--http2-prior-knowledge",
+         ["--h2c"])])
     # nginx refuses an offer of h2 alone with a fatal alert
     # (no_application_protocol); s_server completes the handshake and
     # selects nothing.  Both are "the server did not pick h2".

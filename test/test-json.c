@@ -255,6 +255,48 @@ TEST(record_body_fields)
                       "\"audit\":null") != NULL);
 }
 
+/* cfg.compressed: wire_bytes, encoding and decode right after sha256,
+ * null where there was nothing; absent without body_decoding. */
+TEST(record_body_decoding)
+{
+    hscan_result_t r;
+    char buf[2048];
+
+    memset(&r, 0, sizeof(r));
+    r.input = "x";
+    r.input_len = 1;
+    r.status = 200;
+    r.http_major = r.http_minor = 1;
+    r.dns_ms = r.connect_ms = r.tls_ms = r.ttfb_ms = r.total_ms = -1;
+    r.proxy_ms = -1;
+    r.body_len = 1048576;
+    r.body_truncated = 1;
+    r.body_sha256 = "00ff";
+    r.body_decoding = 1;
+    r.body_wire_len = 1043;
+    r.body_encoding = "gzip, br";
+    r.body_decode = "decoded_limit";
+    r.body_words = 3;
+    r.body_lines = 2;
+    CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
+    CHECK(strstr(buf, "\"body\":{\"bytes\":1048576,\"truncated\":true,"
+                      "\"sha256\":\"00ff\",\"wire_bytes\":1043,"
+                      "\"encoding\":\"gzip, br\","
+                      "\"decode\":\"decoded_limit\",\"words\":3,"
+                      "\"lines\":2},") != NULL);
+    r.body_encoding = r.body_decode = NULL;
+    r.body_wire_len = 10;
+    CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
+    CHECK(strstr(buf, "\"sha256\":\"00ff\",\"wire_bytes\":10,"
+                      "\"encoding\":null,\"decode\":null,\"words\":3,")
+          != NULL);
+    r.body_decoding = 0;
+    CHECK(hscan_result_to_json(&r, buf, sizeof(buf)) < sizeof(buf));
+    CHECK(strstr(buf, "\"sha256\":\"00ff\",\"words\":3,\"lines\":2},")
+          != NULL);
+    CHECK(strstr(buf, "wire_bytes") == NULL);
+}
+
 /* cfg.hash and cfg.favicon: "md5" and "mmh3" after "sha256" (null
  * when left out), "favicon" after "body" with every member in order. */
 TEST(record_hashes_favicon)

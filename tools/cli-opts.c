@@ -148,6 +148,8 @@ static const struct {
     { "ciphers", "--ciphers" }, { "ciphersuites", "--ciphersuites" },
     { "curves", "--curves" }, { "cert_file", "--cert" },
     { "key_file", "--key" },
+    /* content decoding */
+    { "compressed", "--compressed" },
 };
 
 /* What the CLI alone refuses in a request header (-H): a name that is

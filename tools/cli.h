@@ -219,6 +219,8 @@ enum {
     OPT_CIPHERSUITES, OPT_CURVES, OPT_CERT, OPT_KEY,
     /* body hashes and favicon (cli-args.c) */
     OPT_HASH, OPT_FAVICON,
+    /* content decoding */
+    OPT_COMPRESSED,
     /* matchers, filters, extractors (cli-match.c) */
     OPT_MATCH_STRING, OPT_FILTER_STRING, OPT_MATCH_REGEX, OPT_FILTER_REGEX,
     OPT_FILTER_HEADER, OPT_MATCH_LENGTH, OPT_FILTER_LENGTH,

@@ -445,6 +445,8 @@ static const struct option opts[] = {
     { "key", 1, 0, OPT_KEY },
     /* body hashes and favicon (cli-args.c) */
     { "hash", 1, 0, OPT_HASH }, { "favicon", 0, 0, OPT_FAVICON },
+    /* content decoding */
+    { "compressed", 0, 0, OPT_COMPRESSED },
     /* matchers, filters, extractors (cli-match.c) */
     { "match-string", 1, 0, OPT_MATCH_STRING },
     { "filter-string", 1, 0, OPT_FILTER_STRING },
@@ -564,6 +566,19 @@ static void opt_source_ip(hscan_config_t *cfg, const char *v)
     cfg->source_ips = ips;
 }
 
+/* --compressed offers the codings built in: say so when one is not
+ * (none at all: the library refuses, check_config() says why). */
+static void compressed_note(void)
+{
+    const char *f = hscan_features();
+    int z = strstr(f, "zlib") != NULL, b = strstr(f, "brotli") != NULL;
+
+    if (z != b)
+        fprintf(stderr, "hscan-cli: --compressed: offering %s only (%s "
+                "is not built in)\n", z ? "gzip, deflate" : "br",
+                z ? "brotli" : "zlib");
+}
+
 /* The options that shape the request and the connection in `cfg`; the
  * library checks the values (check_config()).  0 when `c` is none. */
 static int method_given;        /* -X: a body does not imply POST */
@@ -594,6 +609,7 @@ static int opt_request(hscan_config_t *cfg, int c, const char *v)
     case 'k': cfg->insecure = 1; break;
     case OPT_TLS_CHAIN: cfg->tls_chain = 1; break;
     case OPT_AUDIT: cfg->audit = 1; break;
+    case OPT_COMPRESSED: cfg->compressed = 1; compressed_note(); break;
     case OPT_STRICT: cfg->strict = 1; break;
     case OPT_HTTP11: cfg->http_version = HSCAN_HTTP_1_1; break;
     case OPT_HTTP2: cfg->http_version = HSCAN_HTTP_2; break;

@@ -39,6 +39,9 @@ want="$want libyaml-dev"
 # side with hscan-exporter, and a real Prometheus scraping hscan-exporter
 # through the usual blackbox relabelling; that test fails without them.
 want="$want prometheus-blackbox-exporter prometheus"
+# --compressed: gzip and deflate (zlib), br (brotli's decoder; the tests
+# also use its encoder, in the same package).
+want="$want zlib1g-dev libbrotli-dev"
 # Regex matchers, filters, extractors (PCRE2).
 want="$want libpcre2-dev"
 

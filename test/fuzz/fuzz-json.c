@@ -375,6 +375,10 @@ static void gen_result(struct fz *f, struct pool *pl, hscan_result_t *r)
     r->body_sha256 = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
     r->body_len = fz_u32(f);
     r->body_truncated = fz_u8(f) & 1;
+    r->body_decoding = (fz_u8(f) & 1) && r->body_sha256;
+    r->body_wire_len = fz_u32(f);
+    r->body_encoding = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
+    r->body_decode = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
     r->h2 = gen_h2(f, pl);
     r->proxy = (fz_u8(f) & 1) ? NULL : gen_cstr(f, pl);
     r->proxy_ms = gen_ms(f);
@@ -456,6 +460,10 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
             want_opt(w, hscan_err_name(v->error));
             want_opt(w, v->error_detail);
         }
+    }
+    if (r->body_decoding) {
+        want_opt(w, r->body_encoding);
+        want_opt(w, r->body_decode);
     }
     for (i = 0; i < r->n_redirects; i++) {
         want_opt(w, r->redirects[i].url);

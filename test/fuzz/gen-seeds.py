@@ -740,6 +740,42 @@ def exp_req_seeds():
         write('exp-req', name, data)
 
 
+# ---- content decoding (fuzz-decode.c: codings byte, cap byte, split
+# seed byte, then the coded body) ----
+
+def decode_head(codes):
+    """The first byte that makes fuzz-decode.c pick `codes` (0 gzip,
+    1 deflate, 2 br; in the order applied)."""
+    for v in range(256):
+        if 1 + v % 3 == len(codes) and all(
+                ((v // 3) >> (2 * i)) % 3 == c for i, c in enumerate(codes)):
+            return bytes([v])
+    raise ValueError(codes)
+
+
+def decode_seeds():
+    import zlib
+
+    def z(bits, data):
+        c = zlib.compressobj(9, zlib.DEFLATED, bits)
+        return c.compress(data) + c.flush()
+    page = (b"<html><title>seed</title>" +
+            b"".join(b"<p>%d</p>" % i for i in range(50)) + b"</html>")
+    seeds = {
+        'gzip': ([0], b"\x40\x07", z(31, page)),
+        'deflate-zlib': ([1], b"\x40\x07", z(15, page)),
+        'deflate-raw': ([1], b"\x40\x07", z(-15, page)),
+        'gzip-members': ([0], b"\x40\x09",
+                         z(31, page) + z(31, page) + b"\r\n"),
+        'gzip-deflate': ([0, 1], b"\x40\x0b", z(15, z(31, page))),
+        'bomb-gzip': ([0], b"\x10\x05", z(31, b"\0" * (4 << 20))),
+    }
+    # br, gzip-br and bomb-br were made the same way with brotli's
+    # encoder (quality 5, window 22), which Python does not have.
+    for name, (codes, rest, body) in seeds.items():
+        write('decode', name, decode_head(codes) + rest + body)
+
+
 # ---- matchers (fuzz-match.c: selector 0 range, 1 time, 2 pattern NUL
 # body) ----
 
@@ -771,4 +807,5 @@ if __name__ == '__main__':
     hello_seeds()
     exp_config_seeds()
     exp_req_seeds()
+    decode_seeds()
     match_seeds()

@@ -22,6 +22,7 @@ _hscan_cli()
         --tls-chain
         --sni --no-sni --tls-min --tls-max --ciphers --ciphersuites --curves
         --cert --key
+        --compressed
         --match-string --filter-string --match-regex --filter-regex
         --filter-header --match-length --filter-length --match-words
         --filter-words --match-lines --filter-lines --match-time
