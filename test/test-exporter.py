@@ -188,7 +188,47 @@ def compare_config(ca):
     timeout: 1s
     http:
       preferred_ip_protocol: ip4
-"""
+""" + "".join(f"""  {name}:
+    prober: http
+    timeout: 5s
+    http:
+      preferred_ip_protocol: ip4
+{keys}""" for name, keys in REGEX_MODULES)
+
+
+# fail_if_body_* and fail_if_header_*: hscan-testd's /b/fast is
+# "<html><title>fast</title></html>" with Content-Type: text/html and
+# X-Dup: 1, X-Dup: 2; /b/chunked is "hello world", without X-Dup.
+REGEX_MODULES = [
+    ("body_fail", "      fail_if_body_matches_regexp:\n"
+                  "        - \"no such text\"\n"
+                  "        - \"<title>f[a-z]+</title>\"\n"),
+    ("body_want", "      fail_if_body_not_matches_regexp: "
+                  "[\"hello\", \"w.rld$\"]\n"),
+    ("hdr_fail_dup", "      fail_if_header_matches:\n"
+                     "        - {header: x-dup, regexp: \"^2$\"}\n"),
+    ("hdr_fail_type", "      fail_if_header_matches:\n"
+                      "        - {header: Content-Type, regexp: json}\n"),
+    ("hdr_want_dup", "      fail_if_header_not_matches:\n"
+                     "        - {header: X-DUP, regexp: \"^2$\"}\n"),
+    ("hdr_want_type", "      fail_if_header_not_matches:\n"
+                      "        - {header: content-type, "
+                      "regexp: \"^application/json\"}\n"),
+    ("hdr_fail_absent", "      fail_if_header_matches:\n"
+                        "        - {header: X-Absent, regexp: x}\n"),
+    ("hdr_fail_absent_ok", "      fail_if_header_matches:\n"
+                           "        - {header: X-Absent, regexp: x, "
+                           "allow_missing: true}\n"),
+    ("hdr_want_absent", "      fail_if_header_not_matches:\n"
+                        "        - {header: X-Absent, regexp: x}\n"),
+    # the allowed missing header checked last by the library: the body
+    # regex before it still decides
+    ("hdr_want_absent_ok", "      fail_if_header_not_matches:\n"
+                           "        - {header: X-Absent, regexp: x, "
+                           "allow_missing: true}\n"
+                           "      fail_if_body_not_matches_regexp: "
+                           "[title]\n"),
+]
 
 
 def compare_cases(t, refused):
@@ -207,7 +247,25 @@ def compare_cases(t, refused):
             ("not-ssl", "want_ssl", f"{h}/b/fast", "not_ssl"),
             ("refused", "http_2xx", f"127.0.0.1:{refused}",
              "connect_refused"),
-            ("timeout", "short", f"{h}/b/hang", "read_timeout")]
+            ("timeout", "short", f"{h}/b/hang", "read_timeout"),
+            # blackbox checks the regexes only after a valid status
+            ("regex-404", "body_fail", f"{h}/b/notfound", "invalid_status"),
+            ("body-hit", "body_fail", f"{h}/b/fast", "body_regex"),
+            ("body-miss", "body_fail", f"{h}/b/chunked", None),
+            ("body-not-hit", "body_want", f"{h}/b/chunked", None),
+            ("body-not-miss", "body_want", f"{h}/b/fast", "body_regex"),
+            ("hdr-hit", "hdr_fail_dup", f"{h}/b/fast", "header_regex"),
+            ("hdr-miss", "hdr_fail_type", f"{h}/b/fast", None),
+            ("hdr-not-hit", "hdr_want_dup", f"{h}/b/fast", None),
+            ("hdr-not-miss", "hdr_want_type", f"{h}/b/fast", "header_regex"),
+            ("hdr-absent", "hdr_fail_absent", f"{h}/b/fast",
+             "header_missing"),
+            ("hdr-absent-ok", "hdr_fail_absent_ok", f"{h}/b/fast", None),
+            ("hdr-not-absent", "hdr_want_absent", f"{h}/b/fast",
+             "header_missing"),
+            ("hdr-not-abs-ok", "hdr_want_absent_ok", f"{h}/b/fast", None),
+            ("hdr-abs-ok-body", "hdr_want_absent_ok", f"{h}/b/chunked",
+             "body_regex")]
 
 
 def error_name(htext):

@@ -1,7 +1,9 @@
 /* hscan-exporter: blackbox_exporter's YAML for the http prober, read
  * with libyaml's document API.  Strict like blackbox (which unmarshals
  * strictly): an unknown key is an error; so is a key blackbox knows but
- * hscan-exporter does not implement, named as "not supported yet". */
+ * hscan-exporter does not implement, named as "not supported yet".  The
+ * regular expressions become libhscan matchers (PCRE2), compiled here
+ * once to refuse a bad one with its line. */
 #include "exp-config.h"
 
 #include <errno.h>
@@ -18,6 +20,9 @@ struct ctx {
     yaml_document_t *doc;
     char *err;
     size_t size;
+    /* the header match spec being read (hdr_key) */
+    const char *spec_header, *spec_regexp;
+    int spec_allow;
 };
 
 static int fail(struct ctx *c, const yaml_node_t *n, const char *key,
@@ -332,11 +337,156 @@ static int ip_protocol(struct ctx *c, const yaml_node_t *v, int *out)
     return 0;
 }
 
+/* ---- regular expressions: the module scanner's cfg.matchers ---- */
+
+/* The order the probe checks them in (exp-config.h): blackbox's, headers
+ * before the body, and the header match that allows a missing header
+ * last, so that when the library stops at it (a missing header) every
+ * other one has been checked. */
+static int regex_rank(const hscan_matcher_t *x, int allow_missing)
+{
+    if (x->kind == HSCAN_MATCH_HEADER)
+        return x->filter ? 0 : allow_missing ? 4 : 1;
+    return x->filter ? 2 : 3;
+}
+
+static char *keep_string(struct exp_module *m, const char *s)
+{
+    char **v = realloc(m->regex_strings,
+                       (m->n_regex_strings + 1) * sizeof *v);
+
+    if (!v)
+        return NULL;
+    m->regex_strings = v;
+    if (!(v[m->n_regex_strings] = strdup(s)))
+        return NULL;
+    return v[m->n_regex_strings++];
+}
+
+static void no_result(hscan_t *s, const hscan_result_t *r, void *arg)
+{
+    (void)s, (void)r, (void)arg;
+}
+
+/* Add one matcher (pattern `re`, for HEADER of header `hdr`), its
+ * pattern compiled as the library will (PCRE2) so that a bad one is
+ * refused here with its key and line. */
+static int add_regex(struct ctx *c, const yaml_node_t *n, const char *key,
+                     struct exp_module *m, hscan_matcher_t x, int allow)
+{
+    hscan_matcher_t *v;
+    unsigned char *a;
+    hscan_config_t cfg;
+    const char *field = NULL, *why;
+    char detail[200];
+    size_t i;
+
+    hscan_config_init(&cfg);
+    cfg.on_result = no_result;
+    cfg.body_bytes = 1;
+    cfg.matchers = &x;
+    cfg.n_matchers = 1;
+    if (hscan_config_check(&cfg, &field, detail, sizeof detail) < 0) {
+        why = strncmp(detail, "[0].pattern: ", 13) ? detail : detail + 13;
+        return fail(c, n, key, "'%.60s': %s", x.pattern, why);
+    }
+    if (m->n_matchers >= HSCAN_MATCHERS_MAX)
+        return fail(c, n, key, "more than %d regular expressions in a "
+                    "module", HSCAN_MATCHERS_MAX);
+    for (i = 0; regex_rank(&x, allow) == 4 && i < m->n_matchers; i++)
+        if (regex_rank(&m->matchers[i], m->allow_missing[i]) == 4)
+            return fail(c, n, key, "a second entry with allow_missing: "
+                        "true is not supported (docs/exporter.md)");
+    if (!(x.pattern = keep_string(m, x.pattern)) ||
+        (x.header && !(x.header = keep_string(m, x.header))))
+        return fail(c, n, key, "out of memory");
+    if (!(v = realloc(m->matchers, (m->n_matchers + 1) * sizeof *v)))
+        return fail(c, n, key, "out of memory");
+    m->matchers = v;
+    if (!(a = realloc(m->allow_missing, m->n_matchers + 1)))
+        return fail(c, n, key, "out of memory");
+    m->allow_missing = a;
+    /* kept in rank order, each rank in the order given */
+    for (i = m->n_matchers; i > 0 &&
+         regex_rank(&v[i - 1], a[i - 1]) > regex_rank(&x, allow); i--) {
+        v[i] = v[i - 1];
+        a[i] = a[i - 1];
+    }
+    v[i] = x;
+    a[i] = (unsigned char)allow;
+    m->n_matchers++;
+    return 0;
+}
+
+/* fail_if_body_matches_regexp (filter) and ..._not_matches_regexp. */
+static int body_regexes(struct ctx *c, const yaml_node_t *n,
+                        const char *key, struct exp_module *m, int filter)
+{
+    yaml_node_item_t *it;
+    const char *s;
+
+    if (n->type != YAML_SEQUENCE_NODE)
+        return fail(c, n, key, "must be a list");
+    for (it = n->data.sequence.items.start;
+         it < n->data.sequence.items.top; it++) {
+        hscan_matcher_t x = { HSCAN_MATCH_REGEX, filter, NULL, NULL, 0, 0 };
+        if (want_scalar(c, node(c, *it), key, &s) < 0)
+            return -1;
+        x.pattern = s;
+        if (add_regex(c, node(c, *it), key, m, x, 0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* One member of an http_header_match_spec, into c->spec_*. */
+static int hdr_key(struct ctx *c, const char *k, const yaml_node_t *v,
+                   struct exp_module *m)
+{
+    (void)m;
+    if (!strcmp(k, "header"))
+        return want_scalar(c, v, k, &c->spec_header);
+    if (!strcmp(k, "regexp"))
+        return want_scalar(c, v, k, &c->spec_regexp);
+    if (!strcmp(k, "allow_missing"))
+        return get_bool(c, v, k, &c->spec_allow);
+    return fail(c, v, k, "unknown key in a header match (header, regexp, "
+                "allow_missing)");
+}
+
+/* fail_if_header_matches (filter) and fail_if_header_not_matches: a
+ * list of {header, regexp, allow_missing}; blackbox wants both of the
+ * first two, not empty. */
+static int header_regexes(struct ctx *c, const yaml_node_t *n,
+                          const char *key, struct exp_module *m, int filter)
+{
+    yaml_node_item_t *it;
+
+    if (n->type != YAML_SEQUENCE_NODE)
+        return fail(c, n, key, "must be a list");
+    for (it = n->data.sequence.items.start;
+         it < n->data.sequence.items.top; it++) {
+        hscan_matcher_t x = { HSCAN_MATCH_HEADER, filter, NULL, NULL, 0, 0 };
+        const yaml_node_t *e = node(c, *it);
+        c->spec_header = c->spec_regexp = NULL;
+        c->spec_allow = 0;
+        if (each_pair(c, e, key, hdr_key, m) < 0)
+            return -1;
+        if (!c->spec_header || !*c->spec_header)
+            return fail(c, e, key, "header name must be set");
+        if (!c->spec_regexp || !*c->spec_regexp)
+            return fail(c, e, key, "regexp must be set");
+        x.header = c->spec_header;
+        x.pattern = c->spec_regexp;
+        if (add_regex(c, e, key, m, x, c->spec_allow) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Keys blackbox's http prober knows that hscan-exporter does not do
  * (yet): refused by name rather than ignored. */
 static const char *const http_unsupported[] = {
-    "fail_if_body_matches_regexp", "fail_if_body_not_matches_regexp",
-    "fail_if_header_matches", "fail_if_header_not_matches",
     "compression", "body_size_limit", "body_file", "bearer_token",
     "bearer_token_file", "authorization", "oauth2", "follow_redirects",
     "enable_http2", "proxy_connect_header", "no_proxy",
@@ -379,6 +529,14 @@ static int http_key(struct ctx *c, const char *k, const yaml_node_t *v,
         return ip_protocol(c, v, &m->prefer_family);
     if (!strcmp(k, "ip_protocol_fallback"))
         return get_bool(c, v, k, &m->fallback);
+    if (!strcmp(k, "fail_if_body_matches_regexp"))
+        return body_regexes(c, v, k, m, 1);
+    if (!strcmp(k, "fail_if_body_not_matches_regexp"))
+        return body_regexes(c, v, k, m, 0);
+    if (!strcmp(k, "fail_if_header_matches"))
+        return header_regexes(c, v, k, m, 1);
+    if (!strcmp(k, "fail_if_header_not_matches"))
+        return header_regexes(c, v, k, m, 0);
     for (i = 0; http_unsupported[i]; i++)
         if (!strcmp(k, http_unsupported[i]))
             return fail(c, v, k, "not supported yet by hscan-exporter "
@@ -441,6 +599,11 @@ static void module_free(struct exp_module *m)
     for (i = 0; i < m->n_targets; i++)
         free(m->targets[i]);
     free(m->targets);
+    for (i = 0; i < m->n_regex_strings; i++)
+        free(m->regex_strings[i]);
+    free(m->regex_strings);
+    free(m->matchers);
+    free(m->allow_missing);
 }
 
 static int module_parse(struct ctx *c, const yaml_node_t *kn,
@@ -529,7 +692,7 @@ int exp_config_parse(const char *text, size_t len, struct exp_config *out,
     struct exp_config cfg = { NULL, 0 };
     yaml_parser_t parser;
     yaml_document_t doc;
-    struct ctx c = { &doc, err, size };
+    struct ctx c = { &doc, err, size, NULL, NULL, 0 };
     int rc;
 
     if (!yaml_parser_initialize(&parser))

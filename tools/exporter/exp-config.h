@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <hscan.h>
+
 struct exp_module {
     char *name;
     unsigned line;             /* where the module's name is */
@@ -30,6 +32,17 @@ struct exp_module {
     char *proxy_url;
     int prefer_family;         /* 4 or 6 (blackbox's default: ip6) */
     int fallback;              /* ip_protocol_fallback, default 1 */
+    /* ---- regular expressions (fail_if_body_*, fail_if_header_*):
+     * the module scanner's cfg.matchers, in the order the probe
+     * checks them (exp-facts.c): header filters, header matches,
+     * body filters, body matches, and last the one header match that
+     * allows a missing header.  `allow_missing[i]` for each; the
+     * patterns point into `regex_strings` ---- */
+    hscan_matcher_t *matchers;
+    size_t n_matchers;
+    unsigned char *allow_missing;
+    char **regex_strings;      /* header names and patterns, owned */
+    size_t n_regex_strings;
     /* ---- batch mode (hscan-exporter's own keys) ---- */
     char **targets;
     size_t n_targets;

@@ -228,15 +228,43 @@ static void header_facts(struct exp_facts *f, const hscan_result_t *r)
     }
 }
 
-static int has_location(const hscan_result_t *r)
+static int has_header(const hscan_result_t *r, const char *name)
 {
-    size_t i;
+    size_t i, n = strlen(name);
 
     for (i = 0; i < r->n_headers; i++)
-        if (r->headers[i].name_len == 8 &&
-            !strncasecmp(r->headers[i].name, "location", 8))
+        if (r->headers[i].name_len == n &&
+            !strncasecmp(r->headers[i].name, name, n))
             return 1;
     return 0;
+}
+
+/* blackbox's fail_if_header_* then fail_if_body_*, checked once the
+ * status is valid: NULL when they pass, else why.  The library's
+ * matchers did the matching (r->filtered); what it does not know is
+ * blackbox's rule for a missing header: one is a failure unless the
+ * spec allows it.  The header match that allows it comes last in
+ * m->matchers, so when the library stopped there for a header that is
+ * missing, every other one passed. */
+static const char *regex_reason(const struct exp_module *m,
+                                const hscan_result_t *r)
+{
+    const hscan_matcher_t *x;
+    size_t i;
+
+    for (i = 0; i < m->n_matchers; i++)
+        if (m->matchers[i].kind == HSCAN_MATCH_HEADER &&
+            !m->allow_missing[i] && !has_header(r, m->matchers[i].header))
+            return "header_missing";
+    if (!r->filtered || r->filtered_by < 0 ||
+        (size_t)r->filtered_by >= m->n_matchers)
+        return NULL;
+    x = &m->matchers[r->filtered_by];
+    if (x->kind != HSCAN_MATCH_HEADER)
+        return "body_regex";
+    if (m->allow_missing[r->filtered_by] && !has_header(r, x->header))
+        return NULL;
+    return "header_regex";
 }
 
 static int status_ok(const struct exp_module *m, int status)
@@ -327,7 +355,7 @@ void exp_facts_from(struct exp_facts *f, const hscan_result_t *r,
         header_facts(f, r);
         /* Go asks CheckRedirect, which blackbox counts, before it stops
          * at a redirect it is told not to follow. */
-        if (m->no_follow && has_location(r) &&
+        if (m->no_follow && has_header(r, "location") &&
             (r->status == 301 || r->status == 302 || r->status == 303 ||
              r->status == 307 || r->status == 308))
             f->redirects = 1;
@@ -340,6 +368,8 @@ void exp_facts_from(struct exp_facts *f, const hscan_result_t *r,
         f->reason = hscan_err_name(r->error);
     else if (!r->status || !status_ok(m, r->status))
         f->reason = "invalid_status";
+    else if ((f->reason = regex_reason(m, r)) != NULL)
+        f->failed_regex = 1;
     else if (!version_ok(m, r))
         f->reason = "invalid_http_version";
     else if (m->fail_if_ssl && f->ssl)

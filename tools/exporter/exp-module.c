@@ -164,6 +164,10 @@ static int rmod_open(struct exp_rmod *rm, struct exp *e, char *err,
     c.tls_min = m->tls_min;
     c.cert_file = m->cert_file;
     c.key_file = m->key_file;
+    /* fail_if_body_* and fail_if_header_*: the library's matchers
+     * (PCRE2) decide r->filtered; exp-facts.c reads it */
+    c.matchers = m->matchers;
+    c.n_matchers = m->n_matchers;
     c.on_result = on_result;
     c.arg = rm;
     set_family(&c, m);
