@@ -703,8 +703,43 @@ BAD_CONFIGS = [
     ("modules:\n  m:\n    prober: http\n    http:\n      methd: GET\n",
      "line 5: key 'methd': unknown key in http"),
     ("modules:\n  m:\n    prober: http\n    http:\n"
-     "      fail_if_body_matches_regexp: [x]\n",
-     "line 5: key 'fail_if_body_matches_regexp': not supported yet"),
+     "      compression: gzip\n",
+     "line 5: key 'compression': not supported yet"),
+    # a regular expression PCRE2 does not compile: its key, its line
+    ("modules:\n  m:\n    prober: http\n    http:\n"
+     "      fail_if_body_not_matches_regexp:\n        - ok\n"
+     "        - \"a(b\"\n",
+     "line 7: key 'fail_if_body_not_matches_regexp': 'a(b': missing "
+     "closing parenthesis at offset 3"),
+    ("modules:\n  m:\n    prober: http\n    http:\n"
+     "      fail_if_body_matches_regexp: [\"x{2,1}\"]\n",
+     "line 5: key 'fail_if_body_matches_regexp': 'x{2,1}': numbers out "
+     "of order"),
+    ("modules:\n  m:\n    prober: http\n    http:\n"
+     "      fail_if_header_matches:\n"
+     "        - {header: Server, regexp: ok}\n"
+     "        - {header: X-A, regexp: \"[z\"}\n",
+     "line 7: key 'fail_if_header_matches': '[z': missing terminating ] "
+     "for character class"),
+    ("modules:\n  m:\n    prober: http\n    http:\n"
+     "      fail_if_header_not_matches:\n        - header: X-A\n",
+     "line 6: key 'fail_if_header_not_matches': regexp must be set"),
+    ("modules:\n  m:\n    prober: http\n    http:\n"
+     "      fail_if_header_not_matches:\n        - {regexp: a}\n",
+     "line 6: key 'fail_if_header_not_matches': header name must be set"),
+    ("modules:\n  m:\n    prober: http\n    http:\n"
+     "      fail_if_header_matches:\n"
+     "        - {header: X-A, regexp: a, allow_missin: true}\n",
+     "line 6: key 'allow_missin': unknown key in a header match"),
+    ("modules:\n  m:\n    prober: http\n    http:\n"
+     "      fail_if_body_matches_regexp: x\n",
+     "line 5: key 'fail_if_body_matches_regexp': must be a list"),
+    ("modules:\n  m:\n    prober: http\n    http:\n"
+     "      fail_if_header_not_matches:\n"
+     "        - {header: X-A, regexp: a, allow_missing: true}\n"
+     "        - {header: X-B, regexp: b, allow_missing: true}\n",
+     "line 7: key 'fail_if_header_not_matches': a second entry with "
+     "allow_missing: true is not supported"),
     ("modules:\n  m:\n    prober: tcp\n",
      "line 3: key 'prober': 'tcp': only the http prober"),
     ("modules:\n  m:\n    prober: http\n    timeout: 5 seconds\n",

@@ -5,9 +5,11 @@
  * where ("line N: ...", NUL-terminated, within the buffer) and leaves
  * the output untouched; an accepted configuration has modules with a
  * name, a method, a family of 4 or 6, status codes from 100 to 999,
- * targets exactly when it has an interval; freeing it frees everything
- * (the ASan and valgrind replays find leaks).  The same bytes as a
- * duration: accepted ones are below 2^64 ms by construction. */
+ * targets exactly when it has an interval, regexes that PCRE2 compiled
+ * (the header match allowing a missing header last); freeing it frees
+ * everything (the ASan and valgrind replays find leaks).  The same
+ * bytes as a duration: accepted ones are below 2^64 ms by
+ * construction. */
 #include "fuzz.h"
 #include "../../tools/exporter/exp-config.h"
 
@@ -24,6 +26,18 @@ static void check_module(const struct exp_module *m)
         FUZZ_CHECK(strchr(m->headers[i], ':') && !strpbrk(m->headers[i],
                                                           "\r\n"));
     FUZZ_CHECK(!(m->fail_if_ssl && m->fail_if_not_ssl));
+    /* the regexes: each with its pattern (a header for HEADER); the
+     * header match that allows a missing header only last */
+    FUZZ_CHECK(m->n_matchers <= HSCAN_MATCHERS_MAX);
+    for (i = 0; i < m->n_matchers; i++) {
+        const hscan_matcher_t *x = &m->matchers[i];
+        FUZZ_CHECK(x->pattern && (x->kind == HSCAN_MATCH_REGEX ||
+                                  (x->kind == HSCAN_MATCH_HEADER &&
+                                   x->header && x->header[0])));
+        if (x->kind == HSCAN_MATCH_HEADER && !x->filter &&
+            m->allow_missing[i])
+            FUZZ_CHECK(i + 1 == m->n_matchers);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

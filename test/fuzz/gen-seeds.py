@@ -699,6 +699,15 @@ def exp_config_seeds():
         server_name: s.test
         insecure_skip_verify: true
         min_version: TLS12
+      fail_if_body_matches_regexp: ["error", "(?i)fail"]
+      fail_if_body_not_matches_regexp:
+        - "<title>[^<]*</title>"
+      fail_if_header_matches:
+        - {header: Server, regexp: "^old", allow_missing: true}
+      fail_if_header_not_matches:
+        - header: Content-Type
+          regexp: "^text/"
+        - {header: X-Id, regexp: ".", allow_missing: true}
 """,
         'flow': b'{modules: {m: {prober: http, http: {headers: {A: b}}}}}',
         'anchors': b'modules:\n  a: &m {prober: http}\n  b: *m\n',
@@ -706,6 +715,9 @@ def exp_config_seeds():
                        b'      methd: GET\n',
         'regex-key': b'modules:\n  m:\n    prober: http\n    http:\n'
                      b'      fail_if_header_matches: [{header: a}]\n',
+        'bad-regex': b'modules:\n  m:\n    prober: http\n    http:\n'
+                     b'      fail_if_body_matches_regexp: ["(a+)+$", '
+                     b'"a(b"]\n',
         'bad-yaml': b'modules: [\n',
         'durations': b'modules:\n  m:\n    prober: http\n'
                      b'    timeout: 1y2w3d4h5m6s7ms\n',
