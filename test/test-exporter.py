@@ -10,7 +10,9 @@ CASE is one of:
               (hscan-testd: ok, 404, redirect chain, no-follow, valid
               and expired certificates, a chain of three certificates,
               TLS-only port read as http, fail_if_not_ssl, refused,
-              timeout): every metric family blackbox writes must be in
+              timeout, body and header regexes that hit and miss, a
+              missing header with and without allow_missing): every
+              metric family blackbox writes must be in
               hscan-exporter's answer with the same HELP and TYPE, and
               every sample with the same labels and value (times within
               TIME_TOLERANCE seconds).  Prints the table of agreements.
