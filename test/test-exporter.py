@@ -216,6 +216,9 @@ REGEX_MODULES = [
     ("hdr_want_type", "      fail_if_header_not_matches:\n"
                       "        - {header: content-type, "
                       "regexp: \"^application/json\"}\n"),
+    # an obs-fold value, unfolded by both ("a b c")
+    ("hdr_want_fold", "      fail_if_header_not_matches:\n"
+                      "        - {header: X-Fold, regexp: \"^a b c$\"}\n"),
     ("hdr_fail_absent", "      fail_if_header_matches:\n"
                         "        - {header: X-Absent, regexp: x}\n"),
     ("hdr_fail_absent_ok", "      fail_if_header_matches:\n"
@@ -260,6 +263,7 @@ def compare_cases(t, refused):
             ("hdr-miss", "hdr_fail_type", f"{h}/b/fast", None),
             ("hdr-not-hit", "hdr_want_dup", f"{h}/b/fast", None),
             ("hdr-not-miss", "hdr_want_type", f"{h}/b/fast", "header_regex"),
+            ("hdr-fold", "hdr_want_fold", f"{h}/b/obsfold", None),
             ("hdr-absent", "hdr_fail_absent", f"{h}/b/fast",
              "header_missing"),
             ("hdr-absent-ok", "hdr_fail_absent_ok", f"{h}/b/fast", None),
