@@ -42,7 +42,7 @@ struct exp_facts {
     double dns_time;
     int ip_proto;              /* 4, 6; 0 when no address was used */
     double ip_hash;
-    int failed_regex;
+    int failed_regex;          /* reason is one of the regex checks' */
     int has_last_modified;
     double last_modified;
     int has_tls;               /* a certificate arrived */
@@ -54,8 +54,9 @@ struct exp_facts {
     int audit_passed, audit_checks; /* -1: no audit */
     const char *reason;        /* why it failed, a stable name (an hscan
                                   error name, or invalid_status,
-                                  invalid_http_version, ssl, not_ssl);
-                                  NULL on success */
+                                  header_missing, header_regex,
+                                  body_regex, invalid_http_version, ssl,
+                                  not_ssl); NULL on success */
     int verified;              /* -1: no certificate */
     long days_left;
 };
