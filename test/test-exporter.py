@@ -207,6 +207,15 @@ REGEX_MODULES = [
                   "        - \"<title>f[a-z]+</title>\"\n"),
     ("body_want", "      fail_if_body_not_matches_regexp: "
                   "[\"hello\", \"w.rld$\"]\n"),
+    # an empty body (/b/obsfold: Content-Length: 0) is still a body
+    ("body_empty", "      fail_if_body_not_matches_regexp: [\"^$\"]\n"),
+    # HEAD: no body read; Go's regexps see an empty one
+    ("body_head", "      method: HEAD\n"
+                  "      fail_if_body_not_matches_regexp: [\"^$\"]\n"),
+    ("body_head_want", "      method: HEAD\n"
+                       "      fail_if_body_not_matches_regexp: [title]\n"),
+    ("body_head_fail", "      method: HEAD\n"
+                       "      fail_if_body_matches_regexp: [\"x?\"]\n"),
     ("hdr_fail_dup", "      fail_if_header_matches:\n"
                      "        - {header: x-dup, regexp: \"^2$\"}\n"),
     ("hdr_fail_type", "      fail_if_header_matches:\n"
@@ -259,6 +268,13 @@ def compare_cases(t, refused):
             ("body-miss", "body_fail", f"{h}/b/chunked", None),
             ("body-not-hit", "body_want", f"{h}/b/chunked", None),
             ("body-not-miss", "body_want", f"{h}/b/fast", "body_regex"),
+            ("body-empty", "body_empty", f"{h}/b/obsfold", None),
+            ("body-not-empty", "body_empty", f"{h}/b/fast", "body_regex"),
+            ("body-head", "body_head", f"{h}/b/fast", None),
+            ("body-head-want", "body_head_want", f"{h}/b/fast",
+             "body_regex"),
+            ("body-head-fail", "body_head_fail", f"{h}/b/fast",
+             "body_regex"),
             ("hdr-hit", "hdr_fail_dup", f"{h}/b/fast", "header_regex"),
             ("hdr-miss", "hdr_fail_type", f"{h}/b/fast", None),
             ("hdr-not-hit", "hdr_want_dup", f"{h}/b/fast", None),

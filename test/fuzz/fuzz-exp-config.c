@@ -35,7 +35,7 @@ static void check_module(const struct exp_module *m)
                                   (x->kind == HSCAN_MATCH_HEADER &&
                                    x->header && x->header[0])));
         if (x->kind == HSCAN_MATCH_HEADER && !x->filter &&
-            m->allow_missing[i])
+            (m->re_flags[i] & EXP_RE_ALLOW_MISSING))
             FUZZ_CHECK(i + 1 == m->n_matchers);
     }
 }

@@ -15,6 +15,10 @@
 #include <yaml.h>
 
 #include <hscan.h>
+#ifdef HSCAN_HAVE_PCRE2
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#endif
 
 struct ctx {
     yaml_document_t *doc;
@@ -343,11 +347,43 @@ static int ip_protocol(struct ctx *c, const yaml_node_t *v, int *out)
  * before the body, and the header match that allows a missing header
  * last, so that when the library stops at it (a missing header) every
  * other one has been checked. */
-static int regex_rank(const hscan_matcher_t *x, int allow_missing)
+static int regex_rank(const hscan_matcher_t *x, int flags)
 {
     if (x->kind == HSCAN_MATCH_HEADER)
-        return x->filter ? 0 : allow_missing ? 4 : 1;
+        return x->filter ? 0 : flags & EXP_RE_ALLOW_MISSING ? 4 : 1;
     return x->filter ? 2 : 3;
+}
+
+/* EXP_RE_MATCHES_EMPTY for a pattern the library accepted: libhscan
+ * runs no body pattern on a response without a body read, where Go's
+ * regexp sees an empty body, so the exporter decides those itself with
+ * this answer (PCRE2 with the library's options, none). */
+static int matches_empty(const char *pattern)
+{
+#ifdef HSCAN_HAVE_PCRE2
+    pcre2_code *code;
+    pcre2_match_data *md;
+    pcre2_match_context *mc = NULL;
+    PCRE2_SIZE off;
+    int err, rc = -1;
+
+    if (!(code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                               0, &err, &off, NULL)))
+        return 0;
+    if ((md = pcre2_match_data_create_from_pattern(code, NULL)) &&
+        (mc = pcre2_match_context_create(NULL))) {
+        pcre2_set_match_limit(mc, 200000);
+        pcre2_set_depth_limit(mc, 5000);
+        rc = pcre2_match(code, (PCRE2_SPTR)"", 0, 0, 0, md, mc);
+    }
+    pcre2_match_context_free(mc);
+    pcre2_match_data_free(md);
+    pcre2_code_free(code);
+    return rc >= 0 ? EXP_RE_MATCHES_EMPTY : 0;
+#else
+    (void)pattern;             /* the library refused it already */
+    return 0;
+#endif
 }
 
 static char *keep_string(struct exp_module *m, const char *s)
@@ -372,7 +408,7 @@ static void no_result(hscan_t *s, const hscan_result_t *r, void *arg)
  * pattern compiled as the library will (PCRE2) so that a bad one is
  * refused here with its key and line. */
 static int add_regex(struct ctx *c, const yaml_node_t *n, const char *key,
-                     struct exp_module *m, hscan_matcher_t x, int allow)
+                     struct exp_module *m, hscan_matcher_t x, int flags)
 {
     hscan_matcher_t *v;
     unsigned char *a;
@@ -393,8 +429,10 @@ static int add_regex(struct ctx *c, const yaml_node_t *n, const char *key,
     if (m->n_matchers >= HSCAN_MATCHERS_MAX)
         return fail(c, n, key, "more than %d regular expressions in a "
                     "module", HSCAN_MATCHERS_MAX);
-    for (i = 0; regex_rank(&x, allow) == 4 && i < m->n_matchers; i++)
-        if (regex_rank(&m->matchers[i], m->allow_missing[i]) == 4)
+    if (x.kind == HSCAN_MATCH_REGEX)
+        flags |= matches_empty(x.pattern);
+    for (i = 0; regex_rank(&x, flags) == 4 && i < m->n_matchers; i++)
+        if (regex_rank(&m->matchers[i], m->re_flags[i]) == 4)
             return fail(c, n, key, "a second entry with allow_missing: "
                         "true is not supported (docs/exporter.md)");
     if (!(x.pattern = keep_string(m, x.pattern)) ||
@@ -403,17 +441,17 @@ static int add_regex(struct ctx *c, const yaml_node_t *n, const char *key,
     if (!(v = realloc(m->matchers, (m->n_matchers + 1) * sizeof *v)))
         return fail(c, n, key, "out of memory");
     m->matchers = v;
-    if (!(a = realloc(m->allow_missing, m->n_matchers + 1)))
+    if (!(a = realloc(m->re_flags, m->n_matchers + 1)))
         return fail(c, n, key, "out of memory");
-    m->allow_missing = a;
+    m->re_flags = a;
     /* kept in rank order, each rank in the order given */
     for (i = m->n_matchers; i > 0 &&
-         regex_rank(&v[i - 1], a[i - 1]) > regex_rank(&x, allow); i--) {
+         regex_rank(&v[i - 1], a[i - 1]) > regex_rank(&x, flags); i--) {
         v[i] = v[i - 1];
         a[i] = a[i - 1];
     }
     v[i] = x;
-    a[i] = (unsigned char)allow;
+    a[i] = (unsigned char)flags;
     m->n_matchers++;
     return 0;
 }
@@ -478,7 +516,8 @@ static int header_regexes(struct ctx *c, const yaml_node_t *n,
             return fail(c, e, key, "regexp must be set");
         x.header = c->spec_header;
         x.pattern = c->spec_regexp;
-        if (add_regex(c, e, key, m, x, c->spec_allow) < 0)
+        if (add_regex(c, e, key, m, x,
+                      c->spec_allow ? EXP_RE_ALLOW_MISSING : 0) < 0)
             return -1;
     }
     return 0;
@@ -603,7 +642,7 @@ static void module_free(struct exp_module *m)
         free(m->regex_strings[i]);
     free(m->regex_strings);
     free(m->matchers);
-    free(m->allow_missing);
+    free(m->re_flags);
 }
 
 static int module_parse(struct ctx *c, const yaml_node_t *kn,

@@ -36,17 +36,24 @@ struct exp_module {
      * the module scanner's cfg.matchers, in the order the probe
      * checks them (exp-facts.c): header filters, header matches,
      * body filters, body matches, and last the one header match that
-     * allows a missing header.  `allow_missing[i]` for each; the
-     * patterns point into `regex_strings` ---- */
+     * allows a missing header.  `re_flags[i]` (EXP_RE_*) for each;
+     * the patterns point into `regex_strings` ---- */
     hscan_matcher_t *matchers;
     size_t n_matchers;
-    unsigned char *allow_missing;
+    unsigned char *re_flags;
     char **regex_strings;      /* header names and patterns, owned */
     size_t n_regex_strings;
     /* ---- batch mode (hscan-exporter's own keys) ---- */
     char **targets;
     size_t n_targets;
     uint64_t interval_ms;      /* 0 without targets */
+};
+
+enum {
+    EXP_RE_ALLOW_MISSING = 1,  /* a header match spec's allow_missing */
+    EXP_RE_MATCHES_EMPTY = 2   /* a body regex that matches an empty
+                                  body (a response without one: HEAD,
+                                  204, 304; exp-facts.c) */
 };
 
 struct exp_config {

@@ -245,26 +245,40 @@ static int has_header(const hscan_result_t *r, const char *name)
  * blackbox's rule for a missing header: one is a failure unless the
  * spec allows it.  The header match that allows it comes last in
  * m->matchers, so when the library stopped there for a header that is
- * missing, every other one passed. */
+ * missing, every other one passed.  A response without a body read
+ * (HEAD, 204, 304) has, for Go, an empty body: the library runs no
+ * pattern there, so each body regex is decided by whether it matches
+ * an empty body (EXP_RE_MATCHES_EMPTY, found when it was loaded). */
 static const char *regex_reason(const struct exp_module *m,
                                 const hscan_result_t *r)
 {
     const hscan_matcher_t *x;
+    int no_body = !r->body_sha256, body_failed = 0;
     size_t i;
 
-    for (i = 0; i < m->n_matchers; i++)
-        if (m->matchers[i].kind == HSCAN_MATCH_HEADER &&
-            !m->allow_missing[i] && !has_header(r, m->matchers[i].header))
+    for (i = 0; i < m->n_matchers; i++) {
+        x = &m->matchers[i];
+        if (x->kind == HSCAN_MATCH_HEADER &&
+            !(m->re_flags[i] & EXP_RE_ALLOW_MISSING) &&
+            !has_header(r, x->header))
             return "header_missing";
-    if (!r->filtered || r->filtered_by < 0 ||
-        (size_t)r->filtered_by >= m->n_matchers)
-        return NULL;
-    x = &m->matchers[r->filtered_by];
-    if (x->kind != HSCAN_MATCH_HEADER)
-        return "body_regex";
-    if (m->allow_missing[r->filtered_by] && !has_header(r, x->header))
-        return NULL;
-    return "header_regex";
+        if (x->kind == HSCAN_MATCH_REGEX && no_body &&
+            x->filter == !!(m->re_flags[i] & EXP_RE_MATCHES_EMPTY))
+            body_failed = 1;
+    }
+    if (r->filtered && r->filtered_by >= 0 &&
+        (size_t)r->filtered_by < m->n_matchers) {
+        i = (size_t)r->filtered_by;
+        x = &m->matchers[i];
+        if (x->kind == HSCAN_MATCH_HEADER) {
+            if (!(m->re_flags[i] & EXP_RE_ALLOW_MISSING) ||
+                has_header(r, x->header))
+                return "header_regex";
+        } else if (!no_body) {
+            return "body_regex";
+        }
+    }
+    return body_failed ? "body_regex" : NULL;
 }
 
 static int status_ok(const struct exp_module *m, int status)
