@@ -61,25 +61,34 @@ static int rel_rank(const char *v, size_t n)
     return rank;
 }
 
-/* Keep href v[0..n) (trimmed, "&amp;" decoded) for `rank`. */
+/* Keep href v[0..n) (NUL bytes dropped, "&amp;" decoded, trimmed) for
+ * `rank`; an href of nothing else is no href. */
 static void take_href(struct hscan__link *l, const char *v, size_t n,
                       int rank)
 {
     char *h;
-    size_t i, w = 0;
+    size_t i, s = 0, w = 0;
 
-    while (n && is_space((unsigned char)*v))
-        v++, n--;
-    while (n && is_space((unsigned char)v[n - 1]))
-        n--;
     if (n == 0 || !(h = malloc(n + 1)))
         return;                     /* no memory: as if no link */
     for (i = 0; i < n; i++) {
+        if (v[i] == '\0')
+            continue;               /* a URL holds none: the C string
+                                       would end there */
         h[w++] = v[i];
         if (v[i] == '&' && n - i >= 5 && memcmp(v + i, "&amp;", 5) == 0)
             i += 4;
     }
-    h[w] = '\0';
+    while (s < w && is_space((unsigned char)h[s]))
+        s++;
+    while (w > s && is_space((unsigned char)h[w - 1]))
+        w--;
+    if (w == s) {
+        free(h);
+        return;
+    }
+    memmove(h, h + s, w - s);
+    h[w - s] = '\0';
     free(l->href);
     l->href = h;
     l->rank = (unsigned char)rank;

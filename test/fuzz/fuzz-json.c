@@ -449,6 +449,10 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
     if (r->title)
         want(w, r->title, r->title_len);
     want_opt(w, r->body_sha256);
+    if (r->body_decoding) {         /* right after sha256 */
+        want_opt(w, r->body_encoding);
+        want_opt(w, r->body_decode);
+    }
     want_opt(w, r->body_md5);       /* the body object is there then */
     expect_extracts(r, w);
     if (r->favicon) {
@@ -460,10 +464,6 @@ static void expect(const hscan_result_t *r, struct want *w, char *ver,
             want_opt(w, hscan_err_name(v->error));
             want_opt(w, v->error_detail);
         }
-    }
-    if (r->body_decoding) {
-        want_opt(w, r->body_encoding);
-        want_opt(w, r->body_decode);
     }
     for (i = 0; i < r->n_redirects; i++) {
         want_opt(w, r->redirects[i].url);
